@@ -1,0 +1,32 @@
+// dtls-srtp: the project's command-line tool. One subcommand per job.
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/cert_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: dtls-srtp <command> [options]\n"
+    "commands:\n"
+    "  cert    write a new certificate and key, print its SDP fingerprint\n"
+    "run 'dtls-srtp <command> --help' for a command's options\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" ||
+      std::string_view(argv[1]) == "-h") {
+    (argc < 2 ? std::cerr : std::cout) << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string_view command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "cert")
+    return dtls::tools::run_cert_command(args, std::cout, std::cerr);
+  std::cerr << "ERR_INVALID_ARG_VALUE: unknown command '" << command << "'\n"
+            << kUsage;
+  return 2;
+}

@@ -1,0 +1,22 @@
+#include "transport/error.h"
+
+#include <openssl/err.h>
+
+namespace dtls {
+
+Error make_error(std::string_view code, std::string message) {
+  return Error{std::string(code), std::move(message)};
+}
+
+std::string drain_openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace dtls
