@@ -1,0 +1,135 @@
+#include "transport/cookie_gate.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace dtls {
+namespace {
+
+constexpr std::uint16_t kDtls10 = 0xFEFF;
+
+void put16(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+void put24(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 16));
+  put16(out, v & 0xffff);
+}
+void put48(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  for (int shift = 40; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+}  // namespace
+
+CookieGate::CookieGate() {
+  RAND_bytes(current_.data(), static_cast<int>(current_.size()));
+  reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
+}
+
+CookieGate::CookieGate(std::span<const std::uint8_t, kSecretSize> secret) {
+  std::copy(secret.begin(), secret.end(), current_.begin());
+  reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
+}
+
+void CookieGate::rotate() {
+  Secret s;
+  RAND_bytes(s.data(), static_cast<int>(s.size()));
+  rotate(s);
+  OPENSSL_cleanse(s.data(), s.size());
+}
+
+void CookieGate::rotate(std::span<const std::uint8_t, kSecretSize> secret) {
+  previous_ = current_;
+  has_previous_ = true;
+  std::copy(secret.begin(), secret.end(), current_.begin());
+}
+
+CookieGate::Cookie CookieGate::compute(const Secret& secret,
+                                       const ClientHelloPrefix& hello,
+                                       std::span<const std::uint8_t> peer) {
+  // RFC 6347 §4.2.1: Cookie = HMAC(Secret, Client-IP, Client-Parameters). The
+  // parameters are the ones that precede the cookie, so the first fragment
+  // alone is enough; the client must repeat them unchanged in its second
+  // ClientHello, and the random makes each hello unique. Input: len(peer) |
+  // len(session_id) | peer | client_version | random | session_id.
+  std::array<std::uint8_t, 2 + 255 + 2 + 32 + 32> input;
+  size_t n = 0;
+  input[n++] = static_cast<std::uint8_t>(peer.size());
+  input[n++] = static_cast<std::uint8_t>(hello.session_id.size());
+  std::memcpy(input.data() + n, peer.data(), peer.size());
+  n += peer.size();
+  input[n++] = static_cast<std::uint8_t>(hello.client_version >> 8);
+  input[n++] = static_cast<std::uint8_t>(hello.client_version);
+  std::memcpy(input.data() + n, hello.random.data(), hello.random.size());
+  n += hello.random.size();
+  std::memcpy(input.data() + n, hello.session_id.data(),
+              hello.session_id.size());
+  n += hello.session_id.size();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       input.data(), n, mac, &mac_len);
+  Cookie out;
+  std::memcpy(out.data(), mac, out.size());
+  return out;
+}
+
+bool CookieGate::verify(const ClientHelloPrefix& hello,
+                        std::span<const std::uint8_t> peer) const {
+  if (hello.cookie.size() != kCookieSize || peer.size() > 255) return false;
+  Cookie c = compute(current_, hello, peer);
+  if (CRYPTO_memcmp(c.data(), hello.cookie.data(), kCookieSize) == 0)
+    return true;
+  if (!has_previous_) return false;
+  c = compute(previous_, hello, peer);
+  return CRYPTO_memcmp(c.data(), hello.cookie.data(), kCookieSize) == 0;
+}
+
+CookieGate::Decision CookieGate::inspect(std::span<const std::uint8_t> datagram,
+                                         std::span<const std::uint8_t> peer) {
+  Decision d;
+  auto hello = parse_client_hello_prefix(datagram);
+  if (!hello || peer.size() > 255) return d;
+  if (!hello->cookie.empty() && verify(*hello, peer)) {
+    d.verdict = Verdict::kAccept;
+    d.cookie = hello->cookie;
+    return d;
+  }
+  // RFC 6347 §4.2.1 HelloVerifyRequest. The record sequence number echoes the
+  // ClientHello's
+  // ("the server MUST use the record sequence number in the ClientHello as the
+  // record sequence number in the HelloVerifyRequest"), and the version is
+  // DTLS 1.0 ("DTLS 1.2 server implementations SHOULD use DTLS version 1.0
+  // regardless of the version of TLS that is expected to be negotiated").
+  Cookie cookie = compute(current_, *hello, peer);
+  const std::uint32_t body_len = 2 + 1 + kCookieSize;
+  reply_.clear();
+  reply_.push_back(kContentHandshake);
+  put16(reply_, kDtls10);
+  put16(reply_, 0);  // epoch
+  put48(reply_, hello->record.sequence);
+  put16(reply_, kHandshakeHeaderSize + body_len);
+  reply_.push_back(kHandshakeHelloVerifyRequest);
+  put24(reply_, body_len);
+  put16(reply_, 0);  // message_seq: the server's first message
+  put24(reply_, 0);  // fragment_offset
+  put24(reply_, body_len);
+  put16(reply_, kDtls10);
+  reply_.push_back(static_cast<std::uint8_t>(kCookieSize));
+  reply_.insert(reply_.end(), cookie.begin(), cookie.end());
+  // Never answer with more bytes than came in: a spoofed source must not turn
+  // us into an amplifier (RFC 6347 §4.2.1 is about exactly this).
+  if (reply_.size() > datagram.size()) return d;
+  d.verdict = Verdict::kHelloVerify;
+  d.reply = reply_;
+  return d;
+}
+
+}  // namespace dtls

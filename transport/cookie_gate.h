@@ -1,0 +1,70 @@
+// Stateless DTLS cookies (RFC 6347 §4.2.1): decides, per datagram and before
+// any per-peer state exists, whether a ClientHello gets a HelloVerifyRequest,
+// is accepted, or is dropped.
+#ifndef DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
+#define DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "transport/dtls_record.h"
+
+namespace dtls {
+
+class CookieGate {
+ public:
+  static constexpr size_t kSecretSize = 32;
+  static constexpr size_t kCookieSize = 20;  // truncated HMAC-SHA256: 160 bits
+
+  enum class Verdict {
+    kDrop,  // not a first ClientHello fragment, or answering would amplify
+    kHelloVerify,  // send `reply` (a HelloVerifyRequest) back; keep no state
+    kAccept,       // the cookie is ours and fresh: create the association now
+  };
+
+  struct Decision {
+    Verdict verdict = Verdict::kDrop;
+    std::span<const std::uint8_t>
+        reply;  // kHelloVerify: points into the gate's buffer
+    std::span<const std::uint8_t>
+        cookie;  // kAccept: the verified cookie (into the datagram)
+  };
+
+  // A gate with a random secret.
+  CookieGate();
+  // A gate with a given secret (several workers on one port share it).
+  explicit CookieGate(std::span<const std::uint8_t, kSecretSize> secret);
+
+  // `peer` identifies the source transport address (any stable encoding of
+  // family, address and port). The reply span stays valid until the next call.
+  Decision inspect(std::span<const std::uint8_t> datagram,
+                   std::span<const std::uint8_t> peer);
+
+  // Starts a new secret; cookies made with the one before stay valid until the
+  // next rotation. The caller decides the period (the I/O layer uses a timer):
+  // the gate never reads a clock.
+  void rotate();
+  void rotate(std::span<const std::uint8_t, kSecretSize> secret);
+
+  // Whether `cookie` is what this gate would issue for the prefix and peer.
+  bool verify(const ClientHelloPrefix& hello,
+              std::span<const std::uint8_t> peer) const;
+
+ private:
+  using Secret = std::array<std::uint8_t, kSecretSize>;
+  using Cookie = std::array<std::uint8_t, kCookieSize>;
+
+  static Cookie compute(const Secret& secret, const ClientHelloPrefix& hello,
+                        std::span<const std::uint8_t> peer);
+
+  Secret current_{};
+  Secret previous_{};
+  bool has_previous_ = false;
+  std::vector<std::uint8_t> reply_;
+};
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_

@@ -1,0 +1,60 @@
+// An OpenSSL BIO with datagram semantics over memory, for the sans-I/O DTLS
+// core.
+//
+// OpenSSL 3.0 has no datagram memory BIO: BIO_s_mem would merge records written
+// separately and split reads at arbitrary points. Here every BIO_write is
+// exactly one outgoing datagram and every BIO_read returns exactly one incoming
+// datagram (the one the caller set), so record boundaries and the configured
+// MTU hold on the wire.
+#ifndef DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_
+#define DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_
+
+#include <openssl/bio.h>
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+namespace dtls {
+
+// The memory behind one BIO: the datagram being read and the datagrams written.
+class DatagramQueue {
+ public:
+  // The datagram the next BIO_read returns (once). The bytes must outlive the
+  // read.
+  void set_input(std::span<const std::uint8_t> datagram) {
+    input_ = datagram;
+    has_input_ = true;
+  }
+  void clear_input() { has_input_ = false; }
+  bool has_input() const { return has_input_; }
+
+  // Datagrams written by OpenSSL, oldest first.
+  bool empty() const { return out_.empty(); }
+  size_t size() const { return out_.size(); }
+  // Moves the oldest written datagram into `out` (reusing its capacity).
+  bool pop(std::vector<std::uint8_t>& out);
+
+  std::uint64_t datagrams_written() const { return datagrams_written_; }
+  std::uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  friend struct DatagramBioMethods;
+
+  std::span<const std::uint8_t> input_;
+  bool has_input_ = false;
+  std::deque<std::vector<std::uint8_t>> out_;
+  std::vector<std::vector<std::uint8_t>>
+      spare_;  // recycled buffers: no steady-state allocation
+  std::uint64_t datagrams_written_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+// A new BIO over `queue` (not owned; it must outlive the BIO). Returns null on
+// allocation failure. Hand it to SSL_set_bio as both read and write BIO.
+BIO* new_datagram_bio(DatagramQueue* queue);
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_

@@ -1,0 +1,608 @@
+#include "transport/dtls_association.h"
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "certs/server_identity.h"
+
+namespace dtls {
+namespace {
+
+constexpr unsigned int kMaxRetransmitUs =
+    60'000'000;  // RFC 6347 §4.2.4.1: at least 60 s cap
+
+Error out_of_range(std::string message) {
+  return make_error("ERR_OUT_OF_RANGE", std::move(message));
+}
+
+// node's names for X509 verification results (its authorizationError / error
+// codes).
+std::string node_verify_code(int err) {
+  switch (err) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+      return "UNABLE_TO_GET_ISSUER_CERT";
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return "UNABLE_TO_GET_CRL";
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+      return "UNABLE_TO_DECRYPT_CERT_SIGNATURE";
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+      return "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY";
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+      return "CERT_SIGNATURE_FAILURE";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return "CERT_NOT_YET_VALID";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return "CERT_HAS_EXPIRED";
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+      return "ERROR_IN_CERT_NOT_BEFORE_FIELD";
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+      return "ERROR_IN_CERT_NOT_AFTER_FIELD";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      return "DEPTH_ZERO_SELF_SIGNED_CERT";
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return "SELF_SIGNED_CERT_IN_CHAIN";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+      return "UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+      return "CERT_CHAIN_TOO_LONG";
+    case X509_V_ERR_CERT_REVOKED:
+      return "CERT_REVOKED";
+    case X509_V_ERR_INVALID_CA:
+      return "INVALID_CA";
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+      return "PATH_LENGTH_EXCEEDED";
+    case X509_V_ERR_INVALID_PURPOSE:
+      return "INVALID_PURPOSE";
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return "CERT_UNTRUSTED";
+    case X509_V_ERR_CERT_REJECTED:
+      return "CERT_REJECTED";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      return "HOSTNAME_MISMATCH";
+    default:
+      return "CERT_REJECTED";
+  }
+}
+
+// "handshake failure" -> "HANDSHAKE_FAILURE".
+std::string alert_code(int description) {
+  std::string name = SSL_alert_desc_string_long(description);
+  for (char& c : name)
+    c = c == ' '
+            ? '_'
+            : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// RFC 5764 §4.1.2 and RFC 7714 §14.2 profile identifiers.
+std::uint16_t srtp_profile_id(std::string_view name) {
+  if (name == "SRTP_AES128_CM_SHA1_80") return 0x0001;
+  if (name == "SRTP_AES128_CM_SHA1_32") return 0x0002;
+  if (name == "SRTP_AEAD_AES_128_GCM") return 0x0007;
+  if (name == "SRTP_AEAD_AES_256_GCM") return 0x0008;
+  return 0;
+}
+
+// Scratch space for SSL_read: one per thread, since a core call never spans
+// threads. Keeps a 16 KiB buffer out of every idle association.
+std::array<std::uint8_t, 16384>& read_scratch() {
+  thread_local std::array<std::uint8_t, 16384> buf;
+  return buf;
+}
+
+Status validate(const DtlsContext& context, const AssociationOptions& o,
+                Role role) {
+  if (o.mtu < 256 || o.mtu > 65535) {
+    return out_of_range("mtu must be 256..65535, got " + std::to_string(o.mtu));
+  }
+  if (o.initial_retransmit_timeout < std::chrono::milliseconds(20) ||
+      o.initial_retransmit_timeout > std::chrono::seconds(60)) {
+    return out_of_range("initial_retransmit_timeout must be 20 ms..60 s");
+  }
+  if (o.handshake_timeout < std::chrono::milliseconds(1) ||
+      o.handshake_timeout > std::chrono::hours(1)) {
+    return out_of_range("handshake_timeout must be 1 ms..1 h");
+  }
+  if (role == Role::kServer && !context.options().credentials) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "a server needs a certificate and key");
+  }
+  return {};
+}
+
+}  // namespace
+
+DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
+                                 AssociationOptions options, Role role,
+                                 TimePoint now)
+    : context_(std::move(context)), options_(std::move(options)), role_(role) {
+  stats_.created_at = now;
+  handshake_deadline_ = now + options_.handshake_timeout;
+}
+
+DtlsAssociation::~DtlsAssociation() {
+  // OpenSSL may call back while freeing (it does not today, but the sink must
+  // not dangle).
+  if (ssl_) SSL_set_app_data(ssl_.get(), nullptr);
+}
+
+Status DtlsAssociation::init() {
+  ssl_.reset(SSL_new(context_->get()));
+  BIO* bio = ssl_ ? new_datagram_bio(&queue_) : nullptr;
+  if (bio == nullptr) {
+    return make_error("ERR_DTLS_INTERNAL",
+                      "SSL_new/BIO_new failed: " + drain_openssl_errors());
+  }
+  SSL* ssl = ssl_.get();
+  SSL_set_app_data(ssl, static_cast<SslEventSink*>(this));
+  SSL_set_bio(ssl, bio, bio);
+  SSL_set_mtu(ssl, options_.mtu);
+  DTLS_set_timer_cb(ssl, timer_cb);
+  if (role_ == Role::kClient) {
+    SSL_set_connect_state(ssl);
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+    auto alpn = context_->alpn_wire();
+    if (!alpn.empty())
+      SSL_set_alpn_protos(ssl, alpn.data(), static_cast<unsigned>(alpn.size()));
+    // SNI carries names only, never addresses (RFC 6066 §3).
+    const std::string& host = options_.servername;
+    if (!host.empty() &&
+        host.find_first_not_of("0123456789.") != std::string::npos &&
+        host.find(':') == std::string::npos) {
+      SSL_set_tlsext_host_name(ssl, host.c_str());
+    }
+  } else {
+    SSL_set_accept_state(ssl);
+    int mode = SSL_VERIFY_NONE;
+    if (!options_.peer_fingerprints.empty()) {
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    } else if (options_.request_cert) {
+      mode =
+          SSL_VERIFY_PEER |
+          (options_.reject_unauthorized ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+    }
+    SSL_set_verify(ssl, mode, nullptr);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::connect(
+    std::shared_ptr<const DtlsContext> context, AssociationOptions options,
+    TimePoint now) {
+  if (!context) return make_error("ERR_INVALID_ARG_VALUE", "no DTLS context");
+  if (Status s = validate(*context, options, Role::kClient); !s.ok())
+    return s.error();
+  std::unique_ptr<DtlsAssociation> a(new DtlsAssociation(
+      std::move(context), std::move(options), Role::kClient, now));
+  if (Status s = a->init(); !s.ok()) return s.error();
+  a->pump(now);
+  return a;
+}
+
+Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
+    std::shared_ptr<const DtlsContext> context, AssociationOptions options,
+    std::span<const std::uint8_t> client_hello,
+    std::span<const std::uint8_t> cookie, TimePoint now) {
+  if (!context) return make_error("ERR_INVALID_ARG_VALUE", "no DTLS context");
+  if (Status s = validate(*context, options, Role::kServer); !s.ok())
+    return s.error();
+  std::unique_ptr<DtlsAssociation> a(new DtlsAssociation(
+      std::move(context), std::move(options), Role::kServer, now));
+  if (Status s = a->init(); !s.ok()) return s.error();
+  a->verified_cookie_.assign(cookie.begin(), cookie.end());
+  a->stats_.datagrams_received++;
+  // DTLSv1_listen re-reads the ClientHello, checks the cookie through
+  // on_verify_cookie, sets the handshake sequence numbers as after a
+  // HelloVerifyRequest (message_seq 1), and keeps the record for the handshake.
+  // It needs only the first fragment: the rest is reassembled later.
+  a->queue_.set_input(client_hello);
+  BIO_ADDR* addr = BIO_ADDR_new();
+  int r = DTLSv1_listen(a->ssl_.get(), addr);
+  BIO_ADDR_free(addr);
+  a->queue_.clear_input();
+  if (r != 1) {
+    return make_error(
+        "ERR_DTLS_HANDSHAKE_FAILED",
+        "the ClientHello was not accepted: " + drain_openssl_errors());
+  }
+  a->pump(now);
+  return a;
+}
+
+unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
+  auto* self = static_cast<DtlsAssociation*>(
+      static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+  if (self == nullptr) return 1'000'000;
+  if (previous_us == 0) {
+    return static_cast<unsigned int>(
+        std::chrono::microseconds(self->options_.initial_retransmit_timeout)
+            .count());
+  }
+  // OpenSSL asks for the next duration right before it retransmits a flight on
+  // timeout (dtls1_handle_timeout): RFC 6347 §4.2.4.1 "double the value ... up
+  // to [the] maximum".
+  self->stats_.retransmit_count++;
+  return std::min(previous_us * 2u, kMaxRetransmitUs);
+}
+
+void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
+                                      TimePoint now) {
+  if (state_ == State::kClosed || state_ == State::kFailed) return;
+  stats_.datagrams_received++;
+  queue_.set_input(datagram);
+  pump(now);
+  queue_.clear_input();
+}
+
+void DtlsAssociation::handle_timeout(TimePoint now) {
+  if (state_ == State::kHandshaking && now >= handshake_deadline_) {
+    fail(make_error("ERR_DTLS_HANDSHAKE_TIMEOUT",
+                    "the handshake did not complete within " +
+                        std::to_string(options_.handshake_timeout.count()) +
+                        " ms"));
+    return;
+  }
+  if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+  if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
+    fail(handshake_error());
+    return;
+  }
+  update_timer(now);
+  stats_.datagrams_sent = queue_.datagrams_written();
+}
+
+std::optional<TimePoint> DtlsAssociation::next_deadline() const {
+  if (state_ == State::kHandshaking) {
+    return retransmit_deadline_
+               ? std::min(*retransmit_deadline_, handshake_deadline_)
+               : handshake_deadline_;
+  }
+  if (state_ == State::kOpen) return retransmit_deadline_;
+  return std::nullopt;
+}
+
+void DtlsAssociation::update_timer(TimePoint now) {
+  timeval tv{};
+  if ((state_ == State::kHandshaking || state_ == State::kOpen) &&
+      DTLSv1_get_timeout(ssl_.get(), &tv) == 1) {
+    retransmit_deadline_ = now + std::chrono::seconds(tv.tv_sec) +
+                           std::chrono::microseconds(tv.tv_usec);
+  } else {
+    retransmit_deadline_.reset();
+  }
+}
+
+void DtlsAssociation::pump(TimePoint now) {
+  if (state_ == State::kHandshaking) {
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) {
+      state_ = State::kOpen;
+      stats_.handshake_completed_at = now;
+      if (context_->options().require_srtp && srtp_profile().empty()) {
+        fail(make_error("ERR_DTLS_SRTP_NO_COMMON_PROFILE",
+                        "the peer agreed to none of our SRTP profiles"));
+        return;
+      }
+      push_event(DtlsEvent::Type::kHandshakeComplete);
+    } else {
+      int e = SSL_get_error(ssl_.get(), r);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        fail(handshake_error());
+        return;
+      }
+    }
+  }
+  if (state_ == State::kOpen) read_application_data();
+  update_timer(now);
+  stats_.datagrams_sent = queue_.datagrams_written();
+}
+
+void DtlsAssociation::read_application_data() {
+  auto& buf = read_scratch();
+  while (state_ == State::kOpen) {
+    int n = SSL_read(ssl_.get(), buf.data(), static_cast<int>(buf.size()));
+    if (n > 0) {
+      stats_.messages_received++;
+      stats_.bytes_received += static_cast<std::uint64_t>(n);
+      push_event(DtlsEvent::Type::kData,
+                 std::vector<std::uint8_t>(buf.begin(), buf.begin() + n));
+      continue;
+    }
+    int e = SSL_get_error(ssl_.get(), n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      // RFC 5246 §7.2.1: answer close_notify with close_notify.
+      SSL_shutdown(ssl_.get());
+      drain_openssl_errors();
+      state_ = State::kClosed;
+      retransmit_deadline_.reset();
+      push_event(DtlsEvent::Type::kClosed);
+      return;
+    }
+    fail(handshake_error());
+    return;
+  }
+}
+
+Result<size_t> DtlsAssociation::send(std::span<const std::uint8_t> message) {
+  if (state_ != State::kOpen) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      state_ == State::kHandshaking
+                          ? "the handshake has not completed"
+                          : "the session is closed");
+  }
+  if (message.empty())
+    return make_error("ERR_INVALID_ARG_VALUE", "empty message");
+  if (message.size() > max_message_size()) {
+    return make_error("ERR_DTLS_MESSAGE_TOO_LARGE",
+                      std::to_string(message.size()) +
+                          " bytes do not fit one datagram (at most " +
+                          std::to_string(max_message_size()) + " at MTU " +
+                          std::to_string(options_.mtu) + ")");
+  }
+  int r =
+      SSL_write(ssl_.get(), message.data(), static_cast<int>(message.size()));
+  stats_.datagrams_sent = queue_.datagrams_written();
+  if (r <= 0) {
+    return make_error("ERR_DTLS_SEND_FAILED",
+                      "SSL_write failed: " + drain_openssl_errors());
+  }
+  stats_.messages_sent++;
+  stats_.bytes_sent += static_cast<std::uint64_t>(r);
+  return static_cast<size_t>(r);
+}
+
+void DtlsAssociation::close() {
+  if (state_ == State::kOpen) {
+    SSL_shutdown(ssl_.get());  // writes close_notify
+    drain_openssl_errors();
+    stats_.datagrams_sent = queue_.datagrams_written();
+  }
+  if (state_ == State::kOpen || state_ == State::kHandshaking) {
+    // A handshake in progress is abandoned silently: OpenSSL cannot send
+    // close_notify before keys exist, and the peer's own timeout ends its side.
+    state_ = State::kClosed;
+    retransmit_deadline_.reset();
+    push_event(DtlsEvent::Type::kClosed);
+  }
+}
+
+bool DtlsAssociation::pop_event(DtlsEvent& out) {
+  if (events_.empty()) return false;
+  out = std::move(events_.front());
+  events_.pop_front();
+  return true;
+}
+
+void DtlsAssociation::push_event(DtlsEvent::Type type,
+                                 std::vector<std::uint8_t> data, Error error) {
+  events_.push_back(DtlsEvent{type, std::move(data), std::move(error)});
+}
+
+void DtlsAssociation::fail(Error error) {
+  drain_openssl_errors();
+  state_ = State::kFailed;
+  retransmit_deadline_.reset();
+  stats_.datagrams_sent = queue_.datagrams_written();
+  push_event(DtlsEvent::Type::kError, {}, std::move(error));
+}
+
+Error DtlsAssociation::handshake_error() {
+  unsigned long e = ERR_peek_last_error();
+  std::string detail = drain_openssl_errors();
+  if (pending_error_) return *pending_error_;
+  if (received_alert_) {
+    return make_error("ERR_DTLS_ALERT_" + alert_code(*received_alert_),
+                      std::string("the peer sent a fatal alert: ") +
+                          SSL_alert_desc_string_long(*received_alert_));
+  }
+  if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
+    switch (ERR_GET_REASON(e)) {
+      case SSL_R_READ_TIMEOUT_EXPIRED:
+        return make_error("ERR_DTLS_HANDSHAKE_TIMEOUT",
+                          "too many retransmissions: " + detail);
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_VERSION_TOO_HIGH:
+      case SSL_R_NO_PROTOCOLS_AVAILABLE:
+        return make_error("ERR_DTLS_PROTOCOL_VERSION",
+                          "no common DTLS version: " + detail);
+      case SSL_R_NO_SHARED_CIPHER:
+        return make_error("ERR_DTLS_NO_SHARED_CIPHER",
+                          "no cipher suite in common: " + detail);
+      case SSL_R_NO_APPLICATION_PROTOCOL:
+        return make_error("ERR_DTLS_ALPN_NO_OVERLAP",
+                          "no ALPN protocol in common: " + detail);
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return make_error("ERR_DTLS_PEER_CERTIFICATE_REQUIRED",
+                          "the peer sent no certificate: " + detail);
+      default:
+        break;
+    }
+  }
+  return make_error("ERR_DTLS_HANDSHAKE_FAILED",
+                    detail.empty() ? "handshake failed" : detail);
+}
+
+void DtlsAssociation::on_keylog_line(const char* line) {
+  if (!options_.keylog) return;
+  std::string_view l(line);
+  push_event(DtlsEvent::Type::kKeylog,
+             std::vector<std::uint8_t>(l.begin(), l.end()));
+}
+
+void DtlsAssociation::on_alert(bool sent, int level, int description) {
+  if (!sent && level == SSL3_AL_FATAL) received_alert_ = description;
+}
+
+int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (leaf == nullptr) {
+    pending_error_ =
+        make_error("ERR_DTLS_PEER_CERTIFICATE_REQUIRED", "no peer certificate");
+    return 0;
+  }
+  X509_up_ref(leaf);
+  certs::Certificate cert{ossl::X509Ptr(leaf)};
+  if (!options_.peer_fingerprints.empty()) {
+    // RFC 8122 §5 / RFC 8827: the certificate must match a fingerprint from
+    // signalling; the chain is not otherwise validated (WebRTC certificates are
+    // self-signed).
+    bool match = std::any_of(
+        options_.peer_fingerprints.begin(), options_.peer_fingerprints.end(),
+        [&](const certs::Fingerprint& f) { return f.matches(cert); });
+    if (!match) {
+      pending_error_ = make_error(
+          "ERR_DTLS_CERT_FINGERPRINT_MISMATCH",
+          "the peer certificate (" +
+              certs::Fingerprint::of(cert, certs::HashAlgorithm::kSha256)
+                  .to_sdp() +
+              ") matches no pinned fingerprint");
+      X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+      return 0;
+    }
+    authorized_ = true;
+  } else {
+    if (X509_verify_cert(store) == 1) {
+      authorized_ = true;
+    } else {
+      int err = X509_STORE_CTX_get_error(store);
+      authorized_ = false;
+      authorization_error_ = node_verify_code(err);
+      if (options_.reject_unauthorized) {
+        pending_error_ = make_error(authorization_error_,
+                                    X509_verify_cert_error_string(err));
+        return 0;
+      }
+      drain_openssl_errors();
+    }
+    if (role_ == Role::kClient && !options_.servername.empty()) {
+      certs::PeerCertificate details = certs::describe(cert);
+      Status s =
+          options_.check_server_identity
+              ? options_.check_server_identity(options_.servername, details)
+              : certs::check_server_identity(options_.servername, details);
+      if (!s.ok()) {
+        authorized_ = false;
+        authorization_error_ = s.error().code;
+        if (options_.reject_unauthorized) {
+          pending_error_ = s.error();
+          X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
+          return 0;
+        }
+      }
+    }
+  }
+  // The ServerHello (with use_srtp) has been read when the server's Certificate
+  // arrives, so a client that requires SRTP can refuse here, inside the
+  // handshake, with an alert.
+  if (role_ == Role::kClient && context_->options().require_srtp &&
+      SSL_get_selected_srtp_profile(ssl_.get()) == nullptr) {
+    pending_error_ =
+        make_error("ERR_DTLS_SRTP_NO_COMMON_PROFILE",
+                   "the server agreed to none of our SRTP profiles");
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_OK);
+  return 1;
+}
+
+int DtlsAssociation::on_client_hello(int* alert) {
+  if (!context_->options().require_srtp) return SSL_CLIENT_HELLO_SUCCESS;
+  // RFC 5764 §4.1.1: UseSRTPData { SRTPProtectionProfiles (uint16 list); opaque
+  // srtp_mki<0..255> }
+  const unsigned char* ext = nullptr;
+  size_t len = 0;
+  bool common = false;
+  if (SSL_client_hello_get0_ext(ssl_.get(), TLSEXT_TYPE_use_srtp, &ext, &len) ==
+          1 &&
+      len >= 2) {
+    size_t list_len = static_cast<size_t>(ext[0] << 8 | ext[1]);
+    auto ours = parse_srtp_profiles(context_->options().srtp_profiles);
+    for (size_t i = 2; ours.ok() && i + 1 < 2 + list_len && i + 1 < len;
+         i += 2) {
+      std::uint16_t id = static_cast<std::uint16_t>(ext[i] << 8 | ext[i + 1]);
+      for (const auto& name : *ours)
+        common = common || srtp_profile_id(name) == id;
+    }
+  }
+  if (common) return SSL_CLIENT_HELLO_SUCCESS;
+  pending_error_ = make_error("ERR_DTLS_SRTP_NO_COMMON_PROFILE",
+                              "the client offered none of our SRTP profiles");
+  *alert = SSL_AD_HANDSHAKE_FAILURE;
+  return SSL_CLIENT_HELLO_ERROR;
+}
+
+bool DtlsAssociation::on_verify_cookie(std::span<const std::uint8_t> cookie) {
+  return !verified_cookie_.empty() &&
+         std::equal(cookie.begin(), cookie.end(), verified_cookie_.begin(),
+                    verified_cookie_.end());
+}
+
+std::string DtlsAssociation::protocol() const {
+  return state_ == State::kOpen || state_ == State::kClosed
+             ? SSL_get_version(ssl_.get())
+             : "";
+}
+
+std::optional<CipherInfo> DtlsAssociation::cipher() const {
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
+  if (c == nullptr) return std::nullopt;
+  const char* standard = SSL_CIPHER_standard_name(c);
+  return CipherInfo{SSL_CIPHER_get_name(c), standard ? standard : "",
+                    SSL_CIPHER_get_version(c)};
+}
+
+std::string DtlsAssociation::srtp_profile() const {
+  const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl_.get());
+  return p ? p->name : "";
+}
+
+std::string DtlsAssociation::alpn_protocol() const {
+  const unsigned char* data = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::optional<certs::Certificate> DtlsAssociation::peer_certificate() const {
+  X509* x = SSL_get1_peer_certificate(ssl_.get());
+  if (x == nullptr) return std::nullopt;
+  return certs::Certificate(ossl::X509Ptr(x));
+}
+
+Result<std::vector<std::uint8_t>> DtlsAssociation::export_keying_material(
+    size_t length, std::string_view label,
+    std::optional<std::span<const std::uint8_t>> context) const {
+  if (state_ != State::kOpen) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      "keying material exists once the handshake completes");
+  }
+  if (length == 0 || length > 65535)
+    return out_of_range("length must be 1..65535");
+  std::vector<std::uint8_t> out(length);
+  int ok = SSL_export_keying_material(
+      ssl_.get(), out.data(), length, label.data(), label.size(),
+      context ? context->data() : nullptr, context ? context->size() : 0,
+      context ? 1 : 0);
+  if (ok != 1) {
+    return make_error(
+        "ERR_DTLS_EXPORT_FAILED",
+        "keying material export failed: " + drain_openssl_errors());
+  }
+  return out;
+}
+
+size_t DtlsAssociation::max_message_size() const {
+  return state_ == State::kOpen ? DTLS_get_data_mtu(ssl_.get()) : 0;
+}
+
+}  // namespace dtls

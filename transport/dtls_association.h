@@ -1,0 +1,204 @@
+// One DTLS 1.2 association as a sans-I/O state machine over OpenSSL.
+//
+// Input: datagrams and "now". Output: datagrams to send (pop_datagram), the
+// next deadline (next_deadline, then handle_timeout), and events (pop_event).
+// No sockets, threads or clock reads here. OpenSSL's own DTLS retransmission
+// timer reads the wall clock (gettimeofday); the deadline reported here is
+// "now" plus what that timer has left, so a caller whose clock runs at
+// wall-clock rate (any real event loop) sees retransmissions exactly on
+// schedule. Tests drive OpenSSL's clock from their simulated clock
+// (tests/testing/fake_wall_clock).
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "certs/fingerprint.h"
+#include "certs/peer_certificate.h"
+#include "transport/datagram_bio.h"
+#include "transport/dtls_context.h"
+#include "transport/time.h"
+
+namespace dtls {
+
+struct AssociationOptions {
+  // Client: the name to check the server certificate against (node
+  // `servername`/host). Empty: no host check.
+  std::string servername;
+  // CA mode: fail the handshake when the peer's chain does not verify (node
+  // `rejectUnauthorized`). When false the handshake goes on and authorized()
+  // says false.
+  bool reject_unauthorized = true;
+  // Server: ask the client for a certificate (node `requestCert`).
+  bool request_cert = false;
+  // Pinning (RFC 8122, WebRTC's a=fingerprint): when non-empty, the peer must
+  // present a certificate matching one of these, and no CA chain or host name
+  // is checked. A server then always requires a client certificate.
+  std::vector<certs::Fingerprint> peer_fingerprints;
+  // node `checkServerIdentity`; default certs::check_server_identity.
+  std::function<Status(std::string_view, const certs::PeerCertificate&)>
+      check_server_identity;
+  // Largest datagram we send (UDP payload bytes), 256..65535. Handshake flights
+  // are fragmented to fit it.
+  std::uint32_t mtu = 1200;
+  // RFC 6347 §4.2.4.1: initial retransmission timeout, doubled on each
+  // retransmission and capped at 60 s. 20 ms..60 s.
+  std::chrono::milliseconds initial_retransmit_timeout{1000};
+  // The whole handshake must finish within this (node `handshakeTimeout`), 1
+  // ms..1 h.
+  std::chrono::milliseconds handshake_timeout{120000};
+  // Emit kKeylog events with NSS key log lines.
+  bool keylog = false;
+};
+
+struct DtlsEvent {
+  enum class Type {
+    kHandshakeComplete,
+    kData,    // `data` is one application message
+    kKeylog,  // `data` is one NSS key log line, no newline
+    kClosed,  // the peer's close_notify, or our close() completed
+    kError,   // `error` says why; the association is finished
+  };
+  Type type = Type::kError;
+  std::vector<std::uint8_t> data;
+  Error error;
+};
+
+struct CipherInfo {
+  std::string name;  // OpenSSL's name, "ECDHE-ECDSA-AES128-GCM-SHA256"
+  std::string
+      standard_name;    // IETF name, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+  std::string version;  // "TLSv1.2"
+};
+
+struct AssociationStats {
+  std::uint64_t bytes_sent = 0;  // application payload
+  std::uint64_t bytes_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t retransmit_count = 0;  // timer-driven flight retransmissions
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t datagrams_received = 0;
+  TimePoint created_at{};
+  std::optional<TimePoint> handshake_completed_at;
+};
+
+class DtlsAssociation final : private SslEventSink {
+ public:
+  enum class State { kHandshaking, kOpen, kClosed, kFailed };
+
+  // Client: queues the first ClientHello.
+  static Result<std::unique_ptr<DtlsAssociation>> connect(
+      std::shared_ptr<const DtlsContext> context, AssociationOptions options,
+      TimePoint now);
+
+  // Server: `client_hello` is a datagram the CookieGate accepted with `cookie`;
+  // per-peer state starts here (RFC 6347 §4.2.1).
+  static Result<std::unique_ptr<DtlsAssociation>> accept(
+      std::shared_ptr<const DtlsContext> context, AssociationOptions options,
+      std::span<const std::uint8_t> client_hello,
+      std::span<const std::uint8_t> cookie, TimePoint now);
+
+  ~DtlsAssociation() override;
+  DtlsAssociation(const DtlsAssociation&) = delete;
+  DtlsAssociation& operator=(const DtlsAssociation&) = delete;
+
+  // One received datagram (it may hold several records).
+  void handle_datagram(std::span<const std::uint8_t> datagram, TimePoint now);
+  // Call at or after next_deadline(): retransmits a flight or ends a handshake
+  // that ran out.
+  void handle_timeout(TimePoint now);
+  // When handle_timeout wants to run next; nullopt when nothing is scheduled.
+  std::optional<TimePoint> next_deadline() const;
+
+  // The oldest datagram to send, moved into `out`. False when there is none.
+  bool pop_datagram(std::vector<std::uint8_t>& out) { return queue_.pop(out); }
+  bool pop_event(DtlsEvent& out);
+
+  // One application message in one record and one datagram. Returns the bytes
+  // written. ERR_DTLS_SESSION_NOT_OPEN before the handshake or after close;
+  // ERR_DTLS_MESSAGE_TOO_LARGE beyond max_message_size().
+  Result<size_t> send(std::span<const std::uint8_t> message);
+  // Sends close_notify (RFC 5246 §7.2.1) and ends the association.
+  void close();
+
+  State state() const { return state_; }
+  Role role() const { return role_; }
+  // "DTLSv1.2" once open, else "".
+  std::string protocol() const;
+  std::optional<CipherInfo> cipher() const;
+  // The negotiated profile ("SRTP_AES128_CM_SHA1_80"), or "" when none was
+  // agreed.
+  std::string srtp_profile() const;
+  std::string alpn_protocol() const;
+  std::optional<certs::Certificate> peer_certificate() const;
+  // CA mode: whether the peer's chain verified (and its name matched). Pinning:
+  // true.
+  bool authorized() const { return authorized_; }
+  // node's authorizationError code ("DEPTH_ZERO_SELF_SIGNED_CERT", ...), ""
+  // when none.
+  const std::string& authorization_error() const {
+    return authorization_error_;
+  }
+  // RFC 5705 exporter. ERR_DTLS_SESSION_NOT_OPEN before the handshake
+  // completes, ERR_OUT_OF_RANGE for a length of 0 or over 65535.
+  Result<std::vector<std::uint8_t>> export_keying_material(
+      size_t length, std::string_view label,
+      std::optional<std::span<const std::uint8_t>> context =
+          std::nullopt) const;
+  // Largest application message that fits one datagram at the configured MTU.
+  size_t max_message_size() const;
+  const AssociationStats& stats() const { return stats_; }
+
+ private:
+  DtlsAssociation(std::shared_ptr<const DtlsContext> context,
+                  AssociationOptions options, Role role, TimePoint now);
+  Status init();
+  void pump(TimePoint now);
+  void read_application_data();
+  void fail(Error error);
+  void push_event(DtlsEvent::Type type, std::vector<std::uint8_t> data = {},
+                  Error error = {});
+  void update_timer(TimePoint now);
+  Error handshake_error();
+
+  // SslEventSink
+  void on_keylog_line(const char* line) override;
+  void on_alert(bool sent, int level, int description) override;
+  int on_verify_certificate(X509_STORE_CTX* store) override;
+  int on_client_hello(int* alert) override;
+  bool on_verify_cookie(std::span<const std::uint8_t> cookie) override;
+
+  static unsigned int timer_cb(SSL* ssl, unsigned int previous_us);
+
+  std::shared_ptr<const DtlsContext> context_;
+  AssociationOptions options_;
+  Role role_;
+  State state_ = State::kHandshaking;
+  DatagramQueue queue_;
+  ossl::SslPtr ssl_;
+  std::deque<DtlsEvent> events_;
+  AssociationStats stats_;
+  TimePoint handshake_deadline_;
+  std::optional<TimePoint> retransmit_deadline_;
+  std::vector<std::uint8_t> verified_cookie_;
+  std::vector<std::uint8_t> read_buffer_;
+  bool authorized_ = false;
+  std::string authorization_error_;
+  std::optional<Error>
+      pending_error_;  // set by callbacks that abort the handshake
+  std::optional<int> received_alert_;  // the last fatal alert the peer sent
+};
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
