@@ -235,6 +235,10 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
                                       TimePoint now) {
   if (state_ == State::kClosed || state_ == State::kFailed) return;
   stats_.datagrams_received++;
+  // A zero-length UDP datagram is legal and holds no record, but a BIO read of
+  // 0 bytes is EOF to OpenSSL, which would end the association: anyone able to
+  // spoof the peer's address could. It never reaches OpenSSL.
+  if (datagram.empty()) return;
   queue_.set_input(datagram);
   pump(now);
   queue_.clear_input();

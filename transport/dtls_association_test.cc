@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/testing/dtls_pair.h"
+#include "transport/dtls_record.h"
 
 namespace dtls {
 namespace {
@@ -13,8 +16,20 @@ using testing::DtlsPair;
 using testing::PairConfig;
 using testing::test_credentials;
 
-certs::Fingerprint fp(const certs::Credentials& c) {
-  return certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256);
+certs::Fingerprint fp(const certs::Credentials& c,
+                      certs::HashAlgorithm h = certs::HashAlgorithm::kSha256) {
+  return certs::Fingerprint::of(c.leaf(), h);
+}
+
+std::vector<std::uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+std::string describe(const DtlsPair& p) {
+  std::string s;
+  if (auto e = p.client_error()) s += " client: " + e->to_string();
+  if (auto e = p.server_error()) s += " server: " + e->to_string();
+  return s;
 }
 
 // WebRTC style: self-signed on both sides, each pinned by the other's
@@ -31,34 +46,744 @@ PairConfig webrtc_config(
   return c;
 }
 
-std::vector<std::uint8_t> bytes(std::string_view s) {
-  return {s.begin(), s.end()};
+// A small PKI: a root CA and a server certificate for "sfu.example" and
+// 127.0.0.1.
+struct Pki {
+  certs::Credentials root, server, client;
+};
+
+certs::Credentials generate(certs::GenerateOptions o) {
+  return std::move(certs::generate_certificate(o)).value();
+}
+
+Pki make_pki() {
+  certs::GenerateOptions r;
+  r.is_ca = true;
+  r.common_name = "Test Root";
+  certs::Credentials root = generate(r);
+  certs::GenerateOptions s;
+  s.common_name = "sfu.example";
+  s.subject_alt_names = {"DNS:sfu.example", "IP:127.0.0.1"};
+  s.issuer = &root;
+  certs::GenerateOptions c;
+  c.common_name = "client";
+  c.issuer = &root;
+  certs::Credentials server = generate(s);
+  certs::Credentials client = generate(c);
+  return Pki{std::move(root), std::move(server), std::move(client)};
+}
+
+const Pki& pki() {
+  static const Pki p = make_pki();
+  return p;
+}
+
+PairConfig ca_config() {
+  PairConfig c;
+  c.server_context.credentials = pki().server;
+  c.client_context.ca = {pki().root.leaf()};
+  c.client.servername = "sfu.example";
+  return c;
 }
 
 TEST(DtlsAssociation, WebRtcHandshakeExportsTheSameKeys) {
   DtlsPair p(webrtc_config());
   ASSERT_TRUE(p.start()) << p.setup_error->to_string();
   p.run_handshake();
-  ASSERT_TRUE(p.both_open())
-      << (p.client_error() ? p.client_error()->to_string() : "")
-      << (p.server_error() ? p.server_error()->to_string() : "");
+  ASSERT_TRUE(p.both_open()) << describe(p);
   EXPECT_EQ(p.hello_verify_requests, 1);
   EXPECT_EQ(p.client()->protocol(), "DTLSv1.2");
+  EXPECT_EQ(p.server()->protocol(), "DTLSv1.2");
   EXPECT_EQ(p.client()->srtp_profile(), "SRTP_AES128_CM_SHA1_80");
   EXPECT_EQ(p.server()->srtp_profile(), "SRTP_AES128_CM_SHA1_80");
+  // RFC 5764 §4.2: 2 * (16-byte key + 14-byte salt) for
+  // AES_CM_128_HMAC_SHA1_80.
   auto ck = p.client()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
   auto sk = p.server()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
   ASSERT_TRUE(ck.ok() && sk.ok());
   EXPECT_EQ(*ck, *sk);
+  // A context changes the output (RFC 5705 §4), on both sides alike.
+  std::vector<std::uint8_t> ctx = {1, 2, 3};
+  auto ck2 = p.client()->export_keying_material(32, "EXPORTER-test", ctx);
+  auto sk2 = p.server()->export_keying_material(32, "EXPORTER-test", ctx);
+  auto ck3 = p.client()->export_keying_material(32, "EXPORTER-test");
+  ASSERT_TRUE(ck2.ok() && sk2.ok() && ck3.ok());
+  EXPECT_EQ(*ck2, *sk2);
+  EXPECT_NE(*ck2, *ck3);
+
   EXPECT_EQ(p.client()->stats().retransmit_count, 0u);
   EXPECT_TRUE(p.client()->authorized());
   EXPECT_TRUE(p.server()->authorized());
+  auto cipher = p.client()->cipher();
+  ASSERT_TRUE(cipher);
+  EXPECT_EQ(cipher->version, "TLSv1.2");
+  EXPECT_NE(cipher->name.find("ECDHE-ECDSA"), std::string::npos)
+      << cipher->name;
+  EXPECT_EQ(cipher->standard_name.rfind("TLS_ECDHE_ECDSA_WITH_", 0), 0u)
+      << cipher->standard_name;
+  ASSERT_TRUE(p.client()->peer_certificate());
+  EXPECT_TRUE(*p.client()->peer_certificate() ==
+              test_credentials("server").leaf());
+  ASSERT_TRUE(p.server()->peer_certificate());
+  EXPECT_TRUE(*p.server()->peer_certificate() ==
+              test_credentials("client").leaf());
+  EXPECT_TRUE(p.client()->stats().handshake_completed_at.has_value());
 
-  ASSERT_TRUE(p.client()->send(bytes("hello")).ok());
-  ASSERT_TRUE(p.server()->send(bytes("world")).ok());
+  ASSERT_EQ(p.client_events.front().type, DtlsEvent::Type::kHandshakeComplete);
+  ASSERT_EQ(p.server_events.front().type, DtlsEvent::Type::kHandshakeComplete);
+}
+
+TEST(DtlsAssociation, ApplicationDataBothWaysKeepsMessageBoundaries) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  for (int i = 0; i < 5; ++i) {
+    auto r = p.client()->send(bytes("c" + std::to_string(i)));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, 2u);
+  }
+  ASSERT_TRUE(p.server()->send(bytes("from server")).ok());
   p.run_for(seconds(1));
-  EXPECT_EQ(p.received_by_server(), bytes("hello"));
-  EXPECT_EQ(p.received_by_client(), bytes("world"));
+  std::vector<std::string> got;
+  for (const auto& e : p.server_events) {
+    if (e.type == DtlsEvent::Type::kData)
+      got.emplace_back(e.data.begin(), e.data.end());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"c0", "c1", "c2", "c3", "c4"}));
+  EXPECT_EQ(p.received_by_client(), bytes("from server"));
+  EXPECT_EQ(p.client()->stats().messages_sent, 5u);
+  EXPECT_EQ(p.client()->stats().bytes_sent, 10u);
+  EXPECT_EQ(p.server()->stats().messages_received, 5u);
+  EXPECT_EQ(p.server()->stats().bytes_received, 10u);
+}
+
+// RFC 6347 §4.2.4: the handshake survives 30 % loss with reordering and
+// duplication both ways. 200 seeds; a failure names its seed so it can be
+// replayed.
+TEST(DtlsAssociation, HandshakeCompletesAcrossSeedsAtThirtyPercentLoss) {
+  int total_retransmits = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    PairConfig c = webrtc_config();
+    c.seed = seed;
+    for (auto* l : {&c.client_to_server, &c.server_to_client}) {
+      l->loss = 0.3;
+      l->reorder = 0.2;
+      l->duplicate = 0.1;
+    }
+    c.client.initial_retransmit_timeout = milliseconds(100);
+    c.server.initial_retransmit_timeout = milliseconds(100);
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << "seed " << seed << describe(p);
+    auto ck = p.client()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    auto sk = p.server()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    ASSERT_TRUE(ck.ok() && sk.ok() && *ck == *sk) << "seed " << seed;
+    total_retransmits += static_cast<int>(p.client()->stats().retransmit_count +
+                                          p.server()->stats().retransmit_count);
+  }
+  EXPECT_GT(total_retransmits, 200);  // the loss really forced retransmissions
+}
+
+// RFC 6347 §4.2.4: the server's last flight has no timer; when it is lost, the
+// client's retransmitted flight makes the server send it again.
+TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
+  PairConfig c = webrtc_config();
+  int server_datagrams = 0;
+  c.server_filter = [&](const std::vector<std::uint8_t>&,
+                        int i) -> std::optional<Duration> {
+    server_datagrams = i + 1;
+    return i == 2 ? std::nullopt
+                  : std::optional<Duration>(
+                        Duration::zero());  // HVR, flight 4, *last*
+  };
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_EQ(p.client()->stats().retransmit_count, 1u);
+  EXPECT_EQ(p.server()->stats().retransmit_count, 0u);  // not timer-driven
+  EXPECT_GT(server_datagrams, 3);  // the last flight went out again
+}
+
+// RFC 6347 §4.2.4.1: initial timeout, then doubling. With every client datagram
+// dropped, the ClientHello goes out at 0, 1, 3, 7, 15 s (default 1 s initial
+// timeout).
+TEST(DtlsAssociation, RetransmitsOnTheDoublingSchedule) {
+  PairConfig c = webrtc_config();
+  std::vector<TimePoint> sent;
+  DtlsPair* pair = nullptr;
+  c.client_filter = [&](const std::vector<std::uint8_t>&,
+                        int) -> std::optional<Duration> {
+    sent.push_back(pair->now);
+    return std::nullopt;
+  };
+  DtlsPair p(c);
+  pair = &p;
+  ASSERT_TRUE(p.start());
+  p.run_for(seconds(20));
+  ASSERT_EQ(sent.size(), 5u);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(
+        std::chrono::duration_cast<milliseconds>(sent[i] - sent[0]).count(),
+        ((1 << i) - 1) * 1000)
+        << "transmission " << i;
+  }
+  EXPECT_EQ(p.client()->stats().retransmit_count, 4u);
+}
+
+TEST(DtlsAssociation, RetransmitTimeoutIsCappedAtSixtySeconds) {
+  PairConfig c = webrtc_config();
+  c.client.initial_retransmit_timeout = seconds(20);
+  c.client.handshake_timeout = std::chrono::minutes(10);
+  std::vector<TimePoint> sent;
+  DtlsPair* pair = nullptr;
+  c.client_filter = [&](const std::vector<std::uint8_t>&,
+                        int) -> std::optional<Duration> {
+    sent.push_back(pair->now);
+    return std::nullopt;
+  };
+  DtlsPair p(c);
+  pair = &p;
+  ASSERT_TRUE(p.start());
+  p.run_for(seconds(300));
+  // 0, 20, 60 (+40), 120 (+60 cap), 180, 240, 300
+  ASSERT_GE(sent.size(), 5u);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(sent[1] - sent[0]).count(), 20);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(sent[2] - sent[1]).count(), 40);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(sent[3] - sent[2]).count(), 60);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(sent[4] - sent[3]).count(), 60);
+}
+
+TEST(DtlsAssociation, HandshakeTimeoutEndsWithAClearCode) {
+  PairConfig c = webrtc_config();
+  c.client.handshake_timeout = seconds(10);
+  c.client_filter = [](const std::vector<std::uint8_t>&,
+                       int) -> std::optional<Duration> {
+    return std::nullopt;  // the server never hears anything
+  };
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  TimePoint start = p.now;
+  p.run_handshake();
+  ASSERT_EQ(p.client()->state(), DtlsAssociation::State::kFailed);
+  auto e = p.client_error();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "ERR_DTLS_HANDSHAKE_TIMEOUT");
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(p.now - start).count(), 10);
+  EXPECT_FALSE(p.client()->next_deadline().has_value());
+  EXPECT_EQ(p.server(), nullptr);  // no state was ever created on the server
+}
+
+// Flights larger than the MTU are fragmented; no datagram exceeds it (RFC 6347
+// §4.1.1).
+TEST(DtlsAssociation, NoDatagramExceedsTheMtu) {
+  for (std::uint32_t mtu : {256u, 576u, 1200u}) {
+    PairConfig c = ca_config();
+    // RSA-4096 certificates and a chain make flights of several kilobytes.
+    certs::GenerateOptions big;
+    big.key_type = certs::KeyType::kRsa;
+    big.rsa_bits = 4096;
+    big.common_name = "sfu.example";
+    big.subject_alt_names = {"DNS:sfu.example"};
+    certs::GenerateOptions mid_o;
+    mid_o.is_ca = true;
+    mid_o.issuer = &pki().root;
+    mid_o.key_type = certs::KeyType::kRsa;
+    static const certs::Credentials mid =
+        std::move(certs::generate_certificate(mid_o)).value();
+    big.issuer = &mid;
+    static const certs::Credentials server =
+        std::move(certs::generate_certificate(big)).value();
+    c.server_context.credentials = server;
+    c.client.mtu = mtu;
+    c.server.mtu = mtu;
+    c.client_to_server.mtu = mtu;
+    c.server_to_client.mtu = mtu;
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << "mtu " << mtu << describe(p);
+    EXPECT_EQ(p.link.stats(testing::Side::kA).oversize, 0u) << "mtu " << mtu;
+    EXPECT_EQ(p.link.stats(testing::Side::kB).oversize, 0u) << "mtu " << mtu;
+    // The chain alone is larger than the MTU, so the flight had to be
+    // fragmented to get here.
+    size_t chain_bytes =
+        server.leaf().to_der().size() + mid.leaf().to_der().size();
+    EXPECT_GT(chain_bytes, static_cast<size_t>(mtu));
+    EXPECT_LE(p.link.stats(testing::Side::kB).largest, mtu);
+    EXPECT_LE(p.client()->max_message_size(), mtu);
+    std::vector<std::uint8_t> max(p.client()->max_message_size(), 'x');
+    ASSERT_TRUE(p.client()->send(max).ok());
+    p.run_for(seconds(1));
+    EXPECT_EQ(p.link.stats(testing::Side::kA).oversize, 0u);
+    EXPECT_EQ(p.received_by_server(), max);
+  }
+}
+
+TEST(DtlsAssociation, OversizeMessageIsRefused) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  std::vector<std::uint8_t> big(p.client()->max_message_size() + 1, 'x');
+  auto r = p.client()->send(big);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_DTLS_MESSAGE_TOO_LARGE");
+  auto empty = p.client()->send({});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+TEST(DtlsAssociation, NothingBeforeTheHandshake) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  auto r = p.client()->send(bytes("early"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  auto k = p.client()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  EXPECT_EQ(p.client()->protocol(), "");
+  EXPECT_EQ(p.client()->max_message_size(), 0u);
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  auto bad_len = p.client()->export_keying_material(0, "EXTRACTOR-dtls_srtp");
+  ASSERT_FALSE(bad_len.ok());
+  EXPECT_EQ(bad_len.error().code, "ERR_OUT_OF_RANGE");
+}
+
+// The matrix: every SRTP profile x ALPN on/off x client auth x CA vs
+// fingerprint pinning.
+TEST(DtlsAssociation, Matrix) {
+  const char* profiles[] = {"SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
+                            "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
+  // RFC 5764 §4.2 lengths: 2 * (key + salt).
+  const std::map<std::string, size_t> keying = {{"SRTP_AES128_CM_SHA1_80", 60},
+                                                {"SRTP_AES128_CM_SHA1_32", 60},
+                                                {"SRTP_AEAD_AES_128_GCM", 56},
+                                                {"SRTP_AEAD_AES_256_GCM", 88}};
+  int cases = 0;
+  for (const char* profile : profiles) {
+    for (bool alpn : {false, true}) {
+      for (bool client_auth : {false, true}) {
+        for (bool pinning : {false, true}) {
+          SCOPED_TRACE(std::string(profile) + (alpn ? " alpn" : "") +
+                       (client_auth ? " client-auth" : "") +
+                       (pinning ? " pinning" : " ca"));
+          PairConfig c;
+          if (pinning) {
+            c = webrtc_config(profile);
+            if (!client_auth) {
+              // Pinning only the server: the client still presents its
+              // self-signed cert (WebRTC always does), the server checks
+              // nothing.
+              c.server.peer_fingerprints.clear();
+            }
+          } else {
+            c = ca_config();
+            c.client_context.srtp_profiles = profile;
+            c.server_context.srtp_profiles = profile;
+            if (client_auth) {
+              c.client_context.credentials = pki().client;
+              c.server_context.ca = {pki().root.leaf()};
+              c.server.request_cert = true;
+            }
+          }
+          // The server prefers its own order; offering all and preferring
+          // `profile` must land on `profile`.
+          c.client_context.srtp_profiles =
+              "SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_"
+              "32:"
+              "SRTP_AES128_CM_SHA1_80";
+          if (alpn) {
+            c.client_context.alpn_protocols = {"x-other", "webrtc"};
+            c.server_context.alpn_protocols = {"webrtc", "c-webrtc"};
+          }
+          DtlsPair p(c);
+          ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+          p.run_handshake();
+          ASSERT_TRUE(p.both_open()) << describe(p);
+          EXPECT_EQ(p.client()->srtp_profile(), profile);
+          EXPECT_EQ(p.server()->srtp_profile(), profile);
+          EXPECT_EQ(p.client()->alpn_protocol(), alpn ? "webrtc" : "");
+          EXPECT_EQ(p.server()->alpn_protocol(), alpn ? "webrtc" : "");
+          // Without client auth the server asks for no certificate, pinning or
+          // not.
+          EXPECT_EQ(p.server()->peer_certificate().has_value(), client_auth);
+          EXPECT_TRUE(p.client()->authorized());
+          if (client_auth) {
+            EXPECT_TRUE(p.server()->authorized());
+          }
+          auto ck = p.client()->export_keying_material(keying.at(profile),
+                                                       "EXTRACTOR-dtls_srtp");
+          auto sk = p.server()->export_keying_material(keying.at(profile),
+                                                       "EXTRACTOR-dtls_srtp");
+          ASSERT_TRUE(ck.ok() && sk.ok());
+          EXPECT_EQ(*ck, *sk);
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 32);
+}
+
+// Both roles: the same checks hold whichever side is the DTLS client.
+TEST(DtlsAssociation, PinningWorksInBothRoles) {
+  for (bool swap : {false, true}) {
+    PairConfig c = webrtc_config();
+    if (swap) {
+      std::swap(c.client_context.credentials, c.server_context.credentials);
+      std::swap(c.client.peer_fingerprints, c.server.peer_fingerprints);
+    }
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+  }
+}
+
+struct Mismatch {
+  const char* name;
+  void (*configure)(PairConfig&);
+  const char* client_code;  // nullptr: the client need not fail
+  const char* server_code;  // nullptr: the server need not fail
+};
+
+TEST(DtlsAssociation, EveryMismatchHasItsCode) {
+  const Mismatch cases[] = {
+      {"no common srtp profile, server requires",
+       [](PairConfig& c) {
+         c.client_context.srtp_profiles = "SRTP_AES128_CM_SHA1_32";
+         c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+         c.server_context.require_srtp = true;
+       },
+       "ERR_DTLS_ALERT_HANDSHAKE_FAILURE", "ERR_DTLS_SRTP_NO_COMMON_PROFILE"},
+      {"no common srtp profile, client requires",
+       [](PairConfig& c) {
+         c.client_context.srtp_profiles = "SRTP_AES128_CM_SHA1_32";
+         c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+         c.client_context.require_srtp = true;
+       },
+       "ERR_DTLS_SRTP_NO_COMMON_PROFILE", "ERR_DTLS_ALERT_HANDSHAKE_FAILURE"},
+      {"client offers no srtp, server requires",
+       [](PairConfig& c) {
+         c.client_context.srtp_profiles = "";
+         c.server_context.require_srtp = true;
+       },
+       "ERR_DTLS_ALERT_HANDSHAKE_FAILURE", "ERR_DTLS_SRTP_NO_COMMON_PROFILE"},
+      {"wrong server fingerprint",
+       [](PairConfig& c) {
+         c.client.peer_fingerprints = {fp(test_credentials("someone"))};
+       },
+       "ERR_DTLS_CERT_FINGERPRINT_MISMATCH", "ERR_DTLS_ALERT_BAD_CERTIFICATE"},
+      {"wrong client fingerprint",
+       [](PairConfig& c) {
+         c.server.peer_fingerprints = {fp(test_credentials("someone"))};
+       },
+       "ERR_DTLS_ALERT_BAD_CERTIFICATE", "ERR_DTLS_CERT_FINGERPRINT_MISMATCH"},
+      {"client sends no certificate to a pinning server",
+       [](PairConfig& c) { c.client_context.credentials.reset(); },
+       "ERR_DTLS_ALERT_HANDSHAKE_FAILURE",
+       "ERR_DTLS_PEER_CERTIFICATE_REQUIRED"},
+      {"alpn without overlap",
+       [](PairConfig& c) {
+         c.client_context.alpn_protocols = {"a"};
+         c.server_context.alpn_protocols = {"b"};
+       },
+       "ERR_DTLS_ALERT_NO_APPLICATION_PROTOCOL", "ERR_DTLS_ALPN_NO_OVERLAP"},
+      {"no shared cipher",
+       [](PairConfig& c) {
+         c.client_context.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+         c.server_context.ciphers = "ECDHE-ECDSA-CHACHA20-POLY1305";
+       },
+       "ERR_DTLS_ALERT_HANDSHAKE_FAILURE", "ERR_DTLS_NO_SHARED_CIPHER"},
+  };
+  for (const Mismatch& m : cases) {
+    SCOPED_TRACE(m.name);
+    PairConfig c = webrtc_config();
+    m.configure(c);
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+    p.run_handshake();
+    EXPECT_FALSE(p.both_open());
+    if (m.client_code) {
+      ASSERT_TRUE(p.client_error());
+      EXPECT_EQ(p.client_error()->code, m.client_code)
+          << p.client_error()->message;
+    }
+    if (m.server_code) {
+      ASSERT_TRUE(p.server_error());
+      EXPECT_EQ(p.server_error()->code, m.server_code)
+          << p.server_error()->message;
+    }
+  }
+}
+
+TEST(DtlsAssociation, CaModeFailures) {
+  // Untrusted: the client trusts another root.
+  {
+    PairConfig c = ca_config();
+    c.client_context.ca = {test_credentials("unrelated root").leaf()};
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.client_error());
+    EXPECT_EQ(p.client_error()->code, "UNABLE_TO_GET_ISSUER_CERT_LOCALLY");
+    ASSERT_TRUE(p.server_error());
+    EXPECT_EQ(p.server_error()->code, "ERR_DTLS_ALERT_UNKNOWN_CA");
+  }
+  // Self-signed server certificate in CA mode.
+  {
+    PairConfig c = ca_config();
+    c.server_context.credentials = test_credentials("server");
+    c.client.servername.clear();
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.client_error());
+    EXPECT_EQ(p.client_error()->code, "DEPTH_ZERO_SELF_SIGNED_CERT");
+  }
+  // Bad host name.
+  {
+    PairConfig c = ca_config();
+    c.client.servername = "other.example";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.client_error());
+    EXPECT_EQ(p.client_error()->code, "ERR_TLS_CERT_ALTNAME_INVALID");
+    EXPECT_NE(p.client_error()->message.find("other.example"),
+              std::string::npos);
+  }
+  // An IP address as the host.
+  {
+    PairConfig c = ca_config();
+    c.client.servername = "127.0.0.1";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    EXPECT_TRUE(p.both_open()) << describe(p);
+  }
+}
+
+TEST(DtlsAssociation, RejectUnauthorizedFalseContinuesAndReports) {
+  PairConfig c = ca_config();
+  c.client_context.ca = {test_credentials("unrelated root").leaf()};
+  c.client.servername = "wrong.example";
+  c.client.reject_unauthorized = false;
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_FALSE(p.client()->authorized());
+  EXPECT_EQ(p.client()->authorization_error(), "ERR_TLS_CERT_ALTNAME_INVALID");
+}
+
+TEST(DtlsAssociation, CustomCheckServerIdentity) {
+  PairConfig c = ca_config();
+  c.client.servername = "anything";
+  std::string seen;
+  c.client.check_server_identity = [&](std::string_view host,
+                                       const certs::PeerCertificate& cert) {
+    seen = std::string(host) + "/" + cert.subject.get("CN");
+    return Status();
+  };
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_EQ(seen, "anything/sfu.example");
+}
+
+TEST(DtlsAssociation, ClientCertificateRequiredInCaMode) {
+  PairConfig c = ca_config();
+  c.server_context.ca = {pki().root.leaf()};
+  c.server.request_cert = true;  // reject_unauthorized defaults to true
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.server_error());
+  EXPECT_EQ(p.server_error()->code, "ERR_DTLS_PEER_CERTIFICATE_REQUIRED");
+  // With reject_unauthorized false, a client without a certificate is let in.
+  c.server.reject_unauthorized = false;
+  DtlsPair q(c);
+  ASSERT_TRUE(q.start());
+  q.run_handshake();
+  ASSERT_TRUE(q.both_open()) << describe(q);
+  EXPECT_FALSE(q.server()->peer_certificate().has_value());
+}
+
+TEST(DtlsAssociation, KeylogLinesAreNssFormat) {
+  PairConfig c = webrtc_config();
+  c.client.keylog = true;
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  std::vector<std::string> lines;
+  for (const auto& e : p.client_events) {
+    if (e.type == DtlsEvent::Type::kKeylog)
+      lines.emplace_back(e.data.begin(), e.data.end());
+  }
+  ASSERT_EQ(lines.size(), 1u);
+  // "CLIENT_RANDOM <64 hex> <96 hex>" (TLS 1.2 master secret)
+  EXPECT_EQ(lines[0].rfind("CLIENT_RANDOM ", 0), 0u);
+  EXPECT_EQ(lines[0].size(), 14u + 64 + 1 + 96);
+  for (const auto& e : p.server_events)
+    EXPECT_NE(e.type, DtlsEvent::Type::kKeylog);
+}
+
+TEST(DtlsAssociation, GracefulCloseBothWays) {
+  for (bool client_closes : {true, false}) {
+    DtlsPair p(webrtc_config());
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open());
+    DtlsAssociation* closer = client_closes ? p.client() : p.server();
+    DtlsAssociation* other = client_closes ? p.server() : p.client();
+    closer->close();
+    EXPECT_EQ(closer->state(), DtlsAssociation::State::kClosed);
+    p.run_for(seconds(1));
+    EXPECT_EQ(other->state(), DtlsAssociation::State::kClosed);
+    const auto& events = client_closes ? p.server_events : p.client_events;
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().type, DtlsEvent::Type::kClosed);
+    EXPECT_TRUE(events.back().error.code.empty());
+    auto r = closer->send(bytes("late"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+    EXPECT_FALSE(other->send(bytes("late")).ok());
+  }
+}
+
+TEST(DtlsAssociation, CloseDuringHandshakeIsSilent) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  p.client()->close();
+  EXPECT_EQ(p.client()->state(), DtlsAssociation::State::kClosed);
+  EXPECT_FALSE(p.client()->next_deadline().has_value());
+}
+
+// A browser's ClientHello: several fragments in several datagrams (here forced
+// by MTU 256 and a long ALPN list), in order, reversed, or with one lost.
+TEST(DtlsAssociation, FragmentedClientHello) {
+  std::vector<std::string> alpn;
+  for (int i = 0; i < 40; ++i) alpn.push_back("protocol-" + std::to_string(i));
+  enum Mode { kInOrder, kReversed, kFirstLost, kSecondLost };
+  for (Mode mode : {kInOrder, kReversed, kFirstLost, kSecondLost}) {
+    SCOPED_TRACE(mode);
+    PairConfig c = webrtc_config();
+    c.client_context.alpn_protocols = alpn;
+    c.server_context.alpn_protocols = {"protocol-39"};
+    c.client.mtu = 256;
+    int fragments_of_second_hello = 0;
+    bool dropped = false;
+    c.client_filter = [&](const std::vector<std::uint8_t>& d,
+                          int) -> std::optional<Duration> {
+      // Fragments of the second ClientHello (message_seq 1): handshake type 1
+      // in epoch 0.
+      auto rec = parse_record_header(d);
+      if (!rec || rec->epoch != 0 || d.size() < 25 ||
+          d[13] != kHandshakeClientHello || d[17] != 0 || d[18] != 1) {
+        return Duration::zero();
+      }
+      int index = fragments_of_second_hello++;
+      switch (mode) {
+        case kInOrder:
+          return Duration::zero();
+        case kReversed:  // later fragments overtake earlier ones
+          return milliseconds(index == 0 ? 30 : 0);
+        case kFirstLost:
+          if (index == 0 && !dropped) {
+            dropped = true;
+            return std::nullopt;
+          }
+          return Duration::zero();
+        case kSecondLost:
+          if (index == 1 && !dropped) {
+            dropped = true;
+            return std::nullopt;
+          }
+          return Duration::zero();
+      }
+      return Duration::zero();
+    };
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_GE(fragments_of_second_hello, 2);
+    EXPECT_EQ(p.server()->alpn_protocol(), "protocol-39");
+    if (mode == kInOrder) {
+      EXPECT_EQ(p.client()->stats().retransmit_count, 0u);
+    }
+    if (mode == kFirstLost || mode == kSecondLost) {
+      EXPECT_GE(p.client()->stats().retransmit_count, 1u);
+    }
+  }
+}
+
+TEST(DtlsAssociation, OptionErrors) {
+  auto ctx = DtlsContext::create({});
+  ASSERT_TRUE(ctx.ok());
+  struct Case {
+    const char* name;
+    void (*mutate)(AssociationOptions&);
+    const char* code;
+  } cases[] = {
+      {"mtu low", [](AssociationOptions& o) { o.mtu = 255; },
+       "ERR_OUT_OF_RANGE"},
+      {"mtu high", [](AssociationOptions& o) { o.mtu = 65536; },
+       "ERR_OUT_OF_RANGE"},
+      {"rto low",
+       [](AssociationOptions& o) {
+         o.initial_retransmit_timeout = milliseconds(19);
+       },
+       "ERR_OUT_OF_RANGE"},
+      {"rto high",
+       [](AssociationOptions& o) {
+         o.initial_retransmit_timeout = seconds(61);
+       },
+       "ERR_OUT_OF_RANGE"},
+      {"handshake timeout zero",
+       [](AssociationOptions& o) { o.handshake_timeout = milliseconds(0); },
+       "ERR_OUT_OF_RANGE"},
+  };
+  for (const Case& c : cases) {
+    AssociationOptions o;
+    c.mutate(o);
+    auto r = DtlsAssociation::connect(*ctx, o, TimePoint{});
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.error().code, c.code) << c.name;
+  }
+  // A server without a certificate.
+  std::vector<std::uint8_t> hello(100, 0);
+  auto s = DtlsAssociation::accept(*ctx, {}, hello, hello, TimePoint{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "ERR_INVALID_ARG_VALUE");
+  auto n = DtlsAssociation::connect(nullptr, {}, TimePoint{});
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+// Garbage after the handshake is dropped by the record layer and harms nothing.
+TEST(DtlsAssociation, GarbageDatagramsAreIgnored) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  std::vector<std::uint8_t> junk = {23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0,
+                                    0,  99,   0,    4, 1, 2, 3, 4};
+  p.server()->handle_datagram(junk, p.now);
+  p.server()->handle_datagram(std::vector<std::uint8_t>(3, 0), p.now);
+  p.server()->handle_datagram({}, p.now);
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+  ASSERT_TRUE(p.client()->send(bytes("still fine")).ok());
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.received_by_server(), bytes("still fine"));
 }
 
 }  // namespace

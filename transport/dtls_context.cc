@@ -159,6 +159,7 @@ Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
   // The MTU is ours to set (SSL_set_mtu per association), never probed;
   // renegotiation is refused (a DoS vector with nothing to gain for media).
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
+  if (!options.session_tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
   if (!options.ciphers.empty() &&
@@ -189,7 +190,11 @@ Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
   }
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   if (options.ca.empty()) {
-    SSL_CTX_set_default_verify_paths(ctx);
+    // The hashed directory ($SSL_CERT_DIR or OpenSSL's default) is read lazily,
+    // per issuer looked up. SSL_CTX_set_default_verify_paths would also parse
+    // the whole CA bundle file up front: 31 ms per context here, wasted on
+    // every pinning (WebRTC) context.
+    SSL_CTX_set_default_verify_dir(ctx);
   } else {
     for (const auto& cert : options.ca) X509_STORE_add_cert(store, cert.get());
   }

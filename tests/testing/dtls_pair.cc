@@ -108,13 +108,23 @@ void DtlsPair::flush() {
     }
     link.send(Side::kA, std::move(d), now, extra);
   }
-  while (server_ && server_->pop_datagram(d))
-    link.send(Side::kB, std::move(d), now);
+  while (server_ && server_->pop_datagram(d)) send_from_server(std::move(d));
   DtlsEvent e;
   while (client_ && client_->pop_event(e))
     client_events.push_back(std::move(e));
   while (server_ && server_->pop_event(e))
     server_events.push_back(std::move(e));
+}
+
+void DtlsPair::send_from_server(std::vector<std::uint8_t> datagram) {
+  Duration extra{};
+  if (config_.server_filter) {
+    auto verdict = config_.server_filter(datagram, server_datagrams_);
+    server_datagrams_++;
+    if (!verdict) return;
+    extra = *verdict;
+  }
+  link.send(Side::kB, std::move(datagram), now, extra);
 }
 
 void DtlsPair::deliver(Side to, std::vector<std::uint8_t>& datagram) {
@@ -134,8 +144,8 @@ void DtlsPair::deliver(Side to, std::vector<std::uint8_t>& datagram) {
       break;
     case CookieGate::Verdict::kHelloVerify:
       hello_verify_requests++;
-      link.send(Side::kB,
-                std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()), now);
+      send_from_server(
+          std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()));
       break;
     case CookieGate::Verdict::kAccept: {
       auto s = DtlsAssociation::accept(server_context_, config_.server,
@@ -162,7 +172,10 @@ bool DtlsPair::step(TimePoint limit) {
   set_wall_clock(now);
   Side to;
   std::vector<std::uint8_t> d;
-  while (link.pop_due(now, to, d)) deliver(to, d);
+  while (link.pop_due(now, to, d)) {
+    deliver(to, d);
+    if (config_.on_deliver) config_.on_deliver(to, d);
+  }
   for (DtlsAssociation* a : {client_.get(), server_.get()}) {
     if (a == nullptr) continue;
     if (auto deadline = a->next_deadline(); deadline && *deadline <= now)

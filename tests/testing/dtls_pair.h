@@ -30,6 +30,11 @@ struct PairConfig {
   // nullopt drops it, a duration holds it back that much longer.
   std::function<std::optional<Duration>(const std::vector<std::uint8_t>&, int)>
       client_filter;
+  // The same for server->client datagrams (HelloVerifyRequests included).
+  std::function<std::optional<Duration>(const std::vector<std::uint8_t>&, int)>
+      server_filter;
+  // Called after each datagram is delivered (for tracing a failing seed).
+  std::function<void(Side to, const std::vector<std::uint8_t>&)> on_deliver;
 };
 
 // Fresh self-signed ECDSA credentials (cached per name so big test matrices
@@ -75,6 +80,7 @@ class DtlsPair {
   bool step(TimePoint limit);
   void flush();
   void deliver(Side to, std::vector<std::uint8_t>& datagram);
+  void send_from_server(std::vector<std::uint8_t> datagram);
 
   PairConfig config_;
   std::shared_ptr<const DtlsContext> client_context_;
@@ -82,6 +88,7 @@ class DtlsPair {
   std::unique_ptr<DtlsAssociation> client_;
   std::unique_ptr<DtlsAssociation> server_;
   int client_datagrams_ = 0;
+  int server_datagrams_ = 0;
 };
 
 }  // namespace dtls::testing

@@ -1,0 +1,179 @@
+#include "transport/cookie_gate.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/testing/dtls_pair.h"
+
+namespace dtls {
+namespace {
+
+const std::vector<std::uint8_t> kPeer = {4, 10, 0, 0, 1, 0x13, 0x88};
+const std::vector<std::uint8_t> kOtherPeer = {4, 10, 0, 0, 2, 0x13, 0x88};
+
+struct Client {
+  std::unique_ptr<DtlsAssociation> a;
+  std::vector<std::uint8_t> first_hello;
+};
+
+Client new_client() {
+  auto ctx = DtlsContext::create({});
+  auto c = DtlsAssociation::connect(*ctx, {}, TimePoint{});
+  Client out{std::move(c).value(), {}};
+  EXPECT_TRUE(out.a->pop_datagram(out.first_hello));
+  return out;
+}
+
+// Hands the HelloVerifyRequest to the client and returns its second
+// ClientHello.
+std::vector<std::uint8_t> answer(Client& c, std::span<const std::uint8_t> hvr) {
+  c.a->handle_datagram(hvr, TimePoint{});
+  std::vector<std::uint8_t> d;
+  EXPECT_TRUE(c.a->pop_datagram(d));
+  return d;
+}
+
+TEST(CookieGate, HelloVerifyRequestThenAccept) {
+  CookieGate gate;
+  Client c = new_client();
+  auto d1 = gate.inspect(c.first_hello, kPeer);
+  ASSERT_EQ(d1.verdict, CookieGate::Verdict::kHelloVerify);
+  EXPECT_LE(d1.reply.size(), c.first_hello.size());
+  // RFC 6347 §4.2.1: the HelloVerifyRequest echoes the ClientHello's record
+  // sequence number.
+  auto hello = parse_record_header(c.first_hello);
+  auto hvr = parse_record_header(d1.reply);
+  ASSERT_TRUE(hello && hvr);
+  EXPECT_EQ(hvr->sequence, hello->sequence);
+  EXPECT_EQ(hvr->epoch, 0);
+  EXPECT_EQ(d1.reply[kRecordHeaderSize], kHandshakeHelloVerifyRequest);
+
+  std::vector<std::uint8_t> reply(d1.reply.begin(), d1.reply.end());
+  auto second = answer(c, reply);
+  auto prefix = parse_client_hello_prefix(second);
+  ASSERT_TRUE(prefix);
+  EXPECT_EQ(prefix->cookie.size(), CookieGate::kCookieSize);
+  EXPECT_EQ(prefix->message_seq, 1);
+  auto d2 = gate.inspect(second, kPeer);
+  EXPECT_EQ(d2.verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(d2.cookie.size(), CookieGate::kCookieSize);
+}
+
+TEST(CookieGate, CookieIsBoundToThePeerAddress) {
+  CookieGate gate;
+  Client c = new_client();
+  auto d1 = gate.inspect(c.first_hello, kPeer);
+  auto second =
+      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  EXPECT_NE(gate.inspect(second, kOtherPeer).verdict,
+            CookieGate::Verdict::kAccept);
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+}
+
+TEST(CookieGate, ForgedCookiesNeverVerify) {
+  CookieGate gate;
+  Client c = new_client();
+  auto d1 = gate.inspect(c.first_hello, kPeer);
+  auto second =
+      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  auto prefix = parse_client_hello_prefix(second);
+  ASSERT_TRUE(prefix);
+  const size_t cookie_at =
+      static_cast<size_t>(prefix->cookie.data() - second.data());
+  for (size_t i = 0; i < CookieGate::kCookieSize; ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      auto forged = second;
+      forged[cookie_at + i] ^= static_cast<std::uint8_t>(1 << bit);
+      ASSERT_NE(gate.inspect(forged, kPeer).verdict,
+                CookieGate::Verdict::kAccept);
+    }
+  }
+  // Another gate (another secret) does not accept our cookie either.
+  CookieGate other;
+  EXPECT_NE(other.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+}
+
+TEST(CookieGate, PreviousSecretStillVerifiesOnce) {
+  CookieGate gate;
+  Client c = new_client();
+  auto d1 = gate.inspect(c.first_hello, kPeer);
+  auto second =
+      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  gate.rotate();
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  gate.rotate();
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict,
+            CookieGate::Verdict::kHelloVerify);
+}
+
+TEST(CookieGate, SharedSecretAcrossWorkers) {
+  std::array<std::uint8_t, CookieGate::kSecretSize> secret{};
+  secret[0] = 7;
+  CookieGate a(secret), b(secret);
+  Client c = new_client();
+  auto d1 = a.inspect(c.first_hello, kPeer);
+  auto second =
+      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  EXPECT_EQ(b.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+}
+
+TEST(CookieGate, CookielessFloodNeverAccepts) {
+  CookieGate gate;
+  Client c = new_client();
+  std::mt19937 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<std::uint8_t> peer = {4,
+                                      127,
+                                      0,
+                                      static_cast<std::uint8_t>(rng()),
+                                      static_cast<std::uint8_t>(rng()),
+                                      static_cast<std::uint8_t>(rng()),
+                                      1};
+    auto d = gate.inspect(c.first_hello, peer);
+    ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+    ASSERT_LE(d.reply.size(), c.first_hello.size());
+  }
+}
+
+// The smallest datagram the parser accepts (a ClientHello fragment that ends
+// right after an empty cookie, 61 bytes) still gets a reply no larger than
+// itself (48 bytes): there is no input the gate amplifies.
+TEST(CookieGate, NeverAmplifiesEvenTheSmallestHello) {
+  Client c = new_client();
+  const size_t prefix_len =
+      kRecordHeaderSize + kHandshakeHeaderSize + 2 + 32 + 1 + 1;
+  std::vector<std::uint8_t> tiny(c.first_hello.begin(),
+                                 c.first_hello.begin() + prefix_len);
+  const std::uint16_t body =
+      static_cast<std::uint16_t>(prefix_len - kRecordHeaderSize);
+  tiny[11] = static_cast<std::uint8_t>(body >> 8);
+  tiny[12] = static_cast<std::uint8_t>(body);
+  const std::uint32_t frag = body - kHandshakeHeaderSize;
+  tiny[22] = tiny[23] = 0;
+  tiny[24] = static_cast<std::uint8_t>(frag);
+  ASSERT_TRUE(parse_client_hello_prefix(tiny));
+  CookieGate gate;
+  auto d = gate.inspect(tiny, kPeer);
+  ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+  EXPECT_LE(d.reply.size(), tiny.size());
+  EXPECT_EQ(d.reply.size(), kRecordHeaderSize + kHandshakeHeaderSize + 3 +
+                                CookieGate::kCookieSize);
+  // One byte shorter and it is no ClientHello prefix at all.
+  tiny.pop_back();
+  EXPECT_EQ(gate.inspect(tiny, kPeer).verdict, CookieGate::Verdict::kDrop);
+}
+
+TEST(CookieGate, DropsWhatIsNotAClientHello) {
+  CookieGate gate;
+  std::vector<std::uint8_t> junk(200, 0x42);
+  EXPECT_EQ(gate.inspect(junk, kPeer).verdict, CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect({}, kPeer).verdict, CookieGate::Verdict::kDrop);
+  Client c = new_client();
+  std::vector<std::uint8_t> long_peer(256, 1);
+  EXPECT_EQ(gate.inspect(c.first_hello, long_peer).verdict,
+            CookieGate::Verdict::kDrop);
+}
+
+}  // namespace
+}  // namespace dtls
