@@ -66,6 +66,94 @@ CommandResult run_command(const std::vector<std::string>& argv,
   return result;
 }
 
+ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
+  int in[2], out[2];
+  if (argv.empty() || pipe2(in, O_CLOEXEC) != 0) return;
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  if (pid < 0) {
+    close(in[1]);
+    close(out[0]);
+    return;
+  }
+  pid_ = pid;
+  in_fd_ = in[1];
+  out_fd_ = out[0];
+  fcntl(out_fd_, F_SETFL, fcntl(out_fd_, F_GETFL) | O_NONBLOCK);
+}
+
+ChildProcess::~ChildProcess() { stop(); }
+
+const std::string& ChildProcess::read_available() {
+  char buf[4096];
+  while (out_fd_ >= 0) {
+    ssize_t n = read(out_fd_, buf, sizeof(buf));
+    if (n <= 0) break;
+    output_.append(buf, static_cast<size_t>(n));
+  }
+  return output_;
+}
+
+void ChildProcess::write_stdin(std::string_view data) {
+  if (in_fd_ < 0) return;
+  signal(SIGPIPE, SIG_IGN);
+  while (!data.empty()) {
+    ssize_t n = write(in_fd_, data.data(), data.size());
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void ChildProcess::close_stdin() {
+  if (in_fd_ >= 0) close(in_fd_);
+  in_fd_ = -1;
+}
+
+int ChildProcess::stop() {
+  if (pid_ <= 0) return -1;
+  close_stdin();
+  int status = 0;
+  // Give it a moment to exit by itself after stdin EOF, then insist.
+  for (int i = 0; i < 20; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      read_available();
+      if (out_fd_ >= 0) close(out_fd_);
+      out_fd_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    usleep(10000);
+  }
+  kill(pid_, SIGTERM);
+  for (int i = 0; i < 50 && waitpid(pid_, &status, WNOHANG) != pid_; ++i)
+    usleep(10000);
+  if (waitpid(pid_, &status, WNOHANG) == 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  read_available();
+  if (out_fd_ >= 0) close(out_fd_);
+  out_fd_ = -1;
+  return -1;
+}
+
 std::string temp_path(std::string_view suffix) {
   static std::atomic<int> counter{0};
   const char* dir = std::getenv("TEST_TMPDIR");
