@@ -522,6 +522,36 @@ TEST(DtlsAssociation, EveryMismatchHasItsCode) {
   }
 }
 
+// DTLS 1.0 is refused unless asked for; the version range is an option.
+// (OpenSSL 3 allows DTLS 1.0 only at security level 0.)
+TEST(DtlsAssociation, VersionRange) {
+  {
+    PairConfig c = webrtc_config();
+    c.client_context.min_version = c.client_context.max_version = "DTLSv1";
+    c.client_context.ciphers = "DEFAULT:@SECLEVEL=0";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+    p.run_handshake();
+    ASSERT_TRUE(p.server_error());
+    EXPECT_EQ(p.server_error()->code, "ERR_DTLS_PROTOCOL_VERSION");
+    ASSERT_TRUE(p.client_error());
+    EXPECT_EQ(p.client_error()->code, "ERR_DTLS_ALERT_PROTOCOL_VERSION");
+  }
+  {
+    PairConfig c = webrtc_config();
+    c.client_context.min_version = c.client_context.max_version = "DTLSv1";
+    c.client_context.ciphers = "DEFAULT:@SECLEVEL=0";
+    c.server_context.min_version = "DTLSv1";
+    c.server_context.ciphers = "DEFAULT:@SECLEVEL=0";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_EQ(p.client()->protocol(), "DTLSv1");
+    EXPECT_EQ(p.server()->protocol(), "DTLSv1");
+  }
+}
+
 TEST(DtlsAssociation, CaModeFailures) {
   // Untrusted: the client trusts another root.
   {
