@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Counts test cases from a Bazel build event (BEP JSON) file and the test.xml files it names.
+"""Counts test cases from Bazel build event (BEP JSON) files and the test.xml files they name.
 
 Prints each failing case, then a last line "N passed, M failed". A test target that produced no
 test.xml (it failed to build, or timed out before writing one) counts as one failed case.
@@ -23,27 +23,36 @@ def cases(xml_path):
         yield "%s.%s" % (tc.get("classname", ""), tc.get("name", "")), not failed
 
 
-def main(bep_path):
+def read_events(bep_paths):
+    """Yields (label prefix, event) for every event; labels of later files get their path as a
+    prefix so that two workspaces' //:foo do not collide."""
+    for i, path in enumerate(bep_paths):
+        prefix = "" if i == 0 else path + ":"
+        with open(path) as f:
+            for line in f:
+                yield prefix, json.loads(line)
+
+
+def main(bep_paths):
     xml_by_label = {}
     status_by_label = {}
-    with open(bep_path) as f:
-        for line in f:
-            event = json.loads(line)
-            eid = event.get("id", {})
-            if "testResult" in eid:
-                label = eid["testResult"]["label"]
-                for out in event.get("testResult", {}).get("testActionOutput", []):
-                    if out.get("name") == "test.xml":
-                        uri = out.get("uri", "")
-                        xml_by_label.setdefault(label, []).append(
-                            urllib.parse.unquote(urllib.parse.urlparse(uri).path))
-            elif "testSummary" in eid:
-                label = eid["testSummary"]["label"]
-                status_by_label[label] = event.get("testSummary", {}).get("overallStatus", "")
-            elif "targetCompleted" in eid:
-                # A target that failed to build (or was aborted) never ran: one failure.
-                if event.get("aborted") or not event.get("completed", {}).get("success"):
-                    status_by_label.setdefault(eid["targetCompleted"]["label"], "FAILED_TO_BUILD")
+    for prefix, event in read_events(bep_paths):
+        eid = event.get("id", {})
+        if "testResult" in eid:
+            label = prefix + eid["testResult"]["label"]
+            for out in event.get("testResult", {}).get("testActionOutput", []):
+                if out.get("name") == "test.xml":
+                    uri = out.get("uri", "")
+                    xml_by_label.setdefault(label, []).append(
+                        urllib.parse.unquote(urllib.parse.urlparse(uri).path))
+        elif "testSummary" in eid:
+            label = prefix + eid["testSummary"]["label"]
+            status_by_label[label] = event.get("testSummary", {}).get("overallStatus", "")
+        elif "targetCompleted" in eid:
+            # A target that failed to build (or was aborted) never ran: one failure.
+            if event.get("aborted") or not event.get("completed", {}).get("success"):
+                status_by_label.setdefault(prefix + eid["targetCompleted"]["label"],
+                                           "FAILED_TO_BUILD")
     passed = failed = 0
     for label in sorted(set(status_by_label) | set(xml_by_label)):
         paths = xml_by_label.get(label, [])
@@ -69,4 +78,4 @@ def main(bep_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

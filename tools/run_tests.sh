@@ -11,10 +11,17 @@ trap 'rm -rf "$out"' EXIT
 bazel test //... --keep_going --build_event_json_file="$out/bep.json" "$@"
 rc=$?
 
-python3 tools/count_tests.py "$out/bep.json"
+# An outside workspace that depends only on @dtls_srtp//:dtls_srtp (tests/consumer).
+(cd tests/consumer && bazel test //... --keep_going --build_event_json_file="$out/consumer.json")
+consumer_rc=$?
+
+python3 tools/count_tests.py "$out/bep.json" "$out/consumer.json"
 count_rc=$?
 
-# CI must not leave a Bazel server behind.
-[[ -n "${CI:-}" ]] && bazel shutdown >/dev/null 2>&1
-if [[ $rc -ne 0 || $count_rc -ne 0 ]]; then exit 1; fi
+# CI must not leave Bazel servers behind.
+if [[ -n "${CI:-}" ]]; then
+  bazel shutdown >/dev/null 2>&1
+  (cd tests/consumer && bazel shutdown >/dev/null 2>&1)
+fi
+if [[ $rc -ne 0 || $consumer_rc -ne 0 || $count_rc -ne 0 ]]; then exit 1; fi
 exit 0
