@@ -1,0 +1,309 @@
+#include "transport/udp_endpoint.h"
+
+#include <cstring>
+
+namespace dtls {
+
+struct UdpEndpoint::SendRequest {
+  uv_udp_send_t req;
+  std::vector<std::uint8_t> data;
+};
+
+UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
+                         Callbacks callbacks)
+    : loop_(loop),
+      options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      recv_buffer_(65536) {}
+
+UdpEndpoint::~UdpEndpoint() = default;
+
+Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
+    uv_loop_t* loop, const PeerAddress& bind, UdpEndpointOptions options,
+    Callbacks callbacks) {
+  if (loop == nullptr || !options.context || bind.empty()) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "a loop, a DTLS context and an address are needed");
+  }
+  std::shared_ptr<UdpEndpoint> e(
+      new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
+  if (int r = uv_udp_init(loop, &e->udp_); r != 0) {
+    return make_error("ERR_SOCKET",
+                      std::string("uv_udp_init: ") + uv_strerror(r));
+  }
+  e->udp_.data = e.get();
+  e->open_handles_ = 1;
+  e->self_ = e;
+  if (int r = uv_udp_bind(&e->udp_, bind.sockaddr_ptr(), 0); r != 0) {
+    e->callbacks_ =
+        {};  // the caller never had this endpoint: no on_closed for it
+    e->release_handles();
+    return make_error("ERR_SOCKET_BIND", "cannot bind " + bind.to_string() +
+                                             ": " + uv_strerror(r));
+  }
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  uv_udp_getsockname(&e->udp_, reinterpret_cast<sockaddr*>(&ss), &len);
+  e->local_ = PeerAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  uv_timer_init(loop, &e->timer_);
+  e->timer_.data = e.get();
+  uv_timer_init(loop, &e->rotate_timer_);
+  e->rotate_timer_.data = e.get();
+  e->open_handles_ = 3;
+  if (int r = uv_udp_recv_start(&e->udp_, alloc_cb, recv_cb); r != 0) {
+    e->callbacks_ = {};
+    e->release_handles();
+    return make_error("ERR_SOCKET",
+                      std::string("uv_udp_recv_start: ") + uv_strerror(r));
+  }
+  if (e->options_.accept_incoming) {
+    auto period =
+        static_cast<std::uint64_t>(e->options_.cookie_rotation.count());
+    uv_timer_start(&e->rotate_timer_, rotate_cb, period, period);
+  }
+  return e;
+}
+
+void UdpEndpoint::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  // One receive buffer per endpoint, reused for every datagram: no per-packet
+  // allocation.
+  auto* self = static_cast<UdpEndpoint*>(h->data);
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->recv_buffer_.data()),
+                     static_cast<unsigned>(self->recv_buffer_.size()));
+}
+
+void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
+                          const sockaddr* addr, unsigned) {
+  auto* self = static_cast<UdpEndpoint*>(h->data);
+  // n == 0 with no address is libuv saying "nothing more"; n < 0 is a socket
+  // error (e.g. an ICMP port unreachable surfacing as ECONNREFUSED): neither
+  // carries a datagram.
+  if (n < 0 || addr == nullptr) return;
+  self->on_datagram({reinterpret_cast<const std::uint8_t*>(buf->base),
+                     static_cast<size_t>(n)},
+                    addr);
+}
+
+UdpEndpoint::Session* UdpEndpoint::find(const PeerAddress& peer) {
+  auto it = sessions_.find(peer);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+UdpEndpoint::Session& UdpEndpoint::add(const PeerAddress& peer,
+                                       std::unique_ptr<DtlsAssociation> a) {
+  DeadlineQueue::Id id = next_id_++;
+  by_id_[id] = peer;
+  return sessions_.emplace(peer, Session{id, std::move(a)}).first->second;
+}
+
+void UdpEndpoint::on_datagram(std::span<const std::uint8_t> data,
+                              const sockaddr* from) {
+  stats_.packets_received++;
+  stats_.bytes_received += data.size();
+  PacketKind kind = classify(data);
+  stats_.demux.count(kind);
+  if (kind != PacketKind::kDtls || closing_)
+    return;  // STUN/SRTP hooks come with issues 5/6
+  PeerAddress peer = PeerAddress::from_sockaddr(from);
+  if (peer.empty()) return;
+  const TimePoint now = Clock::now();
+  if (Session* s = find(peer)) {
+    s->association->handle_datagram(data, now);
+    after(peer);
+    return;
+  }
+  if (!options_.accept_incoming) return;
+  CookieGate::Decision d = gate_.inspect(data, peer.key());
+  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
+    stats_.hello_verify_requests++;
+    send_datagram(peer, d.reply);
+    return;
+  }
+  if (d.verdict != CookieGate::Verdict::kAccept) return;
+  if (busy_ || sessions_.size() >= options_.max_sessions) {
+    stats_.server_busy_count++;
+    return;
+  }
+  auto a = DtlsAssociation::accept(
+      options_.context, options_.server_association, data, d.cookie, now);
+  if (!a.ok())
+    return;  // a malformed hello that passed the prefix check: no state kept
+  add(peer, std::move(a).value());
+  stats_.server_sessions++;
+  if (callbacks_.on_session) callbacks_.on_session(peer);
+  after(peer);
+}
+
+Status UdpEndpoint::connect(const PeerAddress& peer,
+                            AssociationOptions options) {
+  if (closing_)
+    return make_error("ERR_INVALID_STATE", "the endpoint is closing");
+  if (find(peer)) {
+    return make_error("ERR_DTLS_SESSION_EXISTS",
+                      "a session to " + peer.to_string() + " exists");
+  }
+  auto a = DtlsAssociation::connect(options_.context, std::move(options),
+                                    Clock::now());
+  if (!a.ok()) return a.error();
+  add(peer, std::move(a).value());
+  stats_.client_sessions++;
+  after(peer);
+  return {};
+}
+
+Result<size_t> UdpEndpoint::send(const PeerAddress& peer,
+                                 std::span<const std::uint8_t> message) {
+  Session* s = find(peer);
+  if (s == nullptr) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      "no session with " + peer.to_string());
+  }
+  auto r = s->association->send(message);
+  after(peer);
+  return r;
+}
+
+DtlsAssociation* UdpEndpoint::association(const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s ? s->association.get() : nullptr;
+}
+
+// Flushes one association: its datagrams to the socket, its events to the
+// callback, its deadline to the queue; and forgets it once it has finished.
+void UdpEndpoint::after(const PeerAddress& peer) {
+  Session* s = find(peer);
+  if (s == nullptr) return;
+  DtlsAssociation* a = s->association.get();
+  while (a->pop_datagram(out_)) send_datagram(peer, out_);
+  std::vector<DtlsEvent> events;
+  DtlsEvent e;
+  while (a->pop_event(e)) events.push_back(std::move(e));
+  const DeadlineQueue::Id id = s->id;
+  const bool finished = a->state() == DtlsAssociation::State::kClosed ||
+                        a->state() == DtlsAssociation::State::kFailed;
+  if (finished) {
+    deadlines_.erase(id);
+    by_id_.erase(id);
+    sessions_.erase(peer);  // `s` and `a` are gone from here on
+  } else {
+    deadlines_.set(id, a->next_deadline());
+  }
+  // Callbacks last: they may call back into the endpoint (send, connect,
+  // close).
+  for (const DtlsEvent& ev : events) {
+    if (callbacks_.on_event) callbacks_.on_event(peer, ev);
+  }
+  rearm();
+}
+
+void UdpEndpoint::timer_cb(uv_timer_t* t) {
+  static_cast<UdpEndpoint*>(t->data)->on_timer();
+}
+
+void UdpEndpoint::rotate_cb(uv_timer_t* t) {
+  static_cast<UdpEndpoint*>(t->data)->gate_.rotate();
+}
+
+void UdpEndpoint::on_timer() {
+  const TimePoint now = Clock::now();
+  // Collect first: handling a timeout sets a new deadline, which must wait for
+  // the next run.
+  std::vector<DeadlineQueue::Id> due;
+  while (auto id = deadlines_.pop_due(now)) due.push_back(*id);
+  for (DeadlineQueue::Id id : due) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) continue;
+    PeerAddress peer = it->second;
+    if (Session* s = find(peer)) {
+      s->association->handle_timeout(now);
+      after(peer);
+    }
+  }
+  rearm();
+}
+
+void UdpEndpoint::rearm() {
+  if (released_) return;
+  auto next = deadlines_.next();
+  if (!next) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now())
+                .count();
+  uv_timer_start(&timer_, timer_cb,
+                 static_cast<std::uint64_t>(std::max<long long>(ms, 0)), 0);
+}
+
+void UdpEndpoint::send_datagram(const PeerAddress& to,
+                                std::span<const std::uint8_t> data) {
+  if (released_) return;
+  uv_buf_t buf =
+      uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
+                  static_cast<unsigned>(data.size()));
+  // Straight to the kernel when it has room; a copy waits in libuv's queue only
+  // when it pushes back (EAGAIN).
+  int r = uv_udp_try_send(&udp_, &buf, 1, to.sockaddr_ptr());
+  if (r == UV_EAGAIN) {
+    auto* req = new SendRequest{
+        {}, std::vector<std::uint8_t>(data.begin(), data.end())};
+    req->req.data = req;
+    uv_buf_t copy = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
+                                static_cast<unsigned>(req->data.size()));
+    r = uv_udp_send(&req->req, &udp_, &copy, 1, to.sockaddr_ptr(), send_cb);
+    if (r != 0) delete req;
+  }
+  if (r < 0) {
+    stats_.send_errors++;
+    return;
+  }
+  stats_.packets_sent++;
+  stats_.bytes_sent += data.size();
+}
+
+void UdpEndpoint::send_cb(uv_udp_send_t* req, int) {
+  delete static_cast<SendRequest*>(req->data);
+}
+
+void UdpEndpoint::close() {
+  if (closing_ || released_) return;
+  closing_ = true;
+  std::vector<PeerAddress> peers;
+  for (const auto& [peer, s] : sessions_) peers.push_back(peer);
+  for (const PeerAddress& peer : peers) {
+    if (Session* s = find(peer)) {
+      s->association->close();  // close_notify (RFC 5246 §7.2.1)
+      after(peer);
+    }
+  }
+  release_handles();
+}
+
+void UdpEndpoint::destroy() {
+  if (released_) return;
+  closing_ = true;
+  sessions_.clear();
+  by_id_.clear();
+  deadlines_ = DeadlineQueue();
+  release_handles();
+}
+
+void UdpEndpoint::release_handles() {
+  released_ = true;
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&udp_),
+                         reinterpret_cast<uv_handle_t*>(&timer_),
+                         reinterpret_cast<uv_handle_t*>(&rotate_timer_)}) {
+    if (h->loop != nullptr && h->data == this && !uv_is_closing(h))
+      uv_close(h, close_cb);
+  }
+}
+
+void UdpEndpoint::close_cb(uv_handle_t* h) {
+  auto* self = static_cast<UdpEndpoint*>(h->data);
+  if (--self->open_handles_ > 0) return;
+  // The last handle is closed: nothing in libuv points at us any more.
+  if (self->callbacks_.on_closed) self->callbacks_.on_closed();
+  std::shared_ptr<UdpEndpoint> keep = std::move(self->self_);
+}
+
+}  // namespace dtls

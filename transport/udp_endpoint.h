@@ -1,0 +1,150 @@
+// The I/O layer: one libuv UDP socket carrying many DTLS associations.
+//
+// Receives datagrams, demultiplexes them (RFC 7983), answers ClientHellos
+// statelessly through a CookieGate, keys associations by peer address, drives
+// every association's deadline from one uv_timer_t, and sends what the
+// associations produce. Everything runs on the loop's thread. The node-style
+// public API (listen/connect, Session, Endpoint handles) sits on top of this.
+#ifndef DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
+#define DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "transport/cookie_gate.h"
+#include "transport/deadline_queue.h"
+#include "transport/demux.h"
+#include "transport/dtls_association.h"
+#include "transport/peer_address.h"
+
+namespace dtls {
+
+struct UdpEndpointOptions {
+  std::shared_ptr<const DtlsContext> context;
+  // For associations this endpoint accepts (server side).
+  AssociationOptions server_association;
+  // Accept ClientHellos from anyone (a listening endpoint). A client-only
+  // endpoint drops them.
+  bool accept_incoming = false;
+  // New handshakes beyond this many sessions are refused (counted in
+  // server_busy_count).
+  size_t max_sessions = 10000;
+  // How often the cookie secret rotates (RFC 6347 §4.2.1 suggests changing it
+  // frequently).
+  std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
+};
+
+struct UdpEndpointStats {
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t server_sessions = 0;
+  std::uint64_t client_sessions = 0;
+  std::uint64_t server_busy_count = 0;
+  std::uint64_t hello_verify_requests = 0;
+  std::uint64_t send_errors = 0;
+  DemuxCounters demux;
+};
+
+class UdpEndpoint {
+ public:
+  struct Callbacks {
+    // An association this endpoint accepted (after a valid cookie).
+    std::function<void(const PeerAddress&)> on_session;
+    // Each event of each association. The association is removed after its
+    // kClosed/kError.
+    std::function<void(const PeerAddress&, const DtlsEvent&)> on_event;
+    // The socket is released (after close() or destroy()).
+    std::function<void()> on_closed;
+  };
+
+  // Binds a UDP socket on `loop` (the caller's loop; callbacks run on its
+  // thread). The endpoint keeps itself alive until its libuv handles are
+  // closed, so it is safe to drop the returned pointer at any time after
+  // close()/destroy().
+  static Result<std::shared_ptr<UdpEndpoint>> open(uv_loop_t* loop,
+                                                   const PeerAddress& bind,
+                                                   UdpEndpointOptions options,
+                                                   Callbacks callbacks);
+  ~UdpEndpoint();
+
+  // Starts a client association to `peer`. ERR_INVALID_STATE when closing;
+  // ERR_DTLS_SESSION_EXISTS when one to that address exists.
+  Status connect(const PeerAddress& peer, AssociationOptions options);
+  // One application message to `peer`'s association.
+  Result<size_t> send(const PeerAddress& peer,
+                      std::span<const std::uint8_t> message);
+  // The association for `peer`, or null.
+  DtlsAssociation* association(const PeerAddress& peer);
+
+  // close_notify to every session, then the socket is released (on_closed).
+  void close();
+  // Immediately, without alerts.
+  void destroy();
+
+  // While busy, new handshakes are refused and counted (node `endpoint.busy`).
+  void set_busy(bool busy) { busy_ = busy; }
+  bool busy() const { return busy_; }
+  const PeerAddress& local_address() const { return local_; }
+  size_t session_count() const { return sessions_.size(); }
+  bool closing() const { return closing_; }
+  const UdpEndpointStats& stats() const { return stats_; }
+
+ private:
+  struct Session {
+    DeadlineQueue::Id id;
+    std::unique_ptr<DtlsAssociation> association;
+  };
+  struct SendRequest;
+
+  UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
+  void on_datagram(std::span<const std::uint8_t> data, const sockaddr* from);
+  void after(const PeerAddress& peer);
+  void on_timer();
+  void rearm();
+  void send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
+  void release_handles();
+  Session* find(const PeerAddress& peer);
+  Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
+
+  static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
+                      const sockaddr* addr, unsigned flags);
+  static void timer_cb(uv_timer_t* t);
+  static void rotate_cb(uv_timer_t* t);
+  static void close_cb(uv_handle_t* h);
+  static void send_cb(uv_udp_send_t* req, int status);
+
+  uv_loop_t* loop_;
+  UdpEndpointOptions options_;
+  Callbacks callbacks_;
+  uv_udp_t udp_{};
+  uv_timer_t timer_{};
+  uv_timer_t rotate_timer_{};
+  int open_handles_ = 0;
+  std::shared_ptr<UdpEndpoint> self_;  // held while libuv handles point at this
+  PeerAddress local_;
+  CookieGate gate_;
+  std::unordered_map<PeerAddress, Session, PeerAddressHash> sessions_;
+  std::unordered_map<DeadlineQueue::Id, PeerAddress> by_id_;
+  DeadlineQueue deadlines_;
+  DeadlineQueue::Id next_id_ = 1;
+  std::vector<std::uint8_t> recv_buffer_;
+  std::vector<std::uint8_t> out_;
+  bool busy_ = false;
+  bool closing_ = false;
+  bool released_ = false;  // uv_close called on the handles
+  UdpEndpointStats stats_;
+};
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_

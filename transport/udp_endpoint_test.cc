@@ -1,0 +1,309 @@
+#include "transport/udp_endpoint.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "certs/generate.h"
+
+namespace dtls {
+namespace {
+
+using std::chrono::milliseconds;
+
+const certs::Credentials& creds(int i) {
+  static const std::vector<certs::Credentials> all = [] {
+    std::vector<certs::Credentials> v;
+    for (int k = 0; k < 2; ++k)
+      v.push_back(std::move(certs::generate_certificate()).value());
+    return v;
+  }();
+  return all[static_cast<size_t>(i)];
+}
+
+certs::Fingerprint fp(int i) {
+  return certs::Fingerprint::of(creds(i).leaf(), certs::HashAlgorithm::kSha256);
+}
+
+std::shared_ptr<const DtlsContext> context(int i) {
+  DtlsContextOptions o;
+  o.credentials = creds(i);
+  o.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
+  return std::move(DtlsContext::create(o)).value();
+}
+
+PeerAddress loopback(std::uint16_t port = 0) {
+  return std::move(PeerAddress::parse("127.0.0.1", port)).value();
+}
+
+// A private loop, run until a condition holds or a real-time limit passes.
+class Loop {
+ public:
+  Loop() { uv_loop_init(&loop_); }
+  ~Loop() {
+    uv_run(&loop_, UV_RUN_DEFAULT);  // let every close callback run
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a libuv handle was left open";
+  }
+  uv_loop_t* get() { return &loop_; }
+
+  bool run_until(const std::function<bool()>& done,
+                 milliseconds limit = milliseconds(10000)) {
+    struct Check {
+      uv_timer_t timer;
+      std::function<bool()> done;
+      Clock::time_point deadline;
+      bool met = false;
+    } check{{}, done, Clock::now() + limit};
+    uv_timer_init(&loop_, &check.timer);
+    check.timer.data = &check;
+    uv_timer_start(
+        &check.timer,
+        [](uv_timer_t* t) {
+          auto* c = static_cast<Check*>(t->data);
+          c->met = c->done();
+          if (c->met || Clock::now() > c->deadline) uv_stop(t->loop);
+        },
+        1, 1);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check.timer), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return check.met;
+  }
+
+ private:
+  uv_loop_t loop_;
+};
+
+struct Recorder {
+  std::vector<PeerAddress> sessions;
+  std::vector<std::pair<PeerAddress, DtlsEvent>> events;
+  bool closed = false;
+  int count(DtlsEvent::Type t) const {
+    int n = 0;
+    for (const auto& [p, e] : events) n += e.type == t;
+    return n;
+  }
+  UdpEndpoint::Callbacks callbacks() {
+    return {[this](const PeerAddress& p) { sessions.push_back(p); },
+            [this](const PeerAddress& p, const DtlsEvent& e) {
+              events.emplace_back(p, e);
+            },
+            [this] { closed = true; }};
+  }
+};
+
+std::shared_ptr<UdpEndpoint> server(Loop& loop, Recorder& rec,
+                                    UdpEndpointOptions o = {}) {
+  o.context = context(0);
+  o.accept_incoming = true;
+  o.server_association.peer_fingerprints = {fp(1)};
+  auto e = UdpEndpoint::open(loop.get(), loopback(), o, rec.callbacks());
+  EXPECT_TRUE(e.ok()) << e.error().to_string();
+  return *e;
+}
+
+std::shared_ptr<UdpEndpoint> client(Loop& loop, Recorder& rec) {
+  UdpEndpointOptions o;
+  o.context = context(1);
+  auto e = UdpEndpoint::open(loop.get(), loopback(), o, rec.callbacks());
+  EXPECT_TRUE(e.ok()) << e.error().to_string();
+  return *e;
+}
+
+AssociationOptions pin_server() {
+  AssociationOptions a;
+  a.peer_fingerprints = {fp(0)};
+  return a;
+}
+
+std::vector<std::uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+TEST(UdpEndpoint, HandshakeAndDataOverLoopback) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = server(loop, srec);
+  auto* sp = s.get();
+  auto c = client(loop, crec);
+  ASSERT_NE(s->local_address().port(), 0);
+  ASSERT_TRUE(c->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return crec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           srec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  EXPECT_EQ(srec.sessions.size(), 1u);
+  EXPECT_EQ(srec.sessions[0], c->local_address());
+  EXPECT_EQ(s->stats().hello_verify_requests, 1u);
+  EXPECT_EQ(s->stats().server_sessions, 1u);
+  EXPECT_EQ(c->stats().client_sessions, 1u);
+  auto* ca = c->association(s->local_address());
+  auto* sa = sp->association(c->local_address());
+  ASSERT_TRUE(ca && sa);
+  EXPECT_EQ(*ca->export_keying_material(60, "EXTRACTOR-dtls_srtp"),
+            *sa->export_keying_material(60, "EXTRACTOR-dtls_srtp"));
+
+  ASSERT_TRUE(c->send(s->local_address(), bytes("ping")).ok());
+  ASSERT_TRUE(
+      loop.run_until([&] { return srec.count(DtlsEvent::Type::kData) == 1; }));
+  ASSERT_TRUE(s->send(c->local_address(), bytes("pong")).ok());
+  ASSERT_TRUE(
+      loop.run_until([&] { return crec.count(DtlsEvent::Type::kData) == 1; }));
+  for (const auto& [p, e] : crec.events) {
+    if (e.type == DtlsEvent::Type::kData) {
+      EXPECT_EQ(e.data, bytes("pong"));
+    }
+  }
+  EXPECT_GT(s->stats().packets_received, 3u);
+  EXPECT_EQ(s->stats().demux[PacketKind::kDtls], s->stats().packets_received);
+
+  c->close();
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kClosed) == 1 && crec.closed;
+  }));
+  EXPECT_EQ(s->session_count(),
+            0u);  // the peer's close_notify ended the server's session
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed; }));
+}
+
+// Many clients on one server port; the server's close() sends close_notify to
+// every one.
+TEST(UdpEndpoint, ManySessionsOnOnePortAndGracefulClose) {
+  Loop loop;
+  Recorder srec;
+  auto s = server(loop, srec);
+  constexpr int kClients = 25;
+  std::vector<Recorder> crecs(kClients);
+  std::vector<std::shared_ptr<UdpEndpoint>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(client(loop, crecs[static_cast<size_t>(i)]));
+    ASSERT_TRUE(clients.back()->connect(s->local_address(), pin_server()).ok());
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == kClients;
+  })) << srec.count(DtlsEvent::Type::kHandshakeComplete);
+  EXPECT_EQ(s->session_count(), static_cast<size_t>(kClients));
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& r : crecs) {
+      if (r.count(DtlsEvent::Type::kClosed) != 1) return false;
+    }
+    return srec.closed;
+  }));
+  for (auto& c : clients) {
+    EXPECT_EQ(c->session_count(), 0u);
+    c->close();
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& r : crecs) {
+      if (!r.closed) return false;
+    }
+    return true;
+  }));
+}
+
+TEST(UdpEndpoint, BusyAndMaxSessionsRefuseNewHandshakes) {
+  for (bool use_busy : {true, false}) {
+    Loop loop;
+    Recorder srec, crec;
+    UdpEndpointOptions o;
+    o.max_sessions = use_busy ? 10 : 0;
+    auto s = server(loop, srec, o);
+    s->set_busy(use_busy);
+    auto c = client(loop, crec);
+    AssociationOptions a = pin_server();
+    a.initial_retransmit_timeout = milliseconds(50);
+    a.handshake_timeout = milliseconds(300);
+    ASSERT_TRUE(c->connect(s->local_address(), a).ok());
+    ASSERT_TRUE(loop.run_until(
+        [&] { return crec.count(DtlsEvent::Type::kError) == 1; }));
+    EXPECT_EQ(crec.events.back().second.error.code,
+              "ERR_DTLS_HANDSHAKE_TIMEOUT");
+    EXPECT_GE(s->stats().server_busy_count, 1u);
+    EXPECT_EQ(s->session_count(), 0u);
+    EXPECT_TRUE(srec.sessions.empty());
+    s->destroy();
+    c->destroy();
+  }
+}
+
+// Datagrams that are not DTLS are counted by kind and create nothing.
+TEST(UdpEndpoint, NonDtlsDatagramsAreCountedAndDropped) {
+  Loop loop;
+  Recorder srec;
+  auto s = server(loop, srec);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const std::vector<std::vector<std::uint8_t>> junk = {
+      {0x00, 0x01, 0x00, 0x00},  // STUN-looking
+      {0x80, 96, 0, 1},          // RTP
+      {0x80, 200, 0, 1},         // RTCP
+      {0xff, 0xff},              // unknown
+      {22, 0xfe, 0xfd, 0, 0},    // truncated DTLS: through the gate, dropped
+  };
+  for (const auto& j : junk) {
+    sendto(fd, j.data(), j.size(), 0, s->local_address().sockaddr_ptr(),
+           sizeof(sockaddr_in));
+  }
+  ASSERT_TRUE(loop.run_until(
+      [&] { return s->stats().packets_received == junk.size(); }));
+  close(fd);
+  EXPECT_EQ(s->stats().demux[PacketKind::kStun], 1u);
+  EXPECT_EQ(s->stats().demux[PacketKind::kRtp], 1u);
+  EXPECT_EQ(s->stats().demux[PacketKind::kRtcp], 1u);
+  EXPECT_EQ(s->stats().demux[PacketKind::kUnknown], 1u);
+  EXPECT_EQ(s->stats().demux[PacketKind::kDtls], 1u);
+  EXPECT_EQ(s->session_count(), 0u);
+  EXPECT_EQ(s->stats().packets_sent, 0u);  // nothing answered
+  s->close();
+}
+
+TEST(UdpEndpoint, Errors) {
+  Loop loop;
+  Recorder rec;
+  auto s = server(loop, rec);
+  // Binding a port in use.
+  UdpEndpointOptions o;
+  o.context = context(0);
+  auto dup = UdpEndpoint::open(loop.get(), s->local_address(), o, {});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "ERR_SOCKET_BIND");
+  auto none = UdpEndpoint::open(loop.get(), loopback(), {}, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, "ERR_INVALID_ARG_VALUE");
+  // Sending to nobody; connecting twice; connecting while closing.
+  auto r = s->send(loopback(9), bytes("x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  ASSERT_TRUE(s->connect(loopback(9), pin_server()).ok());
+  Status again = s->connect(loopback(9), pin_server());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "ERR_DTLS_SESSION_EXISTS");
+  s->close();
+  Status late = s->connect(loopback(10), pin_server());
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "ERR_INVALID_STATE");
+  ASSERT_TRUE(loop.run_until([&] { return rec.closed; }));
+}
+
+TEST(PeerAddress, ParseAndFormat) {
+  auto v4 = PeerAddress::parse("127.0.0.1", 5000);
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->to_string(), "127.0.0.1:5000");
+  EXPECT_EQ(v4->family(), "IPv4");
+  EXPECT_EQ(v4->key().size(), 7u);
+  auto v6 = PeerAddress::parse("::1", 5000);
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->to_string(), "[::1]:5000");
+  EXPECT_EQ(v6->family(), "IPv6");
+  EXPECT_EQ(v6->key().size(), 19u);
+  EXPECT_FALSE(*v4 == *v6);
+  EXPECT_TRUE(*v4 == PeerAddress::from_sockaddr(v4->sockaddr_ptr()));
+  auto bad = PeerAddress::parse("localhost", 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "ERR_INVALID_ARG_VALUE");
+  EXPECT_TRUE(PeerAddress().empty());
+}
+
+}  // namespace
+}  // namespace dtls
