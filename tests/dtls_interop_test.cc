@@ -161,6 +161,14 @@ class Driver {
     }
     return "";
   }
+  // Sends `text` over the association as one message.
+  bool send_text(std::string_view text) {
+    return association &&
+           association
+               ->send({reinterpret_cast<const std::uint8_t*>(text.data()),
+                       text.size()})
+               .ok();
+  }
   bool open() const {
     return association && association->state() == DtlsAssociation::State::kOpen;
   }
@@ -262,11 +270,7 @@ TEST(DtlsInterop, OurServerWithOpensslClient) {
     ASSERT_TRUE(driver.run_until(peer, [&] {
       return driver.received().find("hello from openssl") != std::string::npos;
     }));
-    std::string pong = "pong from us\n";
-    ASSERT_TRUE(driver.association
-                    ->send({reinterpret_cast<const std::uint8_t*>(pong.data()),
-                            pong.size()})
-                    .ok());
+    ASSERT_TRUE(driver.send_text("pong from us\n"));
     EXPECT_TRUE(driver.run_until(peer, [&] {
       return peer.output().find("pong from us") != std::string::npos;
     })) << peer.output();
@@ -307,11 +311,7 @@ TEST(DtlsInterop, OurServerWithGnutlsClient) {
   ASSERT_TRUE(driver.run_until(peer, [&] {
     return driver.received().find("hello from gnutls") != std::string::npos;
   })) << peer.output();
-  std::string pong = "pong from us\n";
-  ASSERT_TRUE(driver.association
-                  ->send({reinterpret_cast<const std::uint8_t*>(pong.data()),
-                          pong.size()})
-                  .ok());
+  ASSERT_TRUE(driver.send_text("pong from us\n"));
   EXPECT_TRUE(driver.run_until(peer, [&] {
     return peer.output().find("pong from us") != std::string::npos;
   })) << peer.output();
@@ -388,11 +388,7 @@ TEST(DtlsInterop, OurClientWithOpensslServer) {
         profile.keying_length, "EXTRACTOR-dtls_srtp");
     ASSERT_TRUE(ours.ok());
     EXPECT_EQ(hex_after(peer.output(), "Keying material: "), hex(*ours));
-    std::string hi = "hello from us\n";
-    ASSERT_TRUE(driver.association
-                    ->send({reinterpret_cast<const std::uint8_t*>(hi.data()),
-                            hi.size()})
-                    .ok());
+    ASSERT_TRUE(driver.send_text("hello from us\n"));
     ASSERT_TRUE(driver.run_until(peer, [&] {
       return peer.output().find("hello from us") != std::string::npos;
     })) << peer.output();
@@ -422,11 +418,7 @@ TEST(DtlsInterop, OurClientWithGnutlsServer) {
       << driver.error() << "\n"
       << peer.output();
   EXPECT_EQ(driver.association->srtp_profile(), "SRTP_AES128_CM_SHA1_80");
-  std::string hi = "echo me\n";
-  ASSERT_TRUE(
-      driver.association
-          ->send({reinterpret_cast<const std::uint8_t*>(hi.data()), hi.size()})
-          .ok());
+  ASSERT_TRUE(driver.send_text("echo me\n"));
   EXPECT_TRUE(driver.run_until(peer, [&] {
     return driver.received().find("echo me") != std::string::npos;
   })) << peer.output();

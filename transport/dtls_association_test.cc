@@ -186,6 +186,29 @@ TEST(DtlsAssociation, HandshakeCompletesAcrossSeedsAtThirtyPercentLoss) {
   EXPECT_GT(total_retransmits, 200);  // the loss really forced retransmissions
 }
 
+struct SendTimes {
+  std::vector<TimePoint> sent;
+  std::uint64_t retransmit_count = 0;
+};
+
+// Runs a pair for `span` with every client datagram dropped: when did the
+// client send?
+SendTimes client_send_times(PairConfig c, Duration span) {
+  SendTimes out;
+  DtlsPair* pair = nullptr;
+  c.client_filter = [&](const std::vector<std::uint8_t>&,
+                        int) -> std::optional<Duration> {
+    out.sent.push_back(pair->now);
+    return std::nullopt;
+  };
+  DtlsPair p(c);
+  pair = &p;
+  EXPECT_TRUE(p.start());
+  p.run_for(span);
+  out.retransmit_count = p.client()->stats().retransmit_count;
+  return out;
+}
+
 // RFC 6347 §4.2.4: the server's last flight has no timer; when it is lost, the
 // client's retransmitted flight makes the server send it again.
 TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
@@ -212,17 +235,8 @@ TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
 // timeout).
 TEST(DtlsAssociation, RetransmitsOnTheDoublingSchedule) {
   PairConfig c = webrtc_config();
-  std::vector<TimePoint> sent;
-  DtlsPair* pair = nullptr;
-  c.client_filter = [&](const std::vector<std::uint8_t>&,
-                        int) -> std::optional<Duration> {
-    sent.push_back(pair->now);
-    return std::nullopt;
-  };
-  DtlsPair p(c);
-  pair = &p;
-  ASSERT_TRUE(p.start());
-  p.run_for(seconds(20));
+  SendTimes t = client_send_times(c, seconds(20));
+  const std::vector<TimePoint>& sent = t.sent;
   ASSERT_EQ(sent.size(), 5u);
   for (size_t i = 0; i < sent.size(); ++i) {
     EXPECT_EQ(
@@ -230,24 +244,14 @@ TEST(DtlsAssociation, RetransmitsOnTheDoublingSchedule) {
         ((1 << i) - 1) * 1000)
         << "transmission " << i;
   }
-  EXPECT_EQ(p.client()->stats().retransmit_count, 4u);
+  EXPECT_EQ(t.retransmit_count, 4u);
 }
 
 TEST(DtlsAssociation, RetransmitTimeoutIsCappedAtSixtySeconds) {
   PairConfig c = webrtc_config();
   c.client.initial_retransmit_timeout = seconds(20);
   c.client.handshake_timeout = std::chrono::minutes(10);
-  std::vector<TimePoint> sent;
-  DtlsPair* pair = nullptr;
-  c.client_filter = [&](const std::vector<std::uint8_t>&,
-                        int) -> std::optional<Duration> {
-    sent.push_back(pair->now);
-    return std::nullopt;
-  };
-  DtlsPair p(c);
-  pair = &p;
-  ASSERT_TRUE(p.start());
-  p.run_for(seconds(300));
+  const std::vector<TimePoint> sent = client_send_times(c, seconds(300)).sent;
   // 0, 20, 60 (+40), 120 (+60 cap), 180, 240, 300
   ASSERT_GE(sent.size(), 5u);
   EXPECT_EQ(std::chrono::duration_cast<seconds>(sent[1] - sent[0]).count(), 20);
