@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   sa.reject_unauthorized = false;
   const TimePoint now = Clock::now();
   AssociationOptions ca;
-  ca.reject_unauthorized = false;  // self-signed both ways, nothing pinned: seeds only
+  ca.reject_unauthorized =
+      false;  // self-signed both ways, nothing pinned: seeds only
   auto client = std::move(DtlsAssociation::connect(cctx, ca, now)).value();
   CookieGate gate;
   const std::vector<std::uint8_t> peer = {4, 127, 0, 0, 1, 0x13, 0x88};
