@@ -182,6 +182,7 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   const bool finished = a->state() == DtlsAssociation::State::kClosed ||
                         a->state() == DtlsAssociation::State::kFailed;
   if (finished) {
+    if (callbacks_.on_finished) callbacks_.on_finished(peer, *a);
     deadlines_.erase(id);
     by_id_.erase(id);
     sessions_.erase(peer);  // `s` and `a` are gone from here on
@@ -282,6 +283,10 @@ void UdpEndpoint::close() {
 void UdpEndpoint::destroy() {
   if (released_) return;
   closing_ = true;
+  if (callbacks_.on_finished) {
+    for (const auto& [peer, session] : sessions_)
+      callbacks_.on_finished(peer, *session.association);
+  }
   sessions_.clear();
   by_id_.clear();
   deadlines_ = DeadlineQueue();

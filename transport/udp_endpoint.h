@@ -62,6 +62,9 @@ class UdpEndpoint {
     // Each event of each association. The association is removed after its
     // kClosed/kError.
     std::function<void(const PeerAddress&, const DtlsEvent&)> on_event;
+    // An association that finished (closed or failed), right before it is
+    // removed: the last chance to read its final stats.
+    std::function<void(const PeerAddress&, const DtlsAssociation&)> on_finished;
     // The socket is released (after close() or destroy()).
     std::function<void()> on_closed;
   };

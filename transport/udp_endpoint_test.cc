@@ -77,6 +77,7 @@ class Loop {
 struct Recorder {
   std::vector<PeerAddress> sessions;
   std::vector<std::pair<PeerAddress, DtlsEvent>> events;
+  std::vector<DtlsAssociation::State> finished;
   bool closed = false;
   int count(DtlsEvent::Type t) const {
     int n = 0;
@@ -87,6 +88,9 @@ struct Recorder {
     return {[this](const PeerAddress& p) { sessions.push_back(p); },
             [this](const PeerAddress& p, const DtlsEvent& e) {
               events.emplace_back(p, e);
+            },
+            [this](const PeerAddress&, const DtlsAssociation& a) {
+              finished.push_back(a.state());
             },
             [this] { closed = true; }};
   }
@@ -161,8 +165,11 @@ TEST(UdpEndpoint, HandshakeAndDataOverLoopback) {
   ASSERT_TRUE(loop.run_until([&] {
     return srec.count(DtlsEvent::Type::kClosed) == 1 && crec.closed;
   }));
-  EXPECT_EQ(s->session_count(),
-            0u);  // the peer's close_notify ended the server's session
+  // The peer's close_notify ended the server's session, which was reported
+  // finished.
+  EXPECT_EQ(s->session_count(), 0u);
+  ASSERT_EQ(srec.finished.size(), 1u);
+  EXPECT_EQ(srec.finished[0], DtlsAssociation::State::kClosed);
   s->close();
   ASSERT_TRUE(loop.run_until([&] { return srec.closed; }));
 }
