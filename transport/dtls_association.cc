@@ -96,8 +96,9 @@ std::array<std::uint8_t, 16384>& read_scratch() {
   return buf;
 }
 
-Status validate(const DtlsContext& context, const AssociationOptions& o,
-                Role role) {
+}  // namespace
+
+Status validate_association_options(const AssociationOptions& o) {
   if (o.mtu < 256 || o.mtu > 65535) {
     return out_of_range("mtu must be 256..65535, got " + std::to_string(o.mtu));
   }
@@ -109,6 +110,14 @@ Status validate(const DtlsContext& context, const AssociationOptions& o,
       o.handshake_timeout > std::chrono::hours(1)) {
     return out_of_range("handshake_timeout must be 1 ms..1 h");
   }
+  return {};
+}
+
+namespace {
+
+Status validate(const DtlsContext& context, const AssociationOptions& o,
+                Role role) {
+  if (Status s = validate_association_options(o); !s.ok()) return s;
   if (role == Role::kServer && !context.options().credentials) {
     return make_error("ERR_INVALID_ARG_VALUE",
                       "a server needs a certificate and key");

@@ -163,6 +163,23 @@ Result<size_t> UdpEndpoint::send(const PeerAddress& peer,
   return r;
 }
 
+void UdpEndpoint::close_session(const PeerAddress& peer) {
+  if (Session* s = find(peer)) {
+    s->association->close();
+    after(peer);
+  }
+}
+
+void UdpEndpoint::destroy_session(const PeerAddress& peer) {
+  Session* s = find(peer);
+  if (s == nullptr) return;
+  if (callbacks_.on_finished) callbacks_.on_finished(peer, *s->association);
+  deadlines_.erase(s->id);
+  by_id_.erase(s->id);
+  sessions_.erase(peer);
+  rearm();
+}
+
 DtlsAssociation* UdpEndpoint::association(const PeerAddress& peer) {
   Session* s = find(peer);
   return s ? s->association.get() : nullptr;
@@ -179,21 +196,25 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   DtlsEvent e;
   while (a->pop_event(e)) events.push_back(std::move(e));
   const DeadlineQueue::Id id = s->id;
-  const bool finished = a->state() == DtlsAssociation::State::kClosed ||
-                        a->state() == DtlsAssociation::State::kFailed;
-  if (finished) {
-    if (callbacks_.on_finished) callbacks_.on_finished(peer, *a);
+  std::unique_ptr<DtlsAssociation> finished;
+  if (a->state() == DtlsAssociation::State::kClosed ||
+      a->state() == DtlsAssociation::State::kFailed) {
+    finished = std::move(s->association);
     deadlines_.erase(id);
     by_id_.erase(id);
-    sessions_.erase(peer);  // `s` and `a` are gone from here on
+    sessions_.erase(
+        peer);  // `s` is gone from here on; `finished` keeps the association
   } else {
     deadlines_.set(id, a->next_deadline());
   }
   // Callbacks last: they may call back into the endpoint (send, connect,
-  // close).
+  // close). A finished association's events come first, then on_finished with
+  // its final state.
   for (const DtlsEvent& ev : events) {
     if (callbacks_.on_event) callbacks_.on_event(peer, ev);
   }
+  if (finished && callbacks_.on_finished)
+    callbacks_.on_finished(peer, *finished);
   rearm();
 }
 

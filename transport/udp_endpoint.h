@@ -85,6 +85,10 @@ class UdpEndpoint {
   // One application message to `peer`'s association.
   Result<size_t> send(const PeerAddress& peer,
                       std::span<const std::uint8_t> message);
+  // close_notify to one session (it is removed once closed).
+  void close_session(const PeerAddress& peer);
+  // Drops one session without an alert.
+  void destroy_session(const PeerAddress& peer);
   // The association for `peer`, or null.
   DtlsAssociation* association(const PeerAddress& peer);
 

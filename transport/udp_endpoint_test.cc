@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "certs/generate.h"
+#include "tests/testing/uv_test_loop.h"
 
 namespace dtls {
 namespace {
@@ -36,43 +37,7 @@ PeerAddress loopback(std::uint16_t port = 0) {
   return std::move(PeerAddress::parse("127.0.0.1", port)).value();
 }
 
-// A private loop, run until a condition holds or a real-time limit passes.
-class Loop {
- public:
-  Loop() { uv_loop_init(&loop_); }
-  ~Loop() {
-    uv_run(&loop_, UV_RUN_DEFAULT);  // let every close callback run
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a libuv handle was left open";
-  }
-  uv_loop_t* get() { return &loop_; }
-
-  bool run_until(const std::function<bool()>& done,
-                 milliseconds limit = milliseconds(10000)) {
-    struct Check {
-      uv_timer_t timer;
-      std::function<bool()> done;
-      Clock::time_point deadline;
-      bool met = false;
-    } check{{}, done, Clock::now() + limit};
-    uv_timer_init(&loop_, &check.timer);
-    check.timer.data = &check;
-    uv_timer_start(
-        &check.timer,
-        [](uv_timer_t* t) {
-          auto* c = static_cast<Check*>(t->data);
-          c->met = c->done();
-          if (c->met || Clock::now() > c->deadline) uv_stop(t->loop);
-        },
-        1, 1);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_close(reinterpret_cast<uv_handle_t*>(&check.timer), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return check.met;
-  }
-
- private:
-  uv_loop_t loop_;
-};
+using Loop = testing::UvTestLoop;
 
 struct Recorder {
   std::vector<PeerAddress> sessions;

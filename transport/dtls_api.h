@@ -1,0 +1,197 @@
+// The public API, node:dtls in C++ style (../shared/spec/node-dtls-api.txt):
+//   dtls.listen(cb, options)        -> dtls::listen(loop, on_session,
+//   ListenOptions) dtls.connect(host, port, opts)  -> dtls::connect(loop, host,
+//   port, ConnectOptions) DTLSSession / DTLSEndpoint      -> dtls::Session /
+//   dtls::Endpoint (copyable handles)
+//
+// Threads: everything runs on the loop's thread, and callbacks are called
+// there. The futures from opened() and closed() may be waited on from any other
+// thread (never on the loop's own thread, which would stop the loop that
+// resolves them). Other calls belong on the loop thread.
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_API_H_
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "certs/certificate.h"
+#include "transport/dtls_association.h"
+#include "transport/error.h"
+#include "transport/time.h"
+
+namespace dtls {
+
+namespace detail {
+struct SessionCore;
+struct EndpointCore;
+}  // namespace detail
+
+// node's { address, family, port }.
+struct AddressInfo {
+  std::string address;
+  std::string family;  // "IPv4" / "IPv6"
+  std::uint16_t port = 0;
+};
+
+struct SessionStats {
+  TimePoint created_at{};
+  std::optional<TimePoint> destroyed_at;
+  std::optional<TimePoint> closing_at;
+  std::optional<TimePoint> handshake_completed_at;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t retransmit_count = 0;
+  bool is_connected = false;  // false: a snapshot taken when the session ended
+};
+
+struct EndpointStats {
+  TimePoint created_at{};
+  std::optional<TimePoint> destroyed_at;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t server_sessions = 0;
+  std::uint64_t client_sessions = 0;
+  std::uint64_t server_busy_count = 0;
+  bool is_connected = false;
+};
+
+struct EndpointState {
+  bool bound = false;
+  bool listening = false;
+  bool closing = false;
+  bool destroyed = false;
+  size_t session_count = 0;
+};
+
+// Options shared by listen and connect, with node:tls meanings.
+struct SecureOptions {
+  std::string cert;             // PEM chain, leaf first
+  std::string key;              // PEM private key
+  std::string passphrase;       // for an encrypted key
+  std::vector<std::string> ca;  // PEM; empty: the system trust store
+  std::string ciphers;
+  std::vector<std::string> alpn;
+  std::string srtp;  // "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM"
+  bool require_srtp = false;
+  bool reject_unauthorized = true;
+  // WebRTC pinning: SDP a=fingerprint values ("sha-256 AB:CD:..."). When set,
+  // the peer must match one, and CA checks are not made.
+  std::vector<std::string> fingerprints;
+  std::uint32_t mtu = 1200;
+  std::chrono::milliseconds handshake_timeout{120000};
+};
+
+struct ListenOptions : SecureOptions {
+  std::string host = "0.0.0.0";
+  std::optional<std::uint16_t> port;  // required; 0 picks a free port
+  bool request_cert = false;
+  size_t max_sessions = 10000;
+};
+
+struct ConnectOptions : SecureOptions {
+  std::string bind_host = "0.0.0.0";
+  std::uint16_t bind_port = 0;
+  std::string
+      servername;  // host name to check the certificate against (default: host)
+};
+
+// The equivalent of node's permission model for the network: when not allowed,
+// listen and connect fail with ERR_ACCESS_DENIED; building options or handles
+// does no I/O.
+class NetworkPolicy {
+ public:
+  static void set_allowed(bool allowed);
+  static bool allowed();
+};
+
+class Session {
+ public:
+  Session() = default;
+
+  // One message after the handshake (ERR_DTLS_SESSION_NOT_OPEN before it).
+  Result<size_t> send(std::span<const std::uint8_t> data);
+  Result<size_t> send(std::string_view text);
+  void close();    // close_notify
+  void destroy();  // no alert
+
+  void on_message(std::function<void(std::span<const std::uint8_t>)> cb);
+  void on_error(std::function<void(const Error&)> cb);
+  void on_handshake(std::function<void(const std::string& protocol)> cb);
+  void on_keylog(std::function<void(std::string_view line)> cb);
+  // Also as callbacks on the loop (called at once if already settled).
+  void on_opened(std::function<void(const Result<std::string>&)> cb);
+  void on_closed(std::function<void()> cb);
+
+  // Resolves with the protocol ("DTLSv1.2") or the error that ended the
+  // handshake.
+  std::shared_future<Result<std::string>> opened() const;
+  std::shared_future<void> closed() const;
+
+  AddressInfo remote_address() const;
+  std::string protocol() const;
+  std::optional<CipherInfo> cipher() const;
+  std::optional<certs::Certificate> peer_certificate() const;
+  std::string alpn_protocol() const;
+  std::string srtp_profile() const;
+  // ERR_DTLS_SESSION_DESTROYED once the session has ended.
+  Result<std::vector<std::uint8_t>> export_keying_material(
+      size_t length, std::string_view label,
+      std::optional<std::span<const std::uint8_t>> context =
+          std::nullopt) const;
+  SessionStats stats() const;
+  explicit operator bool() const { return core_ != nullptr; }
+
+ private:
+  friend struct detail::EndpointCore;
+  friend Result<Session> connect(uv_loop_t*, std::string_view, std::uint16_t,
+                                 ConnectOptions);
+  std::shared_ptr<detail::SessionCore> core_;
+  std::shared_ptr<void> owner_;  // connect(): closing on the last handle's drop
+};
+
+class Endpoint {
+ public:
+  Endpoint() = default;
+
+  AddressInfo address() const;
+  EndpointState state() const;
+  EndpointStats stats() const;
+  void set_busy(bool busy);
+  bool busy() const;
+  void close();
+  void destroy();
+  std::shared_future<void> closed() const;
+  void on_closed(std::function<void()> cb);
+  explicit operator bool() const { return core_ != nullptr; }
+
+ private:
+  friend Result<Endpoint> listen(uv_loop_t*, std::function<void(Session)>,
+                                 ListenOptions);
+  std::shared_ptr<detail::EndpointCore> core_;
+  std::shared_ptr<void>
+      owner_;  // closes gracefully when the last handle is dropped
+};
+
+Result<Endpoint> listen(uv_loop_t* loop,
+                        std::function<void(Session)> on_session,
+                        ListenOptions options);
+Result<Session> connect(uv_loop_t* loop, std::string_view host,
+                        std::uint16_t port, ConnectOptions options);
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_API_H_

@@ -1,0 +1,346 @@
+#include "transport/dtls_api.h"
+
+#include <gtest/gtest.h>
+
+#include "certs/fingerprint.h"
+#include "certs/generate.h"
+#include "tests/testing/uv_test_loop.h"
+
+namespace dtls {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Pem {
+  std::string cert, key, fingerprint;
+};
+
+const Pem& pem(int i) {
+  static const std::vector<Pem> all = [] {
+    std::vector<Pem> v;
+    for (int k = 0; k < 2; ++k) {
+      auto c = std::move(certs::generate_certificate()).value();
+      v.push_back(
+          {c.leaf().to_pem(), c.key.to_pem(),
+           certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256)
+               .to_sdp()});
+    }
+    return v;
+  }();
+  return all[static_cast<size_t>(i)];
+}
+
+ListenOptions listen_options(std::string host = "127.0.0.1") {
+  ListenOptions o;
+  o.cert = pem(0).cert;
+  o.key = pem(0).key;
+  o.fingerprints = {pem(1).fingerprint};
+  o.srtp = "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM";
+  o.host = std::move(host);
+  o.port = 0;
+  return o;
+}
+
+ConnectOptions connect_options() {
+  ConnectOptions o;
+  o.cert = pem(1).cert;
+  o.key = pem(1).key;
+  o.fingerprints = {pem(0).fingerprint};
+  o.srtp = "SRTP_AEAD_AES_128_GCM";
+  return o;
+}
+
+using Loop = testing::UvTestLoop;
+
+TEST(DtlsApi, ListenConnectRoundTripWithExactStats) {
+  Loop loop;
+  std::vector<Session> server_sessions;
+  std::string server_got;
+  auto endpoint = listen(
+      loop.get(),
+      [&](Session s) {
+        server_sessions.push_back(s);
+        s.on_message([&, s](std::span<const std::uint8_t> m) mutable {
+          server_got.assign(m.begin(), m.end());
+          ASSERT_TRUE(s.send("pong").ok());
+        });
+      },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  AddressInfo addr = endpoint->address();
+  EXPECT_EQ(addr.address, "127.0.0.1");
+  EXPECT_EQ(addr.family, "IPv4");
+  ASSERT_NE(addr.port, 0);
+  EndpointState st = endpoint->state();
+  EXPECT_TRUE(st.bound && st.listening && !st.closing && !st.destroyed);
+
+  auto session = connect(loop.get(), "127.0.0.1", addr.port, connect_options());
+  ASSERT_TRUE(session.ok()) << session.error().to_string();
+  std::string client_got, handshake_protocol;
+  std::vector<std::string> keylog;
+  session->on_message([&](std::span<const std::uint8_t> m) {
+    client_got.assign(m.begin(), m.end());
+  });
+  session->on_handshake([&](const std::string& p) { handshake_protocol = p; });
+  session->on_keylog([&](std::string_view l) { keylog.emplace_back(l); });
+  auto opened = session->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  ASSERT_TRUE(opened.get().ok()) << opened.get().error().to_string();
+  EXPECT_EQ(*opened.get(), "DTLSv1.2");
+  EXPECT_EQ(handshake_protocol, "DTLSv1.2");
+  EXPECT_EQ(session->protocol(), "DTLSv1.2");
+  EXPECT_EQ(session->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+  EXPECT_EQ(session->remote_address().port, addr.port);
+  ASSERT_TRUE(session->cipher());
+  ASSERT_TRUE(session->peer_certificate());
+  EXPECT_EQ(keylog.size(), 1u);
+  ASSERT_EQ(server_sessions.size(), 1u);
+  auto ck = session->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  auto sk =
+      server_sessions[0].export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  ASSERT_TRUE(ck.ok() && sk.ok());
+  EXPECT_EQ(*ck, *sk);
+
+  ASSERT_TRUE(session->send("ping").ok());
+  ASSERT_TRUE(loop.run_until([&] { return client_got == "pong"; }));
+  EXPECT_EQ(server_got, "ping");
+  SessionStats cs = session->stats();
+  EXPECT_TRUE(cs.is_connected);
+  EXPECT_EQ(cs.messages_sent, 1u);
+  EXPECT_EQ(cs.bytes_sent, 4u);
+  EXPECT_EQ(cs.messages_received, 1u);
+  EXPECT_EQ(cs.bytes_received, 4u);
+  EXPECT_TRUE(cs.handshake_completed_at.has_value());
+  EndpointStats es = endpoint->stats();
+  EXPECT_EQ(es.server_sessions, 1u);
+  EXPECT_EQ(es.client_sessions, 0u);
+  EXPECT_TRUE(es.is_connected);
+  EXPECT_EQ(endpoint->state().session_count, 1u);
+
+  // The client closes: the server session ends with a clean close; stats become
+  // snapshots.
+  session->close();
+  ASSERT_TRUE(loop.run_until([&] {
+    return server_sessions[0].closed().wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  SessionStats after = server_sessions[0].stats();
+  EXPECT_FALSE(after.is_connected);
+  EXPECT_TRUE(after.destroyed_at.has_value());
+  EXPECT_EQ(after.messages_received, 1u);
+  auto late =
+      server_sessions[0].export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
+  auto late_send = server_sessions[0].send("x");
+  ASSERT_FALSE(late_send.ok());
+  EXPECT_EQ(late_send.error().code, "ERR_DTLS_SESSION_DESTROYED");
+  EXPECT_TRUE(session->closed().valid());
+
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] {
+    return endpoint->closed().wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  EXPECT_TRUE(endpoint->state().destroyed);
+  EXPECT_FALSE(endpoint->stats().is_connected);
+  EXPECT_EQ(endpoint->stats().server_sessions, 1u);
+}
+
+// close() on the endpoint sends close_notify to every peer: each client session
+// closes.
+TEST(DtlsApi, EndpointCloseReachesEverySession) {
+  Loop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  std::vector<Session> clients;
+  for (int i = 0; i < 10; ++i) {
+    auto s = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                     connect_options());
+    ASSERT_TRUE(s.ok());
+    clients.push_back(*s);
+  }
+  auto all = [&](auto pick) {
+    for (auto& c : clients) {
+      if (pick(c).wait_for(std::chrono::seconds(0)) !=
+          std::future_status::ready)
+        return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(loop.run_until(
+      [&] { return all([](Session& s) { return s.opened(); }); }));
+  EXPECT_EQ(endpoint->state().session_count, 10u);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until(
+      [&] { return all([](Session& s) { return s.closed(); }); }));
+  for (auto& c : clients) EXPECT_FALSE(c.stats().is_connected);
+}
+
+TEST(DtlsApi, HandshakeFailureRejectsOpened) {
+  Loop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  ConnectOptions o = connect_options();
+  o.fingerprints = {pem(1).fingerprint};  // not the server's
+  auto s = connect(loop.get(), "127.0.0.1", endpoint->address().port, o);
+  ASSERT_TRUE(s.ok());
+  Error seen;
+  s->on_error([&](const Error& e) { seen = e; });
+  auto opened = s->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  ASSERT_FALSE(opened.get().ok());
+  EXPECT_EQ(opened.get().error().code, "ERR_DTLS_CERT_FINGERPRINT_MISMATCH");
+  EXPECT_EQ(seen.code, "ERR_DTLS_CERT_FINGERPRINT_MISMATCH");
+  endpoint->close();
+}
+
+TEST(DtlsApi, OptionErrorsFailAtTheCall) {
+  Loop loop;
+  struct Case {
+    const char* name;
+    void (*mutate)(ListenOptions&);
+    const char* code;
+  } cases[] = {
+      {"no port", [](ListenOptions& o) { o.port.reset(); },
+       "ERR_INVALID_ARG_VALUE"},
+      {"no cert", [](ListenOptions& o) { o.cert.clear(); },
+       "ERR_INVALID_ARG_VALUE"},
+      {"no key", [](ListenOptions& o) { o.key.clear(); },
+       "ERR_INVALID_ARG_VALUE"},
+      {"cert garbage", [](ListenOptions& o) { o.cert = "nope"; },
+       "ERR_CERT_PEM_INVALID"},
+      {"mtu low", [](ListenOptions& o) { o.mtu = 100; }, "ERR_OUT_OF_RANGE"},
+      {"mtu high", [](ListenOptions& o) { o.mtu = 70000; }, "ERR_OUT_OF_RANGE"},
+      {"bad srtp", [](ListenOptions& o) { o.srtp = "SRTP_X"; },
+       "ERR_INVALID_ARG_VALUE"},
+      {"bad fingerprint",
+       [](ListenOptions& o) { o.fingerprints = {"sha-256 zz"}; },
+       "ERR_SDP_FINGERPRINT_INVALID"},
+      {"bad ca", [](ListenOptions& o) { o.ca = {"junk"}; },
+       "ERR_CA_PEM_INVALID"},
+      {"bad host", [](ListenOptions& o) { o.host = "not a host name!"; },
+       "ERR_DTLS_HOST_NOT_FOUND"},
+      {"no sessions", [](ListenOptions& o) { o.max_sessions = 0; },
+       "ERR_OUT_OF_RANGE"},
+  };
+  for (const Case& c : cases) {
+    ListenOptions o = listen_options();
+    c.mutate(o);
+    auto e = listen(
+        loop.get(), [](Session) {}, o);
+    ASSERT_FALSE(e.ok()) << c.name;
+    EXPECT_EQ(e.error().code, c.code) << c.name << ": " << e.error().message;
+  }
+  auto bad_port = connect(loop.get(), "127.0.0.1", 0, connect_options());
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_EQ(bad_port.error().code, "ERR_OUT_OF_RANGE");
+  ConnectOptions half = connect_options();
+  half.key.clear();
+  auto c = connect(loop.get(), "127.0.0.1", 9, half);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "ERR_INVALID_ARG_VALUE");
+  ConnectOptions mixed = connect_options();
+  mixed.bind_host = "::1";
+  auto m = connect(loop.get(), "127.0.0.1", 9, mixed);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+TEST(DtlsApi, NetworkPolicyDeniesListenAndConnect) {
+  Loop loop;
+  NetworkPolicy::set_allowed(false);
+  auto e = listen(
+      loop.get(), [](Session) {}, listen_options());
+  auto s = connect(loop.get(), "127.0.0.1", 9, connect_options());
+  NetworkPolicy::set_allowed(true);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_ACCESS_DENIED");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "ERR_ACCESS_DENIED");
+  // Options and handles without I/O are fine while denied.
+  Endpoint none;
+  EXPECT_FALSE(static_cast<bool>(none));
+  EXPECT_FALSE(none.state().bound);
+}
+
+TEST(DtlsApi, BusyEndpointCountsRefusals) {
+  Loop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  endpoint->set_busy(true);
+  EXPECT_TRUE(endpoint->busy());
+  ConnectOptions o = connect_options();
+  o.handshake_timeout = milliseconds(300);
+  auto s = connect(loop.get(), "127.0.0.1", endpoint->address().port, o);
+  ASSERT_TRUE(s.ok());
+  auto opened = s->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  ASSERT_FALSE(opened.get().ok());
+  EXPECT_EQ(opened.get().error().code, "ERR_DTLS_HANDSHAKE_TIMEOUT");
+  EXPECT_GE(endpoint->stats().server_busy_count, 1u);
+  endpoint->close();
+}
+
+TEST(DtlsApi, Ipv6Loopback) {
+  Loop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options("::1"));
+  if (!endpoint.ok() && endpoint.error().code == "ERR_SOCKET_BIND") {
+    GTEST_SKIP() << "no IPv6 loopback here: " << endpoint.error().message;
+  }
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  EXPECT_EQ(endpoint->address().family, "IPv6");
+  auto s =
+      connect(loop.get(), "::1", endpoint->address().port, connect_options());
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto opened = s->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  EXPECT_TRUE(opened.get().ok());
+  EXPECT_EQ(s->remote_address().family, "IPv6");
+  endpoint->close();
+}
+
+// Dropping the last handle of a connected session closes it gracefully.
+TEST(DtlsApi, DroppingTheLastHandleCloses) {
+  Loop loop;
+  std::vector<Session> server_sessions;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { server_sessions.push_back(s); },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  {
+    auto s = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                     connect_options());
+    ASSERT_TRUE(s.ok());
+    auto opened = s->opened();
+    ASSERT_TRUE(loop.run_until([&] {
+      return opened.wait_for(std::chrono::seconds(0)) ==
+             std::future_status::ready;
+    }));
+  }
+  ASSERT_EQ(server_sessions.size(), 1u);
+  ASSERT_TRUE(loop.run_until([&] {
+    return server_sessions[0].closed().wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  endpoint->close();
+}
+
+}  // namespace
+}  // namespace dtls
