@@ -133,7 +133,19 @@ struct SessionCore {
     if (closed_done) return;
     closed_done = true;
     closed_promise.set_value();
-    for (auto& cb : closed_callbacks) cb();
+    auto callbacks = std::move(closed_callbacks);
+    for (auto& cb : callbacks) cb();
+    release_callbacks();
+  }
+  // An ended session drops every callback: callbacks commonly capture a Session
+  // handle (to reply), which would otherwise keep this core alive through
+  // itself forever.
+  void release_callbacks() {
+    on_message = nullptr;
+    on_error = nullptr;
+    on_handshake = nullptr;
+    on_keylog = nullptr;
+    opened_callbacks.clear();
     closed_callbacks.clear();
   }
   SessionStats live_stats(const DtlsAssociation& a) const {
@@ -253,8 +265,10 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     snapshot.destroyed_at = Clock::now();
     ended = true;
     closed_promise.set_value();
-    for (auto& cb : closed_callbacks) cb();
-    closed_callbacks.clear();
+    auto callbacks = std::move(closed_callbacks);
+    for (auto& cb : callbacks) cb();
+    on_session =
+        nullptr;  // it may hold an Endpoint handle: no cycle after the end
     udp.reset();  // UdpEndpoint's close callback still holds it until it
                   // returns
   }

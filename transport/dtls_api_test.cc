@@ -344,3 +344,50 @@ TEST(DtlsApi, DroppingTheLastHandleCloses) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Callbacks that capture their own Session (to reply) must not keep it alive
+// after it ends.
+TEST(DtlsApi, EndedSessionsReleaseTheirCallbacks) {
+  testing::UvTestLoop loop;
+  auto token = std::make_shared<int>(0);
+  std::vector<Session> server_sessions;
+  auto endpoint = listen(
+      loop.get(),
+      [&, token](Session s) {
+        server_sessions.push_back(s);
+        s.on_message([s, token](std::span<const std::uint8_t>) mutable {
+          EXPECT_TRUE(s.send("pong").ok());
+        });
+        s.on_error([s, token](const Error&) {});
+      },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  {
+    auto c = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                     connect_options());
+    ASSERT_TRUE(c.ok());
+    auto opened = c->opened();
+    ASSERT_TRUE(loop.run_until([&] {
+      return opened.wait_for(std::chrono::seconds(0)) ==
+             std::future_status::ready;
+    }));
+    ASSERT_TRUE(c->send("ping").ok());
+    c->close();
+    ASSERT_TRUE(loop.run_until([&] {
+      return server_sessions[0].closed().wait_for(std::chrono::seconds(0)) ==
+             std::future_status::ready;
+    }));
+  }
+  EXPECT_EQ(token.use_count(),
+            2);  // ours + listen's on_session; the session's are gone
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+  EXPECT_EQ(token.use_count(),
+            1);  // on_session released when the endpoint closed
+}
+
+}  // namespace
+}  // namespace dtls

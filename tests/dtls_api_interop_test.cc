@@ -1,0 +1,281 @@
+// The public API (dtls::listen / dtls::connect on a libuv loop) against openssl
+// and GnuTLS command-line peers over loopback, both directions: SRTP profile,
+// equal EXTRACTOR-dtls_srtp keying material, application data both ways.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "certs/fingerprint.h"
+#include "certs/generate.h"
+#include "tests/testing/process.h"
+#include "tests/testing/uv_test_loop.h"
+#include "transport/dtls_api.h"
+
+namespace dtls {
+namespace {
+
+using testing::ChildProcess;
+using testing::temp_path;
+using testing::UvTestLoop;
+using testing::write_file;
+
+struct Files {
+  std::string cert_pem, key_pem, cert, key, fingerprint;
+};
+
+Files make_files() {
+  auto c = std::move(certs::generate_certificate()).value();
+  Files f{
+      c.leaf().to_pem(), c.key.to_pem(), temp_path(".pem"), temp_path(".key"),
+      certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256).to_sdp()};
+  write_file(f.cert, f.cert_pem);
+  write_file(f.key, f.key_pem);
+  return f;
+}
+
+std::string hex(const std::vector<std::uint8_t>& b) {
+  static const char* d = "0123456789ABCDEF";
+  std::string s;
+  for (auto c : b) {
+    s += d[c >> 4];
+    s += d[c & 15];
+  }
+  return s;
+}
+
+std::string hex_after(const std::string& text, const std::string& label) {
+  size_t at = text.find(label);
+  if (at == std::string::npos) return "";
+  std::string out;
+  for (size_t i = at + label.size();
+       i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i]));
+       ++i) {
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  }
+  return out;
+}
+
+std::uint16_t free_udp_port() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool ready(const std::shared_future<Result<std::string>>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+struct Peer {
+  const char* name;
+  std::vector<std::string> (*argv)(const Files& theirs, std::uint16_t port);
+  const char* key_label;  // what the tool prints before the keying material
+};
+
+// Our listen() server, a command-line client.
+TEST(DtlsApiInterop, OurListenAgainstClients) {
+  const Peer peers[] = {
+      {"openssl s_client",
+       [](const Files& f, std::uint16_t port) -> std::vector<std::string> {
+         return {"openssl",
+                 "s_client",
+                 "-dtls1_2",
+                 "-connect",
+                 "127.0.0.1:" + std::to_string(port),
+                 "-cert",
+                 f.cert,
+                 "-key",
+                 f.key,
+                 "-use_srtp",
+                 "SRTP_AES128_CM_SHA1_80",
+                 "-keymatexport",
+                 "EXTRACTOR-dtls_srtp",
+                 "-keymatexportlen",
+                 "60"};
+       },
+       "Keying material: "},
+      {"gnutls-cli",
+       [](const Files& f, std::uint16_t port) -> std::vector<std::string> {
+         return {"gnutls-cli",
+                 "--udp",
+                 "-p",
+                 std::to_string(port),
+                 "127.0.0.1",
+                 "--insecure",
+                 "--priority",
+                 "NORMAL:-VERS-ALL:+VERS-DTLS1.2",
+                 "--x509certfile",
+                 f.cert,
+                 "--x509keyfile",
+                 f.key,
+                 "--srtp-profiles",
+                 "SRTP_AES128_CM_HMAC_SHA1_80",
+                 "--keymatexport",
+                 "EXTRACTOR-dtls_srtp",
+                 "--keymatexportsize",
+                 "60"};
+       },
+       "Key material: "},
+  };
+  for (const Peer& peer : peers) {
+    SCOPED_TRACE(peer.name);
+    UvTestLoop loop;
+    Files ours = make_files(), theirs = make_files();
+    ListenOptions o;
+    o.cert = ours.cert_pem;
+    o.key = ours.key_pem;
+    o.port = 0;
+    o.host = "127.0.0.1";
+    o.srtp = "SRTP_AES128_CM_SHA1_80";
+    o.require_srtp = true;
+    o.fingerprints = {theirs.fingerprint};
+    std::vector<Session> sessions;
+    std::string got;
+    auto endpoint = listen(
+        loop.get(),
+        [&](Session s) {
+          sessions.push_back(s);
+          s.on_message([&, s](std::span<const std::uint8_t> m) mutable {
+            got.append(m.begin(), m.end());
+            EXPECT_TRUE(s.send("pong from us\n").ok());
+          });
+        },
+        o);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+    ChildProcess child(peer.argv(theirs, endpoint->address().port));
+    ASSERT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return !sessions.empty() && ready(sessions[0].opened()) &&
+             child.output().find(peer.key_label) != std::string::npos;
+    })) << child.output();
+    ASSERT_TRUE(sessions[0].opened().get().ok())
+        << sessions[0].opened().get().error().to_string();
+    EXPECT_EQ(sessions[0].srtp_profile(), "SRTP_AES128_CM_SHA1_80");
+    auto keys = sessions[0].export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(hex_after(child.output(), peer.key_label), hex(*keys));
+    child.write_stdin("hello from the peer\n");
+    EXPECT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return got.find("hello from the peer") != std::string::npos &&
+             child.output().find("pong from us") != std::string::npos;
+    })) << child.output();
+    endpoint->close();
+    ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+    child.stop();
+  }
+}
+
+// Our connect() client, a command-line server.
+TEST(DtlsApiInterop, OurConnectAgainstServers) {
+  struct ServerPeer {
+    const char* name;
+    std::vector<std::string> (*argv)(const Files& theirs, std::uint16_t port);
+    const char* ready_text;
+    bool echoes;  // gnutls-serv --echo; openssl s_server prints what it gets
+  } peers[] = {
+      {"openssl s_server",
+       [](const Files& f, std::uint16_t port) -> std::vector<std::string> {
+         return {"openssl",
+                 "s_server",
+                 "-dtls1_2",
+                 "-listen",
+                 "-accept",
+                 "127.0.0.1:" + std::to_string(port),
+                 "-naccept",
+                 "1",
+                 "-cert",
+                 f.cert,
+                 "-key",
+                 f.key,
+                 "-Verify",
+                 "1",
+                 "-use_srtp",
+                 "SRTP_AEAD_AES_128_GCM",
+                 "-keymatexport",
+                 "EXTRACTOR-dtls_srtp",
+                 "-keymatexportlen",
+                 "56"};
+       },
+       "ACCEPT", false},
+      {"gnutls-serv",
+       [](const Files& f, std::uint16_t port) -> std::vector<std::string> {
+         return {"gnutls-serv",
+                 "--udp",
+                 "--echo",
+                 "-p",
+                 std::to_string(port),
+                 "--x509certfile",
+                 f.cert,
+                 "--x509keyfile",
+                 f.key,
+                 "--srtp-profiles",
+                 "SRTP_AES128_CM_HMAC_SHA1_80"};
+       },
+       "istening", true},
+  };
+  for (const ServerPeer& peer : peers) {
+    SCOPED_TRACE(peer.name);
+    UvTestLoop loop;
+    Files ours = make_files(), theirs = make_files();
+    std::uint16_t port = free_udp_port();
+    ChildProcess child(peer.argv(theirs, port));
+    ASSERT_TRUE(loop.run_until([&] {
+      return child.read_available().find(peer.ready_text) != std::string::npos;
+    })) << child.output();
+    ConnectOptions o;
+    o.cert = ours.cert_pem;
+    o.key = ours.key_pem;
+    o.fingerprints = {theirs.fingerprint};
+    o.srtp = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+    o.require_srtp = true;
+    auto session = connect(loop.get(), "127.0.0.1", port, o);
+    ASSERT_TRUE(session.ok()) << session.error().to_string();
+    std::string got;
+    session->on_message([&](std::span<const std::uint8_t> m) {
+      got.append(m.begin(), m.end());
+    });
+    ASSERT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return ready(session->opened());
+    })) << child.output();
+    ASSERT_TRUE(session->opened().get().ok())
+        << session->opened().get().error().to_string();
+    if (!peer.echoes) {
+      EXPECT_EQ(session->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+      ASSERT_TRUE(loop.run_until([&] {
+        return child.read_available().find("Keying material: ") !=
+               std::string::npos;
+      }));
+      auto keys = session->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+      ASSERT_TRUE(keys.ok());
+      EXPECT_EQ(hex_after(child.output(), "Keying material: "), hex(*keys));
+      child.write_stdin("hello from openssl\n");
+    } else {
+      EXPECT_EQ(session->srtp_profile(), "SRTP_AES128_CM_SHA1_80");
+    }
+    ASSERT_TRUE(session->send("hello from us\n").ok());
+    const std::string want =
+        peer.echoes ? "hello from us" : "hello from openssl";
+    EXPECT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return got.find(want) != std::string::npos &&
+             (peer.echoes ||
+              child.output().find("hello from us") != std::string::npos);
+    })) << child.output();
+    session->close();
+    ASSERT_TRUE(loop.run_until([&] {
+      return session->closed().wait_for(std::chrono::seconds(0)) ==
+             std::future_status::ready;
+    }));
+    child.stop();
+  }
+}
+
+}  // namespace
+}  // namespace dtls
