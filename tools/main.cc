@@ -5,13 +5,16 @@
 #include <vector>
 
 #include "tools/cert_command.h"
+#include "tools/peer_commands.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: dtls-srtp <command> [options]\n"
     "commands:\n"
-    "  cert    write a new certificate and key, print its SDP fingerprint\n"
+    "  cert     write a new certificate and key, print its SDP fingerprint\n"
+    "  serve    a DTLS echo server\n"
+    "  connect  a DTLS client: send messages, print the replies\n"
     "run 'dtls-srtp <command> --help' for a command's options\n";
 
 }  // namespace
@@ -24,8 +27,15 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "cert")
+  if (command == "cert") {
     return dtls::tools::run_cert_command(args, std::cout, std::cerr);
+  }
+  if (command == "serve") {
+    return dtls::tools::run_serve_command(args, std::cout, std::cerr);
+  }
+  if (command == "connect") {
+    return dtls::tools::run_connect_command(args, std::cout, std::cerr);
+  }
   std::cerr << "ERR_INVALID_ARG_VALUE: unknown command '" << command << "'\n"
             << kUsage;
   return 2;
