@@ -235,6 +235,7 @@ int run_connect_command(const std::vector<std::string>& args, std::ostream& out,
   ConnectOptions o;
   static_cast<SecureOptions&>(o) = c.secure;
   std::vector<std::string> positional, messages;
+  std::string keylog_path;
   for (size_t i = 0; i < c.rest.size(); ++i) {
     const std::string& a = c.rest[i];
     if (a == "--help" || a == "-h") {
@@ -246,6 +247,8 @@ int run_connect_command(const std::vector<std::string>& args, std::ostream& out,
       o.servername = c.rest[++i];
     } else if (a == "--insecure") {
       o.reject_unauthorized = false;
+    } else if (a == "--keylog" && i + 1 < c.rest.size()) {
+      keylog_path = c.rest[++i];
     } else if (!a.starts_with("--")) {
       positional.push_back(a);
     } else {
@@ -261,6 +264,14 @@ int run_connect_command(const std::vector<std::string>& args, std::ostream& out,
                  kConnectUsage);
   }
   if (messages.empty()) messages.push_back("hello");
+  std::ofstream keylog;
+  if (!keylog_path.empty()) {
+    keylog.open(keylog_path, std::ios::app);
+    if (!keylog) {
+      err << "ERR_FS_WRITE: cannot write " << keylog_path << "\n";
+      return 1;
+    }
+  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   int status = 0;
@@ -271,6 +282,10 @@ int run_connect_command(const std::vector<std::string>& args, std::ostream& out,
       err << session.error().to_string() << "\n";
       uv_loop_close(&loop);
       return 2;
+    }
+    if (keylog) {
+      session->on_keylog(
+          [&keylog](std::string_view line) { keylog << line << std::endl; });
     }
     size_t replies = 0;
     session->on_message([&](std::span<const std::uint8_t> m) {

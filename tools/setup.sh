@@ -9,8 +9,8 @@ PACKAGES=(
   g++ clang libclang-rt-14-dev clang-format
   # Libraries.
   libssl-dev libsrtp2-dev libuv1-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # Test tooling: the test runner's counter, and real DTLS peers for interop tests.
-  python3 openssl gnutls-bin
+  # Test tooling: the test counter, real DTLS peers for interop tests, tshark for the key log.
+  python3 openssl gnutls-bin tshark
 )
 
 missing=()
