@@ -7,6 +7,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/peer_files.h"
 #include "tests/testing/process.h"
 #include "tests/testing/uv_test_loop.h"
 #include "transport/dtls_api.h"
@@ -19,52 +20,14 @@ using testing::temp_path;
 using testing::UvTestLoop;
 using testing::write_file;
 
-struct Files {
-  std::string cert_pem, key_pem, cert, key, fingerprint;
-};
+using Files = testing::PeerFiles;
+using testing::free_udp_port;
+using testing::hex_after;
 
-Files make_files() {
-  auto c = std::move(certs::generate_certificate()).value();
-  Files f{
-      c.leaf().to_pem(), c.key.to_pem(), temp_path(".pem"), temp_path(".key"),
-      certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256).to_sdp()};
-  write_file(f.cert, f.cert_pem);
-  write_file(f.key, f.key_pem);
-  return f;
-}
+Files make_files() { return testing::make_peer_files(); }
 
 std::string hex(const std::vector<std::uint8_t>& b) {
-  static const char* d = "0123456789ABCDEF";
-  std::string s;
-  for (auto c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
-
-std::string hex_after(const std::string& text, const std::string& label) {
-  size_t at = text.find(label);
-  if (at == std::string::npos) return "";
-  std::string out;
-  for (size_t i = at + label.size();
-       i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i]));
-       ++i) {
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
-  }
-  return out;
-}
-
-std::uint16_t free_udp_port() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+  return testing::upper_hex(b);
 }
 
 bool ready(const std::shared_future<Result<std::string>>& f) {

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "certs/generate.h"
+#include "tests/testing/peer_files.h"
 #include "tests/testing/process.h"
 #include "transport/cookie_gate.h"
 #include "transport/dtls_association.h"
@@ -27,47 +28,17 @@ using testing::write_file;
 
 constexpr auto kLimit = std::chrono::seconds(15);
 
-struct Files {
-  certs::Credentials creds;
-  std::string cert, key;
-};
+using Files = testing::PeerFiles;
+using testing::hex_after;
 
-Files make_files(const std::string& cn) {
-  certs::GenerateOptions o;
-  o.common_name = cn;
-  Files f{std::move(certs::generate_certificate(o)).value(), temp_path(".pem"),
-          temp_path(".key")};
-  write_file(f.cert, f.creds.leaf().to_pem());
-  write_file(f.key, f.creds.key.to_pem());
-  return f;
-}
+Files make_files(const std::string& cn) { return testing::make_peer_files(cn); }
 
 certs::Fingerprint fp(const Files& f) {
   return certs::Fingerprint::of(f.creds.leaf(), certs::HashAlgorithm::kSha256);
 }
 
 std::string hex(const std::vector<std::uint8_t>& b) {
-  static const char* d = "0123456789ABCDEF";
-  std::string s;
-  for (auto c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
-
-// The hex digits that follow `label` in `text` (upper-cased), "" when the label
-// is absent.
-std::string hex_after(const std::string& text, const std::string& label) {
-  size_t at = text.find(label);
-  if (at == std::string::npos) return "";
-  std::string out;
-  for (size_t i = at + label.size();
-       i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i]));
-       ++i) {
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
-  }
-  return out;
+  return testing::upper_hex(b);
 }
 
 // A UDP socket on 127.0.0.1 and the loop that moves datagrams between it and
@@ -198,11 +169,7 @@ class Driver {
   std::uint16_t port_ = 0;
 };
 
-std::uint16_t free_udp_port() {
-  Driver probe;
-  return probe.port();  // closed again when `probe` goes; a tiny race we accept
-                        // in tests
-}
+using testing::free_udp_port;
 
 struct Profile {
   const char* openssl;

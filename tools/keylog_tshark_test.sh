@@ -28,17 +28,24 @@ message="keylog-check-$RANDOM$RANDOM"
 "$bin" connect 127.0.0.1 "$port" --fingerprint "$pin" --keylog keys.txt --message "$message" \
   >client.out 2>&1 || fail "connect: $(cat client.out)"
 wait "$server" || fail "serve: $(cat serve.out)"
-sleep 0.5  # let tshark write the last packets before it is stopped
-kill -INT "$capture"
-wait "$capture" || true
-
 grep -q '^CLIENT_RANDOM ' keys.txt || fail "no key log line: $(cat keys.txt)"
+
 want=$(printf '%s' "$message" | od -An -tx1 | tr -d ' \n')
 echo_want=$(printf 'echo: %s' "$message" | od -An -tx1 | tr -d ' \n')
-decrypted=$(tshark -r capture.pcap -o "tls.keylog_file:$PWD/keys.txt" -Y data -T fields \
-  -e data.data 2>/dev/null)
-grep -qx "$want" <<<"$decrypted" || fail "client data not decrypted: $decrypted"
-grep -qx "$echo_want" <<<"$decrypted" || fail "server data not decrypted: $decrypted"
+# dumpcap writes as packets come; read the growing file until both messages decrypt (a loaded
+# machine can take a moment), for at most 10 s.
+decrypted=""
+for _ in $(seq 100); do
+  decrypted=$(tshark -r capture.pcap -o "tls.keylog_file:$PWD/keys.txt" -Y data -T fields \
+    -e data.data 2>/dev/null || true)
+  grep -qx "$want" <<<"$decrypted" && grep -qx "$echo_want" <<<"$decrypted" && break
+  sleep 0.1
+done
+kill -INT "$capture"
+wait "$capture" || true
+packets=$(tshark -r capture.pcap 2>/dev/null || true)
+grep -qx "$want" <<<"$decrypted" || fail "client data not decrypted: '$decrypted'; capture: $packets"
+grep -qx "$echo_want" <<<"$decrypted" || fail "server data not decrypted: '$decrypted'; capture: $packets"
 without=$(tshark -r capture.pcap -Y data -T fields -e data.data 2>/dev/null)
 [[ -z "$without" ]] || fail "data readable without the key log: $without"
 echo PASS

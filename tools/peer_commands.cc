@@ -6,6 +6,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tools/uv_run_until.h"
 #include "transport/dtls_api.h"
 
 namespace dtls::tools {
@@ -114,32 +115,10 @@ int usage(std::ostream& err, const Error& e, const char* text) {
   return 2;
 }
 
-// Runs `loop` until `done` or the timeout; a repeating 5 ms timer checks.
+// Runs `loop` until `done` or the timeout, checking every 5 ms.
 bool run(uv_loop_t* loop, const std::function<bool()>& done, int timeout_ms) {
-  struct Check {
-    uv_timer_t timer;
-    const std::function<bool()>* done;
-    std::chrono::steady_clock::time_point deadline;
-    bool met = false;
-  } check{
-      {},
-      &done,
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms)};
-  uv_timer_init(loop, &check.timer);
-  check.timer.data = &check;
-  uv_timer_start(
-      &check.timer,
-      [](uv_timer_t* t) {
-        auto* c = static_cast<Check*>(t->data);
-        c->met = (*c->done)();
-        if (c->met || std::chrono::steady_clock::now() > c->deadline)
-          uv_stop(t->loop);
-      },
-      5, 5);
-  uv_run(loop, UV_RUN_DEFAULT);
-  uv_close(reinterpret_cast<uv_handle_t*>(&check.timer), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return check.met;
+  return uv_run_until(loop, done, std::chrono::milliseconds(timeout_ms),
+                      std::chrono::milliseconds(5));
 }
 
 std::string text(std::span<const std::uint8_t> m) {

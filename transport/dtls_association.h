@@ -60,7 +60,8 @@ struct AssociationOptions {
   bool keylog = false;
 };
 
-// Checks option ranges (ERR_OUT_OF_RANGE) so that callers can refuse bad options up front.
+// Checks option ranges (ERR_OUT_OF_RANGE) so that callers can refuse bad
+// options up front.
 Status validate_association_options(const AssociationOptions& options);
 
 struct DtlsEvent {
