@@ -16,9 +16,7 @@ namespace dtls {
 namespace {
 
 using testing::ChildProcess;
-using testing::temp_path;
 using testing::UvTestLoop;
-using testing::write_file;
 
 using Files = testing::PeerFiles;
 using testing::free_udp_port;

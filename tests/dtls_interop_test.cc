@@ -23,8 +23,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::ChildProcess;
-using testing::temp_path;
-using testing::write_file;
 
 constexpr auto kLimit = std::chrono::seconds(15);
 

@@ -34,6 +34,14 @@ std::vector<std::uint8_t> answer(Client& c, std::span<const std::uint8_t> hvr) {
   return d;
 }
 
+// The client's second ClientHello, carrying the cookie `gate` issued for its
+// first one.
+std::vector<std::uint8_t> second_hello(CookieGate& gate, Client& c) {
+  auto d = gate.inspect(c.first_hello, kPeer);
+  EXPECT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+  return answer(c, std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()));
+}
+
 TEST(CookieGate, HelloVerifyRequestThenAccept) {
   CookieGate gate;
   Client c = new_client();
@@ -63,9 +71,7 @@ TEST(CookieGate, HelloVerifyRequestThenAccept) {
 TEST(CookieGate, CookieIsBoundToThePeerAddress) {
   CookieGate gate;
   Client c = new_client();
-  auto d1 = gate.inspect(c.first_hello, kPeer);
-  auto second =
-      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  auto second = second_hello(gate, c);
   EXPECT_NE(gate.inspect(second, kOtherPeer).verdict,
             CookieGate::Verdict::kAccept);
   EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
@@ -74,9 +80,7 @@ TEST(CookieGate, CookieIsBoundToThePeerAddress) {
 TEST(CookieGate, ForgedCookiesNeverVerify) {
   CookieGate gate;
   Client c = new_client();
-  auto d1 = gate.inspect(c.first_hello, kPeer);
-  auto second =
-      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  auto second = second_hello(gate, c);
   auto prefix = parse_client_hello_prefix(second);
   ASSERT_TRUE(prefix);
   const size_t cookie_at =
@@ -97,9 +101,7 @@ TEST(CookieGate, ForgedCookiesNeverVerify) {
 TEST(CookieGate, PreviousSecretStillVerifiesOnce) {
   CookieGate gate;
   Client c = new_client();
-  auto d1 = gate.inspect(c.first_hello, kPeer);
-  auto second =
-      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  auto second = second_hello(gate, c);
   gate.rotate();
   EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
   gate.rotate();
@@ -112,9 +114,7 @@ TEST(CookieGate, SharedSecretAcrossWorkers) {
   secret[0] = 7;
   CookieGate a(secret), b(secret);
   Client c = new_client();
-  auto d1 = a.inspect(c.first_hello, kPeer);
-  auto second =
-      answer(c, std::vector<std::uint8_t>(d1.reply.begin(), d1.reply.end()));
+  auto second = second_hello(a, c);
   EXPECT_EQ(b.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
 }
 
