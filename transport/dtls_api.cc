@@ -3,6 +3,7 @@
 #include <netdb.h>
 
 #include <atomic>
+#include <memory>
 #include <unordered_map>
 
 #include "certs/credentials.h"
@@ -26,24 +27,43 @@ AddressInfo info(const PeerAddress& a) {
   return {a.ip(), a.family(), a.port()};
 }
 
-// A literal address, "localhost", or a name resolved now (getaddrinfo blocks
-// the calling thread; asynchronous resolution on the loop is still to come).
-Result<PeerAddress> resolve(std::string_view host, std::uint16_t port,
-                            bool prefer_v6 = false) {
+// An IP literal; "localhost" is taken as the loopback address (no lookup,
+// and IPv4 unless the caller prefers IPv6).
+std::optional<PeerAddress> literal(std::string_view host, std::uint16_t port,
+                                   bool prefer_v6 = false) {
   if (host == "localhost") host = prefer_v6 ? "::1" : "127.0.0.1";
-  auto literal = PeerAddress::parse(host, port);
-  if (literal.ok()) return literal;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_ADDRCONFIG;
-  addrinfo* res = nullptr;
-  std::string h(host);
-  if (getaddrinfo(h.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-    return make_error("ERR_DTLS_HOST_NOT_FOUND", "cannot resolve '" + h + "'");
+  auto a = PeerAddress::parse(host, port);
+  if (!a.ok()) return std::nullopt;
+  return std::move(a).value();
+}
+
+Result<PeerAddress> bind_address(std::string_view host, std::uint16_t port,
+                                 bool prefer_v6 = false) {
+  if (auto a = literal(host, port, prefer_v6)) return *a;
+  return invalid("'" + std::string(host) +
+                 "' is not an IP address (bind addresses are not resolved)");
+}
+
+// Runs fn on the loop thread (at once without a dispatcher: the caller's loop).
+template <class F>
+auto on_loop(const std::shared_ptr<LoopDispatcher>& d, F&& fn) {
+  if (!d) return fn();
+  return d->call(std::forward<F>(fn));
+}
+
+void post_to_loop(const std::shared_ptr<LoopDispatcher>& d,
+                  std::function<void()> fn) {
+  if (d) {
+    d->post(std::move(fn));
+  } else {
+    fn();
   }
-  PeerAddress a = PeerAddress::from_sockaddr(res->ai_addr);
-  freeaddrinfo(res);
-  return PeerAddress::parse(a.ip(), port);
+}
+
+Error access_denied() {
+  return make_error(
+      "ERR_ACCESS_DENIED",
+      "Access to this API has been restricted: network use is not permitted");
 }
 
 struct Built {
@@ -96,25 +116,31 @@ bool NetworkPolicy::allowed() { return g_network_allowed; }
 namespace detail {
 
 struct SessionCore {
-  SessionCore(std::weak_ptr<EndpointCore> ep, PeerAddress p)
-      : endpoint(std::move(ep)),
+  SessionCore(std::weak_ptr<EndpointCore> ep, PeerAddress p,
+              std::shared_ptr<LoopDispatcher> d)
+      : dispatcher(std::move(d)),
+        endpoint(std::move(ep)),
         peer(std::move(p)),
         opened_future(opened_promise.get_future().share()),
         closed_future(closed_promise.get_future().share()) {}
 
+  const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   std::weak_ptr<EndpointCore> endpoint;
-  PeerAddress peer;
+  PeerAddress peer;  // empty while the host name is being resolved
+  bool resolving = false;
+  TimePoint created_at = Clock::now();
   std::function<void(std::span<const std::uint8_t>)> on_message;
   std::function<void(const Error&)> on_error;
   std::function<void(const std::string&)> on_handshake;
   std::function<void(std::string_view)> on_keylog;
   std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
-  std::vector<std::function<void()>> closed_callbacks;
+  std::vector<std::function<void(const Status&)>> closed_callbacks;
   std::promise<Result<std::string>> opened_promise;
   std::shared_future<Result<std::string>> opened_future;
-  std::promise<void> closed_promise;
-  std::shared_future<void> closed_future;
+  std::promise<Status> closed_promise;
+  std::shared_future<Status> closed_future;
   std::optional<Result<std::string>> opened_result;
+  std::optional<Error> end_error;  // what ended it, if anything did
   bool closed_done = false;
   bool ended = false;
   std::optional<TimePoint> closing_at;
@@ -126,16 +152,40 @@ struct SessionCore {
     if (opened_result) return;
     opened_result = r;
     opened_promise.set_value(r);
-    for (auto& cb : opened_callbacks) cb(r);
-    opened_callbacks.clear();
+    auto callbacks = std::move(opened_callbacks);
+    for (auto& cb : callbacks) cb(r);
   }
   void settle_closed() {
     if (closed_done) return;
     closed_done = true;
-    closed_promise.set_value();
+    Status status = end_error ? Status(*end_error) : Status();
+    closed_promise.set_value(status);
     auto callbacks = std::move(closed_callbacks);
-    for (auto& cb : callbacks) cb();
+    for (auto& cb : callbacks) cb(status);
     release_callbacks();
+  }
+  void fail(const Error& e) {
+    if (!end_error) end_error = e;
+    settle_opened(e);
+    if (on_error) on_error(e);
+  }
+  // The end, from whichever path: the snapshot is taken by the caller.
+  void finish() {
+    ended = true;
+    resolving = false;
+    snapshot.is_connected = false;
+    snapshot.destroyed_at = Clock::now();
+    settle_opened(make_error("ERR_DTLS_SESSION_CLOSED",
+                             "closed before the handshake completed"));
+    settle_closed();
+  }
+  // Ends a session that never got an association (its name was still being
+  // resolved).
+  void finish_unattached(std::optional<Error> error) {
+    if (ended) return;
+    snapshot.created_at = created_at;
+    if (error) fail(*error);
+    finish();
   }
   // An ended session drops every callback: callbacks commonly capture a Session
   // handle (to reply), which would otherwise keep this core alive through
@@ -162,9 +212,16 @@ struct SessionCore {
     out.is_connected = true;
     return out;
   }
+
+  void close_now();
+  void destroy_now(std::optional<Error> error);
 };
 
 struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
+  explicit EndpointCore(std::shared_ptr<LoopDispatcher> d)
+      : dispatcher(std::move(d)) {}
+
+  const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   std::shared_ptr<UdpEndpoint> udp;
   std::unordered_map<PeerAddress, std::shared_ptr<SessionCore>, PeerAddressHash>
       sessions;
@@ -172,11 +229,13 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
   bool listening = false;
   bool single_session = false;  // made by connect(): closes with its session
   bool ended = false;
+  std::optional<Error> destroy_error;
   TimePoint created_at = Clock::now();
   EndpointStats snapshot;
-  std::promise<void> closed_promise;
-  std::shared_future<void> closed_future = closed_promise.get_future().share();
-  std::vector<std::function<void()>> closed_callbacks;
+  std::promise<Status> closed_promise;
+  std::shared_future<Status> closed_future =
+      closed_promise.get_future().share();
+  std::vector<std::function<void(const Status&)>> closed_callbacks;
 
   UdpEndpoint::Callbacks callbacks() {
     // The callbacks hold the core: it lives as long as the socket, whoever
@@ -193,7 +252,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
   }
 
   std::shared_ptr<SessionCore> add_session(const PeerAddress& p) {
-    auto s = std::make_shared<SessionCore>(weak_from_this(), p);
+    auto s = std::make_shared<SessionCore>(weak_from_this(), p, dispatcher);
     sessions[p] = s;
     return s;
   }
@@ -226,8 +285,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
         }
         break;
       case DtlsEvent::Type::kError:
-        s->settle_opened(e.error);
-        if (s->on_error) s->on_error(e.error);
+        s->fail(e.error);
         break;
       case DtlsEvent::Type::kClosed:
         break;  // handle_finished follows
@@ -240,37 +298,36 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     std::shared_ptr<SessionCore> s = it->second;
     sessions.erase(it);
     s->snapshot = s->live_stats(a);
-    s->snapshot.is_connected = false;
-    s->snapshot.destroyed_at = Clock::now();
-    s->ended = true;
-    s->settle_opened(make_error("ERR_DTLS_SESSION_CLOSED",
-                                "closed before the handshake completed"));
-    s->settle_closed();
+    s->finish();
     if (single_session && udp && !udp->closing()) udp->close();
   }
 
   void handle_closed() {
-    // Sessions still open when the socket went (destroy) end here.
-    for (auto& [p, s] : sessions) {
-      s->ended = true;
-      s->snapshot.is_connected = false;
-      s->snapshot.destroyed_at = Clock::now();
-      s->settle_opened(
-          make_error("ERR_DTLS_SESSION_CLOSED", "the endpoint closed"));
-      s->settle_closed();
-    }
+    // Sessions still here when the socket went end with it.
+    auto left = std::move(sessions);
     sessions.clear();
+    for (auto& [p, s] : left) {
+      s->fail(destroy_error.value_or(
+          make_error("ERR_DTLS_SESSION_CLOSED", "the endpoint closed")));
+      s->finish();
+    }
     if (udp) snapshot = live_stats();
     snapshot.is_connected = false;
     snapshot.destroyed_at = Clock::now();
     ended = true;
-    closed_promise.set_value();
+    Status status = destroy_error ? Status(*destroy_error) : Status();
+    closed_promise.set_value(status);
     auto callbacks = std::move(closed_callbacks);
-    for (auto& cb : callbacks) cb();
+    for (auto& cb : callbacks) cb(status);
     on_session =
         nullptr;  // it may hold an Endpoint handle: no cycle after the end
     udp.reset();  // UdpEndpoint's close callback still holds it until it
                   // returns
+  }
+
+  // EventLoop::stop(), or the last Endpoint handle dropped.
+  void close_now() {
+    if (udp) udp->close();
   }
 
   EndpointStats live_stats() const {
@@ -295,15 +352,124 @@ DtlsAssociation* SessionCore::association() const {
   return ep->udp->association(peer);
 }
 
+void SessionCore::close_now() {
+  if (ended) return;
+  if (!closing_at) closing_at = Clock::now();
+  if (resolving) {
+    finish_unattached(std::nullopt);
+    return;
+  }
+  if (auto ep = endpoint.lock(); ep && ep->udp) ep->udp->close_session(peer);
+}
+
+void SessionCore::destroy_now(std::optional<Error> error) {
+  if (ended) return;
+  if (resolving) {
+    finish_unattached(std::move(error));
+    return;
+  }
+  if (auto ep = endpoint.lock(); ep && ep->udp)
+    ep->udp->destroy_session(peer, std::move(error));
+}
+
 }  // namespace detail
+
+namespace {
+
+// Opens the socket of a connect() endpoint and starts the handshake to
+// `remote`; the session core is keyed by it from here on.
+Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
+                    const std::shared_ptr<detail::SessionCore>& session,
+                    const PeerAddress& remote, const Built& built,
+                    const ConnectOptions& options) {
+  const bool v6 = remote.family() == "IPv6";
+  std::string bind_host = options.bind_host;
+  if (v6 && bind_host == "0.0.0.0") bind_host = "::";
+  auto bind = bind_address(bind_host, options.bind_port, v6);
+  if (!bind.ok()) return bind.error();
+  if (bind->family() != remote.family()) {
+    return invalid("bind_host " + bind_host + " and " + remote.ip() +
+                   " are of different address families");
+  }
+  UdpEndpointOptions uo;
+  uo.context = built.context;
+  uo.connect_socket = true;  // ICMP errors fail the handshake at once
+  auto udp = UdpEndpoint::open(loop, *bind, uo, core.callbacks());
+  if (!udp.ok()) return udp.error();
+  core.udp = std::move(udp).value();
+  session->peer = remote;
+  core.sessions[remote] = session;
+  if (Status s = core.udp->connect(remote, built.association); !s.ok()) {
+    core.sessions.erase(remote);
+    core.udp->destroy();
+    return s;
+  }
+  return {};
+}
+
+// A host name being resolved on the loop (uv_getaddrinfo runs getaddrinfo on
+// libuv's thread pool and calls back on the loop).
+struct PendingResolve {
+  uv_getaddrinfo_t req{};
+  uv_loop_t* loop = nullptr;
+  std::shared_ptr<detail::EndpointCore> core;
+  std::shared_ptr<detail::SessionCore> session;
+  Built built;
+  ConnectOptions options;
+  std::string host;
+  std::uint16_t port = 0;
+
+  static void done(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+    std::unique_ptr<PendingResolve> self(
+        static_cast<PendingResolve*>(req->data));
+    // IPv4 first (node's "ipv4first"): a server on 127.0.0.1 is reached as
+    // "localhost" wherever ::1 is listed too.
+    const addrinfo* pick = nullptr;
+    for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      if (a->ai_family == AF_INET) {
+        pick = a;
+        break;
+      }
+      if (a->ai_family == AF_INET6 && pick == nullptr) pick = a;
+    }
+    std::optional<PeerAddress> remote;
+    if (status == 0 && pick != nullptr) {
+      PeerAddress a = PeerAddress::from_sockaddr(pick->ai_addr);
+      if (auto p = PeerAddress::parse(a.ip(), self->port); p.ok())
+        remote = std::move(p).value();
+    }
+    uv_freeaddrinfo(res);
+    auto& session = self->session;
+    if (session->ended) return;  // closed or destroyed while resolving
+    session->resolving = false;
+    if (!remote) {
+      session->finish_unattached(make_error(
+          "ERR_DTLS_HOST_NOT_FOUND",
+          "cannot resolve '" + self->host + "': " +
+              (status != 0 ? uv_strerror(status) : "no IPv4/IPv6 address")));
+      return;
+    }
+    Status s = start_client(self->loop, *self->core, session, *remote,
+                            self->built, self->options);
+    if (!s.ok()) session->finish_unattached(s.error());
+  }
+};
+
+}  // namespace
 
 // ---- Session
 
 Result<size_t> Session::send(std::span<const std::uint8_t> data) {
   if (!core_) return invalid("an empty Session handle");
-  auto ep = core_->endpoint.lock();
-  if (core_->ended || !ep || !ep->udp) return destroyed();
-  return ep->udp->send(core_->peer, data);
+  return on_loop(core_->dispatcher, [&]() -> Result<size_t> {
+    if (core_->resolving) {
+      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                        "the handshake has not started (resolving the host)");
+    }
+    auto ep = core_->endpoint.lock();
+    if (core_->ended || !ep || !ep->udp) return destroyed();
+    return ep->udp->send(core_->peer, data);
+  });
 }
 
 Result<size_t> Session::send(std::string_view text) {
@@ -312,161 +478,214 @@ Result<size_t> Session::send(std::string_view text) {
 }
 
 void Session::close() {
-  if (!core_ || core_->ended) return;
-  if (!core_->closing_at) core_->closing_at = Clock::now();
-  if (auto ep = core_->endpoint.lock(); ep && ep->udp)
-    ep->udp->close_session(core_->peer);
+  if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
 }
 
-void Session::destroy() {
-  if (!core_ || core_->ended) return;
-  if (auto ep = core_->endpoint.lock(); ep && ep->udp)
-    ep->udp->destroy_session(core_->peer);
+void Session::destroy(std::optional<Error> error) {
+  if (core_) {
+    on_loop(core_->dispatcher, [&] { core_->destroy_now(std::move(error)); });
+  }
 }
 
 void Session::on_message(
     std::function<void(std::span<const std::uint8_t>)> cb) {
-  if (core_) core_->on_message = std::move(cb);
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_message = std::move(cb);
+  });
 }
 void Session::on_error(std::function<void(const Error&)> cb) {
-  if (core_) core_->on_error = std::move(cb);
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_error = std::move(cb);
+  });
 }
 void Session::on_handshake(std::function<void(const std::string&)> cb) {
-  if (core_) core_->on_handshake = std::move(cb);
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_handshake = std::move(cb);
+  });
 }
 void Session::on_keylog(std::function<void(std::string_view)> cb) {
-  if (core_) core_->on_keylog = std::move(cb);
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_keylog = std::move(cb);
+  });
 }
 void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
   if (!core_) return;
-  if (core_->opened_result) {
-    cb(*core_->opened_result);
-  } else {
-    core_->opened_callbacks.push_back(std::move(cb));
-  }
+  // Settled already: called at once (on the loop thread, like every callback).
+  on_loop(core_->dispatcher, [&] {
+    if (core_->opened_result) {
+      cb(*core_->opened_result);
+    } else {
+      core_->opened_callbacks.push_back(std::move(cb));
+    }
+  });
 }
-void Session::on_closed(std::function<void()> cb) {
+void Session::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
-  if (core_->closed_done) {
-    cb();
-  } else {
-    core_->closed_callbacks.push_back(std::move(cb));
-  }
+  on_loop(core_->dispatcher, [&] {
+    if (core_->closed_done) {
+      cb(core_->closed_future.get());
+    } else {
+      core_->closed_callbacks.push_back(std::move(cb));
+    }
+  });
 }
 
 std::shared_future<Result<std::string>> Session::opened() const {
   return core_->opened_future;
 }
-std::shared_future<void> Session::closed() const {
+std::shared_future<Status> Session::closed() const {
   return core_->closed_future;
 }
 
 AddressInfo Session::remote_address() const {
-  return core_ ? info(core_->peer) : AddressInfo{};
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&]() -> AddressInfo {
+    return core_->peer.empty() ? AddressInfo{} : info(core_->peer);
+  });
+}
+
+// Reads one property of the live association (`fallback` once it has ended).
+template <class T, class F>
+T read_association(const std::shared_ptr<detail::SessionCore>& core, T fallback,
+                   F&& read) {
+  if (!core) return fallback;
+  return on_loop(core->dispatcher, [&]() -> T {
+    auto* a = core->association();
+    return a ? read(*a) : fallback;
+  });
 }
 
 std::string Session::protocol() const {
-  auto* a = core_ ? core_->association() : nullptr;
-  return a ? a->protocol() : "";
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.protocol(); });
 }
 std::optional<CipherInfo> Session::cipher() const {
-  auto* a = core_ ? core_->association() : nullptr;
-  return a ? a->cipher() : std::nullopt;
+  return read_association(core_, std::optional<CipherInfo>(),
+                          [](DtlsAssociation& a) { return a.cipher(); });
 }
 std::optional<certs::Certificate> Session::peer_certificate() const {
-  auto* a = core_ ? core_->association() : nullptr;
-  return a ? a->peer_certificate() : std::nullopt;
+  return read_association(
+      core_, std::optional<certs::Certificate>(),
+      [](DtlsAssociation& a) { return a.peer_certificate(); });
 }
 std::string Session::alpn_protocol() const {
-  auto* a = core_ ? core_->association() : nullptr;
-  return a ? a->alpn_protocol() : "";
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.alpn_protocol(); });
 }
 std::string Session::srtp_profile() const {
-  auto* a = core_ ? core_->association() : nullptr;
-  return a ? a->srtp_profile() : "";
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.srtp_profile(); });
 }
 
 Result<std::vector<std::uint8_t>> Session::export_keying_material(
     size_t length, std::string_view label,
     std::optional<std::span<const std::uint8_t>> context) const {
-  auto* a = core_ ? core_->association() : nullptr;
-  if (a == nullptr) return destroyed();
-  return a->export_keying_material(length, label, context);
+  return read_association(core_, Result<std::vector<std::uint8_t>>(destroyed()),
+                          [&](DtlsAssociation& a) {
+                            return a.export_keying_material(length, label,
+                                                            context);
+                          });
 }
 
 SessionStats Session::stats() const {
   if (!core_) return {};
-  if (auto* a = core_->association()) return core_->live_stats(*a);
-  return core_->snapshot;
+  return on_loop(core_->dispatcher, [&]() -> SessionStats {
+    if (auto* a = core_->association()) return core_->live_stats(*a);
+    if (core_->resolving) {
+      SessionStats s;
+      s.created_at = core_->created_at;
+      return s;
+    }
+    return core_->snapshot;
+  });
 }
 
 // ---- Endpoint
 
 AddressInfo Endpoint::address() const {
-  return core_ && core_->udp ? info(core_->udp->local_address())
-                             : AddressInfo{};
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&] {
+    return core_->udp ? info(core_->udp->local_address()) : AddressInfo{};
+  });
 }
 
 EndpointState Endpoint::state() const {
-  EndpointState s;
-  if (!core_) return s;
-  s.destroyed = core_->ended;
-  s.bound = core_->udp != nullptr;
-  s.closing = core_->udp && core_->udp->closing();
-  s.listening = core_->listening && s.bound && !s.closing;
-  s.session_count = core_->sessions.size();
-  return s;
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&] {
+    EndpointState s;
+    s.destroyed = core_->ended;
+    s.bound = core_->udp != nullptr;
+    s.closing = core_->udp && core_->udp->closing();
+    s.listening = core_->listening && s.bound && !s.closing;
+    s.session_count = core_->sessions.size();
+    return s;
+  });
 }
 
 EndpointStats Endpoint::stats() const {
   if (!core_) return {};
-  return core_->udp ? core_->live_stats() : core_->snapshot;
+  return on_loop(core_->dispatcher, [&] {
+    return core_->udp ? core_->live_stats() : core_->snapshot;
+  });
 }
 
 void Endpoint::set_busy(bool busy) {
-  if (core_ && core_->udp) core_->udp->set_busy(busy);
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (core_->udp) core_->udp->set_busy(busy);
+  });
 }
 bool Endpoint::busy() const {
-  return core_ && core_->udp && core_->udp->busy();
+  if (!core_) return false;
+  return on_loop(core_->dispatcher,
+                 [&] { return core_->udp && core_->udp->busy(); });
 }
 void Endpoint::close() {
-  if (core_ && core_->udp) core_->udp->close();
+  if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
 }
-void Endpoint::destroy() {
-  if (core_ && core_->udp) core_->udp->destroy();
+void Endpoint::destroy(std::optional<Error> error) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->udp || core_->ended) return;
+    if (error && !core_->destroy_error) core_->destroy_error = error;
+    core_->udp->destroy(std::move(error));
+  });
 }
-std::shared_future<void> Endpoint::closed() const {
+std::shared_future<Status> Endpoint::closed() const {
   return core_->closed_future;
 }
-void Endpoint::on_closed(std::function<void()> cb) {
+void Endpoint::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
-  if (core_->ended) {
-    cb();
-  } else {
-    core_->closed_callbacks.push_back(std::move(cb));
-  }
+  on_loop(core_->dispatcher, [&] {
+    if (core_->ended) {
+      cb(core_->closed_future.get());
+    } else {
+      core_->closed_callbacks.push_back(std::move(cb));
+    }
+  });
 }
 
 // ---- listen / connect
 
-Result<Endpoint> listen(uv_loop_t* loop,
-                        std::function<void(Session)> on_session,
-                        ListenOptions options) {
-  if (!NetworkPolicy::allowed()) {
-    return make_error(
-        "ERR_ACCESS_DENIED",
-        "Access to this API has been restricted: network use is not permitted");
-  }
+Result<Endpoint> listen_on(uv_loop_t* loop,
+                           std::shared_ptr<LoopDispatcher> dispatcher,
+                           std::function<void(Session)> on_session,
+                           ListenOptions options) {
+  if (!NetworkPolicy::allowed()) return access_denied();
   if (loop == nullptr) return invalid("no loop");
   if (!options.port) return invalid("listen needs a port (0 picks a free one)");
   if (options.max_sessions == 0)
     return make_error("ERR_OUT_OF_RANGE", "max_sessions must be >= 1");
   auto built = build(options, /*server=*/true);
   if (!built.ok()) return built.error();
-  auto bind = resolve(options.host, *options.port);
+  auto bind = bind_address(options.host, *options.port);
   if (!bind.ok()) return bind.error();
   built->association.request_cert = options.request_cert;
-  auto core = std::make_shared<detail::EndpointCore>();
+  auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->on_session = std::move(on_session);
   core->listening = true;
   UdpEndpointOptions uo;
@@ -477,60 +696,108 @@ Result<Endpoint> listen(uv_loop_t* loop,
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
   if (!udp.ok()) return udp.error();
   core->udp = std::move(udp).value();
+  if (dispatcher) {
+    dispatcher->at_stop([weak = std::weak_ptr(core)] {
+      if (auto c = weak.lock()) c->close_now();
+    });
+  }
   Endpoint e;
   e.core_ = core;
-  // [Symbol.asyncDispose]: the last handle's drop closes gracefully.
+  // [Symbol.asyncDispose]: the last handle's drop closes gracefully, from
+  // whichever thread drops it.
   e.owner_ = std::shared_ptr<void>(nullptr, [core](void*) {
-    if (core->udp) core->udp->close();
+    post_to_loop(core->dispatcher, [core] { core->close_now(); });
   });
   return e;
 }
 
-Result<Session> connect(uv_loop_t* loop, std::string_view host,
-                        std::uint16_t port, ConnectOptions options) {
-  if (!NetworkPolicy::allowed()) {
-    return make_error(
-        "ERR_ACCESS_DENIED",
-        "Access to this API has been restricted: network use is not permitted");
-  }
+Result<Session> connect_on(uv_loop_t* loop,
+                           std::shared_ptr<LoopDispatcher> dispatcher,
+                           std::string_view host, std::uint16_t port,
+                           ConnectOptions options) {
+  if (!NetworkPolicy::allowed()) return access_denied();
   if (loop == nullptr) return invalid("no loop");
   if (host.empty()) return invalid("connect needs a host");
   if (port == 0) return make_error("ERR_OUT_OF_RANGE", "port must be 1..65535");
   auto built = build(options, /*server=*/false);
   if (!built.ok()) return built.error();
-  auto remote = resolve(host, port);
-  if (!remote.ok()) return remote.error();
-  std::string bind_host = options.bind_host;
-  if (remote->family() == "IPv6" && bind_host == "0.0.0.0") bind_host = "::";
-  auto bind = resolve(bind_host, options.bind_port, remote->family() == "IPv6");
-  if (!bind.ok()) return bind.error();
-  if (bind->family() != remote->family()) {
-    return invalid("bind_host " + bind_host + " and host " + std::string(host) +
-                   " are of different address families");
+  if (auto b = literal(options.bind_host, 0); !b) {
+    return bind_address(options.bind_host, 0).error();
   }
   built->association.servername =
       options.servername.empty() ? std::string(host) : options.servername;
-  auto core = std::make_shared<detail::EndpointCore>();
+  auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->single_session = true;
-  UdpEndpointOptions uo;
-  uo.context = built->context;
-  auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
-  if (!udp.ok()) return udp.error();
-  core->udp = std::move(udp).value();
-  auto session_core = core->add_session(*remote);
-  if (Status s = core->udp->connect(*remote, built->association); !s.ok()) {
-    core->udp->destroy();
-    return s.error();
+  auto session_core =
+      std::make_shared<detail::SessionCore>(core, PeerAddress(), dispatcher);
+  // An IP literal starts now; a name (even "localhost") is looked up first.
+  if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
+    Status s =
+        start_client(loop, *core, session_core, *remote, *built, options);
+    if (!s.ok()) return s.error();
+  } else {
+    auto pending = std::make_unique<PendingResolve>();
+    pending->loop = loop;
+    pending->core = core;
+    pending->session = session_core;
+    pending->built = std::move(built).value();
+    pending->options = std::move(options);
+    pending->host = std::string(host);
+    pending->port = port;
+    pending->req.data = pending.get();
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    session_core->resolving = true;
+    if (int r = uv_getaddrinfo(loop, &pending->req, PendingResolve::done,
+                               pending->host.c_str(), nullptr, &hints);
+        r != 0) {
+      return make_error(
+          "ERR_DTLS_HOST_NOT_FOUND",
+          "cannot resolve '" + pending->host + "': " + uv_strerror(r));
+    }
+    pending.release();  // done() owns it
+  }
+  if (dispatcher) {
+    dispatcher->at_stop([weak = std::weak_ptr(session_core)] {
+      if (auto s = weak.lock()) s->close_now();
+    });
   }
   Session session;
   session.core_ = session_core;
   session.owner_ = std::shared_ptr<void>(nullptr, [session_core](void*) {
-    if (session_core->ended) return;
-    if (auto ep = session_core->endpoint.lock(); ep && ep->udp) {
-      ep->udp->close_session(session_core->peer);
-    }
+    post_to_loop(session_core->dispatcher,
+                 [session_core] { session_core->close_now(); });
   });
   return session;
+}
+
+Result<Endpoint> listen(uv_loop_t* loop,
+                        std::function<void(Session)> on_session,
+                        ListenOptions options) {
+  return listen_on(loop, nullptr, std::move(on_session), std::move(options));
+}
+
+Result<Session> connect(uv_loop_t* loop, std::string_view host,
+                        std::uint16_t port, ConnectOptions options) {
+  return connect_on(loop, nullptr, host, port, std::move(options));
+}
+
+Result<Endpoint> listen(EventLoop& loop,
+                        std::function<void(Session)> on_session,
+                        ListenOptions options) {
+  return loop.dispatcher()->call([&] {
+    return listen_on(loop.uv(), loop.dispatcher(), std::move(on_session),
+                     std::move(options));
+  });
+}
+
+Result<Session> connect(EventLoop& loop, std::string_view host,
+                        std::uint16_t port, ConnectOptions options) {
+  return loop.dispatcher()->call([&] {
+    return connect_on(loop.uv(), loop.dispatcher(), host, port,
+                      std::move(options));
+  });
 }
 
 }  // namespace dtls

@@ -4,10 +4,16 @@
 //   port, ConnectOptions) DTLSSession / DTLSEndpoint      -> dtls::Session /
 //   dtls::Endpoint (copyable handles)
 //
-// Threads: everything runs on the loop's thread, and callbacks are called
-// there. The futures from opened() and closed() may be waited on from any other
-// thread (never on the loop's own thread, which would stop the loop that
-// resolves them). Other calls belong on the loop thread.
+// Threads. Every callback runs on the loop's thread.
+// - On the caller's uv_loop_t: call everything on that loop's thread. The
+//   futures from opened() and closed() may be waited on from any other thread
+//   (never on the loop's own thread, which would stop the loop that resolves
+//   them).
+// - On an EventLoop (a loop the library runs on its own thread): every member
+//   of Session and Endpoint may be called from any thread. Calls from other
+//   threads cross to the loop through its uv_async_t and wait for the answer;
+//   calls from callbacks run at once. After EventLoop::stop(), handles stay
+//   safe: their calls fail as for a destroyed session.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
 #define DTLS_SRTP_TRANSPORT_DTLS_API_H_
 
@@ -27,6 +33,7 @@
 #include "certs/certificate.h"
 #include "transport/dtls_association.h"
 #include "transport/error.h"
+#include "transport/event_loop.h"
 #include "transport/time.h"
 
 namespace dtls {
@@ -103,6 +110,7 @@ struct ListenOptions : SecureOptions {
 };
 
 struct ConnectOptions : SecureOptions {
+  // An IP address (a name is not resolved for binding).
   std::string bind_host = "0.0.0.0";
   std::uint16_t bind_port = 0;
   std::string
@@ -125,8 +133,10 @@ class Session {
   // One message after the handshake (ERR_DTLS_SESSION_NOT_OPEN before it).
   Result<size_t> send(std::span<const std::uint8_t> data);
   Result<size_t> send(std::string_view text);
-  void close();    // close_notify
-  void destroy();  // no alert
+  void close();  // close_notify
+  // No alert. With an error, the session ends with it: on_error is called,
+  // a pending opened() fails with it and closed() resolves with it.
+  void destroy(std::optional<Error> error = std::nullopt);
 
   void on_message(std::function<void(std::span<const std::uint8_t>)> cb);
   void on_error(std::function<void(const Error&)> cb);
@@ -134,12 +144,15 @@ class Session {
   void on_keylog(std::function<void(std::string_view line)> cb);
   // Also as callbacks on the loop (called at once if already settled).
   void on_opened(std::function<void(const Result<std::string>&)> cb);
-  void on_closed(std::function<void()> cb);
+  void on_closed(std::function<void(const Status&)> cb);
 
   // Resolves with the protocol ("DTLSv1.2") or the error that ended the
   // handshake.
   std::shared_future<Result<std::string>> opened() const;
-  std::shared_future<void> closed() const;
+  // Resolves when the session has ended: OK after a close (ours or the
+  // peer's close_notify) or destroy(); the error when one ended it (a failed
+  // handshake, destroy(error), an unreachable peer).
+  std::shared_future<Status> closed() const;
 
   AddressInfo remote_address() const;
   std::string protocol() const;
@@ -157,8 +170,9 @@ class Session {
 
  private:
   friend struct detail::EndpointCore;
-  friend Result<Session> connect(uv_loop_t*, std::string_view, std::uint16_t,
-                                 ConnectOptions);
+  friend Result<Session> connect_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
+                                    std::string_view, std::uint16_t,
+                                    ConnectOptions);
   std::shared_ptr<detail::SessionCore> core_;
   std::shared_ptr<void> owner_;  // connect(): closing on the last handle's drop
 };
@@ -173,14 +187,17 @@ class Endpoint {
   void set_busy(bool busy);
   bool busy() const;
   void close();
-  void destroy();
-  std::shared_future<void> closed() const;
-  void on_closed(std::function<void()> cb);
+  // No alerts; with an error, every session ends with it (see
+  // Session::destroy) and so does closed().
+  void destroy(std::optional<Error> error = std::nullopt);
+  std::shared_future<Status> closed() const;
+  void on_closed(std::function<void(const Status&)> cb);
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
-  friend Result<Endpoint> listen(uv_loop_t*, std::function<void(Session)>,
-                                 ListenOptions);
+  friend Result<Endpoint> listen_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
+                                    std::function<void(Session)>,
+                                    ListenOptions);
   std::shared_ptr<detail::EndpointCore> core_;
   std::shared_ptr<void>
       owner_;  // closes gracefully when the last handle is dropped
@@ -189,8 +206,31 @@ class Endpoint {
 Result<Endpoint> listen(uv_loop_t* loop,
                         std::function<void(Session)> on_session,
                         ListenOptions options);
+// `host` is an IP address or a name. A name (even "localhost") is resolved on
+// the loop
+// (uv_getaddrinfo, IPv4 first): the Session comes back at once, and a name
+// that does not resolve ends it with ERR_DTLS_HOST_NOT_FOUND (opened, closed,
+// on_error). Every other error comes back here.
 Result<Session> connect(uv_loop_t* loop, std::string_view host,
                         std::uint16_t port, ConnectOptions options);
+
+// The same on a loop the library runs on its own thread; callable from any
+// thread.
+Result<Endpoint> listen(EventLoop& loop,
+                        std::function<void(Session)> on_session,
+                        ListenOptions options);
+Result<Session> connect(EventLoop& loop, std::string_view host,
+                        std::uint16_t port, ConnectOptions options);
+
+// Implementation; a null dispatcher means the caller's loop.
+Result<Endpoint> listen_on(uv_loop_t* loop,
+                           std::shared_ptr<LoopDispatcher> dispatcher,
+                           std::function<void(Session)> on_session,
+                           ListenOptions options);
+Result<Session> connect_on(uv_loop_t* loop,
+                           std::shared_ptr<LoopDispatcher> dispatcher,
+                           std::string_view host, std::uint16_t port,
+                           ConnectOptions options);
 
 }  // namespace dtls
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
 #include "tests/testing/uv_test_loop.h"
@@ -228,7 +231,7 @@ TEST(DtlsApi, OptionErrorsFailAtTheCall) {
       {"bad ca", [](ListenOptions& o) { o.ca = {"junk"}; },
        "ERR_CA_PEM_INVALID"},
       {"bad host", [](ListenOptions& o) { o.host = "not a host name!"; },
-       "ERR_DTLS_HOST_NOT_FOUND"},
+       "ERR_INVALID_ARG_VALUE"},
       {"no sessions", [](ListenOptions& o) { o.max_sessions = 0; },
        "ERR_OUT_OF_RANGE"},
   };
@@ -387,6 +390,220 @@ TEST(DtlsApi, EndedSessionsReleaseTheirCallbacks) {
   ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
   EXPECT_EQ(token.use_count(),
             1);  // on_session released when the endpoint closed
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+template <class T>
+bool ready(const std::shared_future<T>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+// Names are looked up on the loop (uv_getaddrinfo): the session comes back at
+// once and its handshake starts when the address is known.
+TEST(DtlsApi, HostNamesResolveOnTheLoop) {
+  testing::UvTestLoop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  auto s = connect(loop.get(), "localhost", endpoint->address().port,
+                   connect_options());
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  EXPECT_EQ(s->remote_address().port, 0);  // not known yet
+  auto early = s->send("too early");
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  auto opened = s->opened();
+  ASSERT_TRUE(loop.run_until([&] { return ready(opened); }));
+  ASSERT_TRUE(opened.get().ok()) << opened.get().error().to_string();
+  EXPECT_EQ(s->remote_address().address, "127.0.0.1");  // IPv4 first
+  EXPECT_EQ(s->remote_address().port, endpoint->address().port);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(s->closed()); }));
+  EXPECT_TRUE(s->closed().get().ok());
+}
+
+TEST(DtlsApi, UnresolvableHostEndsTheSession) {
+  testing::UvTestLoop loop;
+  // RFC 6761 §6.4: names under .invalid never resolve.
+  auto s = connect(loop.get(), "no-such-host.invalid", 4433, connect_options());
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  Error seen;
+  s->on_error([&](const Error& e) { seen = e; });
+  ASSERT_TRUE(loop.run_until([&] { return ready(s->closed()); },
+                             std::chrono::seconds(30)));
+  ASSERT_FALSE(s->opened().get().ok());
+  EXPECT_EQ(s->opened().get().error().code, "ERR_DTLS_HOST_NOT_FOUND");
+  ASSERT_FALSE(s->closed().get().ok());
+  EXPECT_EQ(s->closed().get().error().code, "ERR_DTLS_HOST_NOT_FOUND");
+  EXPECT_EQ(seen.code, "ERR_DTLS_HOST_NOT_FOUND");
+  EXPECT_FALSE(s->stats().is_connected);
+  auto late = s->send("x");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
+}
+
+// Closing a session whose name is still being looked up ends it at once.
+TEST(DtlsApi, CloseWhileResolvingEndsTheSession) {
+  testing::UvTestLoop loop;
+  auto s = connect(loop.get(), "localhost", 9, connect_options());
+  ASSERT_TRUE(s.ok());
+  s->close();
+  ASSERT_TRUE(ready(s->closed()));
+  EXPECT_TRUE(s->closed().get().ok());
+  EXPECT_EQ(s->opened().get().error().code, "ERR_DTLS_SESSION_CLOSED");
+  // The lookup still finishes on the loop, finds the session ended and starts
+  // nothing (the loop's destructor fails the test on a handle left open).
+  (void)loop.run_until([] { return false; }, milliseconds(50));
+  EXPECT_TRUE(s->closed().get().ok());
+  EXPECT_FALSE(s->stats().is_connected);
+  EXPECT_EQ(s->remote_address().port, 0);
+}
+
+// The client's socket is connected to its server, so an ICMP port unreachable
+// fails the handshake at once instead of after the handshake timeout.
+TEST(DtlsApi, ClosedPortFailsFastWithConnectionRefused) {
+  testing::UvTestLoop loop;
+  std::uint16_t port = 0;
+  {
+    // A port that was free a moment ago: bound and released.
+    auto probe = listen(
+        loop.get(), [](Session) {}, listen_options());
+    ASSERT_TRUE(probe.ok());
+    port = probe->address().port;
+    probe->destroy();
+    ASSERT_TRUE(loop.run_until([&] { return probe->state().destroyed; }));
+  }
+  ConnectOptions o = connect_options();
+  o.handshake_timeout = std::chrono::seconds(60);
+  auto s = connect(loop.get(), "127.0.0.1", port, o);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(loop.run_until([&] { return ready(s->closed()); },
+                             std::chrono::seconds(5)));
+  ASSERT_FALSE(s->opened().get().ok());
+  EXPECT_EQ(s->opened().get().error().code, "ERR_DTLS_CONNECTION_REFUSED");
+  EXPECT_EQ(s->closed().get().error().code, "ERR_DTLS_CONNECTION_REFUSED");
+}
+
+// destroy(error): no alert, and the error reaches on_error, opened (when still
+// pending) and closed; the endpoint's closed carries it too.
+TEST(DtlsApi, DestroyWithAnErrorEndsSessionsWithIt) {
+  testing::UvTestLoop loop;
+  std::vector<Session> server_sessions;
+  std::vector<Error> server_errors;
+  auto endpoint = listen(
+      loop.get(),
+      [&](Session s) {
+        server_sessions.push_back(s);
+        s.on_error([&](const Error& e) { server_errors.push_back(e); });
+      },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  auto a = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                   connect_options());
+  auto b = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                   connect_options());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return ready(a->opened()) && ready(b->opened()) &&
+           server_sessions.size() == 2 && ready(server_sessions[0].opened()) &&
+           ready(server_sessions[1].opened());
+  }));
+  // One session, by the application.
+  a->destroy(make_error("ERR_APP_HANGUP", "the call ended"));
+  ASSERT_TRUE(ready(a->closed()));
+  EXPECT_EQ(a->closed().get().error().code, "ERR_APP_HANGUP");
+  EXPECT_TRUE(a->opened().get().ok());  // it had opened; that stays
+  // The whole endpoint.
+  Status endpoint_closed;
+  endpoint->on_closed([&](const Status& s) { endpoint_closed = s; });
+  endpoint->destroy(make_error("ERR_APP_SHUTDOWN", "maintenance"));
+  ASSERT_TRUE(loop.run_until([&] { return ready(endpoint->closed()); }));
+  EXPECT_EQ(endpoint->closed().get().error().code, "ERR_APP_SHUTDOWN");
+  ASSERT_FALSE(endpoint_closed.ok());
+  EXPECT_EQ(endpoint_closed.error().code, "ERR_APP_SHUTDOWN");
+  ASSERT_EQ(server_errors.size(), 2u);
+  for (auto& s : server_sessions) {
+    ASSERT_TRUE(ready(s.closed()));
+    EXPECT_EQ(s.closed().get().error().code, "ERR_APP_SHUTDOWN");
+  }
+  for (const Error& e : server_errors) EXPECT_EQ(e.code, "ERR_APP_SHUTDOWN");
+  // No alert went out: b's session is still open until we end it.
+  EXPECT_FALSE(ready(b->closed()));
+  b->destroy();
+  ASSERT_TRUE(ready(b->closed()));
+  EXPECT_TRUE(b->closed().get().ok());
+}
+
+// A loop the library owns: every call from this (non-loop) thread crosses
+// through the loop's uv_async; callbacks run on the loop thread; stop() closes
+// what is left and handles stay safe afterwards.
+TEST(DtlsApi, EventLoopRunsEverythingFromAnotherThread) {
+  auto started = EventLoop::start();
+  ASSERT_TRUE(started.ok());
+  std::unique_ptr<EventLoop> loop = std::move(started).value();
+  std::mutex mu;
+  std::vector<Session> server_sessions;
+  std::vector<std::string> received;
+  std::atomic<bool> callbacks_on_loop{true};
+  auto d = loop->dispatcher();
+  auto endpoint = listen(
+      *loop,
+      [&](Session s) {
+        callbacks_on_loop = callbacks_on_loop && d->on_loop_thread();
+        s.on_message([&, s](std::span<const std::uint8_t> m) mutable {
+          callbacks_on_loop = callbacks_on_loop && d->on_loop_thread();
+          {
+            std::lock_guard lock(mu);
+            received.emplace_back(m.begin(), m.end());
+          }
+          EXPECT_TRUE(s.send("pong").ok());  // inline: we are on the loop
+        });
+        std::lock_guard lock(mu);
+        server_sessions.push_back(s);
+      },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  auto client =
+      connect(*loop, "127.0.0.1", endpoint->address().port, connect_options());
+  ASSERT_TRUE(client.ok());
+  std::promise<std::string> reply;
+  client->on_message([&](std::span<const std::uint8_t> m) {
+    reply.set_value(std::string(m.begin(), m.end()));
+  });
+  ASSERT_EQ(client->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  ASSERT_TRUE(client->opened().get().ok());
+  auto sent = client->send("ping");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(*sent, 4u);
+  auto got = reply.get_future();
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "pong");
+  EXPECT_EQ(client->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+  EXPECT_EQ(client->stats().messages_sent, 1u);
+  EXPECT_EQ(endpoint->state().session_count, 1u);
+  EXPECT_TRUE(callbacks_on_loop);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0], "ping");
+  }
+  loop->stop();  // closes the endpoint and the client gracefully
+  ASSERT_TRUE(ready(client->closed()));
+  ASSERT_TRUE(ready(endpoint->closed()));
+  EXPECT_TRUE(endpoint->state().destroyed);
+  EXPECT_FALSE(client->stats().is_connected);
+  EXPECT_EQ(client->stats().messages_sent, 1u);  // the snapshot
+  auto late = client->send("late");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
+  std::lock_guard lock(mu);
+  server_sessions.clear();
 }
 
 }  // namespace

@@ -1,13 +1,35 @@
 #include "transport/udp_endpoint.h"
 
 #include <cstring>
+#include <utility>
 
 namespace dtls {
 
+// A datagram the kernel pushed back, waiting in libuv's send queue.
 struct UdpEndpoint::SendRequest {
   uv_udp_send_t req;
   std::vector<std::uint8_t> data;
 };
+
+namespace {
+
+Error socket_error(const PeerAddress& peer, int uv_error) {
+  if (uv_error == UV_ECONNREFUSED) {
+    return make_error(
+        "ERR_DTLS_CONNECTION_REFUSED",
+        peer.to_string() + " refused the connection (ICMP port unreachable)");
+  }
+  return make_error(
+      "ERR_DTLS_HOST_UNREACHABLE",
+      peer.to_string() + " is unreachable: " + uv_strerror(uv_error));
+}
+
+bool ends_connection(int uv_error) {
+  return uv_error == UV_ECONNREFUSED || uv_error == UV_EHOSTUNREACH ||
+         uv_error == UV_ENETUNREACH;
+}
+
+}  // namespace
 
 UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
                          Callbacks callbacks)
@@ -75,13 +97,24 @@ void UdpEndpoint::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
                           const sockaddr* addr, unsigned) {
   auto* self = static_cast<UdpEndpoint*>(h->data);
-  // n == 0 with no address is libuv saying "nothing more"; n < 0 is a socket
-  // error (e.g. an ICMP port unreachable surfacing as ECONNREFUSED): neither
-  // carries a datagram.
-  if (n < 0 || addr == nullptr) return;
+  // n < 0 is a socket error (an ICMP port unreachable surfaces as
+  // ECONNREFUSED); n == 0 with no address is libuv saying "nothing more".
+  if (n < 0) {
+    self->on_socket_error(static_cast<int>(n));
+    return;
+  }
+  if (addr == nullptr) return;
   self->on_datagram({reinterpret_cast<const std::uint8_t*>(buf->base),
                      static_cast<size_t>(n)},
                     addr);
+}
+
+void UdpEndpoint::on_socket_error(int uv_error) {
+  stats_.socket_errors++;
+  // Linux reports ICMP errors only on connected sockets (without IP_RECVERR),
+  // and a connected socket has one peer: the error is that session's end.
+  if (!connected_ || released_ || !ends_connection(uv_error)) return;
+  destroy_session(*connected_, socket_error(*connected_, uv_error));
 }
 
 UdpEndpoint::Session* UdpEndpoint::find(const PeerAddress& peer) {
@@ -142,9 +175,22 @@ Status UdpEndpoint::connect(const PeerAddress& peer,
     return make_error("ERR_DTLS_SESSION_EXISTS",
                       "a session to " + peer.to_string() + " exists");
   }
+  if (connected_ && *connected_ != peer) {
+    return make_error(
+        "ERR_INVALID_STATE",
+        "this endpoint's socket is connected to " + connected_->to_string());
+  }
   auto a = DtlsAssociation::connect(options_.context, std::move(options),
                                     Clock::now());
   if (!a.ok()) return a.error();
+  if (options_.connect_socket && !connected_) {
+    if (int r = uv_udp_connect(&udp_, peer.sockaddr_ptr()); r != 0) {
+      return make_error("ERR_SOCKET", "cannot connect the socket to " +
+                                          peer.to_string() + ": " +
+                                          uv_strerror(r));
+    }
+    connected_ = peer;
+  }
   add(peer, std::move(a).value());
   stats_.client_sessions++;
   after(peer);
@@ -170,14 +216,20 @@ void UdpEndpoint::close_session(const PeerAddress& peer) {
   }
 }
 
-void UdpEndpoint::destroy_session(const PeerAddress& peer) {
-  Session* s = find(peer);
-  if (s == nullptr) return;
-  if (callbacks_.on_finished) callbacks_.on_finished(peer, *s->association);
-  deadlines_.erase(s->id);
-  by_id_.erase(s->id);
-  sessions_.erase(peer);
+void UdpEndpoint::destroy_session(const PeerAddress& peer,
+                                  std::optional<Error> error) {
+  auto it = sessions_.find(peer);
+  if (it == sessions_.end()) return;
+  // Out of the tables before any callback, which may call back in.
+  Session s = std::move(it->second);
+  sessions_.erase(it);
+  deadlines_.erase(s.id);
+  by_id_.erase(s.id);
   rearm();
+  if (error && callbacks_.on_event) {
+    callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
+  }
+  if (callbacks_.on_finished) callbacks_.on_finished(peer, *s.association);
 }
 
 DtlsAssociation* UdpEndpoint::association(const PeerAddress& peer) {
@@ -216,6 +268,9 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   if (finished && callbacks_.on_finished)
     callbacks_.on_finished(peer, *finished);
   rearm();
+  if (pending_socket_error_ != 0) {
+    on_socket_error(std::exchange(pending_socket_error_, 0));
+  }
 }
 
 void UdpEndpoint::timer_cb(uv_timer_t* t) {
@@ -260,31 +315,58 @@ void UdpEndpoint::rearm() {
 void UdpEndpoint::send_datagram(const PeerAddress& to,
                                 std::span<const std::uint8_t> data) {
   if (released_) return;
+  // A connected socket takes no destination (libuv answers EISCONN).
+  const sockaddr* dest = connected_ ? nullptr : to.sockaddr_ptr();
   uv_buf_t buf =
       uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
                   static_cast<unsigned>(data.size()));
   // Straight to the kernel when it has room; a copy waits in libuv's queue only
-  // when it pushes back (EAGAIN).
-  int r = uv_udp_try_send(&udp_, &buf, 1, to.sockaddr_ptr());
+  // when it pushes back (EAGAIN), and is counted sent when it has left.
+  int r = options_.always_queue_sends ? UV_EAGAIN
+                                      : uv_udp_try_send(&udp_, &buf, 1, dest);
   if (r == UV_EAGAIN) {
-    auto* req = new SendRequest{
-        {}, std::vector<std::uint8_t>(data.begin(), data.end())};
-    req->req.data = req;
-    uv_buf_t copy = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
-                                static_cast<unsigned>(req->data.size()));
-    r = uv_udp_send(&req->req, &udp_, &copy, 1, to.sockaddr_ptr(), send_cb);
-    if (r != 0) delete req;
+    send_queued(dest, data);
+    return;
   }
   if (r < 0) {
     stats_.send_errors++;
+    if (connected_ && ends_connection(r)) pending_socket_error_ = r;
     return;
   }
   stats_.packets_sent++;
   stats_.bytes_sent += data.size();
 }
 
-void UdpEndpoint::send_cb(uv_udp_send_t* req, int) {
-  delete static_cast<SendRequest*>(req->data);
+void UdpEndpoint::send_queued(const sockaddr* to,
+                              std::span<const std::uint8_t> data) {
+  stats_.sends_queued++;
+  auto* req =
+      new SendRequest{{}, std::vector<std::uint8_t>(data.begin(), data.end())};
+  req->req.data = req;
+  uv_buf_t copy = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
+                              static_cast<unsigned>(req->data.size()));
+  if (uv_udp_send(&req->req, &udp_, &copy, 1, to, send_cb) != 0) {
+    delete req;
+    stats_.send_errors++;
+  }
+}
+
+void UdpEndpoint::send_cb(uv_udp_send_t* req, int status) {
+  std::unique_ptr<SendRequest> done(static_cast<SendRequest*>(req->data));
+  auto* self = static_cast<UdpEndpoint*>(req->handle->data);
+  if (status >= 0) {
+    self->stats_.packets_sent++;
+    self->stats_.bytes_sent += done->data.size();
+  } else {
+    self->stats_.send_errors++;  // UV_ECANCELED: released before it left
+  }
+  if (self->flushing_ && uv_udp_get_send_queue_count(&self->udp_) == 0) {
+    self->release_handles();
+  }
+}
+
+void UdpEndpoint::flush_timeout_cb(uv_timer_t* t) {
+  static_cast<UdpEndpoint*>(t->data)->release_handles();
 }
 
 void UdpEndpoint::close() {
@@ -298,24 +380,47 @@ void UdpEndpoint::close() {
       after(peer);
     }
   }
-  release_handles();
+  release_when_flushed();
 }
 
-void UdpEndpoint::destroy() {
+// Closing the socket would cancel what waits in libuv's send queue (the
+// close_notify alerts among it), so the release waits for the queue to empty,
+// bounded by close_flush_timeout.
+void UdpEndpoint::release_when_flushed() {
+  if (released_ || flushing_) return;
+  if (uv_udp_get_send_queue_count(&udp_) == 0) {
+    release_handles();
+    return;
+  }
+  flushing_ = true;
+  uv_timer_stop(&timer_);
+  uv_timer_stop(&rotate_timer_);
+  uv_timer_start(
+      &rotate_timer_, flush_timeout_cb,
+      static_cast<std::uint64_t>(options_.close_flush_timeout.count()), 0);
+}
+
+void UdpEndpoint::destroy(std::optional<Error> error) {
   if (released_) return;
   closing_ = true;
-  if (callbacks_.on_finished) {
-    for (const auto& [peer, session] : sessions_)
-      callbacks_.on_finished(peer, *session.association);
-  }
+  // Out of the tables before any callback, which may call back in.
+  auto sessions = std::move(sessions_);
   sessions_.clear();
   by_id_.clear();
   deadlines_ = DeadlineQueue();
   release_handles();
+  for (const auto& [peer, session] : sessions) {
+    if (error && callbacks_.on_event) {
+      callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
+    }
+    if (callbacks_.on_finished)
+      callbacks_.on_finished(peer, *session.association);
+  }
 }
 
 void UdpEndpoint::release_handles() {
   released_ = true;
+  flushing_ = false;
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&udp_),
                          reinterpret_cast<uv_handle_t*>(&timer_),
                          reinterpret_cast<uv_handle_t*>(&rotate_timer_)}) {

@@ -39,6 +39,18 @@ struct UdpEndpointOptions {
   // How often the cookie secret rotates (RFC 6347 §4.2.1 suggests changing it
   // frequently).
   std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
+  // A client endpoint for one peer: the first connect() also connects the
+  // socket, so the kernel drops datagrams from anyone else and an ICMP port
+  // unreachable comes back as ECONNREFUSED, which fails the handshake at once
+  // (RFC 1122 §4.1.3.3: UDP must pass ICMP errors up to the application).
+  bool connect_socket = false;
+  // Every datagram goes through libuv's send queue instead of
+  // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
+  // tests and for measuring the queued path).
+  bool always_queue_sends = false;
+  // How long close() waits for queued datagrams (close_notify alerts) to
+  // leave before the socket is released anyway.
+  std::chrono::milliseconds close_flush_timeout{1000};
 };
 
 struct UdpEndpointStats {
@@ -51,6 +63,8 @@ struct UdpEndpointStats {
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
   std::uint64_t send_errors = 0;
+  std::uint64_t sends_queued = 0;   // the kernel pushed back (EAGAIN)
+  std::uint64_t socket_errors = 0;  // receive errors, e.g. ICMP unreachable
   DemuxCounters demux;
 };
 
@@ -87,15 +101,18 @@ class UdpEndpoint {
                       std::span<const std::uint8_t> message);
   // close_notify to one session (it is removed once closed).
   void close_session(const PeerAddress& peer);
-  // Drops one session without an alert.
-  void destroy_session(const PeerAddress& peer);
+  // Drops one session without an alert. With an error, the session's last
+  // event is a kError carrying it (node's session.destroy(error)).
+  void destroy_session(const PeerAddress& peer,
+                       std::optional<Error> error = std::nullopt);
   // The association for `peer`, or null.
   DtlsAssociation* association(const PeerAddress& peer);
 
-  // close_notify to every session, then the socket is released (on_closed).
+  // close_notify to every session, then the socket is released (on_closed)
+  // once the datagrams waiting in the send queue have left.
   void close();
-  // Immediately, without alerts.
-  void destroy();
+  // Immediately, without alerts; with an error, every session ends with it.
+  void destroy(std::optional<Error> error = std::nullopt);
 
   // While busy, new handshakes are refused and counted (node `endpoint.busy`).
   void set_busy(bool busy) { busy_ = busy; }
@@ -119,6 +136,9 @@ class UdpEndpoint {
   void rearm();
   void send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
   void release_handles();
+  void release_when_flushed();
+  void on_socket_error(int uv_error);
+  void send_queued(const sockaddr* to, std::span<const std::uint8_t> data);
   Session* find(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 
@@ -129,6 +149,7 @@ class UdpEndpoint {
   static void rotate_cb(uv_timer_t* t);
   static void close_cb(uv_handle_t* h);
   static void send_cb(uv_udp_send_t* req, int status);
+  static void flush_timeout_cb(uv_timer_t* t);
 
   uv_loop_t* loop_;
   UdpEndpointOptions options_;
@@ -149,6 +170,9 @@ class UdpEndpoint {
   bool busy_ = false;
   bool closing_ = false;
   bool released_ = false;  // uv_close called on the handles
+  bool flushing_ = false;  // close(): waiting for the send queue to empty
+  std::optional<PeerAddress> connected_;  // connect_socket: the one peer
+  int pending_socket_error_ = 0;  // seen while sending, handled in after()
   UdpEndpointStats stats_;
 };
 

@@ -1,6 +1,7 @@
 #include "transport/udp_endpoint.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -275,6 +276,157 @@ TEST(PeerAddress, ParseAndFormat) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, "ERR_INVALID_ARG_VALUE");
   EXPECT_TRUE(PeerAddress().empty());
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Over loopback nothing is lost, so what one endpoint counts as sent the other
+// counts as received, datagram for datagram and byte for byte; both for
+// datagrams that go straight to the kernel and for ones that wait in libuv's
+// send queue.
+TEST(UdpEndpoint, ExactCountsBothWaysDirectAndQueued) {
+  for (bool queued : {false, true}) {
+    SCOPED_TRACE(queued ? "queued" : "direct");
+    Loop loop;
+    Recorder srec, crec;
+    UdpEndpointOptions so;
+    so.always_queue_sends = queued;
+    auto s = server(loop, srec, so);
+    UdpEndpointOptions co;
+    co.context = context(1);
+    co.always_queue_sends = queued;
+    co.connect_socket = true;
+    auto c = UdpEndpoint::open(loop.get(), loopback(), co, crec.callbacks());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->connect(s->local_address(), pin_server()).ok());
+    ASSERT_TRUE(loop.run_until([&] {
+      return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+             crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+    }));
+    constexpr int kMessages = 50;
+    for (int i = 0; i < kMessages; ++i) {
+      ASSERT_TRUE((*c)->send(s->local_address(), bytes("m")).ok());
+      ASSERT_TRUE(s->send((*c)->local_address(), bytes("reply")).ok());
+    }
+    ASSERT_TRUE(loop.run_until([&] {
+      return srec.count(DtlsEvent::Type::kData) == kMessages &&
+             crec.count(DtlsEvent::Type::kData) == kMessages;
+    }));
+    const UdpEndpointStats& ss = s->stats();
+    const UdpEndpointStats& cs = (*c)->stats();
+    EXPECT_EQ(ss.packets_received, cs.packets_sent);
+    EXPECT_EQ(ss.bytes_received, cs.bytes_sent);
+    EXPECT_EQ(cs.packets_received, ss.packets_sent);
+    EXPECT_EQ(cs.bytes_received, ss.bytes_sent);
+    EXPECT_EQ(ss.send_errors + cs.send_errors, 0u);
+    // The handshake's flights, then one datagram per message.
+    EXPECT_GE(cs.packets_sent, 2u + kMessages);
+    if (queued) {
+      EXPECT_EQ(ss.sends_queued, ss.packets_sent);
+      EXPECT_EQ(cs.sends_queued, cs.packets_sent);
+    } else {
+      EXPECT_EQ(ss.sends_queued + cs.sends_queued, 0u);
+    }
+    (*c)->close();
+    s->close();
+    ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+  }
+}
+
+// close() waits for queued datagrams before releasing the socket: with every
+// send queued, each client still receives its close_notify.
+TEST(UdpEndpoint, CloseFlushesQueuedAlertsFirst) {
+  Loop loop;
+  Recorder srec;
+  UdpEndpointOptions so;
+  so.always_queue_sends = true;
+  auto s = server(loop, srec, so);
+  constexpr int kClients = 10;
+  std::vector<Recorder> crecs(kClients);
+  std::vector<std::shared_ptr<UdpEndpoint>> clients;
+  for (auto& r : crecs) {
+    clients.push_back(client(loop, r));
+    ASSERT_TRUE(clients.back()->connect(s->local_address(), pin_server()).ok());
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == kClients;
+  }));
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& r : crecs) {
+      if (r.count(DtlsEvent::Type::kClosed) != 1) return false;
+    }
+    return srec.closed;
+  }));
+  EXPECT_EQ(s->stats().send_errors, 0u);
+  for (auto& c : clients) c->destroy();
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& r : crecs) {
+      if (!r.closed) return false;
+    }
+    return true;
+  }));
+}
+
+// A connected client socket learns of an ICMP port unreachable: the session
+// fails with ERR_DTLS_CONNECTION_REFUSED; an unconnected one only counts it.
+TEST(UdpEndpoint, PortUnreachableFailsAConnectedClient) {
+  Loop loop;
+  Recorder rec;
+  UdpEndpointOptions o;
+  o.context = context(1);
+  o.connect_socket = true;
+  auto c = UdpEndpoint::open(loop.get(), loopback(), o, rec.callbacks());
+  ASSERT_TRUE(c.ok());
+  // A port nobody listens on: bind one, note it, release it.
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  PeerAddress any = loopback();
+  ASSERT_EQ(bind(fd, any.sockaddr_ptr(), sizeof(sockaddr_in)), 0);
+  sockaddr_in sin{};
+  socklen_t len = sizeof(sin);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  close(fd);
+  PeerAddress closed_port = loopback(ntohs(sin.sin_port));
+  AssociationOptions a = pin_server();
+  a.handshake_timeout = std::chrono::seconds(60);
+  ASSERT_TRUE((*c)->connect(closed_port, a).ok());
+  ASSERT_TRUE(
+      loop.run_until([&] { return rec.count(DtlsEvent::Type::kError) == 1; },
+                     std::chrono::seconds(5)));
+  EXPECT_EQ(rec.events.back().second.error.code, "ERR_DTLS_CONNECTION_REFUSED");
+  EXPECT_GE((*c)->stats().socket_errors + (*c)->stats().send_errors, 1u);
+  EXPECT_EQ((*c)->session_count(), 0u);
+  // The socket is connected to that peer: another one is refused.
+  Status other = (*c)->connect(loopback(9), pin_server());
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "ERR_INVALID_STATE");
+  (*c)->close();
+  ASSERT_TRUE(loop.run_until([&] { return rec.closed; }));
+}
+
+TEST(UdpEndpoint, DestroyWithAnErrorReportsItForEverySession) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = server(loop, srec);
+  auto c = client(loop, crec);
+  ASSERT_TRUE(c->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  s->destroy(make_error("ERR_APP_SHUTDOWN", "going away"));
+  ASSERT_EQ(srec.count(DtlsEvent::Type::kError), 1);
+  EXPECT_EQ(srec.events.back().second.error.code, "ERR_APP_SHUTDOWN");
+  ASSERT_EQ(srec.finished.size(), 1u);
+  c->destroy_session(s->local_address(),
+                     make_error("ERR_APP_HANGUP", "the call ended"));
+  ASSERT_EQ(crec.count(DtlsEvent::Type::kError), 1);
+  EXPECT_EQ(crec.events.back().second.error.code, "ERR_APP_HANGUP");
+  EXPECT_EQ(c->session_count(), 0u);
+  c->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
 }
 
 }  // namespace

@@ -1,67 +1,82 @@
-// A program outside the dtls_srtp workspace: two in-memory DTLS-SRTP
-// associations (client and server, WebRTC style pinning), a cookie exchange, a
-// handshake, and the exported SRTP keys.
+// A program outside the dtls_srtp workspace, using only the public API: a
+// server and a client on a loop the library runs on its own thread, over
+// loopback UDP, with WebRTC-style certificate pinning; a message each way and
+// the same SRTP keys exported on both sides.
+#include <chrono>
 #include <cstdio>
-#include <vector>
+#include <future>
+#include <string>
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
-#include "transport/cookie_gate.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls_api.h"
 
 int main() {
   using namespace dtls;
-  auto client_creds = certs::generate_certificate();
   auto server_creds = certs::generate_certificate();
-  if (!client_creds.ok() || !server_creds.ok()) return 1;
-  DtlsContextOptions co, so;
-  co.credentials = *client_creds;
-  so.credentials = *server_creds;
-  co.srtp_profiles = so.srtp_profiles =
-      "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
-  auto cctx = DtlsContext::create(co);
-  auto sctx = DtlsContext::create(so);
-  if (!cctx.ok() || !sctx.ok()) return 1;
-  AssociationOptions ca, sa;
-  ca.peer_fingerprints = {certs::Fingerprint::of(
-      server_creds->leaf(), certs::HashAlgorithm::kSha256)};
-  sa.peer_fingerprints = {certs::Fingerprint::of(
-      client_creds->leaf(), certs::HashAlgorithm::kSha256)};
+  auto client_creds = certs::generate_certificate();
+  if (!server_creds.ok() || !client_creds.ok()) return 1;
+  auto fingerprint = [](const certs::Credentials& c) {
+    return certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256)
+        .to_sdp();
+  };
+  auto loop = EventLoop::start();
+  if (!loop.ok()) return 1;
 
-  const TimePoint now = Clock::now();
-  auto client = DtlsAssociation::connect(*cctx, ca, now);
-  if (!client.ok()) return 1;
-  CookieGate gate;
-  const std::vector<std::uint8_t> peer = {4, 127, 0, 0, 1, 0x30, 0x39};
-  std::unique_ptr<DtlsAssociation> server;
-  std::vector<std::uint8_t> d;
-  for (int round = 0; round < 20; ++round) {
-    while ((*client)->pop_datagram(d)) {
-      if (server) {
-        server->handle_datagram(d, now);
-        continue;
-      }
-      auto decision = gate.inspect(d, peer);
-      if (decision.verdict == CookieGate::Verdict::kHelloVerify) {
-        (*client)->handle_datagram(decision.reply, now);
-      } else if (decision.verdict == CookieGate::Verdict::kAccept) {
-        auto s = DtlsAssociation::accept(*sctx, sa, d, decision.cookie, now);
-        if (!s.ok()) return 1;
-        server = std::move(s).value();
-      }
-    }
-    while (server && server->pop_datagram(d))
-      (*client)->handle_datagram(d, now);
+  ListenOptions lo;
+  lo.cert = server_creds->leaf().to_pem();
+  lo.key = server_creds->key.to_pem();
+  lo.fingerprints = {fingerprint(*client_creds)};
+  lo.srtp = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  std::promise<std::vector<std::uint8_t>> server_keys;
+  auto endpoint = listen(
+      **loop,
+      [&](Session s) {
+        s.on_handshake([&, s](const std::string&) {
+          server_keys.set_value(
+              s.export_keying_material(56, "EXTRACTOR-dtls_srtp").value());
+        });
+        s.on_message([s](std::span<const std::uint8_t> m) mutable {
+          (void)s.send(m);  // echo
+        });
+      },
+      lo);
+  if (!endpoint.ok()) {
+    std::fprintf(stderr, "%s\n", endpoint.error().to_string().c_str());
+    return 1;
   }
-  if (!server || (*client)->state() != DtlsAssociation::State::kOpen ||
-      server->state() != DtlsAssociation::State::kOpen) {
+
+  ConnectOptions co;
+  co.cert = client_creds->leaf().to_pem();
+  co.key = client_creds->key.to_pem();
+  co.fingerprints = {fingerprint(*server_creds)};
+  co.srtp = "SRTP_AEAD_AES_128_GCM";
+  auto session = connect(**loop, "127.0.0.1", endpoint->address().port, co);
+  if (!session.ok()) return 1;
+  std::promise<std::string> echo;
+  session->on_message([&](std::span<const std::uint8_t> m) {
+    echo.set_value(std::string(m.begin(), m.end()));
+  });
+  auto opened = session->opened();
+  if (opened.wait_for(std::chrono::seconds(10)) != std::future_status::ready ||
+      !opened.get().ok()) {
     std::fprintf(stderr, "handshake did not complete\n");
     return 1;
   }
-  auto ck = (*client)->export_keying_material(56, "EXTRACTOR-dtls_srtp");
-  auto sk = server->export_keying_material(56, "EXTRACTOR-dtls_srtp");
-  if (!ck.ok() || !sk.ok() || *ck != *sk) return 1;
-  std::printf("handshake ok: %s %s, keys match\n",
-              (*client)->protocol().c_str(), (*client)->srtp_profile().c_str());
+  if (!session->send("hello").ok()) return 1;
+  auto reply = echo.get_future();
+  if (reply.wait_for(std::chrono::seconds(10)) != std::future_status::ready ||
+      reply.get() != "hello") {
+    std::fprintf(stderr, "no echo\n");
+    return 1;
+  }
+  auto ck = session->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  auto sk = server_keys.get_future().get();
+  if (!ck.ok() || *ck != sk) return 1;
+  std::printf("handshake ok: %s %s, echo ok, keys match\n",
+              opened.get()->c_str(), session->srtp_profile().c_str());
+  (*loop)->stop();
   return 0;
 }

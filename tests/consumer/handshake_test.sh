@@ -2,4 +2,4 @@
 set -euo pipefail
 out=$(./handshake)
 echo "$out"
-[[ "$out" == "handshake ok: DTLSv1.2 SRTP_AEAD_AES_128_GCM, keys match" ]]
+[[ "$out" == "handshake ok: DTLSv1.2 SRTP_AEAD_AES_128_GCM, echo ok, keys match" ]]
