@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages this project builds and tests with. Idempotent: when every
-# package is already installed it does nothing (no apt-get update, no network).
+# Installs the Debian 12 packages this project builds and tests with, and fetches the libsrtp
+# 2.5.0 source (Debian's orig tarball, `apt-get source`) that Bazel builds with OpenSSL crypto.
+# Idempotent: when everything is there it does nothing (no apt-get update, no network).
 set -euo pipefail
 
 PACKAGES=(
@@ -13,20 +14,70 @@ PACKAGES=(
   python3 openssl gnutls-bin tshark
 )
 
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO=(sudo)
+fi
+updated=0
+apt_update() {
+  if [[ $updated -eq 0 ]]; then
+    "${SUDO[@]}" apt-get update -q >&2
+    updated=1
+  fi
+}
+
+# libsrtp's source, pinned by sha256 in tools/bazel/deps.bzl (which also knows this path).
+LIBSRTP_CACHE=/var/cache/dtls-srtp
+LIBSRTP_TARBALL=libsrtp2_2.5.0.orig.tar.gz
+LIBSRTP_SHA256=$(sed -n 's/^LIBSRTP_SHA256 = "\(.*\)"$/\1/p' "$(dirname "$0")/bazel/deps.bzl")
+fetch_libsrtp() {
+  local have
+  have=$(sha256sum "$LIBSRTP_CACHE/$LIBSRTP_TARBALL" 2>/dev/null | cut -d' ' -f1 || true)
+  [[ "$have" == "$LIBSRTP_SHA256" ]] && return 0
+  echo "setup: fetching the libsrtp2 source package" >&2
+  # apt-get source needs a deb-src entry: the same archive and keyring as the deb entry.
+  if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && \
+     ! grep -qs '^deb-src' /etc/apt/sources.list; then
+    if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+        "${SUDO[@]}" tee /etc/apt/sources.list.d/dtls-srtp-src.sources >/dev/null
+    else
+      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list |
+        "${SUDO[@]}" tee /etc/apt/sources.list.d/dtls-srtp-src.list >/dev/null
+    fi
+    updated=0
+  fi
+  apt_update
+  local tmp
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"
+  (cd "$tmp" && apt-get source --download-only libsrtp2=2.5.0-3 >&2 ||
+     apt-get source --download-only libsrtp2 >&2)
+  have=$(sha256sum "$tmp/$LIBSRTP_TARBALL" 2>/dev/null | cut -d' ' -f1 || true)
+  if [[ "$have" != "$LIBSRTP_SHA256" ]]; then
+    echo "setup: $LIBSRTP_TARBALL has sha256 '$have', expected $LIBSRTP_SHA256" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  "${SUDO[@]}" mkdir -p "$LIBSRTP_CACHE"
+  "${SUDO[@]}" cp "$tmp/$LIBSRTP_TARBALL" "$LIBSRTP_CACHE/"
+  rm -rf "$tmp"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-echo "setup: installing ${missing[*]}" >&2
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install packages" >&2; exit 1; }
-  SUDO=(sudo)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [[ ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then
+    echo "setup: need root (or sudo) to install packages" >&2
+    exit 1
+  fi
+  apt_update
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" >&2
 fi
-"${SUDO[@]}" apt-get update -q >&2
-DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends \
-  "${missing[@]}" >&2
+fetch_libsrtp

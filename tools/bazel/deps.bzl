@@ -65,3 +65,85 @@ rules_java_repository = repository_rule(
     implementation = _rules_java_impl,
     doc = "rules_java 4.0.0 from Debian's bazel-rules-java, else the pinned release (JDK toolchain resolution needs it).",
 )
+
+# libsrtp 2.5.0, built from source with OpenSSL crypto (Debian's binary libsrtp2 uses NSS and is
+# 2-4x slower on the AES-CM profiles: ../shared/notes/libsrtp-crypto.md). Debian's orig tarball of
+# libsrtp2 2.5.0 is byte for byte the upstream release archive, so one sha256 pins both sources:
+# the local copy that tools/setup.sh fetches with `apt-get source` (offline), else upstream.
+LIBSRTP_VERSION = "2.5.0"
+LIBSRTP_SHA256 = "8a43ef8e9ae2b665292591af62aa1a4ae41e468b6d98d8258f91478735da4e09"
+LIBSRTP_TARBALL = "libsrtp2_2.5.0.orig.tar.gz"
+LIBSRTP_CACHE_DIR = "/var/cache/dtls-srtp"
+_LIBSRTP_URL = "https://github.com/cisco/libsrtp/archive/v2.5.0.tar.gz"
+
+# What meson.build's configure step would find on a Linux/glibc machine, with OpenSSL crypto
+# (GCM for the AEAD profiles). OPENSSL_KDF stays off: OpenSSL 3.0 has no kdf_srtp.
+_LIBSRTP_CONFIG_H = """\
+/* Written by @dtls_srtp//tools/bazel:deps.bzl (libsrtp_repository). */
+#define PACKAGE_VERSION "{version}"
+#define PACKAGE_STRING "libsrtp2 {version}"
+#define {cpu} 1
+{x86}
+#define GCM 1
+#define OPENSSL 1
+#define USE_EXTERNAL_CRYPTO 1
+#define HAVE_ARPA_INET_H 1
+#define HAVE_INET_ATON 1
+#define HAVE_INET_PTON 1
+#define HAVE_INTTYPES_H 1
+#define HAVE_NETINET_IN_H 1
+#define HAVE_SIGACTION 1
+#define HAVE_SOCKET 1
+#define HAVE_STDINT_H 1
+#define HAVE_STDLIB_H 1
+#define HAVE_STRING_H 1
+#define HAVE_SYS_SOCKET_H 1
+#define HAVE_SYS_TYPES_H 1
+#define HAVE_UNISTD_H 1
+#define HAVE_USLEEP 1
+#define HAVE_INT8_T 1
+#define HAVE_UINT8_T 1
+#define HAVE_INT16_T 1
+#define HAVE_UINT16_T 1
+#define HAVE_INT32_T 1
+#define HAVE_UINT32_T 1
+#define HAVE_UINT64_T 1
+#define HAVE_UNSIGNED_LONG 1
+#define HAVE_UNSIGNED_LONG_LONG 1
+#define SIZEOF_UNSIGNED_LONG 8
+#define SIZEOF_UNSIGNED_LONG_LONG 8
+"""
+
+def _libsrtp_impl(rctx):
+    urls = []
+    local = rctx.os.environ.get("DTLS_SRTP_LIBSRTP_TARBALL", LIBSRTP_CACHE_DIR + "/" + LIBSRTP_TARBALL)
+    if rctx.path(local).exists:
+        urls.append("file://" + str(rctx.path(local)))
+    urls.append(_LIBSRTP_URL)
+    rctx.download_and_extract(
+        url = urls,
+        sha256 = LIBSRTP_SHA256,
+        stripPrefix = "libsrtp-" + LIBSRTP_VERSION,
+    )
+    # Bazel 4.2 has no rctx.os.arch.
+    machine = rctx.execute(["uname", "-m"]).stdout.strip()
+    x86 = machine in ["amd64", "x86_64", "x86", "i386", "i686"]
+    rctx.file("config.h", _LIBSRTP_CONFIG_H.format(
+        version = LIBSRTP_VERSION,
+        cpu = "CPU_CISC" if x86 else "CPU_RISC",
+        x86 = "#define HAVE_X86 1" if x86 else "",
+    ), executable = False)
+    rctx.template("BUILD.bazel", rctx.attr.build_file, {
+        "{repo}": rctx.name,
+    }, executable = False)
+
+libsrtp_repository = repository_rule(
+    implementation = _libsrtp_impl,
+    attrs = {"build_file": attr.label(default = Label("//tools/bazel:libsrtp.BUILD"))},
+    environ = ["DTLS_SRTP_LIBSRTP_TARBALL"],
+    doc = "libsrtp " + LIBSRTP_VERSION + " source (local Debian orig tarball, else upstream), built with OpenSSL crypto.",
+)
+
+def dtls_srtp_dependencies():
+    """Everything a workspace using @dtls_srtp declares, after rules_cc and rules_java."""
+    libsrtp_repository(name = "libsrtp")

@@ -1,0 +1,260 @@
+#include "srtp/srtp_context.h"
+
+#include <srtp2/srtp.h>
+
+#include <climits>
+#include <mutex>
+#include <string>
+
+namespace dtls::srtp {
+namespace {
+
+constexpr size_t kRtpHeader = 12;
+constexpr size_t kRtcpHeader = 8;
+
+srtp_profile_t libsrtp_profile(Profile p) {
+  switch (p) {
+    case Profile::kAes128CmSha1_80:
+      return srtp_profile_aes128_cm_sha1_80;
+    case Profile::kAes128CmSha1_32:
+      return srtp_profile_aes128_cm_sha1_32;
+    case Profile::kAeadAes128Gcm:
+      return srtp_profile_aead_aes_128_gcm;
+    case Profile::kAeadAes256Gcm:
+      return srtp_profile_aead_aes_256_gcm;
+  }
+  return srtp_profile_reserved;
+}
+
+PacketStatus from_libsrtp(srtp_err_status_t e) {
+  switch (e) {
+    case srtp_err_status_ok:
+      return PacketStatus::kOk;
+    case srtp_err_status_auth_fail:
+      return PacketStatus::kAuthFailed;
+    case srtp_err_status_replay_fail:
+    case srtp_err_status_replay_old:
+      return PacketStatus::kReplayed;
+    case srtp_err_status_bad_param:
+    case srtp_err_status_parse_err:
+      return PacketStatus::kMalformed;
+    default:
+      return PacketStatus::kFailed;
+  }
+}
+
+}  // namespace
+
+const char* packet_status_code(PacketStatus s) {
+  switch (s) {
+    case PacketStatus::kOk:
+      return "OK";
+    case PacketStatus::kAuthFailed:
+      return "ERR_SRTP_AUTH_FAILED";
+    case PacketStatus::kReplayed:
+      return "ERR_SRTP_REPLAYED";
+    case PacketStatus::kMalformed:
+      return "ERR_SRTP_MALFORMED";
+    case PacketStatus::kTooShort:
+      return "ERR_SRTP_TOO_SHORT";
+    case PacketStatus::kBufferTooSmall:
+      return "ERR_SRTP_BUFFER_TOO_SMALL";
+    case PacketStatus::kFailed:
+      return "ERR_SRTP_FAILED";
+  }
+  return "ERR_SRTP_FAILED";
+}
+
+Status ensure_initialized() {
+  // srtp_init() registers the crypto kernel's globals and is not thread-safe;
+  // call_once makes it once per process whoever gets here first.
+  static std::once_flag once;
+  static srtp_err_status_t status = srtp_err_status_ok;
+  std::call_once(once, [] { status = srtp_init(); });
+  if (status != srtp_err_status_ok) {
+    return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
+                                           std::to_string(status));
+  }
+  return {};
+}
+
+size_t rtp_header_length(std::span<const std::uint8_t> p) {
+  if (p.size() < kRtpHeader || (p[0] >> 6) != 2) return 0;
+  size_t length = kRtpHeader + 4 * static_cast<size_t>(p[0] & 0x0f);
+  if (p[0] & 0x10) {  // X: a 4-byte extension header, then its words
+    if (p.size() < length + 4) return 0;
+    length +=
+        4 + 4 * ((static_cast<size_t>(p[length + 2]) << 8) | p[length + 3]);
+  }
+  return length <= p.size() ? length : 0;
+}
+
+struct SrtpContext::Handles {
+  srtp_t outbound = nullptr;
+  srtp_t inbound = nullptr;
+  ~Handles() {
+    if (outbound) srtp_dealloc(outbound);
+    if (inbound) srtp_dealloc(inbound);
+  }
+};
+
+SrtpContext::SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h)
+    : info_(info), handles_(std::move(h)) {}
+
+SrtpContext::~SrtpContext() = default;
+
+Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
+    const SrtpKeys& keys, Side side, ContextOptions options) {
+  const ProfileInfo& info = profile_info(keys.profile);
+  if (keys.client_key.size() != info.key_length ||
+      keys.server_key.size() != info.key_length ||
+      keys.client_salt.size() != info.salt_length ||
+      keys.server_salt.size() != info.salt_length) {
+    return make_error("ERR_SRTP_KEY_LENGTH",
+                      std::string(info.name) + " takes " +
+                          std::to_string(info.key_length) + "-byte keys and " +
+                          std::to_string(info.salt_length) + "-byte salts");
+  }
+  if (options.replay_window < 64 || options.replay_window > 0x8000) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "replay_window must be 64..32768 packets, got " +
+                          std::to_string(options.replay_window));
+  }
+  if (Status s = ensure_initialized(); !s.ok()) return s.error();
+  auto h = std::make_unique<Handles>();
+  for (bool outbound : {true, false}) {
+    std::vector<std::uint8_t> master =
+        outbound ? keys.outbound_master(side) : keys.inbound_master(side);
+    srtp_policy_t policy{};
+    srtp_profile_t p = libsrtp_profile(keys.profile);
+    if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, p) !=
+            srtp_err_status_ok ||
+        srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, p) !=
+            srtp_err_status_ok) {
+      return make_error("ERR_SRTP_INIT",
+                        "libsrtp does not know " + std::string(info.name));
+    }
+    // Any SSRC: streams are made as SSRCs appear (an SFU does not know them
+    // in advance; RFC 3711 §3.2.3 keys are per master key, not per SSRC).
+    policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
+    policy.key = master.data();
+    policy.window_size = options.replay_window;
+    policy.allow_repeat_tx = options.allow_repeat_tx ? 1 : 0;
+    srtp_t& ctx = outbound ? h->outbound : h->inbound;
+    if (srtp_err_status_t e = srtp_create(&ctx, &policy);
+        e != srtp_err_status_ok) {
+      ctx = nullptr;
+      return make_error(
+          "ERR_SRTP_INIT",
+          "srtp_create failed with libsrtp status " + std::to_string(e));
+    }
+  }
+  return std::unique_ptr<SrtpContext>(new SrtpContext(info, std::move(h)));
+}
+
+PacketResult SrtpContext::protect_rtp(std::span<std::uint8_t> buffer,
+                                      size_t length) {
+  PacketResult r;
+  if (length > buffer.size() || length < kRtpHeader) {
+    r.status = PacketStatus::kTooShort;
+  } else if (rtp_header_length(buffer.first(length)) == 0) {
+    r.status = PacketStatus::kMalformed;
+  } else if (buffer.size() - length < rtp_trailer() || length > INT_MAX / 2) {
+    r.status = PacketStatus::kBufferTooSmall;
+  } else {
+    int len = static_cast<int>(length);
+    r.status =
+        from_libsrtp(srtp_protect(handles_->outbound, buffer.data(), &len));
+    r.length = static_cast<size_t>(len);
+  }
+  if (r.ok()) {
+    counters_.rtp_packets_protected++;
+    counters_.rtp_bytes_protected += length;
+  } else {
+    counters_.protect_failures++;
+  }
+  return r;
+}
+
+PacketResult SrtpContext::protect_rtcp(std::span<std::uint8_t> buffer,
+                                       size_t length) {
+  PacketResult r;
+  if (length > buffer.size() || length < kRtcpHeader) {
+    r.status = PacketStatus::kTooShort;
+  } else if ((buffer[0] >> 6) != 2) {
+    r.status = PacketStatus::kMalformed;
+  } else if (buffer.size() - length < rtcp_trailer() || length > INT_MAX / 2) {
+    r.status = PacketStatus::kBufferTooSmall;
+  } else {
+    int len = static_cast<int>(length);
+    r.status = from_libsrtp(
+        srtp_protect_rtcp(handles_->outbound, buffer.data(), &len));
+    r.length = static_cast<size_t>(len);
+  }
+  if (r.ok()) {
+    counters_.rtcp_packets_protected++;
+    counters_.rtcp_bytes_protected += length;
+  } else {
+    counters_.protect_failures++;
+  }
+  return r;
+}
+
+PacketResult SrtpContext::count_inbound(PacketStatus s, size_t length) {
+  switch (s) {
+    case PacketStatus::kOk:
+      break;
+    case PacketStatus::kAuthFailed:
+      counters_.auth_failures++;
+      break;
+    case PacketStatus::kReplayed:
+      counters_.replay_failures++;
+      break;
+    case PacketStatus::kMalformed:
+      counters_.malformed++;
+      break;
+    case PacketStatus::kTooShort:
+      counters_.too_short++;
+      break;
+    case PacketStatus::kBufferTooSmall:
+    case PacketStatus::kFailed:
+      counters_.other_failures++;
+      break;
+  }
+  return {s, s == PacketStatus::kOk ? length : 0};
+}
+
+PacketResult SrtpContext::unprotect_rtp(std::span<std::uint8_t> packet) {
+  if (packet.size() < kRtpHeader + rtp_trailer())
+    return count_inbound(PacketStatus::kTooShort, 0);
+  if (packet.size() > INT_MAX / 2)
+    return count_inbound(PacketStatus::kFailed, 0);
+  if (rtp_header_length(packet.first(packet.size() - rtp_trailer())) == 0)
+    return count_inbound(PacketStatus::kMalformed, 0);
+  int len = static_cast<int>(packet.size());
+  PacketStatus s =
+      from_libsrtp(srtp_unprotect(handles_->inbound, packet.data(), &len));
+  if (s == PacketStatus::kOk) {
+    counters_.rtp_packets_unprotected++;
+    counters_.rtp_bytes_unprotected += static_cast<size_t>(len);
+  }
+  return count_inbound(s, static_cast<size_t>(len));
+}
+
+PacketResult SrtpContext::unprotect_rtcp(std::span<std::uint8_t> packet) {
+  if (packet.size() < kRtcpHeader + rtcp_trailer())
+    return count_inbound(PacketStatus::kTooShort, 0);
+  if (packet.size() > INT_MAX / 2)
+    return count_inbound(PacketStatus::kFailed, 0);
+  if ((packet[0] >> 6) != 2) return count_inbound(PacketStatus::kMalformed, 0);
+  int len = static_cast<int>(packet.size());
+  PacketStatus s =
+      from_libsrtp(srtp_unprotect_rtcp(handles_->inbound, packet.data(), &len));
+  if (s == PacketStatus::kOk) {
+    counters_.rtcp_packets_unprotected++;
+    counters_.rtcp_bytes_unprotected += static_cast<size_t>(len);
+  }
+  return count_inbound(s, static_cast<size_t>(len));
+}
+
+}  // namespace dtls::srtp

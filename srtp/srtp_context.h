@@ -1,0 +1,113 @@
+// One session's SRTP: an outbound and an inbound libsrtp context built from
+// DTLS-SRTP keys. Protects and unprotects RTP and RTCP in place in the
+// caller's buffer, with no heap allocation per packet (libsrtp allocates once
+// per new inbound SSRC). Not thread-safe: one owner, one thread.
+#ifndef DTLS_SRTP_SRTP_SRTP_CONTEXT_H_
+#define DTLS_SRTP_SRTP_SRTP_CONTEXT_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "srtp/srtp_keys.h"
+#include "srtp/srtp_profile.h"
+#include "transport/error.h"
+
+namespace dtls::srtp {
+
+// Per-packet outcomes, without allocation (an Error carries strings).
+enum class PacketStatus : std::uint8_t {
+  kOk,
+  kAuthFailed,      // the tag did not verify (tampered, or other keys)
+  kReplayed,        // seen before, or older than the replay window
+  kMalformed,       // not a parseable RTP/RTCP header
+  kTooShort,        // shorter than a header plus the trailer
+  kBufferTooSmall,  // protect: no room for the trailer after the packet
+  kFailed,          // anything else libsrtp reports
+};
+
+// The stable code: "ERR_SRTP_AUTH_FAILED", "ERR_SRTP_REPLAYED", ...
+const char* packet_status_code(PacketStatus s);
+
+struct PacketResult {
+  PacketStatus status = PacketStatus::kFailed;
+  size_t length = 0;  // the packet's new length when ok
+  bool ok() const { return status == PacketStatus::kOk; }
+};
+
+struct MediaCounters {
+  std::uint64_t rtp_packets_protected = 0;
+  std::uint64_t rtp_bytes_protected = 0;  // plaintext bytes in
+  std::uint64_t rtcp_packets_protected = 0;
+  std::uint64_t rtcp_bytes_protected = 0;
+  std::uint64_t rtp_packets_unprotected = 0;
+  std::uint64_t rtp_bytes_unprotected = 0;  // plaintext bytes out
+  std::uint64_t rtcp_packets_unprotected = 0;
+  std::uint64_t rtcp_bytes_unprotected = 0;
+  // Inbound failures by kind (never delivered).
+  std::uint64_t auth_failures = 0;
+  std::uint64_t replay_failures = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t too_short = 0;
+  std::uint64_t other_failures = 0;
+  // Outbound packets refused (malformed, too short, no room, ...).
+  std::uint64_t protect_failures = 0;
+};
+
+struct ContextOptions {
+  // Inbound replay window in packets (RFC 3711 §3.3.2; libsrtp takes
+  // 64..32768).
+  size_t replay_window = 1024;
+  // Let the same sequence number be protected twice (retransmissions);
+  // WebRTC stacks do.
+  bool allow_repeat_tx = true;
+};
+
+// Makes sure libsrtp is initialised: once per process, from any thread.
+Status ensure_initialized();
+
+class SrtpContext {
+ public:
+  // ERR_SRTP_KEY_LENGTH for keys of the wrong size for their profile,
+  // ERR_OUT_OF_RANGE for a replay window outside 64..32768, ERR_SRTP_INIT when
+  // libsrtp refuses.
+  static Result<std::unique_ptr<SrtpContext>> create(
+      const SrtpKeys& keys, Side side, ContextOptions options = {});
+  ~SrtpContext();
+  SrtpContext(const SrtpContext&) = delete;
+  SrtpContext& operator=(const SrtpContext&) = delete;
+
+  // The packet is buffer[0, length); the trailer is written after it, so the
+  // buffer needs rtp_trailer()/rtcp_trailer() bytes of room past `length`.
+  PacketResult protect_rtp(std::span<std::uint8_t> buffer, size_t length);
+  PacketResult protect_rtcp(std::span<std::uint8_t> buffer, size_t length);
+  // The whole span is one received packet; on success the plaintext is its
+  // first `length` bytes.
+  PacketResult unprotect_rtp(std::span<std::uint8_t> packet);
+  PacketResult unprotect_rtcp(std::span<std::uint8_t> packet);
+
+  size_t rtp_trailer() const { return info_.rtp_tag_length; }
+  size_t rtcp_trailer() const {
+    return kSrtcpIndexLength + info_.rtcp_tag_length;
+  }
+  Profile profile() const { return info_.profile; }
+  const MediaCounters& counters() const { return counters_; }
+
+ private:
+  struct Handles;
+  SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h);
+  PacketResult count_inbound(PacketStatus s, size_t length);
+
+  const ProfileInfo& info_;
+  std::unique_ptr<Handles> handles_;
+  MediaCounters counters_;
+};
+
+// RTP header checks libsrtp leaves loose (RFC 3550 §5.1, §5.3.1): version 2,
+// and the CSRC list and header extension inside `length`. Returns the header
+// length, or 0 when malformed.
+size_t rtp_header_length(std::span<const std::uint8_t> packet);
+
+}  // namespace dtls::srtp
+
+#endif  // DTLS_SRTP_SRTP_SRTP_CONTEXT_H_

@@ -1,0 +1,66 @@
+#include "srtp/srtp_keys.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+namespace dtls::srtp {
+namespace {
+
+std::vector<std::uint8_t> counting(size_t n) {
+  std::vector<std::uint8_t> v(n);
+  std::iota(v.begin(), v.end(), std::uint8_t{0});
+  return v;
+}
+
+TEST(SrtpProfile, NamesAndLengthsPerRfc5764And7714) {
+  EXPECT_EQ(profile_from_name("SRTP_AES128_CM_SHA1_80"),
+            Profile::kAes128CmSha1_80);
+  EXPECT_EQ(profile_from_name("SRTP_AEAD_AES_256_GCM"),
+            Profile::kAeadAes256Gcm);
+  EXPECT_FALSE(profile_from_name("SRTP_NULL_SHA1_80").has_value());
+  EXPECT_EQ(all_profiles().size(), 4u);
+  const ProfileInfo& cm32 = profile_info(Profile::kAes128CmSha1_32);
+  EXPECT_EQ(cm32.rtp_tag_length, 4u);
+  EXPECT_EQ(cm32.rtcp_tag_length, 10u);  // SRTCP keeps 80 bits
+  EXPECT_EQ(profile_info(Profile::kAeadAes128Gcm).salt_length, 12u);
+}
+
+// RFC 5764 §4.2: client key | server key | client salt | server salt.
+TEST(SrtpKeys, SplitsInTheRfc5764Order) {
+  struct Case {
+    Profile p;
+    size_t key, salt;
+  };
+  for (const Case& c : {Case{Profile::kAes128CmSha1_80, 16, 14},
+                        Case{Profile::kAes128CmSha1_32, 16, 14},
+                        Case{Profile::kAeadAes128Gcm, 16, 12},
+                        Case{Profile::kAeadAes256Gcm, 32, 12}}) {
+    SCOPED_TRACE(std::string(profile_info(c.p).name));
+    const size_t total = 2 * (c.key + c.salt);
+    EXPECT_EQ(SrtpKeys::material_length(c.p), total);
+    auto material = counting(total);
+    auto k = SrtpKeys::split(c.p, material);
+    ASSERT_TRUE(k.ok());
+    EXPECT_EQ(k->client_key.front(), 0);
+    EXPECT_EQ(k->client_key.size(), c.key);
+    EXPECT_EQ(k->server_key.front(), c.key);
+    EXPECT_EQ(k->client_salt.front(), 2 * c.key);
+    EXPECT_EQ(k->client_salt.size(), c.salt);
+    EXPECT_EQ(k->server_salt.front(), 2 * c.key + c.salt);
+    EXPECT_EQ(k->server_salt.back(), total - 1);
+    // The client sends with the client's key; the server receives with it.
+    auto client_out = k->outbound_master(Side::kClient);
+    EXPECT_EQ(client_out.size(), c.key + c.salt);
+    EXPECT_EQ(client_out, k->inbound_master(Side::kServer));
+    EXPECT_EQ(k->outbound_master(Side::kServer),
+              k->inbound_master(Side::kClient));
+    EXPECT_NE(client_out, k->outbound_master(Side::kServer));
+    auto wrong = SrtpKeys::split(c.p, counting(total - 1));
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.error().code, "ERR_SRTP_KEY_LENGTH");
+  }
+}
+
+}  // namespace
+}  // namespace dtls::srtp
