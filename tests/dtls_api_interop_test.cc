@@ -7,8 +7,11 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "srtp/srtp_context.h"
+#include "srtp/srtp_keys.h"
 #include "tests/testing/peer_files.h"
 #include "tests/testing/process.h"
+#include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
 #include "transport/dtls_api.h"
 
@@ -229,6 +232,94 @@ TEST(DtlsApiInterop, OurConnectAgainstServers) {
              (peer.echoes ||
               child.output().find("hello from us") != std::string::npos);
     })) << child.output();
+    session->close();
+    ASSERT_TRUE(loop.run_until([&] {
+      return session->closed().wait_for(std::chrono::seconds(0)) ==
+             std::future_status::ready;
+    }));
+    child.stop();
+  }
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// openssl s_server as the DTLS peer, through a relay that keeps the SRTP our
+// client sends: the keys OpenSSL prints are ours, and a separate SRTP context
+// built only from OpenSSL's printed material decrypts what we sent.
+TEST(DtlsApiInterop, OurSrtpDecryptsWithOpensslsKeys) {
+  for (const char* profile_name :
+       {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"}) {
+    SCOPED_TRACE(profile_name);
+    const srtp::Profile profile = *srtp::profile_from_name(profile_name);
+    const size_t length = srtp::SrtpKeys::material_length(profile);
+    UvTestLoop loop;
+    Files ours = make_files(), theirs = make_files();
+    std::uint16_t port = free_udp_port();
+    ChildProcess child({"openssl", "s_server", "-dtls1_2", "-listen", "-accept",
+                        "127.0.0.1:" + std::to_string(port), "-naccept", "1",
+                        "-cert", theirs.cert, "-key", theirs.key, "-use_srtp",
+                        profile_name, "-keymatexport", "EXTRACTOR-dtls_srtp",
+                        "-keymatexportlen", std::to_string(length)});
+    ASSERT_TRUE(loop.run_until([&] {
+      return child.read_available().find("ACCEPT") != std::string::npos;
+    })) << child.output();
+    testing::UdpRelay relay(
+        loop.get(), std::move(PeerAddress::parse("127.0.0.1", port)).value());
+    std::vector<std::vector<std::uint8_t>> srtp_sent;
+    relay.set_hook([&](testing::UdpRelay::Direction d,
+                       std::vector<std::uint8_t>& datagram) {
+      if (d == testing::UdpRelay::Direction::kToTarget && !datagram.empty() &&
+          datagram[0] >= 128 && datagram[0] <= 191) {
+        srtp_sent.push_back(datagram);
+        return false;  // s_server would only take it for a bad record
+      }
+      return true;
+    });
+    ConnectOptions o;
+    o.cert = ours.cert_pem;
+    o.key = ours.key_pem;
+    o.fingerprints = {theirs.fingerprint};
+    o.srtp = profile_name;
+    o.require_srtp = true;
+    auto session = connect(loop.get(), "127.0.0.1", relay.address().port(), o);
+    ASSERT_TRUE(session.ok()) << session.error().to_string();
+    ASSERT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return ready(session->opened()) &&
+             child.output().find("Keying material: ") != std::string::npos;
+    })) << child.output();
+    ASSERT_TRUE(session->opened().get().ok());
+    const std::string printed = hex_after(child.output(), "Keying material: ");
+    auto ours_exported =
+        session->export_keying_material(length, "EXTRACTOR-dtls_srtp");
+    ASSERT_TRUE(ours_exported.ok());
+    EXPECT_EQ(printed, hex(*ours_exported));
+
+    std::vector<std::uint8_t> packet = {0x80, 0x6f, 0x00, 0x2a, 0,    0,
+                                        0x30, 0x39, 0x0b, 0xad, 0xca, 0xfe};
+    for (int i = 0; i < 300; ++i)
+      packet.push_back(static_cast<std::uint8_t>(i * 7));
+    ASSERT_TRUE(session->send_rtp(packet).ok());
+    ASSERT_TRUE(loop.run_until([&] { return srtp_sent.size() == 1; }));
+    EXPECT_NE(srtp_sent[0], packet);
+
+    std::vector<std::uint8_t> material;
+    for (size_t i = 0; i + 1 < printed.size(); i += 2)
+      material.push_back(static_cast<std::uint8_t>(
+          std::stoi(printed.substr(i, 2), nullptr, 16)));
+    auto keys = srtp::SrtpKeys::split(profile, material);
+    ASSERT_TRUE(keys.ok()) << keys.error().to_string();
+    auto theirs_ctx = srtp::SrtpContext::create(*keys, srtp::Side::kServer);
+    ASSERT_TRUE(theirs_ctx.ok());
+    std::vector<std::uint8_t> wire = srtp_sent[0];
+    srtp::PacketResult r = (*theirs_ctx)->unprotect_rtp(wire);
+    ASSERT_TRUE(r.ok()) << srtp::packet_status_code(r.status);
+    wire.resize(r.length);
+    EXPECT_EQ(wire, packet);
     session->close();
     ASSERT_TRUE(loop.run_until([&] {
       return session->closed().wait_for(std::chrono::seconds(0)) ==

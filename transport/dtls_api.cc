@@ -103,6 +103,11 @@ Result<Built> build(const SecureOptions& o, bool server) {
   ao.handshake_timeout = o.handshake_timeout;
   ao.keylog = true;  // lines go to on_keylog when one is set
   if (Status s = validate_association_options(ao); !s.ok()) return s.error();
+  if (o.srtp_replay_window < 64 || o.srtp_replay_window > 0x8000) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "srtp_replay_window must be 64..32768 packets, got " +
+                          std::to_string(o.srtp_replay_window));
+  }
   auto ctx = DtlsContext::create(std::move(co));
   if (!ctx.ok()) return ctx.error();
   return Built{std::move(ctx).value(), std::move(ao)};
@@ -133,6 +138,9 @@ struct SessionCore {
   std::function<void(const Error&)> on_error;
   std::function<void(const std::string&)> on_handshake;
   std::function<void(std::string_view)> on_keylog;
+  std::function<void(std::span<const std::uint8_t>)> on_rtp;
+  std::function<void(std::span<const std::uint8_t>)> on_rtcp;
+  bool is_client = false;
   std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
   std::vector<std::function<void(const Status&)>> closed_callbacks;
   std::promise<Result<std::string>> opened_promise;
@@ -195,12 +203,16 @@ struct SessionCore {
     on_error = nullptr;
     on_handshake = nullptr;
     on_keylog = nullptr;
+    on_rtp = nullptr;
+    on_rtcp = nullptr;
     opened_callbacks.clear();
     closed_callbacks.clear();
   }
-  SessionStats live_stats(const DtlsAssociation& a) const {
+  SessionStats live_stats(const DtlsAssociation& a,
+                          const srtp::MediaCounters* media) const {
     const AssociationStats& s = a.stats();
     SessionStats out;
+    if (media) out.media = *media;
     out.created_at = s.created_at;
     out.handshake_completed_at = s.handshake_completed_at;
     out.closing_at = closing_at;
@@ -245,10 +257,15 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
             [self](const PeerAddress& p, const DtlsEvent& e) {
               self->handle_event(p, e);
             },
-            [self](const PeerAddress& p, const DtlsAssociation& a) {
-              self->handle_finished(p, a);
+            [self](const PeerAddress& p, const DtlsAssociation& a,
+                   const srtp::MediaCounters& m) {
+              self->handle_finished(p, a, m);
             },
-            [self] { self->handle_closed(); }};
+            [self] { self->handle_closed(); },
+            [self](const PeerAddress& p, PacketKind kind,
+                   std::span<const std::uint8_t> packet) {
+              self->handle_media(p, kind, packet);
+            }};
   }
 
   std::shared_ptr<SessionCore> add_session(const PeerAddress& p) {
@@ -292,12 +309,22 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     }
   }
 
-  void handle_finished(const PeerAddress& p, const DtlsAssociation& a) {
+  void handle_media(const PeerAddress& p, PacketKind kind,
+                    std::span<const std::uint8_t> packet) {
+    auto it = sessions.find(p);
+    if (it == sessions.end()) return;
+    auto& cb =
+        kind == PacketKind::kRtp ? it->second->on_rtp : it->second->on_rtcp;
+    if (cb) cb(packet);
+  }
+
+  void handle_finished(const PeerAddress& p, const DtlsAssociation& a,
+                       const srtp::MediaCounters& media) {
     auto it = sessions.find(p);
     if (it == sessions.end()) return;
     std::shared_ptr<SessionCore> s = it->second;
     sessions.erase(it);
-    s->snapshot = s->live_stats(a);
+    s->snapshot = s->live_stats(a, &media);
     s->finish();
     if (single_session && udp && !udp->closing()) udp->close();
   }
@@ -393,6 +420,7 @@ Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
   }
   UdpEndpointOptions uo;
   uo.context = built.context;
+  uo.srtp.replay_window = options.srtp_replay_window;
   uo.connect_socket = true;  // ICMP errors fail the handshake at once
   auto udp = UdpEndpoint::open(loop, *bind, uo, core.callbacks());
   if (!udp.ok()) return udp.error();
@@ -457,6 +485,17 @@ struct PendingResolve {
 
 }  // namespace
 
+// Reads one property of the live association (`fallback` once it has ended).
+template <class T, class F>
+T read_association(const std::shared_ptr<detail::SessionCore>& core, T fallback,
+                   F&& read) {
+  if (!core) return fallback;
+  return on_loop(core->dispatcher, [&]() -> T {
+    auto* a = core->association();
+    return a ? read(*a) : fallback;
+  });
+}
+
 // ---- Session
 
 Result<size_t> Session::send(std::span<const std::uint8_t> data) {
@@ -475,6 +514,71 @@ Result<size_t> Session::send(std::span<const std::uint8_t> data) {
 Result<size_t> Session::send(std::string_view text) {
   return send(
       {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
+namespace {
+
+Result<size_t> send_media(const std::shared_ptr<detail::SessionCore>& core,
+                          PacketKind kind,
+                          std::span<const std::uint8_t> packet) {
+  if (!core) return invalid("an empty Session handle");
+  return on_loop(core->dispatcher, [&]() -> Result<size_t> {
+    if (core->resolving) {
+      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                        "the handshake has not started (resolving the host)");
+    }
+    auto ep = core->endpoint.lock();
+    if (core->ended || !ep || !ep->udp) return destroyed();
+    return ep->udp->send_media(core->peer, kind, packet);
+  });
+}
+
+}  // namespace
+
+Result<size_t> Session::send_rtp(std::span<const std::uint8_t> packet) {
+  return send_media(core_, PacketKind::kRtp, packet);
+}
+
+Result<size_t> Session::send_rtcp(std::span<const std::uint8_t> packet) {
+  return send_media(core_, PacketKind::kRtcp, packet);
+}
+
+void Session::on_rtp(std::function<void(std::span<const std::uint8_t>)> cb) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_rtp = std::move(cb);
+  });
+}
+
+void Session::on_rtcp(std::function<void(std::span<const std::uint8_t>)> cb) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_rtcp = std::move(cb);
+  });
+}
+
+Result<srtp::SrtpKeys> Session::srtp_keys() const {
+  return read_association(
+      core_, Result<srtp::SrtpKeys>(destroyed()),
+      [](DtlsAssociation& a) -> Result<srtp::SrtpKeys> {
+        if (a.state() != DtlsAssociation::State::kOpen) {
+          return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                            "the handshake has not completed");
+        }
+        auto profile = srtp::profile_from_name(a.srtp_profile());
+        if (!profile) {
+          return make_error("ERR_SRTP_NOT_NEGOTIATED",
+                            "the handshake agreed on no SRTP profile");
+        }
+        auto material = a.export_keying_material(
+            srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
+        if (!material.ok()) return material.error();
+        return srtp::SrtpKeys::split(*profile, *material);
+      });
+}
+
+srtp::Side Session::srtp_side() const {
+  return core_ && core_->is_client ? srtp::Side::kClient : srtp::Side::kServer;
 }
 
 void Session::close() {
@@ -548,17 +652,6 @@ AddressInfo Session::remote_address() const {
   });
 }
 
-// Reads one property of the live association (`fallback` once it has ended).
-template <class T, class F>
-T read_association(const std::shared_ptr<detail::SessionCore>& core, T fallback,
-                   F&& read) {
-  if (!core) return fallback;
-  return on_loop(core->dispatcher, [&]() -> T {
-    auto* a = core->association();
-    return a ? read(*a) : fallback;
-  });
-}
-
 std::string Session::protocol() const {
   return read_association(core_, std::string(),
                           [](DtlsAssociation& a) { return a.protocol(); });
@@ -594,7 +687,10 @@ Result<std::vector<std::uint8_t>> Session::export_keying_material(
 SessionStats Session::stats() const {
   if (!core_) return {};
   return on_loop(core_->dispatcher, [&]() -> SessionStats {
-    if (auto* a = core_->association()) return core_->live_stats(*a);
+    if (auto* a = core_->association()) {
+      auto ep = core_->endpoint.lock();
+      return core_->live_stats(*a, ep->udp->media_counters(core_->peer));
+    }
     if (core_->resolving) {
       SessionStats s;
       s.created_at = core_->created_at;
@@ -693,6 +789,7 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   uo.server_association = built->association;
   uo.accept_incoming = true;
   uo.max_sessions = options.max_sessions;
+  uo.srtp.replay_window = options.srtp_replay_window;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
   if (!udp.ok()) return udp.error();
   core->udp = std::move(udp).value();
@@ -730,6 +827,7 @@ Result<Session> connect_on(uv_loop_t* loop,
   core->single_session = true;
   auto session_core =
       std::make_shared<detail::SessionCore>(core, PeerAddress(), dispatcher);
+  session_core->is_client = true;
   // An IP literal starts now; a name (even "localhost") is looked up first.
   if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
     Status s =

@@ -31,6 +31,8 @@
 #include <vector>
 
 #include "certs/certificate.h"
+#include "srtp/srtp_context.h"
+#include "srtp/srtp_keys.h"
 #include "transport/dtls_association.h"
 #include "transport/error.h"
 #include "transport/event_loop.h"
@@ -60,6 +62,9 @@ struct SessionStats {
   std::uint64_t messages_received = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t retransmit_count = 0;
+  // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
+  // by kind (authentication, replay, malformed, too short).
+  srtp::MediaCounters media;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
 
@@ -100,6 +105,8 @@ struct SecureOptions {
   std::vector<std::string> fingerprints;
   std::uint32_t mtu = 1200;
   std::chrono::milliseconds handshake_timeout{120000};
+  // Inbound SRTP replay window in packets (64..32768).
+  size_t srtp_replay_window = 1024;
 };
 
 struct ListenOptions : SecureOptions {
@@ -133,6 +140,24 @@ class Session {
   // One message after the handshake (ERR_DTLS_SESSION_NOT_OPEN before it).
   Result<size_t> send(std::span<const std::uint8_t> data);
   Result<size_t> send(std::string_view text);
+  // Media (RFC 5764): protects one RTP/RTCP packet with the session's SRTP
+  // keys and sends it; returns the bytes on the wire. The packet is not
+  // modified. ERR_DTLS_SESSION_NOT_OPEN before the handshake,
+  // ERR_DTLS_SESSION_DESTROYED after the end, ERR_SRTP_NOT_NEGOTIATED without
+  // an SRTP profile, ERR_SRTP_MALFORMED / ERR_SRTP_TOO_SHORT for a packet that
+  // is not RTP/RTCP.
+  Result<size_t> send_rtp(std::span<const std::uint8_t> packet);
+  Result<size_t> send_rtcp(std::span<const std::uint8_t> packet);
+  // Unprotected packets, on the loop thread; the span lives until the
+  // callback returns. Packets that fail to unprotect are counted in
+  // stats().media and never delivered.
+  void on_rtp(std::function<void(std::span<const std::uint8_t>)> cb);
+  void on_rtcp(std::function<void(std::span<const std::uint8_t>)> cb);
+  // For applications that run their own SRTP: the negotiated profile's master
+  // keys and salts, split (RFC 5764 §4.2), and which side we are.
+  Result<srtp::SrtpKeys> srtp_keys() const;
+  srtp::Side srtp_side() const;
+
   void close();  // close_notify
   // No alert. With an error, the session ends with it: on_error is called,
   // a pending opened() fails with it and closed() resolves with it.

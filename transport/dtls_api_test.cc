@@ -7,6 +7,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
 
 namespace dtls {
@@ -604,6 +605,273 @@ TEST(DtlsApi, EventLoopRunsEverythingFromAnotherThread) {
   EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
   std::lock_guard lock(mu);
   server_sessions.clear();
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes rtp(std::uint32_t ssrc, std::uint16_t seq, size_t payload) {
+  Bytes p = {0x80,
+             96,
+             static_cast<std::uint8_t>(seq >> 8),
+             static_cast<std::uint8_t>(seq),
+             0,
+             0,
+             0x10,
+             0,
+             static_cast<std::uint8_t>(ssrc >> 24),
+             static_cast<std::uint8_t>(ssrc >> 16),
+             static_cast<std::uint8_t>(ssrc >> 8),
+             static_cast<std::uint8_t>(ssrc)};
+  for (size_t i = 0; i < payload; ++i)
+    p.push_back(static_cast<std::uint8_t>(seq + i));
+  return p;
+}
+
+Bytes rtcp(std::uint32_t ssrc) {
+  Bytes p = {0x80,
+             201,
+             0,
+             1,
+             static_cast<std::uint8_t>(ssrc >> 24),
+             static_cast<std::uint8_t>(ssrc >> 16),
+             static_cast<std::uint8_t>(ssrc >> 8),
+             static_cast<std::uint8_t>(ssrc)};
+  return p;
+}
+
+struct MediaPair {
+  testing::UvTestLoop loop;
+  std::vector<Session> server_sessions;
+  std::vector<Bytes> server_rtp, server_rtcp, client_rtp, client_rtcp;
+  Result<Endpoint> endpoint = make_error("ERR_TEST", "not yet");
+  Result<Session> client = make_error("ERR_TEST", "not yet");
+
+  // Listens; connects through `via` (a relay) when given.
+  void start(const std::string& profile, const testing::UdpRelay* via = nullptr,
+             std::optional<PeerAddress>* server_address = nullptr) {
+    ListenOptions lo = listen_options();
+    lo.srtp = profile;
+    endpoint = listen(
+        loop.get(),
+        [&](Session s) {
+          server_sessions.push_back(s);
+          s.on_rtp([&](std::span<const std::uint8_t> p) {
+            server_rtp.emplace_back(p.begin(), p.end());
+          });
+          s.on_rtcp([&](std::span<const std::uint8_t> p) {
+            server_rtcp.emplace_back(p.begin(), p.end());
+          });
+        },
+        lo);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+    if (server_address) {
+      *server_address =
+          std::move(PeerAddress::parse("127.0.0.1", endpoint->address().port))
+              .value();
+      return;
+    }
+    connect_to(profile, via ? via->address().port() : endpoint->address().port);
+  }
+  void connect_to(const std::string& profile, std::uint16_t port) {
+    ConnectOptions co = connect_options();
+    co.srtp = profile;
+    client = connect(loop.get(), "127.0.0.1", port, co);
+    ASSERT_TRUE(client.ok());
+    client->on_rtp([&](std::span<const std::uint8_t> p) {
+      client_rtp.emplace_back(p.begin(), p.end());
+    });
+    client->on_rtcp([&](std::span<const std::uint8_t> p) {
+      client_rtcp.emplace_back(p.begin(), p.end());
+    });
+    ASSERT_TRUE(loop.run_until([&] {
+      return ready(client->opened()) && !server_sessions.empty() &&
+             ready(server_sessions[0].opened());
+    }));
+    ASSERT_TRUE(client->opened().get().ok());
+  }
+};
+
+// RTP and RTCP both ways for every profile; packets arrive as they were sent
+// and the media counters are exact.
+TEST(DtlsApiMedia, RtpAndRtcpBothWaysForEveryProfile) {
+  for (const char* profile :
+       {"SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
+        "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"}) {
+    SCOPED_TRACE(profile);
+    MediaPair m;
+    m.start(profile);
+    Session& server = m.server_sessions[0];
+    EXPECT_EQ(m.client->srtp_profile(), profile);
+    constexpr int kPackets = 20;
+    for (int i = 0; i < kPackets; ++i) {
+      auto sent =
+          m.client->send_rtp(rtp(0x1111, static_cast<std::uint16_t>(i), 1000));
+      ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+      ASSERT_TRUE(
+          server.send_rtp(rtp(0x2222, static_cast<std::uint16_t>(i), 200))
+              .ok());
+    }
+    ASSERT_TRUE(m.client->send_rtcp(rtcp(0x1111)).ok());
+    ASSERT_TRUE(server.send_rtcp(rtcp(0x2222)).ok());
+    ASSERT_TRUE(m.loop.run_until([&] {
+      return m.server_rtp.size() == kPackets &&
+             m.client_rtp.size() == kPackets && m.server_rtcp.size() == 1 &&
+             m.client_rtcp.size() == 1;
+    }));
+    for (int i = 0; i < kPackets; ++i) {
+      EXPECT_EQ(m.server_rtp[static_cast<size_t>(i)],
+                rtp(0x1111, static_cast<std::uint16_t>(i), 1000));
+      EXPECT_EQ(m.client_rtp[static_cast<size_t>(i)],
+                rtp(0x2222, static_cast<std::uint16_t>(i), 200));
+    }
+    EXPECT_EQ(m.server_rtcp[0], rtcp(0x1111));
+    EXPECT_EQ(m.client_rtcp[0], rtcp(0x2222));
+    const srtp::MediaCounters c = m.client->stats().media;
+    EXPECT_EQ(c.rtp_packets_protected, static_cast<std::uint64_t>(kPackets));
+    EXPECT_EQ(c.rtp_bytes_protected, kPackets * 1012u);
+    EXPECT_EQ(c.rtp_packets_unprotected, static_cast<std::uint64_t>(kPackets));
+    EXPECT_EQ(c.rtp_bytes_unprotected, kPackets * 212u);
+    EXPECT_EQ(c.rtcp_packets_protected, 1u);
+    EXPECT_EQ(c.rtcp_packets_unprotected, 1u);
+    EXPECT_EQ(c.auth_failures + c.replay_failures + c.malformed + c.too_short,
+              0u);
+    // The keys an application would take for its own SRTP are ours.
+    auto keys = m.client->srtp_keys();
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(m.client->srtp_side(), srtp::Side::kClient);
+    EXPECT_EQ(server.srtp_side(), srtp::Side::kServer);
+    auto server_keys = server.srtp_keys();
+    ASSERT_TRUE(server_keys.ok());
+    EXPECT_EQ(keys->client_key, server_keys->client_key);
+    EXPECT_EQ(keys->server_salt, server_keys->server_salt);
+    m.client->close();
+    ASSERT_TRUE(m.loop.run_until([&] { return ready(m.client->closed()); }));
+    // After the end: an error, and the counters stay as a snapshot.
+    auto late = m.client->send_rtp(rtp(0x1111, 99, 10));
+    ASSERT_FALSE(late.ok());
+    EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
+    EXPECT_EQ(m.client->stats().media.rtp_packets_protected,
+              static_cast<std::uint64_t>(kPackets));
+    m.endpoint->close();
+  }
+}
+
+TEST(DtlsApiMedia, MediaErrors) {
+  MediaPair m;
+  m.start("SRTP_AEAD_AES_128_GCM", nullptr, nullptr);
+  // Before the handshake.
+  ConnectOptions co = connect_options();
+  auto early =
+      connect(m.loop.get(), "127.0.0.1", m.endpoint->address().port, co);
+  ASSERT_TRUE(early.ok());
+  auto r = early->send_rtp(rtp(1, 1, 10));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  ASSERT_TRUE(m.loop.run_until([&] { return ready(early->opened()); }));
+  // Not RTP at all; too short.
+  Bytes not_rtp = rtp(1, 1, 10);
+  not_rtp[0] = 0x40;
+  auto bad = early->send_rtp(not_rtp);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "ERR_SRTP_MALFORMED");
+  auto tiny = early->send_rtcp(Bytes{0x80, 201});
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_EQ(tiny.error().code, "ERR_SRTP_TOO_SHORT");
+  EXPECT_EQ(early->stats().media.protect_failures, 2u);
+  early->close();
+  // No SRTP profile agreed.
+  ListenOptions plain = listen_options();
+  plain.srtp.clear();
+  auto no_srtp_endpoint = listen(
+      m.loop.get(), [](Session) {}, plain);
+  ASSERT_TRUE(no_srtp_endpoint.ok());
+  ConnectOptions plain_client = connect_options();
+  plain_client.srtp.clear();
+  auto s = connect(m.loop.get(), "127.0.0.1", no_srtp_endpoint->address().port,
+                   plain_client);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(m.loop.run_until([&] { return ready(s->opened()); }));
+  auto none = s->send_rtp(rtp(1, 1, 10));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, "ERR_SRTP_NOT_NEGOTIATED");
+  EXPECT_EQ(s->srtp_keys().error().code, "ERR_SRTP_NOT_NEGOTIATED");
+  // A replay window out of range fails at the call.
+  ConnectOptions bad_window = connect_options();
+  bad_window.srtp_replay_window = 10;
+  auto w = connect(m.loop.get(), "127.0.0.1", 9, bad_window);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, "ERR_OUT_OF_RANGE");
+  no_srtp_endpoint->close();
+  m.endpoint->close();
+}
+
+// A man in the middle changes, replays and cuts SRTP/SRTCP on its way to the
+// server: nothing bad is delivered, each is counted by kind, and good packets
+// keep flowing.
+TEST(DtlsApiMedia, TamperedReplayedTruncatedMediaIsCountedNeverDelivered) {
+  MediaPair m;
+  std::optional<PeerAddress> server_address;
+  m.start("SRTP_AES128_CM_SHA1_80", nullptr, &server_address);
+  testing::UdpRelay relay(m.loop.get(), *server_address);
+  // Protected packets as they passed; RTP with sequence number 2 and SRTCP
+  // are held back, so that a changed copy reaches the server first (libsrtp
+  // checks the replay window before the tag: a changed copy of a packet already
+  // received counts as a replay).
+  std::vector<Bytes> held;
+  relay.set_hook([&](testing::UdpRelay::Direction d, Bytes& datagram) {
+    if (d != testing::UdpRelay::Direction::kToTarget || datagram.size() < 4 ||
+        datagram[0] < 128 || datagram[0] > 191) {
+      return true;
+    }
+    const bool rtcp_packet = datagram[1] >= 192 && datagram[1] <= 223;
+    if (rtcp_packet || datagram[3] == 2) {
+      held.push_back(datagram);
+      return false;
+    }
+    return true;
+  });
+  m.connect_to("SRTP_AES128_CM_SHA1_80", relay.address().port());
+  ASSERT_TRUE(m.client->send_rtp(rtp(5, 1, 100)).ok());
+  ASSERT_TRUE(m.client->send_rtp(rtp(5, 2, 100)).ok());
+  ASSERT_TRUE(m.client->send_rtcp(rtcp(5)).ok());
+  ASSERT_TRUE(m.loop.run_until(
+      [&] { return m.server_rtp.size() == 1 && held.size() == 2; }));
+  const Bytes wire_rtp = held[0], wire_rtcp = held[1];
+  using D = testing::UdpRelay::Direction;
+  Bytes tampered = wire_rtp;
+  tampered[30] ^= 0x04;
+  relay.inject(D::kToTarget, tampered);
+  Bytes tampered_rtcp = wire_rtcp;
+  tampered_rtcp[9] ^= 0x01;
+  relay.inject(D::kToTarget, tampered_rtcp);
+  relay.inject(D::kToTarget, Bytes(wire_rtp.begin(), wire_rtp.begin() + 14));
+  relay.inject(D::kToTarget, wire_rtp);   // the real one: delivered
+  relay.inject(D::kToTarget, wire_rtcp);  // the real one: delivered
+  relay.inject(D::kToTarget, wire_rtp);   // replays
+  relay.inject(D::kToTarget, wire_rtcp);
+  Session& server = m.server_sessions[0];
+  ASSERT_TRUE(m.loop.run_until([&] {
+    const auto c = server.stats().media;
+    return c.auth_failures + c.replay_failures + c.too_short == 5 &&
+           m.server_rtp.size() == 2 && m.server_rtcp.size() == 1;
+  }));
+  const auto c = server.stats().media;
+  EXPECT_EQ(c.auth_failures, 2u);
+  EXPECT_EQ(c.replay_failures, 2u);
+  EXPECT_EQ(c.too_short, 1u);
+  EXPECT_EQ(m.server_rtp[1], rtp(5, 2, 100));
+  EXPECT_EQ(m.server_rtcp[0], rtcp(5));
+  EXPECT_EQ(c.rtp_packets_unprotected, 2u);
+  EXPECT_EQ(c.rtcp_packets_unprotected, 1u);
+  m.client->close();
+  m.endpoint->close();
+  ASSERT_TRUE(m.loop.run_until([&] { return m.endpoint->state().destroyed; }));
 }
 
 }  // namespace

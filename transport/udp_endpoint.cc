@@ -1,6 +1,7 @@
 #include "transport/udp_endpoint.h"
 
 #include <cstring>
+#include <string>
 #include <utility>
 
 namespace dtls {
@@ -36,7 +37,8 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
     : loop_(loop),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      recv_buffer_(65536) {}
+      recv_buffer_(65536),
+      media_out_(65536 + srtp::kMaxTrailer) {}
 
 UdpEndpoint::~UdpEndpoint() = default;
 
@@ -104,9 +106,9 @@ void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
     return;
   }
   if (addr == nullptr) return;
-  self->on_datagram({reinterpret_cast<const std::uint8_t*>(buf->base),
-                     static_cast<size_t>(n)},
-                    addr);
+  self->on_datagram(
+      {reinterpret_cast<std::uint8_t*>(buf->base), static_cast<size_t>(n)},
+      addr);
 }
 
 void UdpEndpoint::on_socket_error(int uv_error) {
@@ -126,19 +128,28 @@ UdpEndpoint::Session& UdpEndpoint::add(const PeerAddress& peer,
                                        std::unique_ptr<DtlsAssociation> a) {
   DeadlineQueue::Id id = next_id_++;
   by_id_[id] = peer;
-  return sessions_.emplace(peer, Session{id, std::move(a)}).first->second;
+  return sessions_
+      .emplace(peer, Session{id, std::move(a), nullptr, std::nullopt})
+      .first->second;
 }
 
-void UdpEndpoint::on_datagram(std::span<const std::uint8_t> data,
+void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
                               const sockaddr* from) {
   stats_.packets_received++;
   stats_.bytes_received += data.size();
   PacketKind kind = classify(data);
   stats_.demux.count(kind);
-  if (kind != PacketKind::kDtls || closing_)
-    return;  // STUN/SRTP hooks come with issues 5/6
+  if (closing_) return;
+  if (kind != PacketKind::kDtls && kind != PacketKind::kRtp &&
+      kind != PacketKind::kRtcp) {
+    return;  // the STUN hook comes with issue 6
+  }
   PeerAddress peer = PeerAddress::from_sockaddr(from);
   if (peer.empty()) return;
+  if (kind != PacketKind::kDtls) {
+    on_media(data, kind, peer);
+    return;
+  }
   const TimePoint now = Clock::now();
   if (Session* s = find(peer)) {
     s->association->handle_datagram(data, now);
@@ -165,6 +176,112 @@ void UdpEndpoint::on_datagram(std::span<const std::uint8_t> data,
   stats_.server_sessions++;
   if (callbacks_.on_session) callbacks_.on_session(peer);
   after(peer);
+}
+
+// SRTP and SRTCP (RFC 7983: first byte 128..191; RFC 5761 §4 splits them by
+// payload type), unprotected in place in the receive buffer.
+void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
+                           const PeerAddress& peer) {
+  Session* s = find(peer);
+  if (s == nullptr) {
+    stats_.media_without_session++;
+    return;
+  }
+  if (!s->srtp) {
+    stats_.media_before_keys++;
+    return;
+  }
+  srtp::PacketResult r = kind == PacketKind::kRtp
+                             ? s->srtp->unprotect_rtp(data)
+                             : s->srtp->unprotect_rtcp(data);
+  // Failures are counted by the context and never delivered.
+  if (r.ok() && callbacks_.on_media) {
+    callbacks_.on_media(peer, kind, data.first(r.length));
+  }
+}
+
+// RFC 5764 §4.2: the SRTP master keys come from the RFC 5705 exporter with
+// the label EXTRACTOR-dtls_srtp, split by the negotiated profile.
+void UdpEndpoint::start_srtp(Session& s) {
+  const std::string name = s.association->srtp_profile();
+  if (name.empty() || s.srtp) return;
+  auto profile = srtp::profile_from_name(name);
+  if (!profile) {
+    s.srtp_error =
+        make_error("ERR_SRTP_NOT_NEGOTIATED", "unsupported profile " + name);
+    return;
+  }
+  auto material = s.association->export_keying_material(
+      srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
+  if (!material.ok()) {
+    s.srtp_error = material.error();
+    return;
+  }
+  auto keys = srtp::SrtpKeys::split(*profile, *material);
+  if (!keys.ok()) {
+    s.srtp_error = keys.error();
+    return;
+  }
+  auto side = s.association->role() == Role::kClient ? srtp::Side::kClient
+                                                     : srtp::Side::kServer;
+  auto ctx = srtp::SrtpContext::create(*keys, side, options_.srtp);
+  if (!ctx.ok()) {
+    s.srtp_error = ctx.error();
+    return;
+  }
+  s.srtp = std::move(ctx).value();
+}
+
+Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
+                                       std::span<const std::uint8_t> packet) {
+  Session* s = find(peer);
+  if (s == nullptr ||
+      s->association->state() != DtlsAssociation::State::kOpen) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      "no open session with " + peer.to_string());
+  }
+  if (!s->srtp) {
+    if (s->srtp_error) return *s->srtp_error;
+    return make_error("ERR_SRTP_NOT_NEGOTIATED",
+                      "the handshake agreed on no SRTP profile");
+  }
+  if (packet.size() > media_out_.size() - srtp::kMaxTrailer) {
+    return make_error("ERR_SRTP_PACKET_TOO_LARGE",
+                      "a packet of " + std::to_string(packet.size()) +
+                          " bytes does not fit in one datagram");
+  }
+  // Copied once into the endpoint's buffer and protected there: the caller's
+  // packet stays as it was, and nothing is allocated.
+  std::copy(packet.begin(), packet.end(), media_out_.begin());
+  srtp::PacketResult r = kind == PacketKind::kRtcp
+                             ? s->srtp->protect_rtcp(media_out_, packet.size())
+                             : s->srtp->protect_rtp(media_out_, packet.size());
+  if (!r.ok()) {
+    return make_error(srtp::packet_status_code(r.status),
+                      std::string("cannot protect this ") +
+                          (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
+                          " packet");
+  }
+  const std::uint64_t errors = stats_.send_errors;
+  send_datagram(peer, std::span(media_out_).first(r.length));
+  if (stats_.send_errors != errors) {
+    return make_error("ERR_SOCKET_SEND", "the socket refused the packet");
+  }
+  return r.length;
+}
+
+const srtp::MediaCounters* UdpEndpoint::media_counters(
+    const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s && s->srtp ? &s->srtp->counters() : nullptr;
+}
+
+void UdpEndpoint::finished(const PeerAddress& peer, const Session& s) {
+  static const srtp::MediaCounters kNone;
+  if (callbacks_.on_finished) {
+    callbacks_.on_finished(peer, *s.association,
+                           s.srtp ? s.srtp->counters() : kNone);
+  }
 }
 
 Status UdpEndpoint::connect(const PeerAddress& peer,
@@ -229,7 +346,7 @@ void UdpEndpoint::destroy_session(const PeerAddress& peer,
   if (error && callbacks_.on_event) {
     callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
   }
-  if (callbacks_.on_finished) callbacks_.on_finished(peer, *s.association);
+  finished(peer, s);
 }
 
 DtlsAssociation* UdpEndpoint::association(const PeerAddress& peer) {
@@ -246,16 +363,19 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   while (a->pop_datagram(out_)) send_datagram(peer, out_);
   std::vector<DtlsEvent> events;
   DtlsEvent e;
-  while (a->pop_event(e)) events.push_back(std::move(e));
+  while (a->pop_event(e)) {
+    // Keys first, so that a handshake callback can send media at once.
+    if (e.type == DtlsEvent::Type::kHandshakeComplete) start_srtp(*s);
+    events.push_back(std::move(e));
+  }
   const DeadlineQueue::Id id = s->id;
-  std::unique_ptr<DtlsAssociation> finished;
+  std::optional<Session> done;
   if (a->state() == DtlsAssociation::State::kClosed ||
       a->state() == DtlsAssociation::State::kFailed) {
-    finished = std::move(s->association);
+    done = std::move(*s);
     deadlines_.erase(id);
     by_id_.erase(id);
-    sessions_.erase(
-        peer);  // `s` is gone from here on; `finished` keeps the association
+    sessions_.erase(peer);  // `s` is gone from here on; `done` keeps it
   } else {
     deadlines_.set(id, a->next_deadline());
   }
@@ -265,8 +385,7 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   for (const DtlsEvent& ev : events) {
     if (callbacks_.on_event) callbacks_.on_event(peer, ev);
   }
-  if (finished && callbacks_.on_finished)
-    callbacks_.on_finished(peer, *finished);
+  if (done) finished(peer, *done);
   rearm();
   if (pending_socket_error_ != 0) {
     on_socket_error(std::exchange(pending_socket_error_, 0));
@@ -413,8 +532,7 @@ void UdpEndpoint::destroy(std::optional<Error> error) {
     if (error && callbacks_.on_event) {
       callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
     }
-    if (callbacks_.on_finished)
-      callbacks_.on_finished(peer, *session.association);
+    finished(peer, session);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "srtp/srtp_context.h"
 #include "transport/cookie_gate.h"
 #include "transport/deadline_queue.h"
 #include "transport/demux.h"
@@ -51,6 +52,9 @@ struct UdpEndpointOptions {
   // How long close() waits for queued datagrams (close_notify alerts) to
   // leave before the socket is released anyway.
   std::chrono::milliseconds close_flush_timeout{1000};
+  // Each session's SRTP contexts (made when its handshake completes with an
+  // SRTP profile).
+  srtp::ContextOptions srtp;
 };
 
 struct UdpEndpointStats {
@@ -65,6 +69,9 @@ struct UdpEndpointStats {
   std::uint64_t send_errors = 0;
   std::uint64_t sends_queued = 0;   // the kernel pushed back (EAGAIN)
   std::uint64_t socket_errors = 0;  // receive errors, e.g. ICMP unreachable
+  // SRTP/SRTCP from an address with no session, or before its keys exist.
+  std::uint64_t media_without_session = 0;
+  std::uint64_t media_before_keys = 0;
   DemuxCounters demux;
 };
 
@@ -78,9 +85,16 @@ class UdpEndpoint {
     std::function<void(const PeerAddress&, const DtlsEvent&)> on_event;
     // An association that finished (closed or failed), right before it is
     // removed: the last chance to read its final stats.
-    std::function<void(const PeerAddress&, const DtlsAssociation&)> on_finished;
+    std::function<void(const PeerAddress&, const DtlsAssociation&,
+                       const srtp::MediaCounters&)>
+        on_finished;
     // The socket is released (after close() or destroy()).
     std::function<void()> on_closed;
+    // One unprotected RTP or RTCP packet (kind kRtp/kRtcp) from a session; the
+    // span lives until the callback returns.
+    std::function<void(const PeerAddress&, PacketKind,
+                       std::span<const std::uint8_t>)>
+        on_media;
   };
 
   // Binds a UDP socket on `loop` (the caller's loop; callbacks run on its
@@ -99,6 +113,14 @@ class UdpEndpoint {
   // One application message to `peer`'s association.
   Result<size_t> send(const PeerAddress& peer,
                       std::span<const std::uint8_t> message);
+  // Protects one RTP (kind kRtp) or RTCP (kRtcp) packet for `peer` and sends
+  // it; returns the bytes put on the wire. ERR_DTLS_SESSION_NOT_OPEN before the
+  // handshake completes, ERR_SRTP_NOT_NEGOTIATED without an SRTP profile, and
+  // the packet's ERR_SRTP_* code when it cannot be protected.
+  Result<size_t> send_media(const PeerAddress& peer, PacketKind kind,
+                            std::span<const std::uint8_t> packet);
+  // The session's media counters (null before its SRTP keys exist).
+  const srtp::MediaCounters* media_counters(const PeerAddress& peer);
   // close_notify to one session (it is removed once closed).
   void close_session(const PeerAddress& peer);
   // Drops one session without an alert. With an error, the session's last
@@ -126,11 +148,17 @@ class UdpEndpoint {
   struct Session {
     DeadlineQueue::Id id;
     std::unique_ptr<DtlsAssociation> association;
+    std::unique_ptr<srtp::SrtpContext> srtp;
+    std::optional<Error> srtp_error;  // keys could not be set up
   };
   struct SendRequest;
 
   UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
-  void on_datagram(std::span<const std::uint8_t> data, const sockaddr* from);
+  void on_datagram(std::span<std::uint8_t> data, const sockaddr* from);
+  void on_media(std::span<std::uint8_t> data, PacketKind kind,
+                const PeerAddress& peer);
+  void start_srtp(Session& s);
+  void finished(const PeerAddress& peer, const Session& s);
   void after(const PeerAddress& peer);
   void on_timer();
   void rearm();
@@ -167,6 +195,7 @@ class UdpEndpoint {
   DeadlineQueue::Id next_id_ = 1;
   std::vector<std::uint8_t> recv_buffer_;
   std::vector<std::uint8_t> out_;
+  std::vector<std::uint8_t> media_out_;  // one packet being protected
   bool busy_ = false;
   bool closing_ = false;
   bool released_ = false;  // uv_close called on the handles

@@ -44,6 +44,12 @@ struct Recorder {
   std::vector<PeerAddress> sessions;
   std::vector<std::pair<PeerAddress, DtlsEvent>> events;
   std::vector<DtlsAssociation::State> finished;
+  struct Media {
+    PeerAddress from;
+    PacketKind kind;
+    std::vector<std::uint8_t> packet;
+  };
+  std::vector<Media> media;
   bool closed = false;
   int count(DtlsEvent::Type t) const {
     int n = 0;
@@ -51,14 +57,18 @@ struct Recorder {
     return n;
   }
   UdpEndpoint::Callbacks callbacks() {
-    return {[this](const PeerAddress& p) { sessions.push_back(p); },
-            [this](const PeerAddress& p, const DtlsEvent& e) {
-              events.emplace_back(p, e);
-            },
-            [this](const PeerAddress&, const DtlsAssociation& a) {
-              finished.push_back(a.state());
-            },
-            [this] { closed = true; }};
+    return {
+        [this](const PeerAddress& p) { sessions.push_back(p); },
+        [this](const PeerAddress& p, const DtlsEvent& e) {
+          events.emplace_back(p, e);
+        },
+        [this](const PeerAddress&, const DtlsAssociation& a,
+               const srtp::MediaCounters&) { finished.push_back(a.state()); },
+        [this] { closed = true; },
+        [this](const PeerAddress& p, PacketKind k,
+               std::span<const std::uint8_t> m) {
+          media.push_back({p, k, {m.begin(), m.end()}});
+        }};
   }
 };
 
