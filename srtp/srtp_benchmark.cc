@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "srtp/libsrtp_policy.h"
 #include "srtp/srtp_context.h"
 
 #ifndef LIBSRTP_FLAVOR
@@ -45,21 +46,9 @@ struct RawSrtp {
   srtp_t ctx = nullptr;
   RawSrtp(Profile p, bool outbound) {
     (void)ensure_initialized();
-    SrtpKeys k = keys_for(p);
-    std::vector<std::uint8_t> master = k.outbound_master(Side::kClient);
-    srtp_policy_t policy{};
-    srtp_profile_t lp =
-        p == Profile::kAes128CmSha1_80   ? srtp_profile_aes128_cm_sha1_80
-        : p == Profile::kAes128CmSha1_32 ? srtp_profile_aes128_cm_sha1_32
-        : p == Profile::kAeadAes128Gcm   ? srtp_profile_aead_aes_128_gcm
-                                         : srtp_profile_aead_aes_256_gcm;
-    srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, lp);
-    srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, lp);
-    policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
-    policy.key = master.data();
-    policy.window_size = 1024;
-    policy.allow_repeat_tx = 1;
-    srtp_create(&ctx, &policy);
+    std::vector<std::uint8_t> master =
+        keys_for(p).outbound_master(Side::kClient);
+    create_libsrtp_session(&ctx, p, master, outbound, 1024, true);
   }
   ~RawSrtp() { srtp_dealloc(ctx); }
 };

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "srtp/libsrtp_policy.h"
+
 namespace dtls::srtp {
 namespace {
 
@@ -44,6 +46,32 @@ PacketStatus from_libsrtp(srtp_err_status_t e) {
 }
 
 }  // namespace
+
+srtp_err_status_t create_libsrtp_session(srtp_t* out, Profile profile,
+                                         std::span<const std::uint8_t> master,
+                                         bool outbound, size_t replay_window,
+                                         bool allow_repeat_tx) {
+  srtp_policy_t policy{};
+  srtp_profile_t p = libsrtp_profile(profile);
+  if (srtp_err_status_t e =
+          srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, p);
+      e != srtp_err_status_ok) {
+    return e;
+  }
+  if (srtp_err_status_t e =
+          srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, p);
+      e != srtp_err_status_ok) {
+    return e;
+  }
+  // Any SSRC: streams are made as SSRCs appear (an SFU does not know them
+  // in advance; RFC 3711 §3.2.3 keys are per master key, not per SSRC).
+  policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
+  // libsrtp reads key || salt and does not keep the pointer.
+  policy.key = const_cast<std::uint8_t*>(master.data());
+  policy.window_size = replay_window;
+  policy.allow_repeat_tx = allow_repeat_tx ? 1 : 0;
+  return srtp_create(out, &policy);
+}
 
 const char* packet_status_code(PacketStatus s) {
   switch (s) {
@@ -125,23 +153,10 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
   for (bool outbound : {true, false}) {
     std::vector<std::uint8_t> master =
         outbound ? keys.outbound_master(side) : keys.inbound_master(side);
-    srtp_policy_t policy{};
-    srtp_profile_t p = libsrtp_profile(keys.profile);
-    if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, p) !=
-            srtp_err_status_ok ||
-        srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, p) !=
-            srtp_err_status_ok) {
-      return make_error("ERR_SRTP_INIT",
-                        "libsrtp does not know " + std::string(info.name));
-    }
-    // Any SSRC: streams are made as SSRCs appear (an SFU does not know them
-    // in advance; RFC 3711 §3.2.3 keys are per master key, not per SSRC).
-    policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
-    policy.key = master.data();
-    policy.window_size = options.replay_window;
-    policy.allow_repeat_tx = options.allow_repeat_tx ? 1 : 0;
     srtp_t& ctx = outbound ? h->outbound : h->inbound;
-    if (srtp_err_status_t e = srtp_create(&ctx, &policy);
+    if (srtp_err_status_t e = create_libsrtp_session(
+            &ctx, keys.profile, master, outbound, options.replay_window,
+            options.allow_repeat_tx);
         e != srtp_err_status_ok) {
       ctx = nullptr;
       return make_error(
