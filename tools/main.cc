@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/bench/bench_command.h"
 #include "tools/cert_command.h"
 #include "tools/peer_commands.h"
 
@@ -12,6 +13,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: dtls-srtp <command> [options]\n"
     "commands:\n"
+    "  bench    the loopback DTLS-SRTP benchmark, with this machine's "
+    "ceilings\n"
     "  cert     write a new certificate and key, print its SDP fingerprint\n"
     "  serve    a DTLS echo server\n"
     "  connect  a DTLS client: send messages, print the replies\n"
@@ -27,6 +30,9 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "bench") {
+    return dtls::bench::run_bench_command(args, std::cout, std::cerr);
+  }
   if (command == "cert") {
     return dtls::tools::run_cert_command(args, std::cout, std::cerr);
   }

@@ -1,0 +1,271 @@
+#include "tools/bench/bench_command.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace dtls::bench {
+
+const char kBenchUsage[] =
+    "usage: dtls-srtp bench [options]\n"
+    "  --handshakes N     handshakes to time (default 400)\n"
+    "  --concurrency C    handshakes in flight (default 16)\n"
+    "  --sessions S       media sessions sending at once (default 4)\n"
+    "  --payloads A,B,..  RTP payload sizes in bytes (default 200,600,1200)\n"
+    "  --duration SEC     seconds per media point (default 1)\n"
+    "  --profiles P,Q,..  SRTP profiles (default all four)\n"
+    "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
+    "  --json FILE        write the results as JSON ('-' for stdout)\n"
+    "  --svg FILE         write packets/s vs payload, ours beside the "
+    "ceiling\n";
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, v);
+  return buf;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+bool parse_number(const std::string& s, double min, double max, double& out) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || *end != '\0' || !(v >= min && v <= max)) return false;
+  out = v;
+  return true;
+}
+
+bool write_file(const std::string& path, const std::string& text,
+                std::ostream& out) {
+  if (path == "-") {
+    out << text;
+    return true;
+  }
+  std::ofstream f(path);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+}  // namespace
+
+std::string to_table(const BenchResult& r) {
+  std::ostringstream t;
+  const HandshakeResult& h = r.handshake;
+  t << "handshakes (ECDSA P-256, cookie exchange, mutual auth, use_srtp)\n";
+  t << "  ours: " << fmt("%.0f", h.per_second) << "/s  p50 "
+    << fmt("%.2f", h.p50_ms) << " ms  p99 " << fmt("%.2f", h.p99_ms)
+    << " ms  failures " << h.failures << "  cpu server "
+    << fmt("%.2f", h.server_cpu_s) << " s, client "
+    << fmt("%.2f", h.client_cpu_s) << " s\n";
+  if (h.ceiling_per_second > 0) {
+    t << "  ceiling (in-memory OpenSSL, one core): "
+      << fmt("%.0f", h.ceiling_per_second) << "/s   ours/ceiling "
+      << fmt("%.2f", h.per_second / h.ceiling_per_second) << "\n";
+  }
+  t << "\nmedia (one core per side; packets/s received)\n";
+  t << "profile                  payload    sent/s     recv/s   Gbit/s   loss "
+       "  cpu tx  cpu rx   udp ceil  srtp ceil  ours/ceil\n";
+  for (const MediaResult& m : r.media) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "%-24s %7zu %9.0f %10.0f %8.3f %5.1f%% %7.2f %7.2f %10.0f "
+                  "%10.0f %10.2f\n",
+                  m.profile.c_str(), m.payload, m.sent_pps, m.received_pps,
+                  m.gbit_per_s, m.loss * 100, m.sender_cpu_s, m.receiver_cpu_s,
+                  m.udp_ceiling_pps, m.srtp_ceiling_pps, m.ratio());
+    t << line;
+  }
+  return t.str();
+}
+
+std::string to_json(const BenchOptions& o, const BenchResult& r) {
+  std::ostringstream j;
+  const HandshakeResult& h = r.handshake;
+  j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
+    << ", \"concurrency\": " << o.concurrency
+    << ", \"sessions\": " << o.sessions << ", \"duration_s\": " << o.duration_s
+    << "},\n";
+  j << "  \"handshake\": {\"count\": " << h.count
+    << ", \"failures\": " << h.failures << ", \"seconds\": " << h.seconds
+    << ", \"per_second\": " << h.per_second << ", \"p50_ms\": " << h.p50_ms
+    << ", \"p99_ms\": " << h.p99_ms << ", \"server_cpu_s\": " << h.server_cpu_s
+    << ", \"client_cpu_s\": " << h.client_cpu_s
+    << ", \"ceiling_per_second\": " << h.ceiling_per_second << "},\n";
+  j << "  \"media\": [";
+  for (size_t i = 0; i < r.media.size(); ++i) {
+    const MediaResult& m = r.media[i];
+    j << (i ? ",\n" : "\n") << "    {\"profile\": \"" << m.profile
+      << "\", \"payload\": " << m.payload << ", \"sent\": " << m.sent
+      << ", \"received\": " << m.received << ", \"seconds\": " << m.seconds
+      << ", \"sent_pps\": " << m.sent_pps
+      << ", \"received_pps\": " << m.received_pps
+      << ", \"gbit_per_s\": " << m.gbit_per_s << ", \"loss\": " << m.loss
+      << ", \"sender_cpu_s\": " << m.sender_cpu_s
+      << ", \"receiver_cpu_s\": " << m.receiver_cpu_s
+      << ", \"udp_ceiling_pps\": " << m.udp_ceiling_pps
+      << ", \"srtp_ceiling_pps\": " << m.srtp_ceiling_pps
+      << ", \"ceiling_pps\": " << m.ceiling_pps()
+      << ", \"ratio\": " << m.ratio() << "}";
+  }
+  j << "\n  ]\n}\n";
+  return j.str();
+}
+
+std::string to_svg(const BenchResult& r) {
+  // Packets/s against payload size, one colour per profile: ours solid, the
+  // ceiling (min of raw UDP and libsrtp) dashed.
+  const double w = 760, h = 440, left = 80, right = 230, top = 30, bottom = 50;
+  std::map<std::string, std::vector<const MediaResult*>> by_profile;
+  double max_pps = 1, max_payload = 1, min_payload = 1e9;
+  for (const MediaResult& m : r.media) {
+    by_profile[m.profile].push_back(&m);
+    max_pps = std::max({max_pps, m.received_pps, m.ceiling_pps()});
+    max_payload = std::max(max_payload, static_cast<double>(m.payload));
+    min_payload = std::min(min_payload, static_cast<double>(m.payload));
+  }
+  if (max_payload == min_payload) min_payload = 0;
+  auto x = [&](double p) {
+    return left +
+           (p - min_payload) / (max_payload - min_payload) * (w - left - right);
+  };
+  auto y = [&](double v) {
+    return h - bottom - v / max_pps * (h - top - bottom);
+  };
+  const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w
+    << "\" height=\"" << h
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "<text x=\"" << left
+    << "\" y=\"18\" font-size=\"14\">SRTP over "
+       "loopback: packets/s received vs payload (solid: ours, dashed: "
+       "ceiling)</text>\n"
+    << "<line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\""
+    << w - right << "\" y2=\"" << h - bottom << "\" stroke=\"black\"/>\n"
+    << "<line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left
+    << "\" y2=\"" << h - bottom << "\" stroke=\"black\"/>\n";
+  for (int i = 0; i <= 4; ++i) {
+    double v = max_pps * i / 4;
+    s << "<text x=\"" << left - 8 << "\" y=\"" << y(v) + 4
+      << "\" text-anchor=\"end\">" << fmt("%.0fk", v / 1000) << "</text>\n";
+  }
+  std::set<size_t> payloads;
+  for (const MediaResult& m : r.media) payloads.insert(m.payload);
+  for (size_t p : payloads) {
+    s << "<text x=\"" << x(static_cast<double>(p)) << "\" y=\""
+      << h - bottom + 18 << "\" text-anchor=\"middle\">" << p << " B</text>\n";
+  }
+  s << "<text x=\"" << (left + w - right) / 2 << "\" y=\"" << h - 10
+    << "\" text-anchor=\"middle\">RTP payload</text>\n";
+  int k = 0;
+  for (const auto& [profile, points] : by_profile) {
+    const char* c = colours[k % 4];
+    std::ostringstream ours, ceil;
+    for (const MediaResult* m : points) {
+      ours << x(static_cast<double>(m->payload)) << "," << y(m->received_pps)
+           << " ";
+      ceil << x(static_cast<double>(m->payload)) << "," << y(m->ceiling_pps())
+           << " ";
+    }
+    s << "<polyline fill=\"none\" stroke=\"" << c
+      << "\" stroke-width=\"2\" points=\"" << ours.str() << "\"/>\n";
+    s << "<polyline fill=\"none\" stroke=\"" << c
+      << "\" stroke-width=\"1.5\" stroke-dasharray=\"6,4\" points=\""
+      << ceil.str() << "\"/>\n";
+    s << "<line x1=\"" << w - right + 15 << "\" y1=\"" << top + 20 + 20 * k
+      << "\" x2=\"" << w - right + 40 << "\" y2=\"" << top + 20 + 20 * k
+      << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>\n"
+      << "<text x=\"" << w - right + 45 << "\" y=\"" << top + 24 + 20 * k
+      << "\">" << profile << "</text>\n";
+    ++k;
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
+                      std::ostream& err) {
+  BenchOptions o;
+  std::string json, svg;
+  auto bad = [&](const std::string& what) {
+    err << "ERR_INVALID_ARG_VALUE: " << what << "\n" << kBenchUsage;
+    return 2;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool has_value = i + 1 < args.size();
+    double v = 0;
+    if (a == "--help" || a == "-h") {
+      out << kBenchUsage;
+      return 0;
+    } else if (a == "--no-ceilings") {
+      o.ceilings = false;
+    } else if (a == "--handshakes" && has_value &&
+               parse_number(args[i + 1], 1, 1e6, v)) {
+      o.handshakes = static_cast<int>(v);
+      ++i;
+    } else if (a == "--concurrency" && has_value &&
+               parse_number(args[i + 1], 1, 10000, v)) {
+      o.concurrency = static_cast<int>(v);
+      ++i;
+    } else if (a == "--sessions" && has_value &&
+               parse_number(args[i + 1], 1, 10000, v)) {
+      o.sessions = static_cast<int>(v);
+      ++i;
+    } else if (a == "--duration" && has_value &&
+               parse_number(args[i + 1], 0.01, 3600, v)) {
+      o.duration_s = v;
+      ++i;
+    } else if (a == "--payloads" && has_value) {
+      o.payloads.clear();
+      for (const std::string& p : split(args[++i])) {
+        if (!parse_number(p, 1, 8000, v)) return bad("bad payload '" + p + "'");
+        o.payloads.push_back(static_cast<size_t>(v));
+      }
+    } else if (a == "--profiles" && has_value) {
+      o.profiles = split(args[++i]);
+    } else if (a == "--json" && has_value) {
+      json = args[++i];
+    } else if (a == "--svg" && has_value) {
+      svg = args[++i];
+    } else {
+      return bad("bad option '" + a + "'");
+    }
+  }
+  auto r = run_loopback_bench(o, [&err](const std::string& line) {
+    err << "... " << line << std::endl;
+  });
+  if (!r.ok()) {
+    err << r.error().to_string() << "\n";
+    return r.error().code == "ERR_INVALID_ARG_VALUE" ||
+                   r.error().code == "ERR_OUT_OF_RANGE"
+               ? 2
+               : 1;
+  }
+  out << to_table(*r);
+  if (!json.empty() && !write_file(json, to_json(o, *r), out)) {
+    err << "ERR_FS_WRITE: cannot write " << json << "\n";
+    return 1;
+  }
+  if (!svg.empty() && !write_file(svg, to_svg(*r), out)) {
+    err << "ERR_FS_WRITE: cannot write " << svg << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace dtls::bench

@@ -1,0 +1,26 @@
+// `dtls-srtp bench`: runs the loopback benchmark and reports it as a table, as
+// JSON and as an SVG plot.
+#ifndef DTLS_SRTP_TOOLS_BENCH_BENCH_COMMAND_H_
+#define DTLS_SRTP_TOOLS_BENCH_BENCH_COMMAND_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tools/bench/loopback_bench.h"
+
+namespace dtls::bench {
+
+// Exit codes: 0 done, 1 the benchmark failed, 2 a usage error.
+int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
+                      std::ostream& err);
+
+std::string to_json(const BenchOptions& o, const BenchResult& r);
+std::string to_svg(const BenchResult& r);
+std::string to_table(const BenchResult& r);
+
+extern const char kBenchUsage[];
+
+}  // namespace dtls::bench
+
+#endif  // DTLS_SRTP_TOOLS_BENCH_BENCH_COMMAND_H_

@@ -1,0 +1,74 @@
+#include "tools/bench/bench_command.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace dtls::bench {
+namespace {
+
+// A small real run: every phase, every figure present and consistent (no
+// timing asserted: figures are the tool's output, not a test's).
+TEST(BenchCommand, SmallRunReportsEveryPhase) {
+  BenchOptions o;
+  o.handshakes = 12;
+  o.concurrency = 4;
+  o.sessions = 2;
+  o.payloads = {200, 1200};
+  o.duration_s = 0.1;
+  o.profiles = {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"};
+  std::vector<std::string> progress;
+  auto r = run_loopback_bench(
+      o, [&](const std::string& line) { progress.push_back(line); });
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->handshake.count, 12);
+  EXPECT_EQ(r->handshake.failures, 0);
+  EXPECT_GT(r->handshake.per_second, 0);
+  EXPECT_LE(r->handshake.p50_ms, r->handshake.p99_ms);
+  EXPECT_GT(r->handshake.server_cpu_s, 0);
+  EXPECT_GT(r->handshake.ceiling_per_second, 0);
+  ASSERT_EQ(r->media.size(), 4u);
+  for (const MediaResult& m : r->media) {
+    SCOPED_TRACE(m.profile + " " + std::to_string(m.payload));
+    EXPECT_GT(m.sent, 0u);
+    EXPECT_GT(m.received, 0u);
+    EXPECT_LE(m.received, m.sent);
+    EXPECT_GE(m.loss, 0);
+    EXPECT_GT(m.udp_ceiling_pps, 0);
+    EXPECT_GT(m.srtp_ceiling_pps, 0);
+    EXPECT_GT(m.ratio(), 0);
+    EXPECT_NEAR(m.gbit_per_s, m.received_pps * m.payload * 8 / 1e9, 1e-9);
+  }
+  EXPECT_GE(progress.size(), 7u);  // handshakes, 3 ceilings, 4 media points
+  std::string json = to_json(o, *r);
+  for (const char* key :
+       {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
+        "\"ratio\"", "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  }
+  std::string svg = to_svg(*r);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  size_t lines = 0;
+  for (size_t at = 0; (at = svg.find("<polyline", at)) != std::string::npos;
+       ++at)
+    ++lines;
+  EXPECT_EQ(lines, 4u);  // ours and ceiling, per profile
+  EXPECT_NE(to_table(*r).find("ours/ceiling"), std::string::npos);
+}
+
+TEST(BenchCommand, UsageErrors) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_bench_command({"--handshakes", "0"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--payloads", "200,x"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--bogus"}, out, err), 2);
+  EXPECT_EQ(
+      run_bench_command({"--profiles", "SRTP_NULL", "--no-ceilings"}, out, err),
+      2);
+  EXPECT_NE(err.str().find("ERR_INVALID_ARG_VALUE"), std::string::npos);
+  std::ostringstream help;
+  EXPECT_EQ(run_bench_command({"--help"}, help, err), 0);
+  EXPECT_NE(help.str().find("--concurrency"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dtls::bench

@@ -1,0 +1,497 @@
+#include "tools/bench/loopback_bench.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include "certs/fingerprint.h"
+#include "certs/generate.h"
+#include "srtp/libsrtp_policy.h"
+#include "srtp/srtp_context.h"
+#include "transport/dtls_api.h"
+
+namespace dtls::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double loop_cpu(EventLoop& loop) {
+  return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+struct Identity {
+  std::string cert, key, fingerprint;
+};
+
+Result<Identity> identity() {
+  auto c = certs::generate_certificate();
+  if (!c.ok()) return c.error();
+  return Identity{
+      c->leaf().to_pem(), c->key.to_pem(),
+      certs::Fingerprint::of(c->leaf(), certs::HashAlgorithm::kSha256)
+          .to_sdp()};
+}
+
+std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {
+  std::vector<std::uint8_t> p = {0x80,
+                                 96,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 static_cast<std::uint8_t>(ssrc >> 24),
+                                 static_cast<std::uint8_t>(ssrc >> 16),
+                                 static_cast<std::uint8_t>(ssrc >> 8),
+                                 static_cast<std::uint8_t>(ssrc)};
+  p.resize(12 + payload, 0x5a);
+  return p;
+}
+
+// Handshakes at a fixed concurrency: each client connects, and when it opens
+// (or fails) it closes and the next one starts. Runs on the client loop.
+struct HandshakeDriver {
+  EventLoop* loop;
+  std::uint16_t port;
+  ConnectOptions options;
+  int total, started = 0, done = 0, failures = 0;
+  std::vector<double> latencies_ms;
+  std::promise<void> finished;
+
+  void start_one() {
+    ++started;
+    const auto t0 = SteadyClock::now();
+    auto s = connect(*loop, "127.0.0.1", port, options);
+    if (!s.ok()) {
+      finish_one(false, t0);
+      return;
+    }
+    // The callback holds the handle until it runs; closing then is graceful.
+    s->on_opened(
+        [this, t0, session = *s](const Result<std::string>& r) mutable {
+          session.close();
+          finish_one(r.ok(), t0);
+        });
+  }
+  void finish_one(bool ok, SteadyClock::time_point t0) {
+    latencies_ms.push_back(seconds_since(t0) * 1e3);
+    if (!ok) ++failures;
+    if (++done == total) {
+      finished.set_value();
+    } else if (started < total) {
+      start_one();
+    }
+  }
+};
+
+Result<HandshakeResult> handshake_phase(const BenchOptions& o,
+                                        EventLoop& server, EventLoop& client,
+                                        std::uint16_t port,
+                                        const ConnectOptions& co) {
+  HandshakeResult r;
+  HandshakeDriver d{&client, port, co, o.handshakes, 0, 0, 0, {}, {}};
+  const double s0 = loop_cpu(server), c0 = loop_cpu(client);
+  const auto t0 = SteadyClock::now();
+  client.dispatcher()->call([&] {
+    for (int i = 0; i < std::min(o.concurrency, o.handshakes); ++i)
+      d.start_one();
+  });
+  d.finished.get_future().wait();
+  r.seconds = seconds_since(t0);
+  r.server_cpu_s = loop_cpu(server) - s0;
+  r.client_cpu_s = loop_cpu(client) - c0;
+  r.count = o.handshakes;
+  r.failures = client.dispatcher()->call([&] { return d.failures; });
+  r.per_second = r.seconds > 0 ? (r.count - r.failures) / r.seconds : 0;
+  auto lat = client.dispatcher()->call([&] { return d.latencies_ms; });
+  r.p50_ms = percentile(lat, 0.50);
+  r.p99_ms = percentile(lat, 0.99);
+  return r;
+}
+
+// Counts what the server's sessions deliver (server loop only).
+struct Receiver {
+  std::uint64_t rtp = 0;
+};
+
+Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
+                                EventLoop& client, std::uint16_t port,
+                                ConnectOptions co, const std::string& profile,
+                                size_t payload, Receiver& receiver) {
+  MediaResult m;
+  m.profile = profile;
+  m.payload = payload;
+  co.srtp = profile;
+  co.require_srtp = true;
+  std::vector<Session> sessions;
+  for (int i = 0; i < o.sessions; ++i) {
+    auto s = connect(client, "127.0.0.1", port, co);
+    if (!s.ok()) return s.error();
+    sessions.push_back(*s);
+  }
+  for (auto& s : sessions) {
+    if (s.opened().wait_for(std::chrono::seconds(10)) !=
+        std::future_status::ready) {
+      return make_error("ERR_BENCH_HANDSHAKE", "a media session did not open");
+    }
+    if (!s.opened().get().ok()) return s.opened().get().error();
+  }
+  server.dispatcher()->call([&] { receiver.rtp = 0; });
+  const double r0 = loop_cpu(server);
+  // The sender: one loop turn that sends flat out for the duration.
+  struct Sent {
+    std::uint64_t packets = 0;
+    double seconds = 0, cpu = 0;
+  };
+  Sent sent = client.dispatcher()->call([&] {
+    Sent out;
+    std::vector<std::vector<std::uint8_t>> packets;
+    for (size_t i = 0; i < sessions.size(); ++i)
+      packets.push_back(
+          rtp_packet(payload, 0x1000u + static_cast<unsigned>(i)));
+    const double cpu0 = thread_cpu_seconds();
+    const auto t0 = SteadyClock::now();
+    const auto end = t0 + std::chrono::duration<double>(o.duration_s);
+    std::uint16_t seq = 0;
+    while (SteadyClock::now() < end) {
+      for (int burst = 0; burst < 16; ++burst) {
+        ++seq;
+        for (size_t i = 0; i < sessions.size(); ++i) {
+          packets[i][2] = static_cast<std::uint8_t>(seq >> 8);
+          packets[i][3] = static_cast<std::uint8_t>(seq);
+          if (sessions[i].send_rtp(packets[i]).ok()) ++out.packets;
+        }
+      }
+    }
+    out.seconds = seconds_since(t0);
+    out.cpu = thread_cpu_seconds() - cpu0;
+    return out;
+  });
+  // Let the receiver drain what is in flight.
+  std::uint64_t got = 0;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::uint64_t now = server.dispatcher()->call([&] { return receiver.rtp; });
+    if (now == got && i > 2) break;
+    got = now;
+  }
+  m.receiver_cpu_s = loop_cpu(server) - r0;
+  m.sent = sent.packets;
+  m.received = got;
+  m.seconds = sent.seconds;
+  m.sender_cpu_s = sent.cpu;
+  m.sent_pps = m.sent / m.seconds;
+  m.received_pps = m.received / m.seconds;
+  m.gbit_per_s = m.received_pps * static_cast<double>(payload) * 8 / 1e9;
+  m.loss = m.sent ? 1.0 - static_cast<double>(m.received) /
+                              static_cast<double>(m.sent)
+                  : 0;
+  for (auto& s : sessions) s.close();
+  return m;
+}
+
+}  // namespace
+
+double MediaResult::ceiling_pps() const {
+  if (udp_ceiling_pps <= 0) return srtp_ceiling_pps;
+  if (srtp_ceiling_pps <= 0) return udp_ceiling_pps;
+  return std::min(udp_ceiling_pps, srtp_ceiling_pps);
+}
+
+double MediaResult::ratio() const {
+  double c = ceiling_pps();
+  return c > 0 ? received_pps / c : 0;
+}
+
+// One sender thread, one receiver thread, one datagram per system call on
+// each side: the batching our endpoint uses today (uv_udp_try_send; libuv's
+// recvmsg per datagram).
+double udp_loopback_pps(size_t datagram, double seconds) {
+  int rx = socket(AF_INET, SOCK_DGRAM, 0);
+  int tx = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(rx, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  getsockname(rx, reinterpret_cast<sockaddr*>(&a), &len);
+  connect(tx, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  timeval tv{0, 100000};
+  setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::atomic<bool> stop{false};
+  std::uint64_t received = 0;
+  std::thread receiver([&] {
+    std::vector<char> buf(65536);
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (recv(rx, buf.data(), buf.size(), 0) > 0) ++received;
+    }
+  });
+  std::vector<char> payload(datagram, 0x5a);
+  const auto end = SteadyClock::now() + std::chrono::duration<double>(seconds);
+  while (SteadyClock::now() < end) {
+    for (int i = 0; i < 16; ++i) send(tx, payload.data(), payload.size(), 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  stop = true;
+  receiver.join();
+  close(rx);
+  close(tx);
+  return static_cast<double>(received) / seconds;
+}
+
+Result<double> libsrtp_protect_unprotect_pps(const std::string& profile_name,
+                                             size_t payload, double seconds) {
+  auto profile = srtp::profile_from_name(profile_name);
+  if (!profile) return make_error("ERR_INVALID_ARG_VALUE", "unknown profile");
+  if (Status s = srtp::ensure_initialized(); !s.ok()) return s.error();
+  const srtp::ProfileInfo& info = srtp::profile_info(*profile);
+  std::vector<std::uint8_t> master(info.key_length + info.salt_length, 0x42);
+  srtp_t tx = nullptr, rx = nullptr;
+  if (srtp::create_libsrtp_session(&tx, *profile, master, true, 1024, true) !=
+          srtp_err_status_ok ||
+      srtp::create_libsrtp_session(&rx, *profile, master, false, 1024, true) !=
+          srtp_err_status_ok) {
+    if (tx) srtp_dealloc(tx);
+    return make_error("ERR_SRTP_INIT", "libsrtp refused the session");
+  }
+  std::vector<std::uint8_t> packet = rtp_packet(payload, 7);
+  packet.resize(packet.size() + srtp::kMaxTrailer);
+  std::uint64_t n = 0;
+  std::uint32_t seq = 0;
+  const auto t0 = SteadyClock::now();
+  const auto end = t0 + std::chrono::duration<double>(seconds);
+  bool ok = true;
+  while (ok && SteadyClock::now() < end) {
+    for (int i = 0; i < 64 && ok; ++i) {
+      ++seq;
+      packet[2] = static_cast<std::uint8_t>(seq >> 8);
+      packet[3] = static_cast<std::uint8_t>(seq);
+      int len = static_cast<int>(12 + payload);
+      ok = srtp_protect(tx, packet.data(), &len) == srtp_err_status_ok &&
+           srtp_unprotect(rx, packet.data(), &len) == srtp_err_status_ok;
+      ++n;
+    }
+  }
+  const double elapsed = seconds_since(t0);
+  srtp_dealloc(tx);
+  srtp_dealloc(rx);
+  if (!ok) return make_error("ERR_SRTP_FAILED", "protect/unprotect failed");
+  return static_cast<double>(n) / elapsed;
+}
+
+namespace {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+SslCtxPtr memory_ctx(bool server, const Identity& id) {
+  SslCtxPtr ctx(
+      SSL_CTX_new(server ? DTLS_server_method() : DTLS_client_method()));
+  BIO* cb = BIO_new_mem_buf(id.cert.data(), static_cast<int>(id.cert.size()));
+  BIO* kb = BIO_new_mem_buf(id.key.data(), static_cast<int>(id.key.size()));
+  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  SSL_CTX_use_certificate(ctx.get(), cert);
+  SSL_CTX_use_PrivateKey(ctx.get(), key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  BIO_free(cb);
+  BIO_free(kb);
+  SSL_CTX_set_min_proto_version(ctx.get(), DTLS1_2_VERSION);
+  // Mutual authentication with a self-signed peer, as WebRTC does (the
+  // fingerprint check itself is a memcmp, left out).
+  SSL_CTX_set_verify(ctx.get(),
+                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     [](int, X509_STORE_CTX*) { return 1; });
+  SSL_CTX_set_tlsext_use_srtp(ctx.get(),
+                              "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+  return ctx;
+}
+
+// Moves what `from` wrote into `to`'s read BIO, one write at a time.
+void pump(BIO* from, BIO* to) {
+  char buf[4096];
+  int n;
+  while ((n = BIO_read(from, buf, sizeof(buf))) > 0) BIO_write(to, buf, n);
+}
+
+}  // namespace
+
+// Two SSL objects over memory BIOs on this one thread: the same ECDSA P-256
+// certificates, mutual authentication, use_srtp and the keying export that
+// our handshakes do, with no sockets, no cookie exchange and no timers.
+Result<double> openssl_memory_handshakes_per_second(int count) {
+  auto s_id = identity(), c_id = identity();
+  if (!s_id.ok() || !c_id.ok()) return make_error("ERR_CERT_GENERATE", "cert");
+  SslCtxPtr sctx = memory_ctx(true, *s_id), cctx = memory_ctx(false, *c_id);
+  const auto t0 = SteadyClock::now();
+  for (int i = 0; i < count; ++i) {
+    SSL* c = SSL_new(cctx.get());
+    SSL* s = SSL_new(sctx.get());
+    BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
+    BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(c_in, -1);
+    BIO_set_mem_eof_return(s_in, -1);
+    SSL_set_bio(c, c_in, c_out);
+    SSL_set_bio(s, s_in, s_out);
+    DTLS_set_link_mtu(c, 1200);
+    DTLS_set_link_mtu(s, 1200);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    bool done = false;
+    for (int round = 0; round < 20 && !done; ++round) {
+      SSL_do_handshake(c);
+      pump(c_out, s_in);
+      SSL_do_handshake(s);
+      pump(s_out, c_in);
+      done = SSL_is_init_finished(c) && SSL_is_init_finished(s);
+    }
+    unsigned char keys[2][60];
+    bool ok = done &&
+              SSL_export_keying_material(c, keys[0], 60, "EXTRACTOR-dtls_srtp",
+                                         19, nullptr, 0, 0) == 1 &&
+              SSL_export_keying_material(s, keys[1], 60, "EXTRACTOR-dtls_srtp",
+                                         19, nullptr, 0, 0) == 1;
+    SSL_free(c);
+    SSL_free(s);
+    if (!ok) {
+      ERR_clear_error();
+      return make_error("ERR_BENCH_HANDSHAKE", "in-memory handshake failed");
+    }
+  }
+  return count / seconds_since(t0);
+}
+
+Result<BenchResult> run_loopback_bench(const BenchOptions& o,
+                                       const Progress& progress) {
+  if (o.handshakes < 1 || o.concurrency < 1 || o.sessions < 1 ||
+      o.duration_s <= 0 || o.payloads.empty() || o.profiles.empty()) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "handshakes, concurrency, sessions, duration, payloads "
+                      "and profiles must all be positive / non-empty");
+  }
+  for (const std::string& p : o.profiles) {
+    if (!srtp::profile_from_name(p))
+      return make_error("ERR_INVALID_ARG_VALUE", "unknown SRTP profile " + p);
+  }
+  for (size_t p : o.payloads) {
+    if (p < 1 || p > 8000)
+      return make_error("ERR_OUT_OF_RANGE", "payload must be 1..8000 bytes");
+  }
+  auto s_id = identity(), c_id = identity();
+  if (!s_id.ok()) return s_id.error();
+  if (!c_id.ok()) return c_id.error();
+  // Before the loops: they stop (and their callbacks end) before it goes.
+  Receiver receiver;
+  auto server_loop = EventLoop::start();
+  auto client_loop = EventLoop::start();
+  if (!server_loop.ok()) return server_loop.error();
+  if (!client_loop.ok()) return client_loop.error();
+  EventLoop& server = **server_loop;
+  EventLoop& client = **client_loop;
+  ListenOptions lo;
+  lo.cert = s_id->cert;
+  lo.key = s_id->key;
+  lo.fingerprints = {c_id->fingerprint};
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  lo.srtp =
+      "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:"
+      "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32";
+  auto endpoint = listen(
+      server,
+      [&receiver](Session s) {
+        s.on_rtp(
+            [&receiver](std::span<const std::uint8_t>) { ++receiver.rtp; });
+      },
+      lo);
+  if (!endpoint.ok()) return endpoint.error();
+  const std::uint16_t port = endpoint->address().port;
+  ConnectOptions co;
+  co.cert = c_id->cert;
+  co.key = c_id->key;
+  co.fingerprints = {s_id->fingerprint};
+  co.srtp = "SRTP_AEAD_AES_128_GCM";
+
+  BenchResult result;
+  if (progress) {
+    progress("handshakes: " + std::to_string(o.handshakes) +
+             " at concurrency " + std::to_string(o.concurrency));
+  }
+  auto hs = handshake_phase(o, server, client, port, co);
+  if (!hs.ok()) return hs.error();
+  result.handshake = *hs;
+  if (o.ceilings) {
+    if (progress) progress("ceiling: in-memory OpenSSL DTLS handshakes");
+    auto c =
+        openssl_memory_handshakes_per_second(std::max(50, o.handshakes / 4));
+    if (!c.ok()) return c.error();
+    result.handshake.ceiling_per_second = *c;
+  }
+  std::vector<std::pair<size_t, double>> udp_ceiling;
+  for (size_t payload : o.payloads) {
+    if (o.ceilings) {
+      if (progress)
+        progress("ceiling: raw UDP loopback, " +
+                 std::to_string(12 + payload + 16) + " B datagrams");
+      udp_ceiling.emplace_back(
+          payload, udp_loopback_pps(12 + payload + 16, o.duration_s));
+    }
+    for (const std::string& profile : o.profiles) {
+      if (progress) {
+        progress("media: " + profile + ", " + std::to_string(payload) +
+                 " B payload, " + std::to_string(o.sessions) + " sessions");
+      }
+      auto m =
+          media_point(o, server, client, port, co, profile, payload, receiver);
+      if (!m.ok()) return m.error();
+      if (o.ceilings) {
+        m->udp_ceiling_pps = udp_ceiling.back().second;
+        auto c = libsrtp_protect_unprotect_pps(profile, payload,
+                                               std::max(0.2, o.duration_s / 4));
+        if (!c.ok()) return c.error();
+        m->srtp_ceiling_pps = *c;
+      }
+      result.media.push_back(*m);
+    }
+  }
+  endpoint->close();
+  return result;
+}
+
+}  // namespace dtls::bench

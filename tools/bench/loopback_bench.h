@@ -1,0 +1,74 @@
+// The loopback DTLS-SRTP benchmark: our stack on 127.0.0.1 (a server endpoint
+// on one EventLoop thread, the clients on another, so one core per side) and,
+// in the same run, the machine's ceilings for the same work: raw UDP loopback
+// with the same batching, libsrtp protect+unprotect in process, and OpenSSL
+// DTLS handshakes in memory. Every figure of ours comes with its ceiling.
+#ifndef DTLS_SRTP_TOOLS_BENCH_LOOPBACK_BENCH_H_
+#define DTLS_SRTP_TOOLS_BENCH_LOOPBACK_BENCH_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "transport/error.h"
+
+namespace dtls::bench {
+
+struct BenchOptions {
+  int handshakes = 400;  // handshake phase: how many
+  int concurrency = 16;  // in flight at once
+  int sessions = 4;      // media phase: client sessions sending at once
+  std::vector<size_t> payloads = {200, 600, 1200};  // RTP payload bytes
+  double duration_s = 1.0;                          // per media point
+  std::vector<std::string> profiles = {
+      "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
+      "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
+  bool ceilings = true;
+};
+
+struct HandshakeResult {
+  int count = 0;
+  int failures = 0;
+  double seconds = 0;
+  double per_second = 0;
+  double p50_ms = 0, p99_ms = 0;
+  double server_cpu_s = 0, client_cpu_s = 0;
+  double ceiling_per_second = 0;  // in-memory OpenSSL, both ends on one core
+};
+
+struct MediaResult {
+  std::string profile;
+  size_t payload = 0;
+  std::uint64_t sent = 0, received = 0;
+  double seconds = 0;
+  double sent_pps = 0, received_pps = 0;
+  double gbit_per_s = 0;  // received payload
+  double loss = 0;        // 1 - received / sent
+  double sender_cpu_s = 0, receiver_cpu_s = 0;
+  double udp_ceiling_pps = 0;   // raw UDP, same datagram size and batching
+  double srtp_ceiling_pps = 0;  // libsrtp protect + unprotect on one core
+  double ceiling_pps() const;
+  double ratio() const;  // received_pps / ceiling_pps
+};
+
+struct BenchResult {
+  HandshakeResult handshake;
+  std::vector<MediaResult> media;
+};
+
+// Progress lines for long phases ("media SRTP_AEAD_AES_128_GCM 1200 B ...").
+using Progress = std::function<void(const std::string&)>;
+
+Result<BenchResult> run_loopback_bench(const BenchOptions& options,
+                                       const Progress& progress);
+
+// The ceilings on their own.
+double udp_loopback_pps(size_t datagram, double seconds);
+Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
+                                             size_t payload, double seconds);
+Result<double> openssl_memory_handshakes_per_second(int count);
+
+}  // namespace dtls::bench
+
+#endif  // DTLS_SRTP_TOOLS_BENCH_LOOPBACK_BENCH_H_
