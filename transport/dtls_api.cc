@@ -71,13 +71,13 @@ struct Built {
   AssociationOptions association;
 };
 
-Result<Built> build(const SecureOptions& o, bool server) {
+Result<std::shared_ptr<const DtlsContext>> build_context(
+    const SecureOptions& o) {
   DtlsContextOptions co;
   if (o.cert.empty() != o.key.empty()) {
     return invalid(o.cert.empty() ? "key is given without cert"
                                   : "cert is given without key");
   }
-  if (server && o.cert.empty()) return invalid("listen needs cert and key");
   if (!o.cert.empty()) {
     certs::LoadOptions lo;
     lo.passphrase = o.passphrase;
@@ -92,6 +92,40 @@ Result<Built> build(const SecureOptions& o, bool server) {
   co.alpn_protocols = o.alpn;
   co.srtp_profiles = o.srtp;
   co.require_srtp = o.require_srtp;
+  return DtlsContext::create(std::move(co));
+}
+
+}  // namespace
+
+struct SecureContextAccess {
+  static const std::shared_ptr<const DtlsContext>& get(const SecureContext& c) {
+    return c.context_;
+  }
+};
+
+Result<SecureContext> create_secure_context(const SecureOptions& options) {
+  auto ctx = build_context(options);
+  if (!ctx.ok()) return ctx.error();
+  SecureContext out;
+  out.context_ = std::move(ctx).value();
+  return out;
+}
+
+namespace {
+
+Result<Built> build(const SecureOptions& o, bool server) {
+  std::shared_ptr<const DtlsContext> ctx =
+      SecureContextAccess::get(o.secure_context);
+  if (!ctx) {
+    if (server && o.cert.empty() && o.key.empty())
+      return invalid("listen needs cert and key");
+    auto built = build_context(o);
+    if (!built.ok()) return built.error();
+    ctx = std::move(built).value();
+  }
+  if (server && !ctx->options().credentials) {
+    return invalid("listen needs cert and key (the secure context has none)");
+  }
   AssociationOptions ao;
   for (const std::string& f : o.fingerprints) {
     auto fp = certs::Fingerprint::parse_sdp(f);
@@ -108,9 +142,7 @@ Result<Built> build(const SecureOptions& o, bool server) {
                       "srtp_replay_window must be 64..32768 packets, got " +
                           std::to_string(o.srtp_replay_window));
   }
-  auto ctx = DtlsContext::create(std::move(co));
-  if (!ctx.ok()) return ctx.error();
-  return Built{std::move(ctx).value(), std::move(ao)};
+  return Built{std::move(ctx), std::move(ao)};
 }
 
 }  // namespace

@@ -89,8 +89,28 @@ struct EndpointState {
   size_t session_count = 0;
 };
 
+class DtlsContext;
+struct SecureOptions;
+
+// node's tls.createSecureContext(): certificate, key, CA list, ciphers, ALPN
+// and SRTP profiles loaded once and shared by any number of listen/connect
+// calls (loading PEM and building an SSL_CTX costs about a millisecond).
+class SecureContext {
+ public:
+  SecureContext() = default;
+  explicit operator bool() const { return context_ != nullptr; }
+
+ private:
+  friend Result<SecureContext> create_secure_context(const SecureOptions&);
+  friend struct SecureContextAccess;
+  std::shared_ptr<const DtlsContext> context_;
+};
+
 // Options shared by listen and connect, with node:tls meanings.
 struct SecureOptions {
+  // When set, it supplies cert, key, passphrase, ca, ciphers, alpn, srtp and
+  // require_srtp, and those fields here are not read (node's secureContext).
+  SecureContext secure_context;
   std::string cert;             // PEM chain, leaf first
   std::string key;              // PEM private key
   std::string passphrase;       // for an encrypted key
@@ -127,6 +147,10 @@ struct ConnectOptions : SecureOptions {
 // The equivalent of node's permission model for the network: when not allowed,
 // listen and connect fail with ERR_ACCESS_DENIED; building options or handles
 // does no I/O.
+// Loads what a SecureContext holds from `options` (the fields listed at
+// SecureOptions::secure_context), with the same errors as listen/connect.
+Result<SecureContext> create_secure_context(const SecureOptions& options);
+
 class NetworkPolicy {
  public:
   static void set_allowed(bool allowed);

@@ -876,3 +876,88 @@ TEST(DtlsApiMedia, TamperedReplayedTruncatedMediaIsCountedNeverDelivered) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// One secure context (node's tls.createSecureContext) serves many connects
+// and a listen; the per-connection options still apply.
+TEST(DtlsApi, SecureContextIsSharedByManyCalls) {
+  testing::UvTestLoop loop;
+  SecureOptions server_material;
+  server_material.cert = pem(0).cert;
+  server_material.key = pem(0).key;
+  server_material.srtp = "SRTP_AEAD_AES_128_GCM";
+  auto server_ctx = create_secure_context(server_material);
+  ASSERT_TRUE(server_ctx.ok()) << server_ctx.error().to_string();
+  ListenOptions lo;
+  lo.secure_context = *server_ctx;
+  lo.fingerprints = {pem(1).fingerprint};
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, lo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+
+  SecureOptions client_material;
+  client_material.cert = pem(1).cert;
+  client_material.key = pem(1).key;
+  client_material.srtp = "SRTP_AEAD_AES_128_GCM";
+  auto client_ctx = create_secure_context(client_material);
+  ASSERT_TRUE(client_ctx.ok());
+  std::vector<Session> clients;
+  for (int i = 0; i < 3; ++i) {
+    ConnectOptions co;
+    co.secure_context = *client_ctx;
+    co.cert = "ignored: the secure context supplies it";
+    co.fingerprints = {pem(0).fingerprint};
+    auto s = connect(loop.get(), "127.0.0.1", endpoint->address().port, co);
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+    clients.push_back(*s);
+  }
+  // The per-connection pinning still applies: a wrong fingerprint fails.
+  ConnectOptions wrong;
+  wrong.secure_context = *client_ctx;
+  wrong.fingerprints = {pem(1).fingerprint};
+  auto bad = connect(loop.get(), "127.0.0.1", endpoint->address().port, wrong);
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    for (auto& c : clients) {
+      if (!ready(c.opened())) return false;
+    }
+    return ready(bad->opened());
+  }));
+  for (auto& c : clients) {
+    ASSERT_TRUE(c.opened().get().ok());
+    EXPECT_EQ(c.srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+  }
+  EXPECT_EQ(bad->opened().get().error().code,
+            "ERR_DTLS_CERT_FINGERPRINT_MISMATCH");
+  endpoint->close();
+}
+
+TEST(DtlsApi, SecureContextErrors) {
+  SecureOptions broken;
+  broken.cert = "not a certificate";
+  broken.key = pem(0).key;
+  auto c = create_secure_context(broken);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "ERR_CERT_PEM_INVALID");
+  SecureOptions half;
+  half.cert = pem(0).cert;
+  EXPECT_EQ(create_secure_context(half).error().code, "ERR_INVALID_ARG_VALUE");
+  // A context without a certificate serves clients, not a server.
+  auto bare = create_secure_context(SecureOptions{});
+  ASSERT_TRUE(bare.ok());
+  testing::UvTestLoop loop;
+  ListenOptions lo;
+  lo.secure_context = *bare;
+  lo.port = 0;
+  auto e = listen(
+      loop.get(), [](Session) {}, lo);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+}  // namespace
+}  // namespace dtls

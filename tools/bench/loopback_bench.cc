@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -153,8 +154,6 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   MediaResult m;
   m.profile = profile;
   m.payload = payload;
-  co.srtp = profile;
-  co.require_srtp = true;
   std::vector<Session> sessions;
   for (int i = 0; i < o.sessions; ++i) {
     auto s = connect(client, "127.0.0.1", port, co);
@@ -433,6 +432,7 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   lo.srtp =
       "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:"
       "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32";
+  lo.max_sessions = 100000;
   auto endpoint = listen(
       server,
       [&receiver](Session s) {
@@ -442,11 +442,22 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
       lo);
   if (!endpoint.ok()) return endpoint.error();
   const std::uint16_t port = endpoint->address().port;
+  // One secure context per profile for the clients, as an application making
+  // many connections would hold (node's createSecureContext).
+  std::map<std::string, SecureContext> client_contexts;
+  for (const std::string& p : o.profiles) {
+    SecureOptions material;
+    material.cert = c_id->cert;
+    material.key = c_id->key;
+    material.srtp = p;
+    material.require_srtp = true;
+    auto ctx = create_secure_context(material);
+    if (!ctx.ok()) return ctx.error();
+    client_contexts[p] = *ctx;
+  }
   ConnectOptions co;
-  co.cert = c_id->cert;
-  co.key = c_id->key;
   co.fingerprints = {s_id->fingerprint};
-  co.srtp = "SRTP_AEAD_AES_128_GCM";
+  co.secure_context = client_contexts.begin()->second;
 
   BenchResult result;
   if (progress) {
@@ -473,6 +484,7 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
           payload, udp_loopback_pps(12 + payload + 16, o.duration_s));
     }
     for (const std::string& profile : o.profiles) {
+      co.secure_context = client_contexts[profile];
       if (progress) {
         progress("media: " + profile + ", " + std::to_string(payload) +
                  " B payload, " + std::to_string(o.sessions) + " sessions");
