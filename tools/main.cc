@@ -30,6 +30,12 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "bench-idle-clients" && args.size() == 5) {
+    // The memory phase's child process (see tools/bench/loopback_bench.h).
+    return dtls::bench::run_idle_clients(
+        static_cast<std::uint16_t>(std::stoi(args[0])), std::stoi(args[1]),
+        args[2], args[3], args[4]);
+  }
   if (command == "bench") {
     return dtls::bench::run_bench_command(args, std::cout, std::cerr);
   }

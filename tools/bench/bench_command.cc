@@ -19,6 +19,8 @@ const char kBenchUsage[] =
     "  --duration SEC     seconds per media point (default 1)\n"
     "  --profiles P,Q,..  SRTP profiles (default all four)\n"
     "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
+    "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
+    "skips)\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
     "ceiling\n";
@@ -83,6 +85,17 @@ std::string to_table(const BenchResult& r) {
       << " ms, in-memory per end " << fmt("%.3f", memory_ms)
       << " ms: efficiency " << fmt("%.2f", memory_ms / ours_ms) << "\n";
   }
+  const MemoryResult& mem = r.memory;
+  if (mem.sessions > 0) {
+    t << "\nmemory: " << mem.sessions
+      << " idle established sessions, server RSS "
+      << fmt("%.0f", mem.rss_before_kib) << " -> "
+      << fmt("%.0f", mem.rss_after_kib)
+      << " KiB: " << fmt("%.1f", mem.kib_per_session)
+      << " KiB per session (target 48)"
+      << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
+      << "\n";
+  }
   t << "\nmedia (one core per side; packets/s received)\n";
   t << "profile                  payload    sent/s     recv/s   Gbit/s   loss "
        "  cpu tx  cpu rx   udp ceil  srtp ceil  ours/ceil\n";
@@ -112,6 +125,11 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     << ", \"p99_ms\": " << h.p99_ms << ", \"server_cpu_s\": " << h.server_cpu_s
     << ", \"client_cpu_s\": " << h.client_cpu_s
     << ", \"ceiling_per_second\": " << h.ceiling_per_second << "},\n";
+  j << "  \"memory\": {\"sessions\": " << r.memory.sessions
+    << ", \"failures\": " << r.memory.failures
+    << ", \"rss_before_kib\": " << r.memory.rss_before_kib
+    << ", \"rss_after_kib\": " << r.memory.rss_after_kib
+    << ", \"kib_per_session\": " << r.memory.kib_per_session << "},\n";
   j << "  \"media\": [";
   for (size_t i = 0; i < r.media.size(); ++i) {
     const MediaResult& m = r.media[i];
@@ -225,6 +243,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     } else if (a == "--handshakes" && has_value &&
                parse_number(args[i + 1], 1, 1e6, v)) {
       o.handshakes = static_cast<int>(v);
+      ++i;
+    } else if (a == "--idle-sessions" && has_value &&
+               parse_number(args[i + 1], 0, 100000, v)) {
+      o.idle_sessions = static_cast<int>(v);
       ++i;
     } else if (a == "--concurrency" && has_value &&
                parse_number(args[i + 1], 1, 10000, v)) {

@@ -17,6 +17,8 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   o.payloads = {200, 1200};
   o.duration_s = 0.1;
   o.profiles = {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"};
+  o.idle_sessions = 40;
+  o.self_path = "tools/dtls-srtp";  // runfiles: the child runs the real tool
   std::vector<std::string> progress;
   auto r = run_loopback_bench(
       o, [&](const std::string& line) { progress.push_back(line); });
@@ -27,6 +29,9 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_LE(r->handshake.p50_ms, r->handshake.p99_ms);
   EXPECT_GT(r->handshake.server_cpu_s, 0);
   EXPECT_GT(r->handshake.ceiling_per_second, 0);
+  EXPECT_EQ(r->memory.sessions, 40);
+  EXPECT_EQ(r->memory.failures, 0);
+  EXPECT_GT(r->memory.rss_after_kib, 0);
   ASSERT_EQ(r->media.size(), 4u);
   for (const MediaResult& m : r->media) {
     SCOPED_TRACE(m.profile + " " + std::to_string(m.payload));
@@ -39,11 +44,11 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
     EXPECT_GT(m.ratio(), 0);
     EXPECT_NEAR(m.gbit_per_s, m.received_pps * m.payload * 8 / 1e9, 1e-9);
   }
-  EXPECT_GE(progress.size(), 7u);  // handshakes, 3 ceilings, 4 media points
+  EXPECT_GE(progress.size(), 8u);  // memory, handshakes, 3 ceilings, 4 media
   std::string json = to_json(o, *r);
-  for (const char* key :
-       {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
-        "\"ratio\"", "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
+  for (const char* key : {"\"handshake\"", "\"per_second\"", "\"p99_ms\"",
+                          "\"media\"", "\"kib_per_session\"", "\"ratio\"",
+                          "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);

@@ -1,18 +1,21 @@
 #include "tools/bench/loopback_bench.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <map>
 #include <memory>
@@ -221,7 +224,164 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   return m;
 }
 
+// Holds `count` sessions open, `concurrency` handshakes at a time (client
+// loop only).
+struct IdleDriver {
+  EventLoop* loop;
+  std::uint16_t port;
+  ConnectOptions options;
+  int total, concurrency, started = 0, done = 0, failures = 0;
+  std::vector<Session> open;
+  std::promise<void> finished;
+
+  void start_one() {
+    ++started;
+    auto s = connect(*loop, "127.0.0.1", port, options);
+    if (!s.ok()) {
+      finish_one(false);
+      return;
+    }
+    open.push_back(*s);
+    s->on_opened([this](const Result<std::string>& r) { finish_one(r.ok()); });
+  }
+  void finish_one(bool ok) {
+    if (!ok) ++failures;
+    if (++done == total) {
+      finished.set_value();
+    } else if (started < total) {
+      start_one();
+    }
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return false;
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  return std::fclose(f) == 0 && ok;
+}
+
+Result<MemoryResult> memory_phase(const BenchOptions& o, EventLoop& server,
+                                  std::uint16_t port, const Identity& client_id,
+                                  const std::string& server_fingerprint) {
+  MemoryResult m;
+  m.sessions = o.idle_sessions;
+  char dir_template[] = "/tmp/dtls-srtp-bench-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr)
+    return make_error("ERR_FS_WRITE", "cannot make a temporary folder");
+  const std::string dir = dir_template;
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  if (!write_file(cert, client_id.cert) || !write_file(key, client_id.key))
+    return make_error("ERR_FS_WRITE", "cannot write the client's files");
+  const std::string self =
+      o.self_path.empty() ? std::string("/proc/self/exe") : o.self_path;
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0)
+    return make_error("ERR_BENCH_CHILD", "pipe failed");
+  // Settle the server's heap first: what the earlier phases left is not
+  // the sessions' cost.
+  server.dispatcher()->call([] { malloc_trim(0); });
+  m.rss_before_kib = rss_kib();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    close(to_child[1]);
+    close(from_child[0]);
+    std::string p = std::to_string(port), n = std::to_string(o.idle_sessions);
+    execl(self.c_str(), self.c_str(), "bench-idle-clients", p.c_str(),
+          n.c_str(), cert.c_str(), key.c_str(), server_fingerprint.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  if (pid < 0) return make_error("ERR_BENCH_CHILD", "fork failed");
+  std::string line;
+  char c;
+  while (read(from_child[0], &c, 1) == 1 && c != '\n') line += c;
+  int opened = 0, failed = 0;
+  const bool ready =
+      std::sscanf(line.c_str(), "ready %d %d", &opened, &failed) == 2;
+  // Idle for a moment, so that nothing in flight is counted.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  m.rss_after_kib = rss_kib();
+  close(to_child[1]);  // the child closes its sessions and exits
+  close(from_child[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir.c_str());
+  if (!ready) {
+    return make_error("ERR_BENCH_CHILD",
+                      "the idle clients did not start: '" + line + "'");
+  }
+  m.failures = failed;
+  if (opened > 0) {
+    m.kib_per_session = (m.rss_after_kib - m.rss_before_kib) / opened;
+  }
+  m.sessions = opened;
+  return m;
+}
+
 }  // namespace
+
+double rss_kib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) *
+         static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
+}
+
+int run_idle_clients(std::uint16_t port, int count,
+                     const std::string& cert_file, const std::string& key_file,
+                     const std::string& server_fingerprint) {
+  SecureOptions material;
+  material.cert = read_file(cert_file);
+  material.key = read_file(key_file);
+  material.srtp = "SRTP_AEAD_AES_128_GCM";
+  auto ctx = create_secure_context(material);
+  auto loop = EventLoop::start();
+  if (!ctx.ok() || !loop.ok()) {
+    std::printf("error %s\n",
+                ctx.ok() ? "no loop" : ctx.error().to_string().c_str());
+    std::fflush(stdout);
+    return 1;
+  }
+  ConnectOptions co;
+  co.secure_context = *ctx;
+  co.fingerprints = {server_fingerprint};
+  IdleDriver d{loop->get(), port, co, count, 32, 0, 0, 0, {}, {}};
+  loop->get()->dispatcher()->call([&] {
+    for (int i = 0; i < std::min(d.concurrency, d.total); ++i) d.start_one();
+  });
+  d.finished.get_future().wait();
+  const int failures =
+      loop->get()->dispatcher()->call([&] { return d.failures; });
+  std::printf("ready %d %d\n", count - failures, failures);
+  std::fflush(stdout);
+  char c;
+  while (read(0, &c, 1) > 0) {
+  }
+  loop->get()->dispatcher()->call([&] { d.open.clear(); });
+  (*loop)->stop();
+  return 0;
+}
 
 double MediaResult::ceiling_pps() const {
   if (udp_ceiling_pps <= 0) return srtp_ceiling_pps;
@@ -460,6 +620,19 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   co.secure_context = client_contexts.begin()->second;
 
   BenchResult result;
+  if (o.idle_sessions > 0) {
+    if (progress) {
+      progress("memory: " + std::to_string(o.idle_sessions) +
+               " idle sessions (clients in a child process)");
+    }
+    auto mem = memory_phase(o, server, port, *c_id, s_id->fingerprint);
+    if (!mem.ok()) return mem.error();
+    result.memory = *mem;
+    // The server ends those sessions when the child goes; wait for that so
+    // the handshake phase starts from an idle endpoint.
+    for (int i = 0; i < 200 && endpoint->state().session_count > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (progress) {
     progress("handshakes: " + std::to_string(o.handshakes) +
              " at concurrency " + std::to_string(o.concurrency));

@@ -25,6 +25,18 @@ struct BenchOptions {
       "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
       "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
   bool ceilings = true;
+  // Memory phase: this many idle established sessions on the server (0
+  // skips it). The clients run in a child process (this binary's
+  // `bench-idle-clients`), so the server's RSS growth is its own.
+  int idle_sessions = 5000;
+  std::string self_path;  // this binary, for the child; empty: /proc/self/exe
+};
+
+struct MemoryResult {
+  int sessions = 0;
+  int failures = 0;
+  double rss_before_kib = 0, rss_after_kib = 0;
+  double kib_per_session = 0;
 };
 
 struct HandshakeResult {
@@ -54,6 +66,7 @@ struct MediaResult {
 
 struct BenchResult {
   HandshakeResult handshake;
+  MemoryResult memory;
   std::vector<MediaResult> media;
 };
 
@@ -62,6 +75,17 @@ using Progress = std::function<void(const std::string&)>;
 
 Result<BenchResult> run_loopback_bench(const BenchOptions& options,
                                        const Progress& progress);
+
+// `dtls-srtp bench-idle-clients`: connects `count` sessions to 127.0.0.1:port
+// with the certificate and key in the given PEM files, pinning the server's
+// fingerprint; prints "ready <opened> <failed>" and holds them until its
+// standard input closes.
+int run_idle_clients(std::uint16_t port, int count, const std::string& cert_file,
+                     const std::string& key_file,
+                     const std::string& server_fingerprint);
+
+// The process's resident set size.
+double rss_kib();
 
 // The ceilings on their own.
 double udp_loopback_pps(size_t datagram, double seconds);
