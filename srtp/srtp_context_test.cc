@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "tests/testing/rtp_packets.h"
 #include "tests/testing/srtp_reference.h"
 
 namespace dtls::srtp {
@@ -93,37 +94,11 @@ std::unique_ptr<SrtpContext> context(const SrtpKeys& k, Side side,
   return std::move(c).value();
 }
 
-Bytes rtp_packet(std::uint32_t ssrc, std::uint16_t seq, size_t payload,
-                 std::uint8_t fill = 0xab) {
-  Bytes p = {0x80,
-             0x60,
-             static_cast<std::uint8_t>(seq >> 8),
-             static_cast<std::uint8_t>(seq),
-             0xde,
-             0xad,
-             0xbe,
-             0xef,
-             static_cast<std::uint8_t>(ssrc >> 24),
-             static_cast<std::uint8_t>(ssrc >> 16),
-             static_cast<std::uint8_t>(ssrc >> 8),
-             static_cast<std::uint8_t>(ssrc)};
-  p.resize(12 + payload, fill);
-  return p;
+Bytes rtp_packet(std::uint32_t ssrc, std::uint16_t seq, size_t payload) {
+  return testing::make_rtp(ssrc, seq, payload);
 }
 
-Bytes rtcp_packet(std::uint32_t ssrc) {
-  // A receiver report with no blocks and 8 bytes of padding-free profile data.
-  Bytes p = {0x80,
-             201,
-             0,
-             3,
-             static_cast<std::uint8_t>(ssrc >> 24),
-             static_cast<std::uint8_t>(ssrc >> 16),
-             static_cast<std::uint8_t>(ssrc >> 8),
-             static_cast<std::uint8_t>(ssrc)};
-  p.resize(16, 0x5a);
-  return p;
-}
+Bytes rtcp_packet(std::uint32_t ssrc) { return testing::make_rtcp(ssrc); }
 
 // Protects a copy of `packet`; the result is the wire bytes.
 Bytes protect(SrtpContext& c, const Bytes& packet, bool rtcp = false) {
@@ -219,7 +194,7 @@ TEST(SrtpContext, AeadGcmMatchesAnIndependentComputation) {
     auto client = context(keys, Side::kClient);
     const std::uint32_t ssrc = 0x5501a0b2;
     const std::uint16_t seq = 0xf17b;
-    Bytes plain = rtp_packet(ssrc, seq, 38, 0x47);
+    Bytes plain = rtp_packet(ssrc, seq, 38);
     Bytes wire = protect(*client, plain);
     Bytes session_key =
         testing::srtp_kdf(keys.client_key, keys.client_salt,

@@ -35,6 +35,14 @@ bool ready(const std::shared_future<Result<std::string>>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
+void close_and_wait(UvTestLoop& loop, Session& session) {
+  session.close();
+  ASSERT_TRUE(loop.run_until([&] {
+    return session.closed().wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+}
+
 struct Peer {
   const char* name;
   std::vector<std::string> (*argv)(const Files& theirs, std::uint16_t port);
@@ -232,11 +240,7 @@ TEST(DtlsApiInterop, OurConnectAgainstServers) {
              (peer.echoes ||
               child.output().find("hello from us") != std::string::npos);
     })) << child.output();
-    session->close();
-    ASSERT_TRUE(loop.run_until([&] {
-      return session->closed().wait_for(std::chrono::seconds(0)) ==
-             std::future_status::ready;
-    }));
+    close_and_wait(loop, *session);
     child.stop();
   }
 }
@@ -320,11 +324,7 @@ TEST(DtlsApiInterop, OurSrtpDecryptsWithOpensslsKeys) {
     ASSERT_TRUE(r.ok()) << srtp::packet_status_code(r.status);
     wire.resize(r.length);
     EXPECT_EQ(wire, packet);
-    session->close();
-    ASSERT_TRUE(loop.run_until([&] {
-      return session->closed().wait_for(std::chrono::seconds(0)) ==
-             std::future_status::ready;
-    }));
+    close_and_wait(loop, *session);
     child.stop();
   }
 }

@@ -7,6 +7,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
 
@@ -616,34 +617,10 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 Bytes rtp(std::uint32_t ssrc, std::uint16_t seq, size_t payload) {
-  Bytes p = {0x80,
-             96,
-             static_cast<std::uint8_t>(seq >> 8),
-             static_cast<std::uint8_t>(seq),
-             0,
-             0,
-             0x10,
-             0,
-             static_cast<std::uint8_t>(ssrc >> 24),
-             static_cast<std::uint8_t>(ssrc >> 16),
-             static_cast<std::uint8_t>(ssrc >> 8),
-             static_cast<std::uint8_t>(ssrc)};
-  for (size_t i = 0; i < payload; ++i)
-    p.push_back(static_cast<std::uint8_t>(seq + i));
-  return p;
+  return testing::make_rtp(ssrc, seq, payload);
 }
 
-Bytes rtcp(std::uint32_t ssrc) {
-  Bytes p = {0x80,
-             201,
-             0,
-             1,
-             static_cast<std::uint8_t>(ssrc >> 24),
-             static_cast<std::uint8_t>(ssrc >> 16),
-             static_cast<std::uint8_t>(ssrc >> 8),
-             static_cast<std::uint8_t>(ssrc)};
-  return p;
-}
+Bytes rtcp(std::uint32_t ssrc) { return testing::make_rtcp(ssrc); }
 
 struct MediaPair {
   testing::UvTestLoop loop;
