@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
 
 namespace dtls::srtp {
@@ -98,12 +99,16 @@ Status ensure_initialized() {
   // call_once makes it once per process whoever gets here first.
   static std::once_flag once;
   static srtp_err_status_t status = srtp_err_status_ok;
-  std::call_once(once, [] { status = srtp_init(); });
+  static Status installed;
+  std::call_once(once, [] {
+    status = srtp_init();
+    if (status == srtp_err_status_ok) installed = install_hmac_sha1();
+  });
   if (status != srtp_err_status_ok) {
     return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
                                            std::to_string(status));
   }
-  return {};
+  return installed;
 }
 
 size_t rtp_header_length(std::span<const std::uint8_t> p) {

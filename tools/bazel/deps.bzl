@@ -133,6 +133,10 @@ def _libsrtp_impl(rctx):
         cpu = "CPU_CISC" if x86 else "CPU_RISC",
         x86 = "#define HAVE_X86 1" if x86 else "",
     ), executable = False)
+    # The public crypto headers beside srtp.h, as `make install` lays them out (srtp2/auth.h
+    # includes "srtp.h" from its own folder): for srtp_replace_auth_type().
+    for header in ["auth.h", "cipher.h", "crypto_types.h"]:
+        rctx.symlink("crypto/include/" + header, "include/" + header)
     rctx.template("BUILD.bazel", rctx.attr.build_file, {
         "{repo}": rctx.name,
     }, executable = False)
