@@ -821,6 +821,7 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   uo.server_association = built->association;
   uo.accept_incoming = true;
   uo.max_sessions = options.max_sessions;
+  uo.receive_batch = 16;  // one recvmmsg for up to 16 datagrams
   uo.srtp.replay_window = options.srtp_replay_window;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
   if (!udp.ok()) return udp.error();

@@ -1,8 +1,11 @@
 #include "transport/udp_endpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
+
+#include "transport/dtls_record.h"
 
 namespace dtls {
 
@@ -37,7 +40,8 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
     : loop_(loop),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      recv_buffer_(65536),
+      // libuv hands recvmmsg 64 KiB per datagram slot (UV__UDP_DGRAM_MAXSIZE).
+      recv_buffer_(65536 * std::clamp<size_t>(options_.receive_batch, 1, 64)),
       media_out_(65536 + srtp::kMaxTrailer) {}
 
 UdpEndpoint::~UdpEndpoint() = default;
@@ -51,7 +55,12 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
-  if (int r = uv_udp_init(loop, &e->udp_); r != 0) {
+  const unsigned flags =
+      e->options_.receive_batch > 1
+          ? static_cast<unsigned>(bind.sockaddr_ptr()->sa_family) |
+                UV_UDP_RECVMMSG
+          : AF_UNSPEC;
+  if (int r = uv_udp_init_ex(loop, &e->udp_, flags); r != 0) {
     return make_error("ERR_SOCKET",
                       std::string("uv_udp_init: ") + uv_strerror(r));
   }
@@ -105,6 +114,8 @@ void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
     self->on_socket_error(static_cast<int>(n));
     return;
   }
+  // UV_UDP_MMSG_FREE (n == 0, no address) ends a recvmmsg batch: the buffer
+  // is ours and reused, nothing to free.
   if (addr == nullptr) return;
   self->on_datagram(
       {reinterpret_cast<std::uint8_t*>(buf->base), static_cast<size_t>(n)},
@@ -151,10 +162,21 @@ void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
     return;
   }
   const TimePoint now = Clock::now();
+  bool restart = false;
   if (Session* s = find(peer)) {
-    s->association->handle_datagram(data, now);
-    after(peer);
-    return;
+    // RFC 6347 §4.2.8: a new ClientHello (epoch 0) from the address of an
+    // established association is a peer that restarted (a reloaded page, a
+    // reused port). Answer it through the cookie exchange; the old
+    // association goes only once the cookie shows the new peer is reachable.
+    // During a handshake, ClientHellos are retransmissions and go to it.
+    restart = options_.accept_incoming &&
+              s->association->state() != DtlsAssociation::State::kHandshaking &&
+              parse_client_hello_prefix(data).has_value();
+    if (!restart) {
+      s->association->handle_datagram(data, now);
+      after(peer);
+      return;
+    }
   }
   if (!options_.accept_incoming) return;
   CookieGate::Decision d = gate_.inspect(data, peer.key());
@@ -164,6 +186,13 @@ void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
     return;
   }
   if (d.verdict != CookieGate::Verdict::kAccept) return;
+  if (restart) {
+    stats_.peer_restarts++;
+    destroy_session(peer,
+                    make_error("ERR_DTLS_PEER_RESTARTED",
+                               peer.to_string() + " started a new handshake"));
+    if (closing_) return;  // a callback closed the endpoint
+  }
   if (busy_ || sessions_.size() >= options_.max_sessions) {
     stats_.server_busy_count++;
     return;

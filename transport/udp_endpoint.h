@@ -49,6 +49,10 @@ struct UdpEndpointOptions {
   // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
   // tests and for measuring the queued path).
   bool always_queue_sends = false;
+  // Datagrams taken per receive system call (recvmmsg through libuv's
+  // UV_UDP_RECVMMSG) when above 1. Each costs 64 KiB of receive buffer, so
+  // listening endpoints batch and one-peer client endpoints do not.
+  size_t receive_batch = 1;
   // How long close() waits for queued datagrams (close_notify alerts) to
   // leave before the socket is released anyway.
   std::chrono::milliseconds close_flush_timeout{1000};
@@ -72,6 +76,9 @@ struct UdpEndpointStats {
   // SRTP/SRTCP from an address with no session, or before its keys exist.
   std::uint64_t media_without_session = 0;
   std::uint64_t media_before_keys = 0;
+  // RFC 6347 §4.2.8: established associations replaced by a new handshake
+  // from the same address (after a valid cookie).
+  std::uint64_t peer_restarts = 0;
   DemuxCounters demux;
 };
 
@@ -143,6 +150,9 @@ class UdpEndpoint {
   size_t session_count() const { return sessions_.size(); }
   bool closing() const { return closing_; }
   const UdpEndpointStats& stats() const { return stats_; }
+  // Whether receives go through recvmmsg (receive_batch > 1 and the platform
+  // has it).
+  bool batched_receive() const { return uv_udp_using_recvmmsg(&udp_) == 1; }
 
  private:
   struct Session {

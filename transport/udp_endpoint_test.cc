@@ -295,17 +295,20 @@ namespace dtls {
 namespace {
 
 // Over loopback nothing is lost, so what one endpoint counts as sent the other
-// counts as received, datagram for datagram and byte for byte; both for
-// datagrams that go straight to the kernel and for ones that wait in libuv's
-// send queue.
-TEST(UdpEndpoint, ExactCountsBothWaysDirectAndQueued) {
-  for (bool queued : {false, true}) {
-    SCOPED_TRACE(queued ? "queued" : "direct");
+// counts as received, datagram for datagram and byte for byte: for datagrams
+// that go straight to the kernel, for ones that wait in libuv's send queue,
+// and for a server that receives them in batches (recvmmsg).
+TEST(UdpEndpoint, ExactCountsBothWaysDirectQueuedAndBatched) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool queued = variant == 1, batched = variant == 2;
+    SCOPED_TRACE(queued ? "queued" : batched ? "recvmmsg" : "direct");
     Loop loop;
     Recorder srec, crec;
     UdpEndpointOptions so;
     so.always_queue_sends = queued;
+    so.receive_batch = batched ? 16 : 1;
     auto s = server(loop, srec, so);
+    EXPECT_EQ(s->batched_receive(), batched);
     UdpEndpointOptions co;
     co.context = context(1);
     co.always_queue_sends = queued;
@@ -437,6 +440,57 @@ TEST(UdpEndpoint, DestroyWithAnErrorReportsItForEverySession) {
   EXPECT_EQ(c->session_count(), 0u);
   c->destroy();
   ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// RFC 6347 §4.2.8: a peer that restarts on the same address and port (its
+// old association still open here) gets a new session once its cookie
+// checks out; the old one ends with ERR_DTLS_PEER_RESTARTED.
+TEST(UdpEndpoint, PeerRestartingOnTheSameAddressGetsANewSession) {
+  Loop loop;
+  Recorder srec;
+  auto s = server(loop, srec);
+  Recorder first, second;
+  auto c1 = client(loop, first);
+  const PeerAddress client_address = c1->local_address();
+  ASSERT_TRUE(c1->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           first.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  // The client vanishes without a close_notify, and a new one takes its port.
+  c1->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return first.closed; }));
+  UdpEndpointOptions o;
+  o.context = context(1);
+  auto c2 =
+      UdpEndpoint::open(loop.get(), client_address, o, second.callbacks());
+  ASSERT_TRUE(c2.ok()) << c2.error().to_string();
+  ASSERT_TRUE((*c2)->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 2 &&
+           second.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  EXPECT_EQ(s->stats().peer_restarts, 1u);
+  EXPECT_EQ(s->session_count(), 1u);
+  ASSERT_EQ(srec.sessions.size(), 2u);
+  EXPECT_EQ(srec.sessions[1], client_address);
+  int restarted = 0;
+  for (const auto& [p, e] : srec.events) {
+    restarted += e.type == DtlsEvent::Type::kError &&
+                 e.error.code == "ERR_DTLS_PEER_RESTARTED";
+  }
+  EXPECT_EQ(restarted, 1);
+  // The restart went through the cookie exchange like the first handshake.
+  EXPECT_EQ(s->stats().hello_verify_requests, 2u);
+  (*c2)->close();
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && second.closed; }));
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ const char kBenchUsage[] =
     "  --concurrency C    handshakes in flight (default 16)\n"
     "  --sessions S       media sessions sending at once (default 4)\n"
     "  --payloads A,B,..  RTP payload sizes in bytes (default 200,600,1200)\n"
-    "  --duration SEC     seconds per media point (default 1)\n"
+    "  --duration SEC     seconds per media point (default 0.8)\n"
+    "  --repeats R        slices per point, interleaved with the UDP ceiling "
+    "(3)\n"
     "  --profiles P,Q,..  SRTP profiles (default all four)\n"
     "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
     "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
@@ -96,7 +98,8 @@ std::string to_table(const BenchResult& r) {
       << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
       << "\n";
   }
-  t << "\nmedia (one core per side; packets/s received)\n";
+  t << "\nmedia (one core per side; packets/s received; send 1 datagram per "
+       "call, receive up to 16 per call)\n";
   t << "profile                  payload    sent/s     recv/s   Gbit/s   loss "
        "  cpu tx  cpu rx   udp ceil  srtp ceil  ours/ceil\n";
   for (const MediaResult& m : r.media) {
@@ -247,6 +250,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     } else if (a == "--idle-sessions" && has_value &&
                parse_number(args[i + 1], 0, 100000, v)) {
       o.idle_sessions = static_cast<int>(v);
+      ++i;
+    } else if (a == "--repeats" && has_value &&
+               parse_number(args[i + 1], 1, 100, v)) {
+      o.repeats = static_cast<int>(v);
       ++i;
     } else if (a == "--concurrency" && has_value &&
                parse_number(args[i + 1], 1, 10000, v)) {

@@ -20,7 +20,10 @@ struct BenchOptions {
   int concurrency = 16;  // in flight at once
   int sessions = 4;      // media phase: client sessions sending at once
   std::vector<size_t> payloads = {200, 600, 1200};  // RTP payload bytes
-  double duration_s = 1.0;                          // per media point
+  double duration_s = 0.8;                          // per media point
+  // Each point's time is cut into this many slices, interleaved with slices
+  // of its raw UDP ceiling.
+  int repeats = 3;
   std::vector<std::string> profiles = {
       "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
       "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
@@ -80,8 +83,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& options,
 // with the certificate and key in the given PEM files, pinning the server's
 // fingerprint; prints "ready <opened> <failed>" and holds them until its
 // standard input closes.
-int run_idle_clients(std::uint16_t port, int count, const std::string& cert_file,
-                     const std::string& key_file,
+int run_idle_clients(std::uint16_t port, int count,
+                     const std::string& cert_file, const std::string& key_file,
                      const std::string& server_fingerprint);
 
 // The process's resident set size.
