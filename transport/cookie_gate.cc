@@ -51,6 +51,22 @@ void CookieGate::rotate(std::span<const std::uint8_t, kSecretSize> secret) {
   std::copy(secret.begin(), secret.end(), current_.begin());
 }
 
+std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
+    std::span<const std::uint8_t, kSecretSize> master, std::uint64_t period) {
+  static constexpr char kLabel[] = "dtls-srtp cookie";
+  std::uint8_t input[sizeof(kLabel) - 1 + 8];
+  std::memcpy(input, kLabel, sizeof(kLabel) - 1);
+  for (int i = 0; i < 8; ++i) {
+    input[sizeof(kLabel) - 1 + static_cast<size_t>(i)] =
+        static_cast<std::uint8_t>(period >> (56 - 8 * i));
+  }
+  Secret out{};
+  unsigned len = 0;
+  HMAC(EVP_sha256(), master.data(), static_cast<int>(master.size()), input,
+       sizeof(input), out.data(), &len);
+  return out;
+}
+
 CookieGate::Cookie CookieGate::compute(const Secret& secret,
                                        const ClientHelloPrefix& hello,
                                        std::span<const std::uint8_t> peer) {

@@ -48,6 +48,13 @@ class CookieGate {
   void rotate();
   void rotate(std::span<const std::uint8_t, kSecretSize> secret);
 
+  // The secret for one rotation period, derived from a master secret:
+  // HMAC-SHA256(master, "dtls-srtp cookie" || period). Workers sharing a port
+  // (SO_REUSEPORT) and a master agree on every period's secret without
+  // sharing state: each computes it from the period number.
+  static std::array<std::uint8_t, kSecretSize> derive_secret(
+      std::span<const std::uint8_t, kSecretSize> master, std::uint64_t period);
+
   // Whether `cookie` is what this gate would issue for the prefix and peer.
   bool verify(const ClientHelloPrefix& hello,
               std::span<const std::uint8_t> peer) const;

@@ -118,6 +118,32 @@ TEST(CookieGate, SharedSecretAcrossWorkers) {
   EXPECT_EQ(b.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
 }
 
+// Workers that share a master derive the same secret per period, and a
+// worker one period behind still takes the newer cookies once it rotates.
+TEST(CookieGate, DerivedSecretsAgreePerPeriod) {
+  std::array<std::uint8_t, CookieGate::kSecretSize> master{}, other{};
+  master[0] = 1;
+  other[0] = 2;
+  EXPECT_EQ(CookieGate::derive_secret(master, 41),
+            CookieGate::derive_secret(master, 41));
+  EXPECT_NE(CookieGate::derive_secret(master, 41),
+            CookieGate::derive_secret(master, 42));
+  EXPECT_NE(CookieGate::derive_secret(master, 41),
+            CookieGate::derive_secret(other, 41));
+  CookieGate ahead(CookieGate::derive_secret(master, 42));
+  CookieGate behind(CookieGate::derive_secret(master, 41));
+  Client c = new_client();
+  auto second = second_hello(ahead, c);
+  EXPECT_EQ(behind.inspect(second, kPeer).verdict,
+            CookieGate::Verdict::kHelloVerify);
+  behind.rotate(CookieGate::derive_secret(master, 42));
+  EXPECT_EQ(behind.inspect(second, kPeer).verdict,
+            CookieGate::Verdict::kAccept);
+  CookieGate stranger(CookieGate::derive_secret(other, 42));
+  EXPECT_EQ(stranger.inspect(second, kPeer).verdict,
+            CookieGate::Verdict::kHelloVerify);
+}
+
 TEST(CookieGate, CookielessFloodNeverAccepts) {
   CookieGate gate;
   Client c = new_client();

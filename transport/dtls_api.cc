@@ -822,6 +822,17 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   uo.accept_incoming = true;
   uo.max_sessions = options.max_sessions;
   uo.receive_batch = 16;  // one recvmmsg for up to 16 datagrams
+  uo.reuse_port = options.reuse_port;
+  if (!options.cookie_secret.empty()) {
+    if (options.cookie_secret.size() != CookieGate::kSecretSize) {
+      return invalid("cookie_secret must be 32 bytes, got " +
+                     std::to_string(options.cookie_secret.size()));
+    }
+    std::array<std::uint8_t, CookieGate::kSecretSize> master{};
+    std::copy(options.cookie_secret.begin(), options.cookie_secret.end(),
+              master.begin());
+    uo.cookie_master_secret = master;
+  }
   uo.srtp.replay_window = options.srtp_replay_window;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
   if (!udp.ok()) return udp.error();

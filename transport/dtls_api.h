@@ -134,6 +134,12 @@ struct ListenOptions : SecureOptions {
   std::optional<std::uint16_t> port;  // required; 0 picks a free port
   bool request_cert = false;
   size_t max_sessions = 10000;
+  // Several endpoints on one port, one per worker loop (SO_REUSEPORT; every
+  // one of them must set it). The kernel keeps each peer on one endpoint.
+  bool reuse_port = false;
+  // 32 bytes shared by the workers of one port, so that each accepts the
+  // cookies the others issue (RFC 6347 §4.2.1); empty: a random secret.
+  std::vector<std::uint8_t> cookie_secret;
 };
 
 struct ConnectOptions : SecureOptions {

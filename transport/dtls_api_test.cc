@@ -938,3 +938,50 @@ TEST(DtlsApi, SecureContextErrors) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Two listen() calls on one port, each on its own EventLoop (a worker per
+// core), sharing a cookie secret.
+TEST(DtlsApi, WorkersOnOnePort) {
+  auto loop_a = std::move(EventLoop::start()).value();
+  auto loop_b = std::move(EventLoop::start()).value();
+  std::atomic<int> on_a{0}, on_b{0};
+  ListenOptions lo = listen_options();
+  lo.reuse_port = true;
+  lo.cookie_secret.assign(32, 0x42);
+  auto a = listen(
+      *loop_a, [&](Session) { ++on_a; }, lo);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  lo.port = a->address().port;
+  auto b = listen(
+      *loop_b, [&](Session) { ++on_b; }, lo);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto client_loop = std::move(EventLoop::start()).value();
+  std::vector<Session> clients;
+  for (int i = 0; i < 24; ++i) {
+    auto s =
+        connect(*client_loop, "127.0.0.1", lo.port.value(), connect_options());
+    ASSERT_TRUE(s.ok());
+    clients.push_back(*s);
+  }
+  for (auto& c : clients) {
+    ASSERT_EQ(c.opened().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
+    EXPECT_TRUE(c.opened().get().ok());
+  }
+  EXPECT_EQ(on_a + on_b, 24);
+  EXPECT_GT(on_a, 0);  // (1/2)^23 that one worker got every client
+  EXPECT_GT(on_b, 0);
+
+  ListenOptions bad = listen_options();
+  bad.cookie_secret.assign(16, 1);
+  auto e = listen(
+      *loop_a, [](Session) {}, bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+}  // namespace
+}  // namespace dtls

@@ -1,5 +1,7 @@
 #include "transport/udp_endpoint.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -42,7 +44,23 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
       callbacks_(std::move(callbacks)),
       // libuv hands recvmmsg 64 KiB per datagram slot (UV__UDP_DGRAM_MAXSIZE).
       recv_buffer_(65536 * std::clamp<size_t>(options_.receive_batch, 1, 64)),
-      media_out_(65536 + srtp::kMaxTrailer) {}
+      media_out_(65536 + srtp::kMaxTrailer) {
+  if (options_.cookie_master_secret) {
+    cookie_period_ = cookie_period();
+    gate_ = CookieGate(CookieGate::derive_secret(*options_.cookie_master_secret,
+                                                 cookie_period_));
+  }
+}
+
+std::uint64_t UdpEndpoint::cookie_period() const {
+  const auto period = std::max<std::chrono::milliseconds::rep>(
+      1, options_.cookie_rotation.count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          Clock::now().time_since_epoch())
+          .count() /
+      period);
+}
 
 UdpEndpoint::~UdpEndpoint() = default;
 
@@ -55,11 +73,16 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
+  // A family makes libuv create the socket now, so that options can be set
+  // on it before bind.
+  const bool early_socket =
+      e->options_.receive_batch > 1 || e->options_.reuse_port;
   const unsigned flags =
-      e->options_.receive_batch > 1
-          ? static_cast<unsigned>(bind.sockaddr_ptr()->sa_family) |
-                UV_UDP_RECVMMSG
-          : AF_UNSPEC;
+      early_socket ? static_cast<unsigned>(bind.sockaddr_ptr()->sa_family) |
+                         (e->options_.receive_batch > 1
+                              ? static_cast<unsigned>(UV_UDP_RECVMMSG)
+                              : 0u)
+                   : AF_UNSPEC;
   if (int r = uv_udp_init_ex(loop, &e->udp_, flags); r != 0) {
     return make_error("ERR_SOCKET",
                       std::string("uv_udp_init: ") + uv_strerror(r));
@@ -67,6 +90,16 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   e->udp_.data = e.get();
   e->open_handles_ = 1;
   e->self_ = e;
+  if (e->options_.reuse_port) {
+    uv_os_fd_t fd = -1;
+    int on = 1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&e->udp_), &fd) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+      e->callbacks_ = {};
+      e->release_handles();
+      return make_error("ERR_SOCKET", "cannot set SO_REUSEPORT");
+    }
+  }
   if (int r = uv_udp_bind(&e->udp_, bind.sockaddr_ptr(), 0); r != 0) {
     e->callbacks_ =
         {};  // the caller never had this endpoint: no on_closed for it
@@ -92,6 +125,11 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   if (e->options_.accept_incoming) {
     auto period =
         static_cast<std::uint64_t>(e->options_.cookie_rotation.count());
+    // With a shared master, rotation follows the period number (a clock all
+    // workers share); checking 8 times a period keeps any worker at most an
+    // eighth of a period behind the others.
+    if (e->options_.cookie_master_secret)
+      period = std::max<std::uint64_t>(1, period / 8);
     uv_timer_start(&e->rotate_timer_, rotate_cb, period, period);
   }
   return e;
@@ -426,7 +464,16 @@ void UdpEndpoint::timer_cb(uv_timer_t* t) {
 }
 
 void UdpEndpoint::rotate_cb(uv_timer_t* t) {
-  static_cast<UdpEndpoint*>(t->data)->gate_.rotate();
+  auto* self = static_cast<UdpEndpoint*>(t->data);
+  if (!self->options_.cookie_master_secret) {
+    self->gate_.rotate();
+    return;
+  }
+  const std::uint64_t period = self->cookie_period();
+  if (period == self->cookie_period_) return;
+  self->cookie_period_ = period;
+  self->gate_.rotate(
+      CookieGate::derive_secret(*self->options_.cookie_master_secret, period));
 }
 
 void UdpEndpoint::on_timer() {

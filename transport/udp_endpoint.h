@@ -49,6 +49,14 @@ struct UdpEndpointOptions {
   // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
   // tests and for measuring the queued path).
   bool always_queue_sends = false;
+  // SO_REUSEPORT: several endpoints (one per worker loop) bind one port and
+  // the kernel spreads peers over them by address (a peer stays on one).
+  bool reuse_port = false;
+  // When set, the cookie secret of each rotation period is derived from this
+  // master (CookieGate::derive_secret), so that every endpoint given the same
+  // master accepts the others' cookies. Otherwise each has a random one.
+  std::optional<std::array<std::uint8_t, CookieGate::kSecretSize>>
+      cookie_master_secret;
   // Datagrams taken per receive system call (recvmmsg through libuv's
   // UV_UDP_RECVMMSG) when above 1. Each costs 64 KiB of receive buffer, so
   // listening endpoints batch and one-peer client endpoints do not.
@@ -185,6 +193,7 @@ class UdpEndpoint {
                       const sockaddr* addr, unsigned flags);
   static void timer_cb(uv_timer_t* t);
   static void rotate_cb(uv_timer_t* t);
+  std::uint64_t cookie_period() const;
   static void close_cb(uv_handle_t* h);
   static void send_cb(uv_udp_send_t* req, int status);
   static void flush_timeout_cb(uv_timer_t* t);
@@ -206,6 +215,7 @@ class UdpEndpoint {
   std::vector<std::uint8_t> recv_buffer_;
   std::vector<std::uint8_t> out_;
   std::vector<std::uint8_t> media_out_;  // one packet being protected
+  std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
   bool busy_ = false;
   bool closing_ = false;
   bool released_ = false;  // uv_close called on the handles

@@ -495,3 +495,59 @@ TEST(UdpEndpoint, PeerRestartingOnTheSameAddressGetsANewSession) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Two workers on one port (SO_REUSEPORT) with one cookie master: the kernel
+// spreads clients over both (a client stays on one), and every handshake
+// completes.
+TEST(UdpEndpoint, WorkersShareOnePortWithReusePort) {
+  Loop loop;
+  Recorder w1, w2;
+  std::array<std::uint8_t, CookieGate::kSecretSize> master{};
+  master[5] = 0x5a;
+  UdpEndpointOptions o;
+  o.reuse_port = true;
+  o.cookie_master_secret = master;
+  auto first = server(loop, w1, o);
+  o.context = context(0);
+  o.accept_incoming = true;
+  o.server_association.peer_fingerprints = {fp(1)};
+  auto second =
+      UdpEndpoint::open(loop.get(), first->local_address(), o, w2.callbacks());
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  // Without SO_REUSEPORT the port is taken.
+  UdpEndpointOptions plain;
+  plain.context = context(0);
+  auto taken = UdpEndpoint::open(loop.get(), first->local_address(), plain, {});
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, "ERR_SOCKET_BIND");
+
+  constexpr int kClients = 24;
+  std::vector<Recorder> crecs(kClients);
+  std::vector<std::shared_ptr<UdpEndpoint>> clients;
+  for (auto& r : crecs) {
+    clients.push_back(client(loop, r));
+    ASSERT_TRUE(
+        clients.back()->connect(first->local_address(), pin_server()).ok());
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& r : crecs) {
+      if (r.count(DtlsEvent::Type::kHandshakeComplete) != 1) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(w1.sessions.size() + w2.sessions.size(),
+            static_cast<size_t>(kClients));
+  // Both got some: (1/2)^23 that one got all.
+  EXPECT_GT(w1.sessions.size(), 0u);
+  EXPECT_GT(w2.sessions.size(), 0u);
+  for (auto& c : clients) c->destroy();
+  first->destroy();
+  (*second)->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return w1.closed && w2.closed; }));
+}
+
+}  // namespace
+}  // namespace dtls
