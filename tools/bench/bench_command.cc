@@ -12,7 +12,7 @@ namespace dtls::bench {
 
 const char kBenchUsage[] =
     "usage: dtls-srtp bench [options]\n"
-    "  --handshakes N     handshakes to time (default 400)\n"
+    "  --handshakes N     handshakes to time (default 300)\n"
     "  --concurrency C    handshakes in flight (default 16)\n"
     "  --sessions S       media sessions sending at once (default 4)\n"
     "  --payloads A,B,..  RTP payload sizes in bytes (default 200,600,1200)\n"
@@ -21,6 +21,7 @@ const char kBenchUsage[] =
     "(3)\n"
     "  --profiles P,Q,..  SRTP profiles (default all four)\n"
     "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
+    "  --workers W        handshakes again with 2..W server loops (default 2)\n"
     "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
     "skips)\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
@@ -87,6 +88,14 @@ std::string to_table(const BenchResult& r) {
       << " ms, in-memory per end " << fmt("%.3f", memory_ms)
       << " ms: efficiency " << fmt("%.2f", memory_ms / ours_ms) << "\n";
   }
+  for (const HandshakeResult& w : r.handshake_workers) {
+    t << "  " << w.workers
+      << " workers on the port: " << fmt("%.0f", w.per_second) << "/s  p50 "
+      << fmt("%.2f", w.p50_ms) << " ms  p99 " << fmt("%.2f", w.p99_ms)
+      << " ms  failures " << w.failures << "  cpu servers "
+      << fmt("%.2f", w.server_cpu_s) << " s, client "
+      << fmt("%.2f", w.client_cpu_s) << " s\n";
+  }
   const MemoryResult& mem = r.memory;
   if (mem.sessions > 0) {
     t << "\nmemory: " << mem.sessions
@@ -128,6 +137,17 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     << ", \"p99_ms\": " << h.p99_ms << ", \"server_cpu_s\": " << h.server_cpu_s
     << ", \"client_cpu_s\": " << h.client_cpu_s
     << ", \"ceiling_per_second\": " << h.ceiling_per_second << "},\n";
+  j << "  \"handshake_workers\": [";
+  for (size_t i = 0; i < r.handshake_workers.size(); ++i) {
+    const HandshakeResult& w = r.handshake_workers[i];
+    j << (i ? ", " : "") << "{\"workers\": " << w.workers
+      << ", \"failures\": " << w.failures
+      << ", \"per_second\": " << w.per_second << ", \"p50_ms\": " << w.p50_ms
+      << ", \"p99_ms\": " << w.p99_ms
+      << ", \"server_cpu_s\": " << w.server_cpu_s
+      << ", \"client_cpu_s\": " << w.client_cpu_s << "}";
+  }
+  j << "],\n";
   j << "  \"memory\": {\"sessions\": " << r.memory.sessions
     << ", \"failures\": " << r.memory.failures
     << ", \"rss_before_kib\": " << r.memory.rss_before_kib
@@ -250,6 +270,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     } else if (a == "--idle-sessions" && has_value &&
                parse_number(args[i + 1], 0, 100000, v)) {
       o.idle_sessions = static_cast<int>(v);
+      ++i;
+    } else if (a == "--workers" && has_value &&
+               parse_number(args[i + 1], 1, 64, v)) {
+      o.max_workers = static_cast<int>(v);
       ++i;
     } else if (a == "--repeats" && has_value &&
                parse_number(args[i + 1], 1, 100, v)) {

@@ -30,6 +30,11 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_LE(r->handshake.p50_ms, r->handshake.p99_ms);
   EXPECT_GT(r->handshake.server_cpu_s, 0);
   EXPECT_GT(r->handshake.ceiling_per_second, 0);
+  EXPECT_EQ(r->handshake.workers, 1);
+  ASSERT_EQ(r->handshake_workers.size(), 1u);  // max_workers 2 by default
+  EXPECT_EQ(r->handshake_workers[0].workers, 2);
+  EXPECT_EQ(r->handshake_workers[0].failures, 0);
+  EXPECT_GT(r->handshake_workers[0].per_second, 0);
   EXPECT_EQ(r->memory.sessions, 40);
   EXPECT_EQ(r->memory.failures, 0);
   EXPECT_GT(r->memory.rss_after_kib, 0);
@@ -48,9 +53,10 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   // Memory, handshakes, their ceiling, and each media point.
   EXPECT_GE(progress.size(), 7u);
   std::string json = to_json(o, *r);
-  for (const char* key : {"\"handshake\"", "\"per_second\"", "\"p99_ms\"",
-                          "\"media\"", "\"kib_per_session\"", "\"ratio\"",
-                          "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
+  for (const char* key :
+       {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
+        "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
+        "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);

@@ -6,6 +6,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -121,12 +122,18 @@ struct HandshakeDriver {
 };
 
 Result<HandshakeResult> handshake_phase(const BenchOptions& o,
-                                        EventLoop& server, EventLoop& client,
-                                        std::uint16_t port,
+                                        const std::vector<EventLoop*>& servers,
+                                        EventLoop& client, std::uint16_t port,
                                         const ConnectOptions& co) {
   HandshakeResult r;
+  r.workers = static_cast<int>(servers.size());
   HandshakeDriver d{&client, port, co, o.handshakes, 0, 0, 0, {}, {}};
-  const double s0 = loop_cpu(server), c0 = loop_cpu(client);
+  auto server_cpu = [&] {
+    double sum = 0;
+    for (EventLoop* s : servers) sum += loop_cpu(*s);
+    return sum;
+  };
+  const double s0 = server_cpu(), c0 = loop_cpu(client);
   const auto t0 = SteadyClock::now();
   client.dispatcher()->call([&] {
     for (int i = 0; i < std::min(o.concurrency, o.handshakes); ++i)
@@ -134,7 +141,7 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
   });
   d.finished.get_future().wait();
   r.seconds = seconds_since(t0);
-  r.server_cpu_s = loop_cpu(server) - s0;
+  r.server_cpu_s = server_cpu() - s0;
   r.client_cpu_s = loop_cpu(client) - c0;
   r.count = o.handshakes;
   r.failures = client.dispatcher()->call([&] { return d.failures; });
@@ -619,6 +626,10 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
       "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:"
       "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32";
   lo.max_sessions = 100000;
+  // Workers share the port (SO_REUSEPORT) and the cookie secret.
+  lo.reuse_port = true;
+  lo.cookie_secret.resize(32);
+  RAND_bytes(lo.cookie_secret.data(), 32);
   auto endpoint = listen(
       server,
       [&receiver](Session s) {
@@ -663,9 +674,35 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
     progress("handshakes: " + std::to_string(o.handshakes) +
              " at concurrency " + std::to_string(o.concurrency));
   }
-  auto hs = handshake_phase(o, server, client, port, co);
+  auto hs = handshake_phase(o, {&server}, client, port, co);
   if (!hs.ok()) return hs.error();
   result.handshake = *hs;
+  // More workers: extra server loops on the same port, one more each time.
+  std::vector<std::unique_ptr<EventLoop>> extra_loops;
+  std::vector<Endpoint> extra_endpoints;
+  std::vector<EventLoop*> workers = {&server};
+  for (int w = 2; w <= o.max_workers; ++w) {
+    auto loop = EventLoop::start();
+    if (!loop.ok()) return loop.error();
+    ListenOptions wo = lo;
+    wo.port = port;
+    auto e = listen(
+        **loop, [](Session) {}, wo);
+    if (!e.ok()) return e.error();
+    workers.push_back(loop->get());
+    extra_loops.push_back(std::move(loop).value());
+    extra_endpoints.push_back(*e);
+    if (progress) {
+      progress("handshakes: " + std::to_string(o.handshakes) + " with " +
+               std::to_string(w) + " workers on the port");
+    }
+    auto more = handshake_phase(o, workers, client, port, co);
+    if (!more.ok()) return more.error();
+    result.handshake_workers.push_back(*more);
+  }
+  // Media and the rest on the first worker alone.
+  for (auto& e : extra_endpoints) e.close();
+  for (auto& l : extra_loops) l->stop();
   if (o.ceilings) {
     if (progress) progress("ceiling: in-memory OpenSSL DTLS handshakes");
     auto c =

@@ -16,7 +16,7 @@
 namespace dtls::bench {
 
 struct BenchOptions {
-  int handshakes = 400;  // handshake phase: how many
+  int handshakes = 300;  // handshake phase: how many
   int concurrency = 16;  // in flight at once
   int sessions = 4;      // media phase: client sessions sending at once
   std::vector<size_t> payloads = {200, 600, 1200};  // RTP payload bytes
@@ -28,6 +28,9 @@ struct BenchOptions {
       "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
       "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
   bool ceilings = true;
+  // The handshake phase runs again with 2..max_workers server loops on the
+  // port (SO_REUSEPORT, shared cookie secret).
+  int max_workers = 2;
   // Memory phase: this many idle established sessions on the server (0
   // skips it). The clients run in a child process (this binary's
   // `bench-idle-clients`), so the server's RSS growth is its own.
@@ -43,6 +46,7 @@ struct MemoryResult {
 };
 
 struct HandshakeResult {
+  int workers = 1;  // server loops sharing the port
   int count = 0;
   int failures = 0;
   double seconds = 0;
@@ -68,7 +72,8 @@ struct MediaResult {
 };
 
 struct BenchResult {
-  HandshakeResult handshake;
+  HandshakeResult handshake;                       // one worker
+  std::vector<HandshakeResult> handshake_workers;  // 2..max_workers
   MemoryResult memory;
   std::vector<MediaResult> media;
 };
