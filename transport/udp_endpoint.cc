@@ -329,10 +329,17 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                           (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
                           " packet");
   }
-  const std::uint64_t errors = stats_.send_errors;
-  send_datagram(peer, std::span(media_out_).first(r.length));
-  if (stats_.send_errors != errors) {
-    return make_error("ERR_SOCKET_SEND", "the socket refused the packet");
+  if (int e = send_datagram(peer, std::span(media_out_).first(r.length));
+      e != 0) {
+    // The backpressure signal: the kernel is full and so is our queue.
+    if (e == UV_ENOBUFS) {
+      return make_error("ERR_SEND_QUEUE_FULL",
+                        "the socket and the send queue are full; the packet "
+                        "was dropped");
+    }
+    return make_error("ERR_SOCKET_SEND", std::string("the socket refused the "
+                                                     "packet: ") +
+                                             uv_strerror(e));
   }
   return r.length;
 }
@@ -507,9 +514,9 @@ void UdpEndpoint::rearm() {
                  static_cast<std::uint64_t>(std::max<long long>(ms, 0)), 0);
 }
 
-void UdpEndpoint::send_datagram(const PeerAddress& to,
-                                std::span<const std::uint8_t> data) {
-  if (released_) return;
+int UdpEndpoint::send_datagram(const PeerAddress& to,
+                               std::span<const std::uint8_t> data) {
+  if (released_) return UV_EBADF;
   // A connected socket takes no destination (libuv answers EISCONN).
   const sockaddr* dest = connected_ ? nullptr : to.sockaddr_ptr();
   uv_buf_t buf =
@@ -520,30 +527,38 @@ void UdpEndpoint::send_datagram(const PeerAddress& to,
   int r = options_.always_queue_sends ? UV_EAGAIN
                                       : uv_udp_try_send(&udp_, &buf, 1, dest);
   if (r == UV_EAGAIN) {
-    send_queued(dest, data);
-    return;
+    // Bounded: past max_queued_sends the datagram is dropped and the caller
+    // told (media: ERR_SEND_QUEUE_FULL; DTLS recovers by retransmission).
+    if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
+      stats_.send_queue_drops++;
+      return UV_ENOBUFS;
+    }
+    return send_queued(dest, data);
   }
   if (r < 0) {
     stats_.send_errors++;
     if (connected_ && ends_connection(r)) pending_socket_error_ = r;
-    return;
+    return r;
   }
   stats_.packets_sent++;
   stats_.bytes_sent += data.size();
+  return 0;
 }
 
-void UdpEndpoint::send_queued(const sockaddr* to,
-                              std::span<const std::uint8_t> data) {
+int UdpEndpoint::send_queued(const sockaddr* to,
+                             std::span<const std::uint8_t> data) {
   stats_.sends_queued++;
   auto* req =
       new SendRequest{{}, std::vector<std::uint8_t>(data.begin(), data.end())};
   req->req.data = req;
   uv_buf_t copy = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
                               static_cast<unsigned>(req->data.size()));
-  if (uv_udp_send(&req->req, &udp_, &copy, 1, to, send_cb) != 0) {
+  if (int r = uv_udp_send(&req->req, &udp_, &copy, 1, to, send_cb); r != 0) {
     delete req;
     stats_.send_errors++;
+    return r;
   }
+  return 0;
 }
 
 void UdpEndpoint::send_cb(uv_udp_send_t* req, int status) {

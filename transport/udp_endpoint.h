@@ -49,6 +49,9 @@ struct UdpEndpointOptions {
   // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
   // tests and for measuring the queued path).
   bool always_queue_sends = false;
+  // At most this many datagrams wait in libuv's send queue; past it they are
+  // dropped, counted, and media sends fail with ERR_SEND_QUEUE_FULL.
+  size_t max_queued_sends = 4096;
   // SO_REUSEPORT: several endpoints (one per worker loop) bind one port and
   // the kernel spreads peers over them by address (a peer stays on one).
   bool reuse_port = false;
@@ -79,8 +82,9 @@ struct UdpEndpointStats {
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
   std::uint64_t send_errors = 0;
-  std::uint64_t sends_queued = 0;   // the kernel pushed back (EAGAIN)
-  std::uint64_t socket_errors = 0;  // receive errors, e.g. ICMP unreachable
+  std::uint64_t sends_queued = 0;      // the kernel pushed back (EAGAIN)
+  std::uint64_t send_queue_drops = 0;  // ... and the queue was full
+  std::uint64_t socket_errors = 0;     // receive errors, e.g. ICMP unreachable
   // SRTP/SRTCP from an address with no session, or before its keys exist.
   std::uint64_t media_without_session = 0;
   std::uint64_t media_before_keys = 0;
@@ -180,11 +184,12 @@ class UdpEndpoint {
   void after(const PeerAddress& peer);
   void on_timer();
   void rearm();
-  void send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
+  // 0, UV_ENOBUFS when the send queue is full (dropped), or the socket error.
+  int send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
   void release_handles();
   void release_when_flushed();
   void on_socket_error(int uv_error);
-  void send_queued(const sockaddr* to, std::span<const std::uint8_t> data);
+  int send_queued(const sockaddr* to, std::span<const std::uint8_t> data);
   Session* find(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 

@@ -551,3 +551,52 @@ TEST(UdpEndpoint, WorkersShareOnePortWithReusePort) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// When the kernel pushes back, datagrams wait in a bounded queue; past its
+// bound, media sends fail with ERR_SEND_QUEUE_FULL (the backpressure signal)
+// and drops are counted. Once the queue drains, sending works again.
+TEST(UdpEndpoint, BoundedSendQueueSignalsBackpressure) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = server(loop, srec);
+  UdpEndpointOptions co;
+  co.context = context(1);
+  co.always_queue_sends = true;  // as if the kernel always said EAGAIN
+  co.max_queued_sends = 8;
+  auto c = UdpEndpoint::open(loop.get(), loopback(), co, crec.callbacks());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  std::vector<std::uint8_t> rtp = {0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  rtp.resize(112, 0x33);
+  int sent = 0, full = 0;
+  for (int i = 0; i < 20; ++i) {
+    rtp[3] = static_cast<std::uint8_t>(i);
+    auto r = (*c)->send_media(s->local_address(), PacketKind::kRtp, rtp);
+    if (r.ok()) {
+      ++sent;
+    } else {
+      EXPECT_EQ(r.error().code, "ERR_SEND_QUEUE_FULL");
+      ++full;
+    }
+  }
+  EXPECT_EQ(sent, 8);
+  EXPECT_EQ(full, 12);
+  EXPECT_EQ((*c)->stats().send_queue_drops, 12u);
+  ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 8; }));
+  rtp[3] = 100;
+  EXPECT_TRUE((*c)->send_media(s->local_address(), PacketKind::kRtp, rtp).ok());
+  ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 9; }));
+  (*c)->close();
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
+}  // namespace
+}  // namespace dtls
