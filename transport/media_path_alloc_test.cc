@@ -4,44 +4,12 @@
 // interposing them in this binary (sanitizers bring their own: skipped there).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/alloc_counter.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/uv_test_loop.h"
 #include "transport/dtls_api.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DTLS_SRTP_COUNT_ALLOCATIONS 0
-#else
-#define DTLS_SRTP_COUNT_ALLOCATIONS 1
-#endif
-
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-#if DTLS_SRTP_COUNT_ALLOCATIONS
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* malloc(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-}
-#endif
 
 namespace dtls {
 namespace {
@@ -58,7 +26,7 @@ Identity identity() {
 }
 
 TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
-  if (!DTLS_SRTP_COUNT_ALLOCATIONS) GTEST_SKIP() << "sanitizer build";
+  if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
   const Identity server_id = identity(), client_id = identity();
   for (const char* profile :
        {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"}) {
@@ -114,7 +82,7 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
     ASSERT_TRUE(
         loop.run_until([&] { return server_rtp == 1 && client_rtp == 1; }));
     bool all_sent = true;
-    const long before = g_allocations.load();
+    const long before = testing::allocation_count();
     for (std::uint16_t seq = 1; seq <= kRounds; ++seq) {
       all_sent = send_round(seq) && all_sent;
       // Let the loop deliver as we go, as a real sender's pacing would.
@@ -126,7 +94,7 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
     (void)loop.run_until(
         [&] { return server_rtp == 1 + kRounds && client_rtp == 1 + kRounds; },
         std::chrono::milliseconds(2000));
-    const long allocations = g_allocations.load() - before;
+    const long allocations = testing::allocation_count() - before;
     EXPECT_TRUE(all_sent);
     EXPECT_EQ(server_rtp, 1 + kRounds);
     EXPECT_EQ(client_rtp, 1 + kRounds);
