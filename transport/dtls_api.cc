@@ -528,18 +528,28 @@ T read_association(const std::shared_ptr<detail::SessionCore>& core, T fallback,
   });
 }
 
-// ---- Session
-
-Result<size_t> Session::send(std::span<const std::uint8_t> data) {
-  if (!core_) return invalid("an empty Session handle");
-  return on_loop(core_->dispatcher, [&]() -> Result<size_t> {
-    if (core_->resolving) {
+// Sends through the session's socket on the loop: ERR_DTLS_SESSION_NOT_OPEN
+// while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has ended.
+template <class F>
+Result<size_t> send_on_socket(const std::shared_ptr<detail::SessionCore>& core,
+                              F&& send) {
+  if (!core) return invalid("an empty Session handle");
+  return on_loop(core->dispatcher, [&]() -> Result<size_t> {
+    if (core->resolving) {
       return make_error("ERR_DTLS_SESSION_NOT_OPEN",
                         "the handshake has not started (resolving the host)");
     }
-    auto ep = core_->endpoint.lock();
-    if (core_->ended || !ep || !ep->udp) return destroyed();
-    return ep->udp->send(core_->peer, data);
+    auto ep = core->endpoint.lock();
+    if (core->ended || !ep || !ep->udp) return destroyed();
+    return send(*ep->udp, core->peer);
+  });
+}
+
+// ---- Session
+
+Result<size_t> Session::send(std::span<const std::uint8_t> data) {
+  return send_on_socket(core_, [&](UdpEndpoint& udp, const PeerAddress& peer) {
+    return udp.send(peer, data);
   });
 }
 
@@ -553,15 +563,8 @@ namespace {
 Result<size_t> send_media(const std::shared_ptr<detail::SessionCore>& core,
                           PacketKind kind,
                           std::span<const std::uint8_t> packet) {
-  if (!core) return invalid("an empty Session handle");
-  return on_loop(core->dispatcher, [&]() -> Result<size_t> {
-    if (core->resolving) {
-      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
-                        "the handshake has not started (resolving the host)");
-    }
-    auto ep = core->endpoint.lock();
-    if (core->ended || !ep || !ep->udp) return destroyed();
-    return ep->udp->send_media(core->peer, kind, packet);
+  return send_on_socket(core, [&](UdpEndpoint& udp, const PeerAddress& peer) {
+    return udp.send_media(peer, kind, packet);
   });
 }
 
@@ -862,9 +865,8 @@ Result<Session> connect_on(uv_loop_t* loop,
   if (port == 0) return make_error("ERR_OUT_OF_RANGE", "port must be 1..65535");
   auto built = build(options, /*server=*/false);
   if (!built.ok()) return built.error();
-  if (auto b = literal(options.bind_host, 0); !b) {
-    return bind_address(options.bind_host, 0).error();
-  }
+  // Checked here so that a bad bind_host fails at the call, names too.
+  if (auto b = bind_address(options.bind_host, 0); !b.ok()) return b.error();
   built->association.servername =
       options.servername.empty() ? std::string(host) : options.servername;
   auto core = std::make_shared<detail::EndpointCore>(dispatcher);

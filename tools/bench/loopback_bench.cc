@@ -87,14 +87,28 @@ std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {
 
 // Handshakes at a fixed concurrency: each client connects, and when it opens
 // (or fails) it closes and the next one starts. Runs on the client loop.
-struct HandshakeDriver {
+// Connects `total` sessions, `concurrency` at a time: each one that opens (or
+// fails) starts the next. With keep_open the sessions stay (the memory
+// phase); without, each closes once open (the handshake phase). Client loop
+// only.
+struct ConnectDriver {
+  ConnectDriver(EventLoop* l, std::uint16_t p, ConnectOptions o, int n,
+                bool keep)
+      : loop(l), port(p), options(std::move(o)), total(n), keep_open(keep) {}
+
   EventLoop* loop;
   std::uint16_t port;
   ConnectOptions options;
-  int total, started = 0, done = 0, failures = 0;
+  int total;
+  bool keep_open;
+  int started = 0, done = 0, failures = 0;
   std::vector<double> latencies_ms;
+  std::vector<Session> open;
   std::promise<void> finished;
 
+  void start(int concurrency) {
+    for (int i = 0; i < std::min(concurrency, total); ++i) start_one();
+  }
   void start_one() {
     ++started;
     const auto t0 = SteadyClock::now();
@@ -103,10 +117,11 @@ struct HandshakeDriver {
       finish_one(false, t0);
       return;
     }
+    if (keep_open) open.push_back(*s);
     // The callback holds the handle until it runs; closing then is graceful.
     s->on_opened(
         [this, t0, session = *s](const Result<std::string>& r) mutable {
-          session.close();
+          if (!keep_open) session.close();
           finish_one(r.ok(), t0);
         });
   }
@@ -127,7 +142,7 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
                                         const ConnectOptions& co) {
   HandshakeResult r;
   r.workers = static_cast<int>(servers.size());
-  HandshakeDriver d{&client, port, co, o.handshakes, 0, 0, 0, {}, {}};
+  ConnectDriver d(&client, port, co, o.handshakes, /*keep=*/false);
   auto server_cpu = [&] {
     double sum = 0;
     for (EventLoop* s : servers) sum += loop_cpu(*s);
@@ -135,10 +150,7 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
   };
   const double s0 = server_cpu(), c0 = loop_cpu(client);
   const auto t0 = SteadyClock::now();
-  client.dispatcher()->call([&] {
-    for (int i = 0; i < std::min(o.concurrency, o.handshakes); ++i)
-      d.start_one();
-  });
+  client.dispatcher()->call([&] { d.start(o.concurrency); });
   d.finished.get_future().wait();
   r.seconds = seconds_since(t0);
   r.server_cpu_s = server_cpu() - s0;
@@ -244,36 +256,6 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   for (auto& s : sessions) s.close();
   return m;
 }
-
-// Holds `count` sessions open, `concurrency` handshakes at a time (client
-// loop only).
-struct IdleDriver {
-  EventLoop* loop;
-  std::uint16_t port;
-  ConnectOptions options;
-  int total, concurrency, started = 0, done = 0, failures = 0;
-  std::vector<Session> open;
-  std::promise<void> finished;
-
-  void start_one() {
-    ++started;
-    auto s = connect(*loop, "127.0.0.1", port, options);
-    if (!s.ok()) {
-      finish_one(false);
-      return;
-    }
-    open.push_back(*s);
-    s->on_opened([this](const Result<std::string>& r) { finish_one(r.ok()); });
-  }
-  void finish_one(bool ok) {
-    if (!ok) ++failures;
-    if (++done == total) {
-      finished.set_value();
-    } else if (started < total) {
-      start_one();
-    }
-  }
-};
 
 std::string read_file(const std::string& path) {
   std::string out;
@@ -387,10 +369,8 @@ int run_idle_clients(std::uint16_t port, int count,
   ConnectOptions co;
   co.secure_context = *ctx;
   co.fingerprints = {server_fingerprint};
-  IdleDriver d{loop->get(), port, co, count, 32, 0, 0, 0, {}, {}};
-  loop->get()->dispatcher()->call([&] {
-    for (int i = 0; i < std::min(d.concurrency, d.total); ++i) d.start_one();
-  });
+  ConnectDriver d(loop->get(), port, co, count, /*keep=*/true);
+  loop->get()->dispatcher()->call([&] { d.start(32); });
   d.finished.get_future().wait();
   const int failures =
       loop->get()->dispatcher()->call([&] { return d.failures; });
