@@ -163,8 +163,12 @@ void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
 void UdpEndpoint::on_socket_error(int uv_error) {
   stats_.socket_errors++;
   // Linux reports ICMP errors only on connected sockets (without IP_RECVERR),
-  // and a connected socket has one peer: the error is that session's end.
+  // and a connected socket has one peer. ICMP is a soft error (RFC 1122
+  // §4.2.3.9 in spirit; a peer rebinding its socket, or a restarting server,
+  // sends one in passing): it ends the session only when the peer has never
+  // answered and a retransmission was refused too.
   if (!connected_ || released_ || !ends_connection(uv_error)) return;
+  if (heard_from_peer_ || ++refusals_ < 2) return;
   destroy_session(*connected_, socket_error(*connected_, uv_error));
 }
 
@@ -195,6 +199,7 @@ void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
   }
   PeerAddress peer = PeerAddress::from_sockaddr(from);
   if (peer.empty()) return;
+  if (connected_) heard_from_peer_ = true;  // the kernel filters the others
   if (kind != PacketKind::kDtls) {
     on_media(data, kind, peer);
     return;

@@ -42,8 +42,9 @@ struct UdpEndpointOptions {
   std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
   // A client endpoint for one peer: the first connect() also connects the
   // socket, so the kernel drops datagrams from anyone else and an ICMP port
-  // unreachable comes back as ECONNREFUSED, which fails the handshake at once
-  // (RFC 1122 §4.1.3.3: UDP must pass ICMP errors up to the application).
+  // unreachable comes back as ECONNREFUSED (RFC 1122 §4.1.3.3: UDP must pass
+  // ICMP errors up to the application). Two of them before the peer has ever
+  // answered fail the handshake (one retransmission later, not 120 s later).
   bool connect_socket = false;
   // Every datagram goes through libuv's send queue instead of
   // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
@@ -227,6 +228,8 @@ class UdpEndpoint {
   bool flushing_ = false;  // close(): waiting for the send queue to empty
   std::optional<PeerAddress> connected_;  // connect_socket: the one peer
   int pending_socket_error_ = 0;  // seen while sending, handled in after()
+  bool heard_from_peer_ = false;  // connect_socket: any datagram from it
+  int refusals_ = 0;              // ICMP unreachables before that
   UdpEndpointStats stats_;
 };
 

@@ -600,3 +600,40 @@ TEST(UdpEndpoint, BoundedSendQueueSignalsBackpressure) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Once the peer has answered, an ICMP port unreachable is a soft error: it is
+// counted and the session stays (the peer may be rebinding); only a peer that
+// never answered is given up on.
+TEST(UdpEndpoint, IcmpAfterThePeerAnsweredIsOnlyCounted) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = server(loop, srec);
+  UdpEndpointOptions o;
+  o.context = context(1);
+  o.connect_socket = true;
+  auto c = UdpEndpoint::open(loop.get(), loopback(), o, crec.callbacks());
+  ASSERT_TRUE(c.ok());
+  const PeerAddress server_address = s->local_address();
+  ASSERT_TRUE((*c)->connect(server_address, pin_server()).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return crec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  s->destroy();  // the server's port closes without an alert
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed; }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*c)->send(server_address, bytes("anyone?")).ok());
+    ASSERT_TRUE(loop.run_until([&] {
+      return (*c)->stats().socket_errors + (*c)->stats().send_errors >=
+             static_cast<std::uint64_t>(i + 1);
+    }));
+  }
+  EXPECT_EQ(crec.count(DtlsEvent::Type::kError), 0);
+  EXPECT_EQ((*c)->session_count(), 1u);
+  (*c)->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return crec.closed; }));
+}
+
+}  // namespace
+}  // namespace dtls
