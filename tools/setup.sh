@@ -9,7 +9,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms bazel-skylib
   g++ clang libclang-rt-14-dev clang-format
   # Libraries.
-  libssl-dev libsrtp2-dev libuv1-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libsrtp2-dev libuv1-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # Test tooling: the test counter, real DTLS peers for interop tests, tshark for the key log.
   python3 openssl gnutls-bin tshark
 )
