@@ -143,7 +143,10 @@ IceLiteResponder::Reply IceLiteResponder::handle(const stun::Message& request,
       auto victim = std::find_if(
           valid_order_.begin(), valid_order_.end(),
           [&](const PeerAddress& a) { return !selected_ || a != *selected_; });
-      if (victim != valid_order_.end()) valid_order_.erase(victim);
+      if (victim != valid_order_.end()) {
+        reply.evicted = *victim;
+        valid_order_.erase(victim);
+      }
     }
     valid_order_.push_back(from);
   }

@@ -59,6 +59,8 @@ class IceLiteResponder {
     int error_code = 0;        // kError: 400, 401, 420 or 487
     bool new_address = false;  // kSuccess: first valid check from `from`
     bool nominated = false;    // kSuccess: USE-CANDIDATE selected `from`
+    // kSuccess: a valid address forgotten to make room for `from`.
+    std::optional<PeerAddress> evicted;
   };
 
   explicit IceLiteResponder(Options options);

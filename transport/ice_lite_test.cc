@@ -193,7 +193,14 @@ TEST_F(IceLiteTest, WrongFingerprintResponsesAndIndicationsAreDropped) {
 TEST_F(IceLiteTest, RemembersABoundedNumberOfAddressesKeepingTheSelected) {
   send(Check{.use_candidate = true}, a_);
   for (std::uint16_t port = 1; port <= 10; ++port) {
-    send(Check{}, PeerAddress::parse("127.0.0.2", port).value());
+    auto r = send(Check{}, PeerAddress::parse("127.0.0.2", port).value());
+    // a_ (selected) and ports 1..port-1: full from port 3 on.
+    if (port >= 3) {
+      ASSERT_TRUE(r.evicted) << port;
+      EXPECT_EQ(*r.evicted, PeerAddress::parse("127.0.0.2", port - 2).value());
+    } else {
+      EXPECT_FALSE(r.evicted) << port;
+    }
   }
   EXPECT_EQ(responder_.valid_addresses().size(), 3u);
   EXPECT_TRUE(responder_.is_valid(a_));

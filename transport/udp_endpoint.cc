@@ -194,17 +194,29 @@ void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
   stats_.demux.count(kind);
   if (closing_) return;
   if (kind != PacketKind::kDtls && kind != PacketKind::kRtp &&
-      kind != PacketKind::kRtcp) {
-    return;  // the STUN hook comes with issue 6
+      kind != PacketKind::kRtcp && kind != PacketKind::kStun) {
+    return;  // RFC 7983: ZRTP, TURN channels and the rest are not ours
   }
   PeerAddress peer = PeerAddress::from_sockaddr(from);
   if (peer.empty()) return;
   if (connected_) heard_from_peer_ = true;  // the kernel filters the others
-  if (kind != PacketKind::kDtls) {
+  if (kind == PacketKind::kRtp || kind == PacketKind::kRtcp) {
     on_media(data, kind, peer);
     return;
   }
-  const TimePoint now = Clock::now();
+  if (kind == PacketKind::kStun) {
+    on_stun(data, peer, Clock::now());
+    return;
+  }
+  on_dtls(data, peer, Clock::now());
+}
+
+void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
+                          const PeerAddress& peer, TimePoint now) {
+  if (options_.ice_lite) {
+    on_ice_dtls(data, peer, now);
+    return;
+  }
   bool restart = false;
   if (Session* s = find(peer)) {
     // RFC 6347 §4.2.8: a new ClientHello (epoch 0) from the address of an
@@ -254,7 +266,8 @@ void UdpEndpoint::on_datagram(std::span<std::uint8_t> data,
 // payload type), unprotected in place in the receive buffer.
 void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
                            const PeerAddress& peer) {
-  Session* s = find(peer);
+  PeerAddress key;
+  Session* s = route(peer, key);
   if (s == nullptr) {
     stats_.media_without_session++;
     return;
@@ -268,7 +281,7 @@ void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
                              : s->srtp->unprotect_rtcp(data);
   // Failures are counted by the context and never delivered.
   if (r.ok() && callbacks_.on_media) {
-    callbacks_.on_media(peer, kind, data.first(r.length));
+    callbacks_.on_media(key, kind, data.first(r.length));
   }
 }
 
@@ -334,7 +347,8 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                           (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
                           " packet");
   }
-  if (int e = send_datagram(peer, std::span(media_out_).first(r.length));
+  if (int e = send_datagram(destination(peer, *s),
+                            std::span(media_out_).first(r.length));
       e != 0) {
     // The backpressure signal: the kernel is full and so is our queue.
     if (e == UV_ENOBUFS) {
@@ -357,6 +371,9 @@ const srtp::MediaCounters* UdpEndpoint::media_counters(
 
 void UdpEndpoint::finished(const PeerAddress& peer, const Session& s) {
   static const srtp::MediaCounters kNone;
+  // A WebRTC transport ends with its DTLS association (RFC 8842 §5): later
+  // checks for its ufrag are refused.
+  if (s.ice != nullptr) forget_ice(s.ice);
   if (callbacks_.on_finished) {
     callbacks_.on_finished(peer, *s.association,
                            s.srtp ? s.srtp->counters() : kNone);
@@ -439,7 +456,7 @@ void UdpEndpoint::after(const PeerAddress& peer) {
   Session* s = find(peer);
   if (s == nullptr) return;
   DtlsAssociation* a = s->association.get();
-  while (a->pop_datagram(out_)) send_datagram(peer, out_);
+  while (a->pop_datagram(out_)) send_datagram(destination(peer, *s), out_);
   std::vector<DtlsEvent> events;
   DtlsEvent e;
   while (a->pop_event(e)) {
@@ -496,7 +513,11 @@ void UdpEndpoint::on_timer() {
   while (auto id = deadlines_.pop_due(now)) due.push_back(*id);
   for (DeadlineQueue::Id id : due) {
     auto it = by_id_.find(id);
-    if (it == by_id_.end()) continue;
+    if (it == by_id_.end()) {
+      if (auto ice = ice_by_id_.find(id); ice != ice_by_id_.end())
+        check_consent(*ice->second, now);
+      continue;
+    }
     PeerAddress peer = it->second;
     if (Session* s = find(peer)) {
       s->association->handle_timeout(now);
@@ -587,6 +608,7 @@ void UdpEndpoint::flush_timeout_cb(uv_timer_t* t) {
 void UdpEndpoint::close() {
   if (closing_ || released_) return;
   closing_ = true;
+  held_.clear();
   std::vector<PeerAddress> peers;
   for (const auto& [peer, s] : sessions_) peers.push_back(peer);
   for (const PeerAddress& peer : peers) {
@@ -622,6 +644,12 @@ void UdpEndpoint::destroy(std::optional<Error> error) {
   auto sessions = std::move(sessions_);
   sessions_.clear();
   by_id_.clear();
+  // Kept alive until the sessions' callbacks have run.
+  auto ice_sessions = std::move(ice_sessions_);
+  ice_sessions_.clear();
+  ice_by_address_.clear();
+  ice_by_id_.clear();
+  held_.clear();
   deadlines_ = DeadlineQueue();
   release_handles();
   for (const auto& [peer, session] : sessions) {
@@ -630,6 +658,302 @@ void UdpEndpoint::destroy(std::optional<Error> error) {
     }
     finished(peer, session);
   }
+}
+
+// --- ICE-lite (RFC 8445 §2.5) ---
+
+UdpEndpoint::Session* UdpEndpoint::route(const PeerAddress& from,
+                                         PeerAddress& key) {
+  if (Session* s = find(from)) {
+    key = from;
+    return s;
+  }
+  // RFC 8445 §11.1: media may come from any validated address of the session
+  // (until the nomination settles, and after the peer moves).
+  if (ice_by_address_.empty()) return nullptr;
+  auto it = ice_by_address_.find(from);
+  if (it == ice_by_address_.end() || !it->second->key) return nullptr;
+  key = *it->second->key;
+  return find(key);
+}
+
+const PeerAddress& UdpEndpoint::destination(const PeerAddress& key,
+                                            const Session& s) const {
+  // RFC 8445 §12.1: once nominated, media goes over the selected pair.
+  if (s.ice != nullptr && s.ice->responder.selected())
+    return *s.ice->responder.selected();
+  return key;
+}
+
+PeerAddress UdpEndpoint::remote_of(const PeerAddress& key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? key : destination(key, it->second);
+}
+
+Status UdpEndpoint::add_ice_session(IceSessionOptions options) {
+  if (!options_.ice_lite) {
+    return make_error("ERR_INVALID_STATE",
+                      "ICE sessions need an ICE-lite endpoint "
+                      "(UdpEndpointOptions::ice_lite)");
+  }
+  if (closing_)
+    return make_error("ERR_INVALID_STATE", "the endpoint is closing");
+  if (Status st = validate_ice_credentials(options.local); !st.ok()) return st;
+  if (!options.remote_ufrag.empty()) {
+    if (Status st = validate_ice_credentials({options.remote_ufrag, ""}, false);
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (Status st = validate_association_options(options.association); !st.ok())
+    return st;
+  if (options.consent_timeout < std::chrono::milliseconds(1) ||
+      options.consent_timeout > std::chrono::hours(1)) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "consent_timeout must be 1 ms..1 h, got " +
+                          std::to_string(options.consent_timeout.count()) +
+                          " ms");
+  }
+  if (options.max_addresses < 1 || options.max_addresses > 64) {
+    return make_error("ERR_OUT_OF_RANGE", "max_addresses must be 1..64");
+  }
+  const std::string ufrag = options.local.ufrag;
+  if (ice_sessions_.count(ufrag) != 0) {
+    return make_error("ERR_ICE_UFRAG_IN_USE",
+                      "an ICE session with ufrag " + ufrag + " exists");
+  }
+  IceLiteResponder::Options ro{options.local, options.remote_ufrag,
+                               options.max_addresses};
+  const TimePoint now = Clock::now();
+  auto ice = std::make_unique<IceSession>(
+      IceSession{std::move(options), IceLiteResponder(std::move(ro)),
+                 next_id_++, now, std::nullopt});
+  ice_by_id_[ice->consent_id] = ice.get();
+  deadlines_.set(ice->consent_id, now + ice->options.consent_timeout);
+  ice_sessions_.emplace(ufrag, std::move(ice));
+  rearm();
+  return {};
+}
+
+void UdpEndpoint::remove_ice_session(const std::string& ufrag) {
+  auto it = ice_sessions_.find(ufrag);
+  if (it == ice_sessions_.end()) return;
+  if (it->second->key) {
+    close_session(*it->second->key);  // forgotten when it finishes
+    return;
+  }
+  forget_ice(it->second.get());
+}
+
+const IceLiteResponder* UdpEndpoint::ice_responder(
+    const std::string& ufrag) const {
+  auto it = ice_sessions_.find(ufrag);
+  return it == ice_sessions_.end() ? nullptr : &it->second->responder;
+}
+
+void UdpEndpoint::forget_ice(IceSession* ice) {
+  auto it = ice_sessions_.find(ice->options.local.ufrag);
+  if (it == ice_sessions_.end() || it->second.get() != ice) return;
+  for (const PeerAddress& a : ice->responder.valid_addresses()) {
+    auto at = ice_by_address_.find(a);
+    if (at != ice_by_address_.end() && at->second == ice)
+      ice_by_address_.erase(at);
+  }
+  deadlines_.erase(ice->consent_id);
+  ice_by_id_.erase(ice->consent_id);
+  if (ice->key) {
+    if (auto s = sessions_.find(*ice->key);
+        s != sessions_.end() && s->second.ice == ice) {
+      s->second.ice = nullptr;
+    }
+  }
+  ice_sessions_.erase(it);
+  rearm();
+}
+
+void UdpEndpoint::ice_event(IceSession& ice, IceEvent event) {
+  if (!callbacks_.on_ice) return;
+  const std::string ufrag = ice.options.local.ufrag;  // `ice` may go
+  callbacks_.on_ice(ufrag, event);
+}
+
+void UdpEndpoint::on_stun(std::span<const std::uint8_t> data,
+                          const PeerAddress& peer, TimePoint now) {
+  auto m = stun::Message::parse(data);
+  if (!options_.ice_lite || !m || m->message_class() != stun::Class::kRequest ||
+      m->method() != stun::kMethodBinding) {
+    stats_.stun_dropped++;
+    return;
+  }
+  auto ufrag = local_ufrag(*m);
+  auto it =
+      ufrag ? ice_sessions_.find(std::string(*ufrag)) : ice_sessions_.end();
+  if (it == ice_sessions_.end()) {
+    // RFC 8489 §9.1.3: no USERNAME is 400, a USERNAME nobody owns 401. Never
+    // larger than the request: a spoofed source gains nothing.
+    if (m->has_fingerprint() && !m->check_fingerprint()) {
+      stats_.stun_dropped++;
+      return;
+    }
+    stats_.stun_errors++;
+    auto r = IceLiteResponder::reject(
+        *m, m->username() && m->has_integrity() ? 401 : 400);
+    if (r && r->bytes().size() <= data.size()) send_datagram(peer, r->bytes());
+    return;
+  }
+  IceSession& ice = *it->second;
+  IceLiteResponder::Reply reply = ice.responder.handle(*m, peer, now);
+  if (reply.response) send_datagram(peer, reply.response->bytes());
+  if (reply.outcome != IceLiteResponder::Outcome::kSuccess) {
+    (reply.outcome == IceLiteResponder::Outcome::kError
+         ? stats_.stun_errors
+         : stats_.stun_dropped)++;
+    return;
+  }
+  stats_.stun_checks++;
+  if (reply.evicted) {
+    auto at = ice_by_address_.find(*reply.evicted);
+    if (at != ice_by_address_.end() && at->second == &ice)
+      ice_by_address_.erase(at);
+  }
+  ice_by_address_[peer] = &ice;
+  // RFC 7675 §5.1: a valid check on the pair in use refreshes consent.
+  if (auto last = ice.responder.last_consent()) {
+    deadlines_.set(ice.consent_id, *last + ice.options.consent_timeout);
+    rearm();
+  }
+  const std::string name = ice.options.local.ufrag;
+  auto still = [&]() -> IceSession* {
+    auto i = ice_sessions_.find(name);
+    return i == ice_sessions_.end() || closing_ ? nullptr : i->second.get();
+  };
+  if (reply.nominated) ice_event(ice, {IceEvent::Type::kNominated, peer, {}});
+  if (reply.new_address) {
+    if (IceSession* i = still())
+      ice_event(*i, {IceEvent::Type::kChecked, peer, {}});
+  }
+  IceSession* i = still();
+  if (i == nullptr) return;
+  // RFC 5763 §5 with a=setup:active on our side: our ClientHello goes to the
+  // first address that passed a check.
+  if (i->options.dtls_client && !i->key && find(peer) == nullptr) {
+    auto a =
+        DtlsAssociation::connect(options_.context, i->options.association, now);
+    if (!a.ok()) {
+      const Error e = a.error();
+      forget_ice(i);
+      if (callbacks_.on_ice)
+        callbacks_.on_ice(name, {IceEvent::Type::kFailed, peer, e});
+      return;
+    }
+    Session& s = add(peer, std::move(a).value());
+    s.ice = i;
+    i->key = peer;
+    stats_.client_sessions++;
+    ice_event(*i, {IceEvent::Type::kSessionStarted, peer, {}});
+    after(peer);
+    return;
+  }
+  if (reply.new_address) replay_held(peer, now);
+}
+
+void UdpEndpoint::on_ice_dtls(std::span<const std::uint8_t> data,
+                              const PeerAddress& peer, TimePoint now) {
+  PeerAddress key;
+  if (Session* s = route(peer, key)) {
+    s->association->handle_datagram(data, now);
+    after(key);
+    return;
+  }
+  auto it = ice_by_address_.find(peer);
+  if (it == ice_by_address_.end()) {
+    hold(data, peer, now);
+    return;
+  }
+  IceSession& ice = *it->second;
+  // One association per ICE session; and with a=setup:active on our side
+  // the peer does not get to start one.
+  if (ice.key || ice.options.dtls_client) return;
+  // The check proved the address, but the cookie exchange stays: it costs
+  // the peer one round trip and keeps one code path for all handshakes.
+  CookieGate::Decision d = gate_.inspect(data, peer.key());
+  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
+    stats_.hello_verify_requests++;
+    send_datagram(peer, d.reply);
+    return;
+  }
+  if (d.verdict != CookieGate::Verdict::kAccept) return;
+  if (busy_ || sessions_.size() >= options_.max_sessions) {
+    stats_.server_busy_count++;
+    return;
+  }
+  auto a = DtlsAssociation::accept(options_.context, ice.options.association,
+                                   data, d.cookie, now);
+  if (!a.ok()) return;
+  Session& s = add(peer, std::move(a).value());
+  s.ice = &ice;
+  ice.key = peer;
+  stats_.server_sessions++;
+  ice_event(ice, {IceEvent::Type::kSessionStarted, peer, {}});
+  after(peer);
+}
+
+void UdpEndpoint::hold(std::span<const std::uint8_t> data,
+                       const PeerAddress& from, TimePoint now) {
+  // Only what can start a handshake: epoch-0 handshake records.
+  auto record = parse_record_header(data);
+  if (!record || record->content_type != kContentHandshake ||
+      record->epoch != 0 || options_.ice_hold_datagrams == 0) {
+    return;
+  }
+  while (!held_.empty() && (now - held_.front().at > options_.ice_hold_time ||
+                            held_.size() >= options_.ice_hold_datagrams)) {
+    held_.pop_front();
+  }
+  held_.push_back({from, now, {data.begin(), data.end()}});
+  stats_.ice_held++;
+}
+
+void UdpEndpoint::replay_held(const PeerAddress& from, TimePoint now) {
+  std::vector<std::vector<std::uint8_t>> mine;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->from == from) {
+      if (now - it->at <= options_.ice_hold_time)
+        mine.push_back(std::move(it->data));
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& d : mine) {
+    if (closing_) return;
+    stats_.ice_replayed++;
+    on_dtls(d, from, now);
+  }
+}
+
+void UdpEndpoint::check_consent(IceSession& ice, TimePoint now) {
+  const TimePoint deadline =
+      ice.responder.last_consent().value_or(ice.created) +
+      ice.options.consent_timeout;
+  if (now < deadline) {
+    deadlines_.set(ice.consent_id, deadline);
+    return;
+  }
+  stats_.ice_consent_expired++;
+  const Error e =
+      make_error("ERR_ICE_CONSENT_EXPIRED",
+                 "no valid ICE check for " + ice.options.local.ufrag + " in " +
+                     std::to_string(ice.options.consent_timeout.count()) +
+                     " ms: the peer withdrew consent (RFC 7675 §5.1)");
+  if (ice.key) {
+    destroy_session(*ice.key, e);  // forgets `ice` too
+    return;
+  }
+  const std::string ufrag = ice.options.local.ufrag;
+  forget_ice(&ice);
+  if (callbacks_.on_ice)
+    callbacks_.on_ice(ufrag, {IceEvent::Type::kFailed, {}, e});
 }
 
 void UdpEndpoint::release_handles() {

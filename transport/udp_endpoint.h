@@ -11,10 +11,12 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -23,9 +25,40 @@
 #include "transport/deadline_queue.h"
 #include "transport/demux.h"
 #include "transport/dtls_association.h"
+#include "transport/ice_lite.h"
 #include "transport/peer_address.h"
 
 namespace dtls {
+
+// One WebRTC peer on an ICE-lite endpoint (RFC 8445 §2.5): the credentials
+// from the offer/answer, which side starts DTLS, and how its certificate is
+// checked.
+struct IceSessionOptions {
+  IceCredentials local;      // our a=ice-ufrag / a=ice-pwd
+  std::string remote_ufrag;  // the peer's a=ice-ufrag; empty accepts any
+  // a=setup:active on our side (RFC 5763 §5): we send the ClientHello once a
+  // check has succeeded. Otherwise (passive) the peer does.
+  bool dtls_client = false;
+  // Usually peer_fingerprints from the offer's a=fingerprint.
+  AssociationOptions association;
+  // RFC 7675 §5.1: the session ends (ERR_ICE_CONSENT_EXPIRED) when no valid
+  // check has refreshed consent for this long; counted from creation until
+  // the first check.
+  std::chrono::milliseconds consent_timeout{30000};
+  size_t max_addresses = 8;  // valid peer addresses remembered
+};
+
+struct IceEvent {
+  enum class Type {
+    kChecked,         // first valid check from `address`
+    kNominated,       // `address` is the selected pair now (USE-CANDIDATE)
+    kSessionStarted,  // the DTLS association exists, keyed by `address`
+    kFailed,          // consent expired before any DTLS association (`error`)
+  };
+  Type type = Type::kChecked;
+  PeerAddress address;
+  Error error;
+};
 
 struct UdpEndpointOptions {
   std::shared_ptr<const DtlsContext> context;
@@ -71,6 +104,14 @@ struct UdpEndpointOptions {
   // Each session's SRTP contexts (made when its handshake completes with an
   // SRTP profile).
   srtp::ContextOptions srtp;
+  // An ICE-lite endpoint (WebRTC): STUN checks are answered for the sessions
+  // added with add_ice_session, and DTLS and SRTP are accepted only from
+  // addresses that passed a check. A ClientHello that arrives before its
+  // address's first check is held (ice_hold_time, at most ice_hold_datagrams
+  // across all peers) and replayed once the check succeeds.
+  bool ice_lite = false;
+  std::chrono::milliseconds ice_hold_time{2000};
+  size_t ice_hold_datagrams = 64;
 };
 
 struct UdpEndpointStats {
@@ -92,6 +133,16 @@ struct UdpEndpointStats {
   // RFC 6347 §4.2.8: established associations replaced by a new handshake
   // from the same address (after a valid cookie).
   std::uint64_t peer_restarts = 0;
+  // STUN (ICE-lite endpoints): valid checks answered with success, requests
+  // answered with an error (bad credentials, unknown ufrag, ...), messages
+  // dropped (malformed, not requests, or a non-ICE endpoint).
+  std::uint64_t stun_checks = 0;
+  std::uint64_t stun_errors = 0;
+  std::uint64_t stun_dropped = 0;
+  // DTLS from addresses without a valid check: held, and of those replayed.
+  std::uint64_t ice_held = 0;
+  std::uint64_t ice_replayed = 0;
+  std::uint64_t ice_consent_expired = 0;
   DemuxCounters demux;
 };
 
@@ -115,6 +166,9 @@ class UdpEndpoint {
     std::function<void(const PeerAddress&, PacketKind,
                        std::span<const std::uint8_t>)>
         on_media;
+    // ICE-lite sessions, by local ufrag. After kSessionStarted the session's
+    // DTLS events come through on_event keyed by that address.
+    std::function<void(const std::string&, const IceEvent&)> on_ice;
   };
 
   // Binds a UDP socket on `loop` (the caller's loop; callbacks run on its
@@ -150,6 +204,18 @@ class UdpEndpoint {
   // The association for `peer`, or null.
   DtlsAssociation* association(const PeerAddress& peer);
 
+  // ICE-lite endpoints: a WebRTC session known by its local ufrag.
+  // ERR_INVALID_STATE on other endpoints or when closing,
+  // ERR_INVALID_ARG_VALUE for bad credentials or association options,
+  // ERR_ICE_UFRAG_IN_USE when the ufrag is taken.
+  Status add_ice_session(IceSessionOptions options);
+  // Ends it: close_notify when its DTLS session exists, else silently.
+  void remove_ice_session(const std::string& ufrag);
+  // The ICE state of a session (null when unknown).
+  const IceLiteResponder* ice_responder(const std::string& ufrag) const;
+  // Where the session's datagrams go: the nominated address, else `key`.
+  PeerAddress remote_of(const PeerAddress& key) const;
+
   // close_notify to every session, then the socket is released (on_closed)
   // once the datagrams waiting in the send queue have left.
   void close();
@@ -168,16 +234,46 @@ class UdpEndpoint {
   bool batched_receive() const { return uv_udp_using_recvmmsg(&udp_) == 1; }
 
  private:
+  struct IceSession {
+    IceSessionOptions options;
+    IceLiteResponder responder;
+    DeadlineQueue::Id consent_id = 0;
+    TimePoint created{};
+    std::optional<PeerAddress> key;  // of its DTLS association
+  };
   struct Session {
     DeadlineQueue::Id id;
     std::unique_ptr<DtlsAssociation> association;
     std::unique_ptr<srtp::SrtpContext> srtp;
     std::optional<Error> srtp_error;  // keys could not be set up
+    IceSession* ice = nullptr;        // an ICE-lite session's association
+  };
+  struct Held {
+    PeerAddress from;
+    TimePoint at;
+    std::vector<std::uint8_t> data;
   };
   struct SendRequest;
 
   UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
   void on_datagram(std::span<std::uint8_t> data, const sockaddr* from);
+  void on_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
+               TimePoint now);
+  void on_ice_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
+                   TimePoint now);
+  void on_stun(std::span<const std::uint8_t> data, const PeerAddress& peer,
+               TimePoint now);
+  // The session a datagram from `from` belongs to (ICE: any valid address of
+  // it), with its key.
+  Session* route(const PeerAddress& from, PeerAddress& key);
+  const PeerAddress& destination(const PeerAddress& key,
+                                 const Session& s) const;
+  void hold(std::span<const std::uint8_t> data, const PeerAddress& from,
+            TimePoint now);
+  void replay_held(const PeerAddress& from, TimePoint now);
+  void check_consent(IceSession& ice, TimePoint now);
+  void forget_ice(IceSession* ice);
+  void ice_event(IceSession& ice, IceEvent event);
   void on_media(std::span<std::uint8_t> data, PacketKind kind,
                 const PeerAddress& peer);
   void start_srtp(Session& s);
@@ -216,6 +312,10 @@ class UdpEndpoint {
   CookieGate gate_;
   std::unordered_map<PeerAddress, Session, PeerAddressHash> sessions_;
   std::unordered_map<DeadlineQueue::Id, PeerAddress> by_id_;
+  std::unordered_map<std::string, std::unique_ptr<IceSession>> ice_sessions_;
+  std::unordered_map<PeerAddress, IceSession*, PeerAddressHash> ice_by_address_;
+  std::unordered_map<DeadlineQueue::Id, IceSession*> ice_by_id_;
+  std::deque<Held> held_;
   DeadlineQueue deadlines_;
   DeadlineQueue::Id next_id_ = 1;
   std::vector<std::uint8_t> recv_buffer_;

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include "certs/generate.h"
+#include "tests/testing/rtp_packets.h"
+#include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
+#include "transport/stun_message.h"
 
 namespace dtls {
 namespace {
@@ -50,7 +53,13 @@ struct Recorder {
     std::vector<std::uint8_t> packet;
   };
   std::vector<Media> media;
+  std::vector<std::pair<std::string, IceEvent>> ice;
   bool closed = false;
+  int count(IceEvent::Type t) const {
+    int n = 0;
+    for (const auto& [u, e] : ice) n += e.type == t;
+    return n;
+  }
   int count(DtlsEvent::Type t) const {
     int n = 0;
     for (const auto& [p, e] : events) n += e.type == t;
@@ -68,6 +77,9 @@ struct Recorder {
         [this](const PeerAddress& p, PacketKind k,
                std::span<const std::uint8_t> m) {
           media.push_back({p, k, {m.begin(), m.end()}});
+        },
+        [this](const std::string& ufrag, const IceEvent& e) {
+          ice.emplace_back(ufrag, e);
         }};
   }
 };
@@ -218,7 +230,7 @@ TEST(UdpEndpoint, NonDtlsDatagramsAreCountedAndDropped) {
   auto s = server(loop, srec);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   const std::vector<std::vector<std::uint8_t>> junk = {
-      {0x00, 0x01, 0x00, 0x00},  // STUN-looking
+      {0x00, 0x01, 0x00, 0x00},  // STUN-looking: a plain endpoint drops it
       {0x80, 96, 0, 1},          // RTP
       {0x80, 200, 0, 1},         // RTCP
       {0xff, 0xff},              // unknown
@@ -633,6 +645,366 @@ TEST(UdpEndpoint, IcmpAfterThePeerAnsweredIsOnlyCounted) {
   EXPECT_EQ((*c)->session_count(), 1u);
   (*c)->destroy();
   ASSERT_TRUE(loop.run_until([&] { return crec.closed; }));
+}
+
+// --- ICE-lite (RFC 8445 §2.5) ---
+
+namespace ice {
+
+constexpr char kUfrag[] = "srvr";
+constexpr char kPwd[] = "0123456789abcdefghijklmn";
+constexpr char kBrowserUfrag[] = "brws";
+
+using Relay = testing::UdpRelay;
+
+// A check as a browser sends it: "<our ufrag>:<its ufrag>", PRIORITY,
+// ICE-CONTROLLING, MESSAGE-INTEGRITY with our pwd, FINGERPRINT.
+std::vector<std::uint8_t> check(bool use_candidate = false,
+                                std::string_view pwd = kPwd,
+                                std::string user = std::string(kUfrag) + ":" +
+                                                   kBrowserUfrag,
+                                std::uint8_t id = 1) {
+  stun::TransactionId tid{};
+  tid.fill(id);
+  stun::MessageBuilder b(stun::kMethodBinding, stun::Class::kRequest, tid);
+  if (!user.empty()) b.add_string(stun::attr::kUsername, user);
+  b.add_u32(stun::attr::kPriority, 0x6e0001ff);
+  b.add_u64(stun::attr::kIceControlling, 7);
+  if (use_candidate) b.add_flag(stun::attr::kUseCandidate);
+  b.add_integrity(pwd);
+  b.add_fingerprint();
+  return {b.bytes().begin(), b.bytes().end()};
+}
+
+std::shared_ptr<UdpEndpoint> ice_server(Loop& loop, Recorder& rec,
+                                        UdpEndpointOptions o = {}) {
+  o.context = context(0);
+  o.ice_lite = true;
+  auto e = UdpEndpoint::open(loop.get(), loopback(), o, rec.callbacks());
+  EXPECT_TRUE(e.ok()) << e.error().to_string();
+  return *e;
+}
+
+IceSessionOptions session(bool dtls_client = false) {
+  IceSessionOptions o;
+  o.local = {kUfrag, kPwd};
+  o.remote_ufrag = kBrowserUfrag;
+  o.dtls_client = dtls_client;
+  o.association.peer_fingerprints = {fp(1)};
+  return o;
+}
+
+// Keeps the STUN responses the relay carries back, and lets everything else
+// through.
+struct StunCapture {
+  std::vector<std::vector<std::uint8_t>> responses;
+  Relay::Hook hook() {
+    return [this](Relay::Direction d, std::vector<std::uint8_t>& data) {
+      if (d == Relay::Direction::kToClient && !data.empty() && data[0] < 4) {
+        responses.push_back(data);
+        return false;
+      }
+      return true;
+    };
+  }
+  std::optional<stun::Message> last() const {
+    if (responses.empty()) return std::nullopt;
+    return stun::Message::parse(responses.back());
+  }
+};
+
+}  // namespace ice
+
+TEST(UdpEndpointIce, PassiveHoldsAnEarlyClientHelloAndCompletesAfterTheCheck) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = ice::ice_server(loop, srec);
+  ASSERT_TRUE(s->add_ice_session(ice::session()).ok());
+  ice::Relay relay(loop.get(), s->local_address());
+  ice::StunCapture stun;
+  relay.set_hook(stun.hook());
+  auto c = client(loop, crec);
+  // The ClientHello comes first, from an address no check has proved: held.
+  ASSERT_TRUE(c->connect(relay.address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] { return s->stats().ice_held >= 1; }));
+  EXPECT_EQ(s->session_count(), 0u);
+  EXPECT_EQ(s->stats().packets_sent, 0u);  // not even a HelloVerifyRequest
+  relay.inject(ice::Relay::Direction::kToTarget, ice::check(true));
+  ASSERT_TRUE(loop.run_until([&] {
+    return crec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           srec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  // The success response reflects the relay's address, signed with our pwd.
+  auto res = stun.last();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->message_class(), stun::Class::kSuccess);
+  EXPECT_EQ(res->xor_mapped_address(), relay.address());
+  EXPECT_TRUE(res->check_integrity(std::string_view(ice::kPwd)));
+  EXPECT_TRUE(res->check_fingerprint());
+  // The held ClientHello was replayed (and answered with a cookie) rather
+  // than waiting for the client's retransmission a second later.
+  EXPECT_GE(s->stats().ice_replayed, 1u);
+  EXPECT_EQ(s->stats().stun_checks, 1u);
+  EXPECT_EQ(c->association(relay.address())->stats().retransmit_count, 0u);
+  ASSERT_EQ(srec.count(IceEvent::Type::kNominated), 1);
+  ASSERT_EQ(srec.count(IceEvent::Type::kChecked), 1);
+  ASSERT_EQ(srec.count(IceEvent::Type::kSessionStarted), 1);
+  for (const auto& [ufrag, e] : srec.ice) {
+    EXPECT_EQ(ufrag, ice::kUfrag);
+    EXPECT_EQ(e.address, relay.address());
+  }
+  EXPECT_TRUE(srec.sessions.empty());  // ICE sessions are not on_session's
+  // SRTP both ways on the checked address.
+  const PeerAddress key = relay.address();
+  ASSERT_TRUE(
+      s->send_media(key, PacketKind::kRtp, testing::make_rtp(1, 1, 100)).ok());
+  ASSERT_TRUE(
+      c->send_media(key, PacketKind::kRtp, testing::make_rtp(2, 1, 100)).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
+  EXPECT_EQ(srec.media[0].from, key);
+  EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 1, 100));
+  s->close();
+  c->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+  // The ICE session went with its DTLS association.
+  EXPECT_EQ(s->ice_responder(ice::kUfrag), nullptr);
+}
+
+TEST(UdpEndpointIce, BadChecksAreRefusedAndAcceptNothing) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = ice::ice_server(loop, srec);
+  ASSERT_TRUE(s->add_ice_session(ice::session()).ok());
+  ice::Relay relay(loop.get(), s->local_address());
+  ice::StunCapture stun;
+  relay.set_hook(stun.hook());
+  struct Case {
+    const char* what;
+    std::vector<std::uint8_t> request;
+    int code;
+  };
+  const Case cases[] = {
+      {"wrong pwd", ice::check(true, "0123456789abcdefghijklmX"), 401},
+      {"unknown ufrag", ice::check(true, ice::kPwd, "nobody:brws"), 401},
+      {"wrong remote ufrag", ice::check(true, ice::kPwd, "srvr:evil"), 401},
+      {"no USERNAME", ice::check(true, ice::kPwd, ""), 400},
+  };
+  for (const Case& c : cases) {
+    const size_t before = stun.responses.size();
+    relay.inject(ice::Relay::Direction::kToTarget, c.request);
+    ASSERT_TRUE(loop.run_until([&] {
+      return stun.responses.size() == before + 1;
+    })) << c.what;
+    auto m = stun.last();
+    ASSERT_TRUE(m) << c.what;
+    EXPECT_EQ(m->message_class(), stun::Class::kError) << c.what;
+    EXPECT_EQ(m->error_code()->code, c.code) << c.what;
+    EXPECT_FALSE(m->has_integrity()) << c.what;
+    // Never larger than the request (no amplification).
+    EXPECT_LE(stun.responses.back().size(), c.request.size()) << c.what;
+  }
+  EXPECT_EQ(s->stats().stun_errors, 4u);
+  EXPECT_EQ(s->stats().stun_checks, 0u);
+  EXPECT_TRUE(s->ice_responder(ice::kUfrag)->valid_addresses().empty());
+  // DTLS and SRTP from the unproven address: held and dropped, never a
+  // session (a HelloVerifyRequest would be the first thing sent back).
+  auto c = client(loop, crec);
+  ASSERT_TRUE(c->connect(relay.address(), pin_server()).ok());
+  relay.inject(ice::Relay::Direction::kToTarget, testing::make_rtp(9, 1, 50));
+  ASSERT_TRUE(loop.run_until([&] {
+    return s->stats().ice_held >= 1 && s->stats().media_without_session == 1;
+  }));
+  EXPECT_EQ(s->session_count(), 0u);
+  EXPECT_EQ(s->stats().hello_verify_requests, 0u);
+  EXPECT_TRUE(srec.ice.empty());
+  s->close();
+  c->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
+TEST(UdpEndpointIce, ActiveRoleSendsTheClientHelloAfterTheFirstCheck) {
+  Loop loop;
+  Recorder srec, brec;
+  auto s = ice::ice_server(loop, srec);
+  ASSERT_TRUE(s->add_ice_session(ice::session(/*dtls_client=*/true)).ok());
+  // The "browser" is a DTLS server behind the relay that pins our cert.
+  UdpEndpointOptions bo;
+  bo.context = context(1);
+  bo.accept_incoming = true;
+  bo.server_association.peer_fingerprints = {fp(0)};
+  auto b = UdpEndpoint::open(loop.get(), loopback(), bo, brec.callbacks());
+  ASSERT_TRUE(b.ok());
+  ice::Relay relay(loop.get(), s->local_address());
+  ice::StunCapture stun;
+  relay.set_hook(stun.hook());
+  relay.set_client((*b)->local_address());
+  relay.inject(ice::Relay::Direction::kToTarget, ice::check(false));
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           brec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  EXPECT_EQ(s->stats().client_sessions, 1u);
+  EXPECT_EQ(s->association(relay.address())->role(), Role::kClient);
+  EXPECT_EQ(srec.count(IceEvent::Type::kNominated), 0);
+  EXPECT_EQ(srec.count(IceEvent::Type::kSessionStarted), 1);
+  // A ClientHello from the peer for a session where we are the client is
+  // not answered: after the handshake, one more check, and nothing breaks.
+  relay.inject(ice::Relay::Direction::kToTarget, ice::check(true));
+  ASSERT_TRUE(loop.run_until(
+      [&] { return srec.count(IceEvent::Type::kNominated) == 1; }));
+  EXPECT_EQ(s->session_count(), 1u);
+  s->close();
+  (*b)->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && brec.closed; }));
+}
+
+TEST(UdpEndpointIce, MediaFollowsValidatedAddressesAndTheNomination) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = ice::ice_server(loop, srec);
+  ASSERT_TRUE(s->add_ice_session(ice::session()).ok());
+  ice::Relay relay_a(loop.get(), s->local_address());
+  ice::StunCapture stun_a;
+  std::vector<std::vector<std::uint8_t>> srtp_to_server;
+  bool hold_srtp = false;  // keep the client's SRTP from the server
+  relay_a.set_hook([&](ice::Relay::Direction d, std::vector<std::uint8_t>& x) {
+    if (d == ice::Relay::Direction::kToTarget && !x.empty() && x[0] >= 128) {
+      srtp_to_server.push_back(x);
+      if (hold_srtp) return false;
+    }
+    return stun_a.hook()(d, x);
+  });
+  auto c = client(loop, crec);
+  relay_a.inject(ice::Relay::Direction::kToTarget, ice::check(true));
+  ASSERT_TRUE(loop.run_until([&] { return !stun_a.responses.empty(); }));
+  ASSERT_TRUE(c->connect(relay_a.address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  const PeerAddress key = relay_a.address();
+  ASSERT_TRUE(
+      c->send_media(key, PacketKind::kRtp, testing::make_rtp(2, 1, 80)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 1; }));
+  ASSERT_EQ(srtp_to_server.size(), 1u);
+  // The same SRTP from a second address that has not passed a check is not
+  // accepted for the session.
+  ice::Relay relay_b(loop.get(), s->local_address());
+  std::vector<std::vector<std::uint8_t>> to_b;
+  relay_b.set_hook([&](ice::Relay::Direction d, std::vector<std::uint8_t>& x) {
+    if (d == ice::Relay::Direction::kToClient) to_b.push_back(x);
+    return false;
+  });
+  ASSERT_TRUE(
+      c->send_media(key, PacketKind::kRtp, testing::make_rtp(2, 2, 80)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return srtp_to_server.size() == 2; }));
+  ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 2; }));
+  relay_b.inject(ice::Relay::Direction::kToTarget, srtp_to_server[1]);
+  ASSERT_TRUE(
+      loop.run_until([&] { return s->stats().media_without_session == 1; }));
+  EXPECT_EQ(srec.media.size(), 2u);
+  // After a valid check with USE-CANDIDATE from the second address, its
+  // media is the session's and our media goes there.
+  relay_b.inject(
+      ice::Relay::Direction::kToTarget,
+      ice::check(true, ice::kPwd,
+                 std::string(ice::kUfrag) + ":" + ice::kBrowserUfrag, 2));
+  ASSERT_TRUE(loop.run_until([&] { return to_b.size() == 1; }));  // success
+  EXPECT_EQ(s->remote_of(key), relay_b.address());
+  hold_srtp = true;
+  ASSERT_TRUE(
+      c->send_media(key, PacketKind::kRtp, testing::make_rtp(2, 3, 80)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return srtp_to_server.size() == 3; }));
+  relay_b.inject(ice::Relay::Direction::kToTarget, srtp_to_server[2]);
+  ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 3; }));
+  EXPECT_EQ(srec.media[2].from, key);  // delivered under the session's key
+  EXPECT_EQ(srec.media[2].packet, testing::make_rtp(2, 3, 80));
+  ASSERT_TRUE(
+      s->send_media(key, PacketKind::kRtp, testing::make_rtp(1, 1, 80)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return to_b.size() == 2; }));
+  EXPECT_GE(to_b[1][0], 128);  // SRTP, to the nominated address
+  s->close();
+  c->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
+TEST(UdpEndpointIce, ConsentExpiresWithAClearCode) {
+  Loop loop;
+  Recorder srec, crec;
+  auto s = ice::ice_server(loop, srec);
+  // No check at all: the session fails on its own.
+  auto lonely = ice::session();
+  lonely.local.ufrag = "lone";
+  lonely.consent_timeout = milliseconds(50);
+  ASSERT_TRUE(s->add_ice_session(lonely).ok());
+  ASSERT_TRUE(
+      loop.run_until([&] { return srec.count(IceEvent::Type::kFailed) == 1; }));
+  EXPECT_EQ(srec.ice.back().first, "lone");
+  EXPECT_EQ(srec.ice.back().second.error.code, "ERR_ICE_CONSENT_EXPIRED");
+  EXPECT_EQ(s->ice_responder("lone"), nullptr);
+  // An established session whose checks stop ends with the same code.
+  auto o = ice::session();
+  o.consent_timeout = milliseconds(400);
+  ASSERT_TRUE(s->add_ice_session(o).ok());
+  ice::Relay relay(loop.get(), s->local_address());
+  ice::StunCapture stun;
+  relay.set_hook(stun.hook());
+  relay.inject(ice::Relay::Direction::kToTarget, ice::check(true));
+  auto c = client(loop, crec);
+  ASSERT_TRUE(c->connect(relay.address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  ASSERT_TRUE(
+      loop.run_until([&] { return srec.count(DtlsEvent::Type::kError) == 1; }));
+  for (const auto& [p, e] : srec.events) {
+    if (e.type == DtlsEvent::Type::kError) {
+      EXPECT_EQ(e.error.code, "ERR_ICE_CONSENT_EXPIRED");
+      EXPECT_EQ(p, relay.address());
+    }
+  }
+  EXPECT_EQ(s->session_count(), 0u);
+  EXPECT_EQ(s->stats().ice_consent_expired, 2u);
+  s->close();
+  c->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
+TEST(UdpEndpointIce, AddIceSessionValidatesItsOptions) {
+  Loop loop;
+  Recorder srec, prec;
+  auto s = ice::ice_server(loop, srec);
+  EXPECT_TRUE(s->add_ice_session(ice::session()).ok());
+  EXPECT_EQ(s->add_ice_session(ice::session()).error().code,
+            "ERR_ICE_UFRAG_IN_USE");
+  auto bad = ice::session();
+  bad.local = {"ab", ice::kPwd};
+  EXPECT_EQ(s->add_ice_session(bad).error().code, "ERR_INVALID_ARG_VALUE");
+  bad = ice::session();
+  bad.local = {"okay", "short"};
+  EXPECT_EQ(s->add_ice_session(bad).error().code, "ERR_INVALID_ARG_VALUE");
+  bad = ice::session();
+  bad.local.ufrag = "othr";
+  bad.remote_ufrag = "a:b";
+  EXPECT_EQ(s->add_ice_session(bad).error().code, "ERR_INVALID_ARG_VALUE");
+  bad = ice::session();
+  bad.local.ufrag = "othr";
+  bad.consent_timeout = milliseconds(0);
+  EXPECT_EQ(s->add_ice_session(bad).error().code, "ERR_OUT_OF_RANGE");
+  bad = ice::session();
+  bad.local.ufrag = "othr";
+  bad.association.mtu = 10;
+  EXPECT_EQ(s->add_ice_session(bad).error().code, "ERR_OUT_OF_RANGE");
+  // A plain endpoint has no ICE, and drops STUN without answering.
+  auto plain = server(loop, prec);
+  EXPECT_EQ(plain->add_ice_session(ice::session()).error().code,
+            "ERR_INVALID_STATE");
+  // Removing an ICE session refuses its checks from then on.
+  s->remove_ice_session(ice::kUfrag);
+  EXPECT_EQ(s->ice_responder(ice::kUfrag), nullptr);
+  s->close();
+  plain->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && prec.closed; }));
 }
 
 }  // namespace

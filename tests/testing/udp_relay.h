@@ -27,6 +27,9 @@ class UdpRelay {
   ~UdpRelay();  // closes the socket (the loop must run its close callback)
 
   const PeerAddress& address() const { return local_; }
+  // Where kToClient datagrams go before the client has sent anything (a
+  // peer that only answers, such as a DTLS server behind the relay).
+  void set_client(const PeerAddress& client) { client_ = client; }
   void set_hook(Hook hook) { hook_ = std::move(hook); }
   // Sends as if forwarded; false when the client is not known yet.
   bool inject(Direction d, const std::vector<std::uint8_t>& datagram);
