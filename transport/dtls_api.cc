@@ -165,6 +165,9 @@ struct SessionCore {
   std::weak_ptr<EndpointCore> endpoint;
   PeerAddress peer;  // empty while the host name is being resolved
   bool resolving = false;
+  // An ICE session waiting for its first check (no association yet).
+  bool ice_waiting = false;
+  IceCredentials ice;
   TimePoint created_at = Clock::now();
   std::function<void(std::span<const std::uint8_t>)> on_message;
   std::function<void(const Error&)> on_error;
@@ -213,6 +216,7 @@ struct SessionCore {
   void finish() {
     ended = true;
     resolving = false;
+    ice_waiting = false;
     snapshot.is_connected = false;
     snapshot.destroyed_at = Clock::now();
     settle_opened(make_error("ERR_DTLS_SESSION_CLOSED",
@@ -259,6 +263,7 @@ struct SessionCore {
 
   void close_now();
   void destroy_now(std::optional<Error> error);
+  void end_ice_wait(std::optional<Error> error);
 };
 
 struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
@@ -269,6 +274,9 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
   std::shared_ptr<UdpEndpoint> udp;
   std::unordered_map<PeerAddress, std::shared_ptr<SessionCore>, PeerAddressHash>
       sessions;
+  // ICE sessions before their association exists, by local ufrag.
+  std::unordered_map<std::string, std::shared_ptr<SessionCore>> ice_pending;
+  AssociationOptions ice_association;  // the base for ICE sessions
   std::function<void(Session)> on_session;
   bool listening = false;
   bool single_session = false;  // made by connect(): closes with its session
@@ -297,7 +305,25 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
             [self](const PeerAddress& p, PacketKind kind,
                    std::span<const std::uint8_t> packet) {
               self->handle_media(p, kind, packet);
+            },
+            [self](const std::string& ufrag, const IceEvent& e) {
+              self->handle_ice(ufrag, e);
             }};
+  }
+
+  void handle_ice(const std::string& ufrag, const IceEvent& e) {
+    auto it = ice_pending.find(ufrag);
+    if (it == ice_pending.end()) return;
+    std::shared_ptr<SessionCore> s = it->second;
+    if (e.type == IceEvent::Type::kSessionStarted) {
+      ice_pending.erase(it);
+      s->ice_waiting = false;
+      s->peer = e.address;
+      sessions[e.address] = s;
+    } else if (e.type == IceEvent::Type::kFailed) {
+      ice_pending.erase(it);
+      s->finish_unattached(e.error);
+    }
   }
 
   std::shared_ptr<SessionCore> add_session(const PeerAddress& p) {
@@ -365,6 +391,12 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     // Sessions still here when the socket went end with it.
     auto left = std::move(sessions);
     sessions.clear();
+    auto waiting = std::move(ice_pending);
+    ice_pending.clear();
+    for (auto& [ufrag, s] : waiting) {
+      s->finish_unattached(destroy_error.value_or(
+          make_error("ERR_DTLS_SESSION_CLOSED", "the endpoint closed")));
+    }
     for (auto& [p, s] : left) {
       s->fail(destroy_error.value_or(
           make_error("ERR_DTLS_SESSION_CLOSED", "the endpoint closed")));
@@ -414,6 +446,10 @@ DtlsAssociation* SessionCore::association() const {
 void SessionCore::close_now() {
   if (ended) return;
   if (!closing_at) closing_at = Clock::now();
+  if (ice_waiting) {
+    end_ice_wait(std::nullopt);
+    return;
+  }
   if (resolving) {
     finish_unattached(std::nullopt);
     return;
@@ -421,8 +457,20 @@ void SessionCore::close_now() {
   if (auto ep = endpoint.lock(); ep && ep->udp) ep->udp->close_session(peer);
 }
 
+void SessionCore::end_ice_wait(std::optional<Error> error) {
+  if (auto ep = endpoint.lock()) {
+    ep->ice_pending.erase(ice.ufrag);
+    if (ep->udp) ep->udp->remove_ice_session(ice.ufrag);
+  }
+  finish_unattached(std::move(error));
+}
+
 void SessionCore::destroy_now(std::optional<Error> error) {
   if (ended) return;
+  if (ice_waiting) {
+    end_ice_wait(std::move(error));
+    return;
+  }
   if (resolving) {
     finish_unattached(std::move(error));
     return;
@@ -683,8 +731,18 @@ std::shared_future<Status> Session::closed() const {
 AddressInfo Session::remote_address() const {
   if (!core_) return {};
   return on_loop(core_->dispatcher, [&]() -> AddressInfo {
-    return core_->peer.empty() ? AddressInfo{} : info(core_->peer);
+    if (core_->peer.empty()) return AddressInfo{};
+    // ICE: where the session's datagrams go now (the nominated address).
+    auto ep = core_->endpoint.lock();
+    if (!core_->ended && ep && ep->udp)
+      return info(ep->udp->remote_of(core_->peer));
+    return info(core_->peer);
   });
+}
+
+IceCredentials Session::ice_credentials() const {
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&] { return core_->ice; });
 }
 
 std::string Session::protocol() const {
@@ -778,6 +836,43 @@ bool Endpoint::busy() const {
 void Endpoint::close() {
   if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
 }
+Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
+  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  IceSessionOptions o;
+  o.local = config.local.ufrag.empty() ? generate_ice_credentials()
+                                       : std::move(config.local);
+  o.remote_ufrag = std::move(config.remote_ufrag);
+  o.dtls_client = config.dtls_client;
+  o.consent_timeout = config.consent_timeout;
+  if (config.fingerprints.empty()) {
+    return invalid("an ICE session needs the peer's a=fingerprint");
+  }
+  std::vector<certs::Fingerprint> pins;
+  for (const std::string& f : config.fingerprints) {
+    auto parsed = certs::Fingerprint::parse_sdp(f);
+    if (!parsed.ok()) return parsed.error();
+    pins.push_back(std::move(parsed).value());
+  }
+  return on_loop(core_->dispatcher, [&]() -> Result<Session> {
+    if (!core_->udp || core_->ended)
+      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    o.association = core_->ice_association;
+    o.association.peer_fingerprints = pins;
+    const IceCredentials local = o.local;
+    if (Status st = core_->udp->add_ice_session(std::move(o)); !st.ok())
+      return st.error();
+    auto sc = std::make_shared<detail::SessionCore>(core_, PeerAddress(),
+                                                    core_->dispatcher);
+    sc->ice_waiting = true;
+    sc->ice = local;
+    sc->is_client = config.dtls_client;
+    core_->ice_pending[local.ufrag] = sc;
+    Session handle;
+    handle.core_ = sc;
+    return handle;
+  });
+}
+
 void Endpoint::destroy(std::optional<Error> error) {
   if (!core_) return;
   on_loop(core_->dispatcher, [&] {
@@ -837,6 +932,8 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
     uo.cookie_master_secret = master;
   }
   uo.srtp.replay_window = options.srtp_replay_window;
+  uo.ice_lite = options.ice_lite;
+  core->ice_association = built->association;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
   if (!udp.ok()) return udp.error();
   core->udp = std::move(udp).value();

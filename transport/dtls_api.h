@@ -36,6 +36,7 @@
 #include "transport/dtls_association.h"
 #include "transport/error.h"
 #include "transport/event_loop.h"
+#include "transport/ice_lite.h"
 #include "transport/time.h"
 
 namespace dtls {
@@ -140,6 +141,28 @@ struct ListenOptions : SecureOptions {
   // 32 bytes shared by the workers of one port, so that each accepts the
   // cookies the others issue (RFC 6347 §4.2.1); empty: a random secret.
   std::vector<std::uint8_t> cookie_secret;
+  // WebRTC: an ICE-lite endpoint (RFC 8445 §2.5). Peers are added with
+  // Endpoint::add_ice_session from their SDP; STUN checks are answered for
+  // them, and DTLS and SRTP are accepted only from addresses that passed a
+  // check. on_session is not called for ICE sessions (add_ice_session
+  // returns their Session).
+  bool ice_lite = false;
+};
+
+// One WebRTC peer of an ICE-lite endpoint, from the offer/answer exchange.
+struct IceSessionConfig {
+  // Our a=ice-ufrag / a=ice-pwd; an empty ufrag gets fresh random ones
+  // (Session::ice_credentials() tells them, for the answer).
+  IceCredentials local;
+  std::string remote_ufrag;  // the peer's a=ice-ufrag; empty accepts any
+  // The peer's a=fingerprint values ("sha-256 AB:CD:..."); at least one.
+  std::vector<std::string> fingerprints;
+  // Our a=setup:active: we send the ClientHello after the first check.
+  // Otherwise passive: the peer does.
+  bool dtls_client = false;
+  // RFC 7675: without a valid check for this long the session ends with
+  // ERR_ICE_CONSENT_EXPIRED.
+  std::chrono::milliseconds consent_timeout{30000};
 };
 
 struct ConnectOptions : SecureOptions {
@@ -210,6 +233,8 @@ class Session {
   std::shared_future<Status> closed() const;
 
   AddressInfo remote_address() const;
+  // ICE sessions: our credentials (empty otherwise).
+  IceCredentials ice_credentials() const;
   std::string protocol() const;
   std::optional<CipherInfo> cipher() const;
   std::optional<certs::Certificate> peer_certificate() const;
@@ -225,6 +250,7 @@ class Session {
 
  private:
   friend struct detail::EndpointCore;
+  friend class Endpoint;
   friend Result<Session> connect_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
                                     std::string_view, std::uint16_t,
                                     ConnectOptions);
@@ -247,6 +273,12 @@ class Endpoint {
   void destroy(std::optional<Error> error = std::nullopt);
   std::shared_future<Status> closed() const;
   void on_closed(std::function<void(const Status&)> cb);
+  // ICE-lite endpoints (ListenOptions::ice_lite): a WebRTC peer. The Session
+  // comes back at once; it opens when the peer has passed a check and the
+  // DTLS handshake completes, and ends with ERR_ICE_CONSENT_EXPIRED if no
+  // check comes. ERR_INVALID_STATE on other endpoints, ERR_INVALID_ARG_VALUE
+  // for bad credentials, ERR_SDP_FINGERPRINT_INVALID, ERR_ICE_UFRAG_IN_USE.
+  Result<Session> add_ice_session(IceSessionConfig config);
   explicit operator bool() const { return core_ != nullptr; }
 
  private:

@@ -10,6 +10,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
+#include "transport/stun_message.h"
 
 namespace dtls {
 namespace {
@@ -981,6 +982,133 @@ TEST(DtlsApi, WorkersOnOnePort) {
       *loop_a, [](Session) {}, bad);
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+// --- ICE-lite through the public API ---
+
+std::vector<std::uint8_t> ice_check(const std::string& user,
+                                    const std::string& pwd) {
+  stun::TransactionId tid{};
+  tid.fill(3);
+  stun::MessageBuilder b(stun::kMethodBinding, stun::Class::kRequest, tid);
+  b.add_string(stun::attr::kUsername, user);
+  b.add_u64(stun::attr::kIceControlling, 1);
+  b.add_flag(stun::attr::kUseCandidate);
+  b.add_integrity(pwd);
+  b.add_fingerprint();
+  return {b.bytes().begin(), b.bytes().end()};
+}
+
+bool ready(const std::shared_future<Status>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+TEST(DtlsApiIce, AnIceSessionOpensAfterACheckAndCarriesMedia) {
+  Loop loop;
+  auto o = listen_options();
+  o.ice_lite = true;
+  o.fingerprints.clear();  // ICE sessions pin their own
+  bool on_session_called = false;
+  auto endpoint = listen(
+      loop.get(), [&](Session) { on_session_called = true; }, o);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  IceSessionConfig config;
+  config.remote_ufrag = "brws";
+  config.fingerprints = {pem(1).fingerprint};
+  auto ice = endpoint->add_ice_session(config);
+  ASSERT_TRUE(ice.ok()) << ice.error().to_string();
+  const IceCredentials creds = ice->ice_credentials();
+  EXPECT_TRUE(validate_ice_credentials(creds).ok());  // generated
+  EXPECT_EQ(ice->remote_address().port, 0);           // no peer yet
+  EXPECT_EQ(ice->send_rtp(testing::make_rtp(1, 1, 10)).error().code,
+            "ERR_DTLS_SESSION_NOT_OPEN");
+  std::vector<std::vector<std::uint8_t>> got;
+  ice->on_rtp([&](std::span<const std::uint8_t> p) {
+    got.emplace_back(p.begin(), p.end());
+  });
+  testing::UdpRelay relay(
+      loop.get(),
+      PeerAddress::parse("127.0.0.1", endpoint->address().port).value());
+  relay.inject(testing::UdpRelay::Direction::kToTarget,
+               ice_check(creds.ufrag + ":brws", creds.pwd));
+  auto browser = connect(loop.get(), "127.0.0.1", relay.address().port(),
+                         connect_options());
+  ASSERT_TRUE(browser.ok());
+  auto opened = ice->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+           std::future_status::ready;
+  }));
+  ASSERT_TRUE(opened.get().ok()) << opened.get().error().to_string();
+  EXPECT_EQ(ice->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+  EXPECT_EQ(ice->remote_address().port, relay.address().port());
+  EXPECT_FALSE(on_session_called);
+  ASSERT_TRUE(browser->send_rtp(testing::make_rtp(7, 1, 100)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return got.size() == 1; }));
+  EXPECT_EQ(got[0], testing::make_rtp(7, 1, 100));
+  // A second session may not take the same ufrag.
+  IceSessionConfig dup = config;
+  dup.local = creds;
+  EXPECT_EQ(endpoint->add_ice_session(dup).error().code,
+            "ERR_ICE_UFRAG_IN_USE");
+  ice->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(browser->closed()); }));
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(endpoint->closed()); }));
+}
+
+TEST(DtlsApiIce, WaitingSessionsEndCleanly) {
+  Loop loop;
+  auto o = listen_options();
+  o.ice_lite = true;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, o);
+  ASSERT_TRUE(endpoint.ok());
+  IceSessionConfig config;
+  config.fingerprints = {pem(1).fingerprint};
+  config.consent_timeout = milliseconds(30);
+  // No check ever comes: consent expires.
+  auto lonely = endpoint->add_ice_session(config);
+  ASSERT_TRUE(lonely.ok());
+  ASSERT_TRUE(loop.run_until([&] { return ready(lonely->closed()); }));
+  EXPECT_EQ(lonely->closed().get().error().code, "ERR_ICE_CONSENT_EXPIRED");
+  EXPECT_EQ(lonely->opened().get().error().code, "ERR_ICE_CONSENT_EXPIRED");
+  // Closed before any check: ends with OK, and its ufrag is free again.
+  config.consent_timeout = std::chrono::seconds(30);
+  config.local = generate_ice_credentials();
+  auto waiting = endpoint->add_ice_session(config);
+  ASSERT_TRUE(waiting.ok());
+  waiting->close();
+  ASSERT_TRUE(ready(waiting->closed()));
+  EXPECT_TRUE(waiting->closed().get().ok());
+  EXPECT_TRUE(endpoint->add_ice_session(config).ok());
+  // Bad configurations.
+  IceSessionConfig bad = config;
+  bad.fingerprints.clear();
+  EXPECT_EQ(endpoint->add_ice_session(bad).error().code,
+            "ERR_INVALID_ARG_VALUE");
+  bad = config;
+  bad.fingerprints = {"sha-256 nothex"};
+  EXPECT_EQ(endpoint->add_ice_session(bad).error().code,
+            "ERR_SDP_FINGERPRINT_INVALID");
+  bad = config;
+  bad.local = {"abcd", "short"};
+  EXPECT_EQ(endpoint->add_ice_session(bad).error().code,
+            "ERR_INVALID_ARG_VALUE");
+  // Not an ICE-lite endpoint.
+  auto plain = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->add_ice_session(config).error().code, "ERR_INVALID_STATE");
+  // The endpoint closing ends the sessions still waiting.
+  auto left = endpoint->add_ice_session(IceSessionConfig{
+      {}, "", {pem(1).fingerprint}, false, std::chrono::seconds(30)});
+  ASSERT_TRUE(left.ok());
+  endpoint->close();
+  plain->close();
+  ASSERT_TRUE(loop.run_until(
+      [&] { return ready(endpoint->closed()) && ready(plain->closed()); }));
+  ASSERT_TRUE(ready(left->closed()));
 }
 
 }  // namespace
