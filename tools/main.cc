@@ -7,6 +7,7 @@
 #include "tools/bench/bench_command.h"
 #include "tools/cert_command.h"
 #include "tools/peer_commands.h"
+#include "tools/webrtc_command.h"
 
 namespace {
 
@@ -18,6 +19,8 @@ constexpr char kUsage[] =
     "  cert     write a new certificate and key, print its SDP fingerprint\n"
     "  serve    a DTLS echo server\n"
     "  connect  a DTLS client: send messages, print the replies\n"
+    "  webrtc   a browser sends media to an ICE-lite endpoint, which echoes "
+    "it\n"
     "run 'dtls-srtp <command> --help' for a command's options\n";
 
 }  // namespace
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
   }
   if (command == "serve") {
     return dtls::tools::run_serve_command(args, std::cout, std::cerr);
+  }
+  if (command == "webrtc") {
+    return dtls::tools::run_webrtc_command(args, std::cout, std::cerr);
   }
   if (command == "connect") {
     return dtls::tools::run_connect_command(args, std::cout, std::cerr);
