@@ -33,7 +33,8 @@ const char kWebrtcUsage[] =
     "/usr/bin/chromium);\n"
     "                     without it, open the printed URL yourself\n"
     "  --http-port N      the page's port (default 0: any free port)\n"
-    "  --timeout N        give up after N seconds (default 90)\n"
+    "  --timeout N        give up after N seconds (default 90 with --browser,\n"
+    "                     3600 without)\n"
     "  --json             print the result as one JSON object\n";
 
 // The page: one RTCPeerConnection per round, fake media both ways, the
@@ -156,7 +157,7 @@ class WebrtcRun {
   std::ostream& err_;
   std::vector<Round> rounds_;
   int seconds_ = 4;
-  int timeout_ = 90;
+  int timeout_ = 0;  // 0: the default for the mode
   std::uint16_t http_port_ = 0;
   std::string browser_;
   bool json_ = false;
@@ -238,6 +239,7 @@ Status WebrtcRun::parse(const std::vector<std::string>& args) {
     r.profile = item.substr(colon + 1);
     rounds_.push_back(std::move(r));
   }
+  if (timeout_ == 0) timeout_ = browser_.empty() ? 3600 : 90;
   if (rounds_.empty() || rounds_.size() > 16)
     return make_error("ERR_OUT_OF_RANGE", "--rounds takes 1..16 rounds");
   return {};
