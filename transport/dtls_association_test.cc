@@ -1,10 +1,13 @@
 #include "transport/dtls_association.h"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <map>
 
 #include "tests/testing/dtls_pair.h"
+#include "transport/datagram_bio.h"
 #include "transport/dtls_record.h"
 
 namespace dtls {
@@ -821,4 +824,94 @@ TEST(DtlsAssociation, GarbageDatagramsAreIgnored) {
 }
 
 }  // namespace
+// --- Renegotiation (RFC 5746 is TLS; DTLS 1.2 renegotiation is refused) ---
+
+// A bare OpenSSL DTLS server over a datagram memory BIO, driven by hand: the
+// peer that asks for renegotiation.
+struct RawServer {
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  DatagramQueue queue;
+  explicit RawServer(const certs::Credentials& c) {
+    ctx = SSL_CTX_new(DTLS_server_method());
+    SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+    SSL_CTX_use_certificate(ctx, c.leaf().get());
+    SSL_CTX_use_PrivateKey(ctx, c.key.get());
+    SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80");
+    ssl = SSL_new(ctx);
+    BIO* bio = new_datagram_bio(&queue);
+    SSL_set_bio(ssl, bio, bio);
+    SSL_set_accept_state(ssl);
+  }
+  ~RawServer() {
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+  }
+  // Feeds one datagram and runs OpenSSL; returns SSL_get_error's value.
+  int feed(std::span<const std::uint8_t> d, std::string* app = nullptr) {
+    queue.set_input(d);
+    int r;
+    int err = SSL_ERROR_NONE;
+    if (!SSL_is_init_finished(ssl)) {
+      r = SSL_do_handshake(ssl);
+      if (r <= 0) err = SSL_get_error(ssl, r);
+    } else {
+      char buf[2048];
+      r = SSL_read(ssl, buf, sizeof(buf));
+      if (r > 0 && app) app->append(buf, static_cast<size_t>(r));
+      if (r <= 0) err = SSL_get_error(ssl, r);
+    }
+    queue.clear_input();
+    return err;
+  }
+};
+
+TEST(DtlsAssociation, RenegotiationIsAnsweredWithNoRenegotiation) {
+  const auto& server_creds = test_credentials("raw server");
+  RawServer raw(server_creds);
+  DtlsContextOptions co;
+  co.credentials = test_credentials("client");
+  co.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
+  auto ctx = std::move(DtlsContext::create(co)).value();
+  AssociationOptions ao;
+  ao.peer_fingerprints = {fp(server_creds)};
+  TimePoint now{};
+  auto client = std::move(DtlsAssociation::connect(ctx, ao, now)).value();
+  std::vector<std::uint8_t> d;
+  // Handshake: shuttle datagrams until both are done.
+  for (int round = 0;
+       round < 20 && (client->state() == DtlsAssociation::State::kHandshaking ||
+                      !SSL_is_init_finished(raw.ssl));
+       ++round) {
+    while (client->pop_datagram(d)) raw.feed(d);
+    while (raw.queue.pop(d)) client->handle_datagram(d, now);
+  }
+  ASSERT_EQ(client->state(), DtlsAssociation::State::kOpen);
+  ASSERT_TRUE(SSL_is_init_finished(raw.ssl));
+  DtlsEvent e;
+  while (client->pop_event(e)) {
+  }
+  // The peer asks for a new handshake (a HelloRequest from a server).
+  ASSERT_EQ(SSL_renegotiate(raw.ssl), 1);
+  SSL_do_handshake(raw.ssl);
+  ASSERT_FALSE(raw.queue.empty());
+  while (raw.queue.pop(d)) client->handle_datagram(d, now);
+  // We answer with an alert and stay open.
+  ASSERT_TRUE(client->pop_datagram(d));
+  EXPECT_EQ(d[0], 21);  // an alert record (encrypted: epoch 1)
+  EXPECT_EQ(client->state(), DtlsAssociation::State::kOpen);
+  while (client->pop_event(e)) EXPECT_NE(e.type, DtlsEvent::Type::kError);
+  // The peer reads our answer as OpenSSL's "no renegotiation" (it then gives
+  // up on its own; OpenSSL treats a refused renegotiation as fatal).
+  raw.feed(d);
+  const unsigned long reason = ERR_GET_REASON(ERR_peek_last_error());
+  EXPECT_EQ(reason, static_cast<unsigned long>(SSL_R_NO_RENEGOTIATION))
+      << ERR_reason_error_string(ERR_peek_last_error());
+  ERR_clear_error();
+  // Our side is unharmed: it still sends application data.
+  const std::uint8_t msg[] = {'s', 't', 'i', 'l', 'l'};
+  EXPECT_TRUE(client->send(msg).ok());
+  EXPECT_EQ(client->state(), DtlsAssociation::State::kOpen);
+}
+
 }  // namespace dtls
