@@ -19,7 +19,7 @@ using std::chrono::milliseconds;
 const certs::Credentials& creds(int i) {
   static const std::vector<certs::Credentials> all = [] {
     std::vector<certs::Credentials> v;
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < 3; ++k)
       v.push_back(std::move(certs::generate_certificate()).value());
     return v;
   }();
@@ -645,6 +645,49 @@ TEST(UdpEndpoint, IcmpAfterThePeerAnsweredIsOnlyCounted) {
   EXPECT_EQ((*c)->session_count(), 1u);
   (*c)->destroy();
   ASSERT_TRUE(loop.run_until([&] { return crec.closed; }));
+}
+
+// Issue 8, faults: the peer comes back on the same address with another
+// certificate. The cookie exchange lets the restart through (RFC 6347
+// §4.2.8), and the pin stops the new handshake.
+TEST(UdpEndpoint, APeerThatReturnsWithAnotherCertificateIsRefused) {
+  Loop loop;
+  Recorder srec;
+  auto s = server(loop, srec);  // pins creds(1)
+  Recorder first, second;
+  auto c1 = client(loop, first);
+  const PeerAddress client_address = c1->local_address();
+  ASSERT_TRUE(c1->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  c1->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return first.closed; }));
+  UdpEndpointOptions o;
+  o.context = context(2);  // a different certificate
+  auto c2 =
+      UdpEndpoint::open(loop.get(), client_address, o, second.callbacks());
+  ASSERT_TRUE(c2.ok()) << c2.error().to_string();
+  ASSERT_TRUE((*c2)->connect(s->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kError) == 2 &&
+           second.count(DtlsEvent::Type::kError) == 1;
+  }));
+  std::vector<std::string> codes;
+  for (const auto& [p, e] : srec.events) {
+    if (e.type == DtlsEvent::Type::kError) codes.push_back(e.error.code);
+  }
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"ERR_DTLS_PEER_RESTARTED",
+                                      "ERR_DTLS_CERT_FINGERPRINT_MISMATCH"}));
+  for (const auto& [p, e] : second.events) {
+    if (e.type == DtlsEvent::Type::kError) {
+      EXPECT_EQ(e.error.code.rfind("ERR_DTLS_ALERT_", 0), 0u) << e.error.code;
+    }
+  }
+  EXPECT_EQ(s->session_count(), 0u);
+  (*c2)->close();
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && second.closed; }));
 }
 
 // --- ICE-lite (RFC 8445 §2.5) ---
