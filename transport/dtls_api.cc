@@ -135,6 +135,7 @@ Result<Built> build(const SecureOptions& o, bool server) {
   ao.reject_unauthorized = o.reject_unauthorized;
   ao.mtu = o.mtu;
   ao.handshake_timeout = o.handshake_timeout;
+  ao.idle_timeout = o.idle_timeout;
   ao.keylog = true;  // lines go to on_keylog when one is set
   if (Status s = validate_association_options(ao); !s.ok()) return s.error();
   if (o.srtp_replay_window < 64 || o.srtp_replay_window > 0x8000) {

@@ -126,6 +126,10 @@ struct SecureOptions {
   std::vector<std::string> fingerprints;
   std::uint32_t mtu = 1200;
   std::chrono::milliseconds handshake_timeout{120000};
+  // Ends an open session that received nothing (DTLS or SRTP) for this long
+  // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the
+  // default): never. ICE sessions have consent freshness instead.
+  std::chrono::milliseconds idle_timeout{0};
   // Inbound SRTP replay window in packets (64..32768).
   size_t srtp_replay_window = 1024;
 };

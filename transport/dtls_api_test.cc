@@ -984,6 +984,48 @@ TEST(DtlsApi, WorkersOnOnePort) {
   EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
 }
 
+bool ready(const std::shared_future<Status>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+// A peer that vanishes mid-session (no close_notify): idle_timeout ends the
+// server's session; SRTP alone keeps it alive until then.
+TEST(DtlsApi, IdleTimeoutEndsASessionWhosePeerVanished) {
+  Loop loop;
+  auto o = listen_options();
+  o.idle_timeout = milliseconds(400);
+  std::vector<Session> server_sessions;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { server_sessions.push_back(s); }, o);
+  ASSERT_TRUE(endpoint.ok());
+  auto client = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                        connect_options());
+  ASSERT_TRUE(client.ok());
+  auto opened = client->opened();
+  ASSERT_TRUE(loop.run_until([&] {
+    return opened.wait_for(std::chrono::seconds(0)) ==
+               std::future_status::ready &&
+           server_sessions.size() == 1 &&
+           !server_sessions[0].protocol().empty();
+  }));
+  // Media only, every 100 ms for a second: more than twice the timeout.
+  for (std::uint16_t seq = 1; seq <= 10; ++seq) {
+    ASSERT_TRUE(client->send_rtp(testing::make_rtp(5, seq, 40)).ok());
+    const auto until = Clock::now() + milliseconds(100);
+    loop.run_until([&] { return Clock::now() >= until; });
+  }
+  EXPECT_FALSE(ready(server_sessions[0].closed()));
+  // The client vanishes without an alert.
+  client->destroy();
+  ASSERT_TRUE(
+      loop.run_until([&] { return ready(server_sessions[0].closed()); }));
+  EXPECT_EQ(server_sessions[0].closed().get().error().code,
+            "ERR_DTLS_IDLE_TIMEOUT");
+  EXPECT_EQ(server_sessions[0].stats().media.rtp_packets_unprotected, 10u);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(endpoint->closed()); }));
+}
+
 // --- ICE-lite through the public API ---
 
 std::vector<std::uint8_t> ice_check(const std::string& user,
@@ -997,10 +1039,6 @@ std::vector<std::uint8_t> ice_check(const std::string& user,
   b.add_integrity(pwd);
   b.add_fingerprint();
   return {b.bytes().begin(), b.bytes().end()};
-}
-
-bool ready(const std::shared_future<Status>& f) {
-  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
 TEST(DtlsApiIce, AnIceSessionOpensAfterACheckAndCarriesMedia) {

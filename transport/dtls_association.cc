@@ -110,6 +110,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.handshake_timeout > std::chrono::hours(1)) {
     return out_of_range("handshake_timeout must be 1 ms..1 h");
   }
+  if (o.idle_timeout < std::chrono::milliseconds(0) ||
+      o.idle_timeout > std::chrono::hours(24)) {
+    return out_of_range("idle_timeout must be 0 (none) or 1 ms..24 h");
+  }
   return {};
 }
 
@@ -133,6 +137,7 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
     : context_(std::move(context)), options_(std::move(options)), role_(role) {
   stats_.created_at = now;
   handshake_deadline_ = now + options_.handshake_timeout;
+  last_activity_ = now;
 }
 
 DtlsAssociation::~DtlsAssociation() {
@@ -248,6 +253,7 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
   // 0 bytes is EOF to OpenSSL, which would end the association: anyone able to
   // spoof the peer's address could. It never reaches OpenSSL.
   if (datagram.empty()) return;
+  last_activity_ = now;
   queue_.set_input(datagram);
   pump(now);
   queue_.clear_input();
@@ -262,6 +268,14 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
     return;
   }
   if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+  if (state_ == State::kOpen && tracks_activity() &&
+      now >= last_activity_ + options_.idle_timeout) {
+    fail(make_error("ERR_DTLS_IDLE_TIMEOUT",
+                    "nothing received from the peer for " +
+                        std::to_string(options_.idle_timeout.count()) +
+                        " ms"));
+    return;
+  }
   if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
     fail(handshake_error());
     return;
@@ -276,7 +290,11 @@ std::optional<TimePoint> DtlsAssociation::next_deadline() const {
                ? std::min(*retransmit_deadline_, handshake_deadline_)
                : handshake_deadline_;
   }
-  if (state_ == State::kOpen) return retransmit_deadline_;
+  if (state_ == State::kOpen) {
+    if (!tracks_activity()) return retransmit_deadline_;
+    const TimePoint idle = last_activity_ + options_.idle_timeout;
+    return retransmit_deadline_ ? std::min(*retransmit_deadline_, idle) : idle;
+  }
   return std::nullopt;
 }
 

@@ -56,6 +56,11 @@ struct AssociationOptions {
   // The whole handshake must finish within this (node `handshakeTimeout`), 1
   // ms..1 h.
   std::chrono::milliseconds handshake_timeout{120000};
+  // An open association that receives nothing (no DTLS, and no media the
+  // caller reports with note_activity) for this long ends with
+  // ERR_DTLS_IDLE_TIMEOUT: a peer that vanished without close_notify. 0 (the
+  // default) never ends it; otherwise 1 ms..24 h.
+  std::chrono::milliseconds idle_timeout{0};
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
 };
@@ -118,6 +123,10 @@ class DtlsAssociation final : private SslEventSink {
 
   // One received datagram (it may hold several records).
   void handle_datagram(std::span<const std::uint8_t> datagram, TimePoint now);
+  // Traffic for this association that bypasses it (SRTP/SRTCP keeps the
+  // session alive for idle_timeout).
+  void note_activity(TimePoint now) { last_activity_ = now; }
+  bool tracks_activity() const { return options_.idle_timeout.count() != 0; }
   // Call at or after next_deadline(): retransmits a flight or ends a handshake
   // that ran out.
   void handle_timeout(TimePoint now);
@@ -193,6 +202,7 @@ class DtlsAssociation final : private SslEventSink {
   std::deque<DtlsEvent> events_;
   AssociationStats stats_;
   TimePoint handshake_deadline_;
+  TimePoint last_activity_;
   std::optional<TimePoint> retransmit_deadline_;
   std::vector<std::uint8_t> verified_cookie_;
   std::vector<std::uint8_t> read_buffer_;

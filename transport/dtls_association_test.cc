@@ -788,6 +788,12 @@ TEST(DtlsAssociation, OptionErrors) {
       {"handshake timeout zero",
        [](AssociationOptions& o) { o.handshake_timeout = milliseconds(0); },
        "ERR_OUT_OF_RANGE"},
+      {"idle timeout negative",
+       [](AssociationOptions& o) { o.idle_timeout = milliseconds(-1); },
+       "ERR_OUT_OF_RANGE"},
+      {"idle timeout over a day",
+       [](AssociationOptions& o) { o.idle_timeout = std::chrono::hours(25); },
+       "ERR_OUT_OF_RANGE"},
   };
   for (const Case& c : cases) {
     AssociationOptions o;
@@ -824,6 +830,36 @@ TEST(DtlsAssociation, GarbageDatagramsAreIgnored) {
 }
 
 }  // namespace
+// Issue 8, faults: a peer that vanishes mid-session without close_notify.
+TEST(DtlsAssociation, IdleTimeoutEndsASessionWhosePeerVanished) {
+  PairConfig c = webrtc_config();
+  c.server.idle_timeout = seconds(30);
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  // Traffic every 20 s keeps it open well past 30 s.
+  const std::uint8_t hi[] = {'h', 'i'};
+  for (int i = 0; i < 4; ++i) {
+    p.run_for(seconds(20));
+    ASSERT_TRUE(p.client()->send(hi).ok());
+  }
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+  // Reported activity (media the association does not see) counts too.
+  p.run_for(seconds(20));
+  p.server()->note_activity(p.now);
+  p.run_for(seconds(20));
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+  // Then silence: the session ends on its own, with a clear code.
+  p.run_for(seconds(31));
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kFailed);
+  ASSERT_TRUE(p.server_error());
+  EXPECT_EQ(p.server_error()->code, "ERR_DTLS_IDLE_TIMEOUT");
+  // The client had no idle timeout: still open.
+  EXPECT_EQ(p.client()->state(), DtlsAssociation::State::kOpen);
+}
+
 // --- Renegotiation (RFC 5746 is TLS; DTLS 1.2 renegotiation is refused) ---
 
 // A bare OpenSSL DTLS server over a datagram memory BIO, driven by hand: the

@@ -279,6 +279,9 @@ void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
   srtp::PacketResult r = kind == PacketKind::kRtp
                              ? s->srtp->unprotect_rtp(data)
                              : s->srtp->unprotect_rtcp(data);
+  // Authenticated media proves the peer is there (idle_timeout).
+  if (r.ok() && s->association->tracks_activity())
+    s->association->note_activity(Clock::now());
   // Failures are counted by the context and never delivered.
   if (r.ok() && callbacks_.on_media) {
     callbacks_.on_media(key, kind, data.first(r.length));
