@@ -157,6 +157,14 @@ Status DtlsAssociation::init() {
   SSL_set_app_data(ssl, static_cast<SslEventSink*>(this));
   SSL_set_bio(ssl, bio, bio);
   SSL_set_mtu(ssl, options_.mtu);
+  // A record never carries more than one datagram's worth (messages are
+  // limited to DTLS_get_data_mtu), so the write buffer OpenSSL sizes from the
+  // maximum fragment shrinks from 16 KiB + overhead to about the MTU: about
+  // 15 KiB less per session (OpenSSL keeps DTLS buffers for the session's
+  // life; SSL_MODE_RELEASE_BUFFERS does not apply to DTLS).
+  SSL_set_max_send_fragment(
+      ssl, static_cast<long>(std::clamp<std::uint32_t>(options_.mtu, 512,
+                                                       16384)));
   DTLS_set_timer_cb(ssl, timer_cb);
   if (role_ == Role::kClient) {
     SSL_set_connect_state(ssl);
