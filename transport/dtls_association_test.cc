@@ -937,17 +937,28 @@ TEST(DtlsAssociation, RenegotiationIsAnsweredWithNoRenegotiation) {
   EXPECT_EQ(d[0], 21);  // an alert record (encrypted: epoch 1)
   EXPECT_EQ(client->state(), DtlsAssociation::State::kOpen);
   while (client->pop_event(e)) EXPECT_NE(e.type, DtlsEvent::Type::kError);
-  // The peer reads our answer as OpenSSL's "no renegotiation" (it then gives
-  // up on its own; OpenSSL treats a refused renegotiation as fatal).
+  // Our side is unharmed: it still sends application data.
+  const std::uint8_t msg[] = {'s', 't', 'i', 'l', 'l'};
+  EXPECT_TRUE(client->send(msg).ok());
+  EXPECT_EQ(client->state(), DtlsAssociation::State::kOpen);
+  std::vector<std::uint8_t> still;
+  ASSERT_TRUE(client->pop_datagram(still));
+  // The peer reads our answer as OpenSSL's "no renegotiation" and, as
+  // OpenSSL does with a refused renegotiation, gives up with a fatal
+  // handshake_failure alert (a peer sending an alert mid-session).
   raw.feed(d);
   const unsigned long reason = ERR_GET_REASON(ERR_peek_last_error());
   EXPECT_EQ(reason, static_cast<unsigned long>(SSL_R_NO_RENEGOTIATION))
       << ERR_reason_error_string(ERR_peek_last_error());
   ERR_clear_error();
-  // Our side is unharmed: it still sends application data.
-  const std::uint8_t msg[] = {'s', 't', 'i', 'l', 'l'};
-  EXPECT_TRUE(client->send(msg).ok());
-  EXPECT_EQ(client->state(), DtlsAssociation::State::kOpen);
+  ASSERT_FALSE(raw.queue.empty());
+  while (raw.queue.pop(d)) client->handle_datagram(d, now);
+  EXPECT_EQ(client->state(), DtlsAssociation::State::kFailed);
+  std::string code;
+  while (client->pop_event(e)) {
+    if (e.type == DtlsEvent::Type::kError) code = e.error.code;
+  }
+  EXPECT_EQ(code, "ERR_DTLS_ALERT_HANDSHAKE_FAILURE");
 }
 
 }  // namespace dtls
