@@ -1,3 +1,8 @@
+// The low-level SHA256_* functions are deprecated in OpenSSL 3.0 but are the
+// same assembly with a copyable state, which is what makes a cookie free of
+// allocation (as in srtp/hmac_sha1.cc).
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "transport/cookie_gate.h"
 
 #include <openssl/crypto.h>
@@ -29,13 +34,39 @@ void put48(std::vector<std::uint8_t>& out, std::uint64_t v) {
 }  // namespace
 
 CookieGate::CookieGate() {
-  RAND_bytes(current_.data(), static_cast<int>(current_.size()));
+  Secret s;
+  RAND_bytes(s.data(), static_cast<int>(s.size()));
+  current_ = key_hmac(s);
+  OPENSSL_cleanse(s.data(), s.size());
   reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
 }
 
 CookieGate::CookieGate(std::span<const std::uint8_t, kSecretSize> secret) {
-  std::copy(secret.begin(), secret.end(), current_.begin());
+  Secret s;
+  std::copy(secret.begin(), secret.end(), s.begin());
+  current_ = key_hmac(s);
+  OPENSSL_cleanse(s.data(), s.size());
   reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
+}
+
+// RFC 2104 with a key no longer than the block: the key padded with zeros,
+// XOR ipad / opad, absorbed once.
+CookieGate::KeyedHmac CookieGate::key_hmac(const Secret& secret) {
+  constexpr size_t kBlock = SHA256_CBLOCK;
+  std::uint8_t ipad[kBlock], opad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) {
+    const std::uint8_t k = i < secret.size() ? secret[i] : 0;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
+  }
+  KeyedHmac h;
+  SHA256_Init(&h.inner);
+  SHA256_Update(&h.inner, ipad, kBlock);
+  SHA256_Init(&h.outer);
+  SHA256_Update(&h.outer, opad, kBlock);
+  OPENSSL_cleanse(ipad, kBlock);
+  OPENSSL_cleanse(opad, kBlock);
+  return h;
 }
 
 void CookieGate::rotate() {
@@ -48,7 +79,10 @@ void CookieGate::rotate() {
 void CookieGate::rotate(std::span<const std::uint8_t, kSecretSize> secret) {
   previous_ = current_;
   has_previous_ = true;
-  std::copy(secret.begin(), secret.end(), current_.begin());
+  Secret s;
+  std::copy(secret.begin(), secret.end(), s.begin());
+  current_ = key_hmac(s);
+  OPENSSL_cleanse(s.data(), s.size());
 }
 
 std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
@@ -67,7 +101,7 @@ std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
   return out;
 }
 
-CookieGate::Cookie CookieGate::compute(const Secret& secret,
+CookieGate::Cookie CookieGate::compute(const KeyedHmac& key,
                                        const ClientHelloPrefix& hello,
                                        std::span<const std::uint8_t> peer) {
   // RFC 6347 §4.2.1: Cookie = HMAC(Secret, Client-IP, Client-Parameters). The
@@ -88,10 +122,14 @@ CookieGate::Cookie CookieGate::compute(const Secret& secret,
   std::memcpy(input.data() + n, hello.session_id.data(),
               hello.session_id.size());
   n += hello.session_id.size();
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       input.data(), n, mac, &mac_len);
+  std::uint8_t inner_digest[SHA256_DIGEST_LENGTH];
+  std::uint8_t mac[SHA256_DIGEST_LENGTH];
+  SHA256_CTX ctx = key.inner;
+  SHA256_Update(&ctx, input.data(), n);
+  SHA256_Final(inner_digest, &ctx);
+  ctx = key.outer;
+  SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
+  SHA256_Final(mac, &ctx);
   Cookie out;
   std::memcpy(out.data(), mac, out.size());
   return out;

@@ -4,6 +4,8 @@
 #ifndef DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
 #define DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
 
+#include <openssl/sha.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
@@ -62,12 +64,21 @@ class CookieGate {
  private:
   using Secret = std::array<std::uint8_t, kSecretSize>;
   using Cookie = std::array<std::uint8_t, kCookieSize>;
+  // HMAC-SHA256 keyed once per secret: the SHA-256 states after
+  // H(K ^ ipad) and H(K ^ opad), copied per cookie. OpenSSL 3.0's one-shot
+  // HMAC() allocates a MAC context per call; this allocates nothing, which
+  // matters when spoofed hellos arrive by the hundred thousand.
+  struct KeyedHmac {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+  };
+  static KeyedHmac key_hmac(const Secret& secret);
 
-  static Cookie compute(const Secret& secret, const ClientHelloPrefix& hello,
+  static Cookie compute(const KeyedHmac& key, const ClientHelloPrefix& hello,
                         std::span<const std::uint8_t> peer);
 
-  Secret current_{};
-  Secret previous_{};
+  KeyedHmac current_{};
+  KeyedHmac previous_{};
   bool has_previous_ = false;
   std::vector<std::uint8_t> reply_;
 };

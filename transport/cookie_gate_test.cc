@@ -1,9 +1,12 @@
 #include "transport/cookie_gate.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <random>
 
+#include "tests/testing/alloc_counter.h"
 #include "tests/testing/dtls_pair.h"
 
 namespace dtls {
@@ -199,6 +202,57 @@ TEST(CookieGate, DropsWhatIsNotAClientHello) {
   std::vector<std::uint8_t> long_peer(256, 1);
   EXPECT_EQ(gate.inspect(c.first_hello, long_peer).verdict,
             CookieGate::Verdict::kDrop);
+}
+
+// The cookie is HMAC-SHA256(secret, len(peer) | len(session_id) | peer |
+// client_version | random | session_id), truncated to 20 bytes (see
+// CookieGate::compute): checked against OpenSSL's own HMAC.
+TEST(CookieGate, CookieIsTheDocumentedHmac) {
+  std::array<std::uint8_t, CookieGate::kSecretSize> secret;
+  for (size_t i = 0; i < secret.size(); ++i)
+    secret[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  CookieGate gate(secret);
+  Client c = new_client();
+  auto d = gate.inspect(c.first_hello, kPeer);
+  ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+  auto hello = parse_client_hello_prefix(c.first_hello);
+  ASSERT_TRUE(hello);
+  std::vector<std::uint8_t> input = {
+      static_cast<std::uint8_t>(kPeer.size()),
+      static_cast<std::uint8_t>(hello->session_id.size())};
+  input.insert(input.end(), kPeer.begin(), kPeer.end());
+  input.push_back(static_cast<std::uint8_t>(hello->client_version >> 8));
+  input.push_back(static_cast<std::uint8_t>(hello->client_version));
+  input.insert(input.end(), hello->random.begin(), hello->random.end());
+  input.insert(input.end(), hello->session_id.begin(), hello->session_id.end());
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       input.data(), input.size(), mac, &len);
+  // The cookie is the reply's last 20 bytes.
+  std::vector<std::uint8_t> cookie(d.reply.end() - CookieGate::kCookieSize,
+                                   d.reply.end());
+  EXPECT_EQ(cookie,
+            std::vector<std::uint8_t>(mac, mac + CookieGate::kCookieSize));
+}
+
+// A flood of spoofed hellos costs no allocation per hello.
+TEST(CookieGate, AnsweringAHelloAllocatesNothing) {
+  if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
+  CookieGate gate;
+  Client c = new_client();
+  gate.inspect(c.first_hello, kPeer);  // the reply buffer exists from here
+  auto second = second_hello(gate, c);
+  const long before = testing::allocation_count();
+  for (int i = 0; i < 1000; ++i) {
+    c.first_hello[40] = static_cast<std::uint8_t>(i);  // a new random
+    ASSERT_EQ(gate.inspect(c.first_hello, kPeer).verdict,
+              CookieGate::Verdict::kHelloVerify);
+  }
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  gate.rotate();
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(testing::allocation_count() - before, 0);
 }
 
 }  // namespace
