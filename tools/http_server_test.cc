@@ -10,6 +10,28 @@
 namespace dtls::tools {
 namespace {
 
+// A client on loopback: sends `request` and reads until the server closes.
+std::string exchange(testing::UvTestLoop& loop, std::uint16_t port,
+                     const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+  EXPECT_EQ(send(fd, request.data(), request.size(), 0),
+            static_cast<ssize_t>(request.size()));
+  std::string response;
+  EXPECT_TRUE(loop.run_until([&] {
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) response.append(buf, static_cast<size_t>(n));
+    return n == 0;
+  }));
+  close(fd);
+  return response;
+}
+
 TEST(HttpParse, RequestsComeWholeOrNotAtAll) {
   const std::string req =
       "POST /offer?round=2&x=y HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\n"
@@ -47,25 +69,9 @@ TEST(HttpServer, AnswersOverLoopback) {
         return HttpResponse{200, "text/plain", "got " + r.path};
       });
   ASSERT_TRUE(server.ok()) << server.error().to_string();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons((*server)->port());
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
-  const std::string req = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
-  ASSERT_EQ(send(fd, req.data(), req.size(), 0),
-            static_cast<ssize_t>(req.size()));
-  std::string response;
-  bool eof = false;
-  ASSERT_TRUE(loop.run_until([&] {
-    char buf[4096];
-    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n > 0) response.append(buf, static_cast<size_t>(n));
-    if (n == 0) eof = true;
-    return eof;
-  }));
-  close(fd);
+  const std::string response =
+      exchange(loop, (*server)->port(),
+               "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
   EXPECT_EQ(seen_body, "abc");
   EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
   EXPECT_NE(response.find("Content-Length: 6\r\n"), std::string::npos);
@@ -79,23 +85,8 @@ TEST(HttpServer, BadRequestsGet400) {
       HttpServer::start(loop.get(), "127.0.0.1", 0,
                         [](const HttpRequest&) { return HttpResponse{}; });
   ASSERT_TRUE(server.ok());
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons((*server)->port());
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
-  const std::string req = "garbage\r\n\r\n";
-  ASSERT_EQ(send(fd, req.data(), req.size(), 0),
-            static_cast<ssize_t>(req.size()));
-  std::string response;
-  ASSERT_TRUE(loop.run_until([&] {
-    char buf[4096];
-    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n > 0) response.append(buf, static_cast<size_t>(n));
-    return n == 0;
-  }));
-  close(fd);
+  const std::string response =
+      exchange(loop, (*server)->port(), "garbage\r\n\r\n");
   EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
   (*server)->close();
   EXPECT_FALSE(

@@ -234,13 +234,8 @@ void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
     }
   }
   if (!options_.accept_incoming) return;
-  CookieGate::Decision d = gate_.inspect(data, peer.key());
-  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
-    stats_.hello_verify_requests++;
-    send_datagram(peer, d.reply);
-    return;
-  }
-  if (d.verdict != CookieGate::Verdict::kAccept) return;
+  auto cookie = check_cookie(data, peer);
+  if (!cookie) return;
   if (restart) {
     stats_.peer_restarts++;
     destroy_session(peer,
@@ -248,18 +243,39 @@ void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
                                peer.to_string() + " started a new handshake"));
     if (closing_) return;  // a callback closed the endpoint
   }
-  if (busy_ || sessions_.size() >= options_.max_sessions) {
-    stats_.server_busy_count++;
+  if (!accept_hello(data, *cookie, peer, options_.server_association, now))
     return;
-  }
-  auto a = DtlsAssociation::accept(
-      options_.context, options_.server_association, data, d.cookie, now);
-  if (!a.ok())
-    return;  // a malformed hello that passed the prefix check: no state kept
-  add(peer, std::move(a).value());
-  stats_.server_sessions++;
   if (callbacks_.on_session) callbacks_.on_session(peer);
   after(peer);
+}
+
+// RFC 6347 §4.2.1: a hello without a fresh cookie of ours gets a
+// HelloVerifyRequest and no state; the verified cookie otherwise.
+std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
+    std::span<const std::uint8_t> data, const PeerAddress& peer) {
+  CookieGate::Decision d = gate_.inspect(data, peer.key());
+  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
+    stats_.hello_verify_requests++;
+    send_datagram(peer, d.reply);
+    return std::nullopt;
+  }
+  if (d.verdict != CookieGate::Verdict::kAccept) return std::nullopt;
+  return d.cookie;
+}
+
+UdpEndpoint::Session* UdpEndpoint::accept_hello(
+    std::span<const std::uint8_t> data, std::span<const std::uint8_t> cookie,
+    const PeerAddress& peer, const AssociationOptions& options, TimePoint now) {
+  if (busy_ || sessions_.size() >= options_.max_sessions) {
+    stats_.server_busy_count++;
+    return nullptr;
+  }
+  auto a =
+      DtlsAssociation::accept(options_.context, options, data, cookie, now);
+  // A malformed hello that passed the prefix check: no state kept.
+  if (!a.ok()) return nullptr;
+  stats_.server_sessions++;
+  return &add(peer, std::move(a).value());
 }
 
 // SRTP and SRTCP (RFC 7983: first byte 128..191; RFC 5761 §4 splits them by
@@ -879,24 +895,12 @@ void UdpEndpoint::on_ice_dtls(std::span<const std::uint8_t> data,
   if (ice.key || ice.options.dtls_client) return;
   // The check proved the address, but the cookie exchange stays: it costs
   // the peer one round trip and keeps one code path for all handshakes.
-  CookieGate::Decision d = gate_.inspect(data, peer.key());
-  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
-    stats_.hello_verify_requests++;
-    send_datagram(peer, d.reply);
-    return;
-  }
-  if (d.verdict != CookieGate::Verdict::kAccept) return;
-  if (busy_ || sessions_.size() >= options_.max_sessions) {
-    stats_.server_busy_count++;
-    return;
-  }
-  auto a = DtlsAssociation::accept(options_.context, ice.options.association,
-                                   data, d.cookie, now);
-  if (!a.ok()) return;
-  Session& s = add(peer, std::move(a).value());
-  s.ice = &ice;
+  auto cookie = check_cookie(data, peer);
+  if (!cookie) return;
+  Session* s = accept_hello(data, *cookie, peer, ice.options.association, now);
+  if (s == nullptr) return;
+  s->ice = &ice;
   ice.key = peer;
-  stats_.server_sessions++;
   ice_event(ice, {IceEvent::Type::kSessionStarted, peer, {}});
   after(peer);
 }

@@ -270,6 +270,14 @@ class UdpEndpoint {
                                  const Session& s) const;
   void hold(std::span<const std::uint8_t> data, const PeerAddress& from,
             TimePoint now);
+  std::optional<std::span<const std::uint8_t>> check_cookie(
+      std::span<const std::uint8_t> data, const PeerAddress& peer);
+  // A server association for `peer` from a hello whose cookie passed; null
+  // when busy or the hello is malformed.
+  Session* accept_hello(std::span<const std::uint8_t> data,
+                        std::span<const std::uint8_t> cookie,
+                        const PeerAddress& peer,
+                        const AssociationOptions& options, TimePoint now);
   void replay_held(const PeerAddress& from, TimePoint now);
   void check_consent(IceSession& ice, TimePoint now);
   void forget_ice(IceSession* ice);
