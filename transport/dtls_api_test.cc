@@ -7,10 +7,10 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/stun_message.h"
 
 namespace dtls {
 namespace {
@@ -1028,19 +1028,6 @@ TEST(DtlsApi, IdleTimeoutEndsASessionWhosePeerVanished) {
 
 // --- ICE-lite through the public API ---
 
-std::vector<std::uint8_t> ice_check(const std::string& user,
-                                    const std::string& pwd) {
-  stun::TransactionId tid{};
-  tid.fill(3);
-  stun::MessageBuilder b(stun::kMethodBinding, stun::Class::kRequest, tid);
-  b.add_string(stun::attr::kUsername, user);
-  b.add_u64(stun::attr::kIceControlling, 1);
-  b.add_flag(stun::attr::kUseCandidate);
-  b.add_integrity(pwd);
-  b.add_fingerprint();
-  return {b.bytes().begin(), b.bytes().end()};
-}
-
 TEST(DtlsApiIce, AnIceSessionOpensAfterACheckAndCarriesMedia) {
   Loop loop;
   auto o = listen_options();
@@ -1068,7 +1055,7 @@ TEST(DtlsApiIce, AnIceSessionOpensAfterACheckAndCarriesMedia) {
       loop.get(),
       PeerAddress::parse("127.0.0.1", endpoint->address().port).value());
   relay.inject(testing::UdpRelay::Direction::kToTarget,
-               ice_check(creds.ufrag + ":brws", creds.pwd));
+               testing::ice_check(creds.ufrag + ":brws", creds.pwd, true, 3));
   auto browser = connect(loop.get(), "127.0.0.1", relay.address().port(),
                          connect_options());
   ASSERT_TRUE(browser.ok());

@@ -162,9 +162,8 @@ Status DtlsAssociation::init() {
   // maximum fragment shrinks from 16 KiB + overhead to about the MTU: about
   // 15 KiB less per session (OpenSSL keeps DTLS buffers for the session's
   // life; SSL_MODE_RELEASE_BUFFERS does not apply to DTLS).
-  SSL_set_max_send_fragment(
-      ssl, static_cast<long>(std::clamp<std::uint32_t>(options_.mtu, 512,
-                                                       16384)));
+  SSL_set_max_send_fragment(ssl, static_cast<long>(std::clamp<std::uint32_t>(
+                                     options_.mtu, 512, 16384)));
   DTLS_set_timer_cb(ssl, timer_cb);
   if (role_ == Role::kClient) {
     SSL_set_connect_state(ssl);
@@ -280,8 +279,7 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
       now >= last_activity_ + options_.idle_timeout) {
     fail(make_error("ERR_DTLS_IDLE_TIMEOUT",
                     "nothing received from the peer for " +
-                        std::to_string(options_.idle_timeout.count()) +
-                        " ms"));
+                        std::to_string(options_.idle_timeout.count()) + " ms"));
     return;
   }
   if (DTLSv1_handle_timeout(ssl_.get()) < 0) {

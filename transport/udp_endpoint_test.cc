@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "certs/generate.h"
+#include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
@@ -463,27 +464,39 @@ namespace {
 // RFC 6347 §4.2.8: a peer that restarts on the same address and port (its
 // old association still open here) gets a new session once its cookie
 // checks out; the old one ends with ERR_DTLS_PEER_RESTARTED.
+// A client with creds(1) completes a handshake with `s`, vanishes without a
+// close_notify, and a new client (with creds(cert)) takes its address and
+// starts a handshake to `s`: a peer restart (RFC 6347 §4.2.8).
+std::shared_ptr<UdpEndpoint> restart_peer(Loop& loop, UdpEndpoint& s,
+                                          Recorder& srec, Recorder& first,
+                                          Recorder& second, int cert) {
+  auto c1 = client(loop, first);
+  const PeerAddress client_address = c1->local_address();
+  EXPECT_TRUE(c1->connect(s.local_address(), pin_server()).ok());
+  EXPECT_TRUE(loop.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           first.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  c1->destroy();
+  EXPECT_TRUE(loop.run_until([&] { return first.closed; }));
+  UdpEndpointOptions o;
+  o.context = context(cert);
+  auto c2 =
+      UdpEndpoint::open(loop.get(), client_address, o, second.callbacks());
+  EXPECT_TRUE(c2.ok()) << c2.error().to_string();
+  if (!c2.ok()) return nullptr;
+  EXPECT_TRUE((*c2)->connect(s.local_address(), pin_server()).ok());
+  return *c2;
+}
+
 TEST(UdpEndpoint, PeerRestartingOnTheSameAddressGetsANewSession) {
   Loop loop;
   Recorder srec;
   auto s = server(loop, srec);
   Recorder first, second;
-  auto c1 = client(loop, first);
-  const PeerAddress client_address = c1->local_address();
-  ASSERT_TRUE(c1->connect(s->local_address(), pin_server()).ok());
-  ASSERT_TRUE(loop.run_until([&] {
-    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
-           first.count(DtlsEvent::Type::kHandshakeComplete) == 1;
-  }));
-  // The client vanishes without a close_notify, and a new one takes its port.
-  c1->destroy();
-  ASSERT_TRUE(loop.run_until([&] { return first.closed; }));
-  UdpEndpointOptions o;
-  o.context = context(1);
-  auto c2 =
-      UdpEndpoint::open(loop.get(), client_address, o, second.callbacks());
-  ASSERT_TRUE(c2.ok()) << c2.error().to_string();
-  ASSERT_TRUE((*c2)->connect(s->local_address(), pin_server()).ok());
+  auto c2 = restart_peer(loop, *s, srec, first, second, 1);
+  ASSERT_TRUE(c2);
+  const PeerAddress client_address = c2->local_address();
   ASSERT_TRUE(loop.run_until([&] {
     return srec.count(DtlsEvent::Type::kHandshakeComplete) == 2 &&
            second.count(DtlsEvent::Type::kHandshakeComplete) == 1;
@@ -500,7 +513,7 @@ TEST(UdpEndpoint, PeerRestartingOnTheSameAddressGetsANewSession) {
   EXPECT_EQ(restarted, 1);
   // The restart went through the cookie exchange like the first handshake.
   EXPECT_EQ(s->stats().hello_verify_requests, 2u);
-  (*c2)->close();
+  c2->close();
   s->close();
   ASSERT_TRUE(loop.run_until([&] { return srec.closed && second.closed; }));
 }
@@ -655,19 +668,8 @@ TEST(UdpEndpoint, APeerThatReturnsWithAnotherCertificateIsRefused) {
   Recorder srec;
   auto s = server(loop, srec);  // pins creds(1)
   Recorder first, second;
-  auto c1 = client(loop, first);
-  const PeerAddress client_address = c1->local_address();
-  ASSERT_TRUE(c1->connect(s->local_address(), pin_server()).ok());
-  ASSERT_TRUE(loop.run_until(
-      [&] { return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
-  c1->destroy();
-  ASSERT_TRUE(loop.run_until([&] { return first.closed; }));
-  UdpEndpointOptions o;
-  o.context = context(2);  // a different certificate
-  auto c2 =
-      UdpEndpoint::open(loop.get(), client_address, o, second.callbacks());
-  ASSERT_TRUE(c2.ok()) << c2.error().to_string();
-  ASSERT_TRUE((*c2)->connect(s->local_address(), pin_server()).ok());
+  auto c2 = restart_peer(loop, *s, srec, first, second, /*cert=*/2);
+  ASSERT_TRUE(c2);
   ASSERT_TRUE(loop.run_until([&] {
     return srec.count(DtlsEvent::Type::kError) == 2 &&
            second.count(DtlsEvent::Type::kError) == 1;
@@ -685,7 +687,7 @@ TEST(UdpEndpoint, APeerThatReturnsWithAnotherCertificateIsRefused) {
     }
   }
   EXPECT_EQ(s->session_count(), 0u);
-  (*c2)->close();
+  c2->close();
   s->close();
   ASSERT_TRUE(loop.run_until([&] { return srec.closed && second.closed; }));
 }
@@ -700,23 +702,13 @@ constexpr char kBrowserUfrag[] = "brws";
 
 using Relay = testing::UdpRelay;
 
-// A check as a browser sends it: "<our ufrag>:<its ufrag>", PRIORITY,
-// ICE-CONTROLLING, MESSAGE-INTEGRITY with our pwd, FINGERPRINT.
+// A check as a browser sends it (tests/testing/ice_check).
 std::vector<std::uint8_t> check(bool use_candidate = false,
                                 std::string_view pwd = kPwd,
                                 std::string user = std::string(kUfrag) + ":" +
                                                    kBrowserUfrag,
                                 std::uint8_t id = 1) {
-  stun::TransactionId tid{};
-  tid.fill(id);
-  stun::MessageBuilder b(stun::kMethodBinding, stun::Class::kRequest, tid);
-  if (!user.empty()) b.add_string(stun::attr::kUsername, user);
-  b.add_u32(stun::attr::kPriority, 0x6e0001ff);
-  b.add_u64(stun::attr::kIceControlling, 7);
-  if (use_candidate) b.add_flag(stun::attr::kUseCandidate);
-  b.add_integrity(pwd);
-  b.add_fingerprint();
-  return {b.bytes().begin(), b.bytes().end()};
+  return testing::ice_check(user, pwd, use_candidate, id);
 }
 
 std::shared_ptr<UdpEndpoint> ice_server(Loop& loop, Recorder& rec,
