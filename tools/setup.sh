@@ -12,6 +12,8 @@ PACKAGES=(
   libssl-dev libsrtp2-dev libuv1-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # Test tooling: the test counter, real DTLS peers for interop tests, tshark for the key log.
   python3 openssl gnutls-bin tshark
+  # The system CA bundle behind root_certificates() and the default trust store.
+  ca-certificates
   # A real WebRTC peer: headless Chromium against the ICE-lite endpoint.
   chromium
 )

@@ -122,9 +122,14 @@ namespace {
 Status validate(const DtlsContext& context, const AssociationOptions& o,
                 Role role) {
   if (Status s = validate_association_options(o); !s.ok()) return s;
-  if (role == Role::kServer && !context.options().credentials) {
+  if (role == Role::kServer && !context.options().credentials &&
+      context.options().extra_credentials.empty() && !o.psk_server) {
     return make_error("ERR_INVALID_ARG_VALUE",
-                      "a server needs a certificate and key");
+                      "a server needs a certificate and key (or PSK)");
+  }
+  if (o.psk_identity_hint.size() > 128) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "psk_identity_hint is over 128 bytes");
   }
   return {};
 }
@@ -162,15 +167,26 @@ Status DtlsAssociation::init() {
   // maximum fragment shrinks from 16 KiB + overhead to about the MTU: about
   // 15 KiB less per session (OpenSSL keeps DTLS buffers for the session's
   // life; SSL_MODE_RELEASE_BUFFERS does not apply to DTLS).
-  SSL_set_max_send_fragment(ssl, static_cast<long>(std::clamp<std::uint32_t>(
-                                     options_.mtu, 512, 16384)));
+  max_send_fragment_ = std::clamp<std::uint32_t>(options_.mtu, 512, 16384);
+  SSL_set_max_send_fragment(ssl, static_cast<long>(max_send_fragment_));
   DTLS_set_timer_cb(ssl, timer_cb);
+  // Pinned (WebRTC) sessions neither ask for nor issue session tickets:
+  // browsers never resume, and a ticket adds a message to the server's final
+  // flight (one more datagram to lose).
+  if (!options_.peer_fingerprints.empty())
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
   if (role_ == Role::kClient) {
     SSL_set_connect_state(ssl);
     SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
     auto alpn = context_->alpn_wire();
     if (!alpn.empty())
       SSL_set_alpn_protos(ssl, alpn.data(), static_cast<unsigned>(alpn.size()));
+    if (options_.session && SSL_set_session(ssl, options_.session.get()) != 1) {
+      return make_error(
+          "ERR_INVALID_ARG_VALUE",
+          "session: OpenSSL refused it: " + drain_openssl_errors());
+    }
+    if (options_.psk_client) SSL_set_psk_client_callback(ssl, psk_client_cb);
     // SNI carries names only, never addresses (RFC 6066 §3).
     const std::string& host = options_.servername;
     if (!host.empty() &&
@@ -189,6 +205,11 @@ Status DtlsAssociation::init() {
           (options_.reject_unauthorized ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     }
     SSL_set_verify(ssl, mode, nullptr);
+    if (options_.psk_server) {
+      SSL_set_psk_server_callback(ssl, psk_server_cb);
+      if (!options_.psk_identity_hint.empty())
+        SSL_use_psk_identity_hint(ssl, options_.psk_identity_hint.c_str());
+    }
   }
   return {};
 }
@@ -321,6 +342,16 @@ void DtlsAssociation::pump(TimePoint now) {
     if (r == 1) {
       state_ = State::kOpen;
       stats_.handshake_completed_at = now;
+      const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
+      if (SSL_session_reused(ssl_.get())) {
+        if (Status st = check_resumed_session(); !st.ok()) {
+          fail(st.error());
+          return;
+        }
+      } else if (c && SSL_CIPHER_get_auth_nid(c) == NID_auth_psk) {
+        // RFC 4279: knowing the key is the peer's authentication.
+        authorized_ = true;
+      }
       if (context_->options().require_srtp && srtp_profile().empty()) {
         fail(make_error("ERR_DTLS_SRTP_NO_COMMON_PROFILE",
                         "the peer agreed to none of our SRTP profiles"));
@@ -488,6 +519,7 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
   }
   X509_up_ref(leaf);
   certs::Certificate cert{ossl::X509Ptr(leaf)};
+  int verify_result = X509_V_OK;
   if (!options_.peer_fingerprints.empty()) {
     // RFC 8122 §5 / RFC 8827: the certificate must match a fingerprint from
     // signalling; the chain is not otherwise validated (WebRTC certificates are
@@ -513,6 +545,7 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
       int err = X509_STORE_CTX_get_error(store);
       authorized_ = false;
       authorization_error_ = node_verify_code(err);
+      verify_result = err;
       if (options_.reject_unauthorized) {
         pending_error_ = make_error(authorization_error_,
                                     X509_verify_cert_error_string(err));
@@ -529,6 +562,7 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
       if (!s.ok()) {
         authorized_ = false;
         authorization_error_ = s.error().code;
+        verify_result = X509_V_ERR_HOSTNAME_MISMATCH;
         if (options_.reject_unauthorized) {
           pending_error_ = s.error();
           X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
@@ -548,7 +582,9 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
   }
-  X509_STORE_CTX_set_error(store, X509_V_OK);
+  // The session remembers the outcome (SSL_get_verify_result), so that a
+  // resumption of it is judged the same way (check_resumed_session).
+  X509_STORE_CTX_set_error(store, verify_result);
   return 1;
 }
 
@@ -639,7 +675,320 @@ Result<std::vector<std::uint8_t>> DtlsAssociation::export_keying_material(
 }
 
 size_t DtlsAssociation::max_message_size() const {
-  return state_ == State::kOpen ? DTLS_get_data_mtu(ssl_.get()) : 0;
+  return state_ == State::kOpen
+             ? std::min<size_t>(DTLS_get_data_mtu(ssl_.get()),
+                                max_send_fragment_)
+             : 0;
+}
+
+bool DtlsAssociation::set_max_send_fragment(size_t size) {
+  // RFC 6066 §4's smallest max_fragment_length, and TLS's largest record.
+  if (size < 512 || size > 16384) return false;
+  if (SSL_set_max_send_fragment(ssl_.get(), static_cast<long>(size)) != 1) {
+    drain_openssl_errors();
+    return false;
+  }
+  max_send_fragment_ = size;
+  return true;
+}
+
+Result<std::shared_ptr<SSL_SESSION>> decode_session(
+    std::span<const std::uint8_t> der) {
+  const unsigned char* p = der.data();
+  std::shared_ptr<SSL_SESSION> session(
+      d2i_SSL_SESSION(nullptr, &p, static_cast<long>(der.size())),
+      SSL_SESSION_free);
+  if (!session || p != der.data() + der.size()) {
+    drain_openssl_errors();
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "session: not a DER session blob");
+  }
+  if (SSL_SESSION_get_protocol_version(session.get()) != DTLS1_2_VERSION &&
+      SSL_SESSION_get_protocol_version(session.get()) != DTLS1_VERSION) {
+    return make_error("ERR_INVALID_ARG_VALUE", "session: not a DTLS session");
+  }
+  return session;
+}
+
+Status DtlsAssociation::check_resumed_session() {
+  X509* peer = SSL_get0_peer_certificate(ssl_.get());
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
+  if (c && SSL_CIPHER_get_auth_nid(c) == NID_auth_psk) {
+    authorized_ = true;
+    return {};
+  }
+  if (!options_.peer_fingerprints.empty()) {
+    // The pins of this association, not those of the one that made the
+    // session, decide.
+    if (peer == nullptr) {
+      return make_error("ERR_DTLS_PEER_CERTIFICATE_REQUIRED",
+                        "the resumed session holds no peer certificate");
+    }
+    X509_up_ref(peer);
+    certs::Certificate cert{ossl::X509Ptr(peer)};
+    if (std::none_of(
+            options_.peer_fingerprints.begin(),
+            options_.peer_fingerprints.end(),
+            [&](const certs::Fingerprint& f) { return f.matches(cert); })) {
+      return make_error("ERR_DTLS_CERT_FINGERPRINT_MISMATCH",
+                        "the resumed session's peer certificate matches no "
+                        "pinned fingerprint");
+    }
+    authorized_ = true;
+    return {};
+  }
+  if (peer == nullptr) {
+    // A server that asked for no client certificate: as after a full
+    // handshake.
+    authorized_ = false;
+    return {};
+  }
+  long result = SSL_get_verify_result(ssl_.get());
+  authorized_ = result == X509_V_OK;
+  if (!authorized_) authorization_error_ = node_verify_code(int(result));
+  if (authorized_ && role_ == Role::kClient && !options_.servername.empty()) {
+    // The blob may come from a connection to another host.
+    X509_up_ref(peer);
+    certs::Certificate cert{ossl::X509Ptr(peer)};
+    certs::PeerCertificate details = certs::describe(cert);
+    Status s =
+        options_.check_server_identity
+            ? options_.check_server_identity(options_.servername, details)
+            : certs::check_server_identity(options_.servername, details);
+    if (!s.ok()) {
+      authorized_ = false;
+      authorization_error_ = s.error().code;
+      if (options_.reject_unauthorized) return s;
+    }
+  }
+  if (!authorized_ && options_.reject_unauthorized &&
+      (role_ == Role::kClient || options_.request_cert)) {
+    return make_error(authorization_error_,
+                      X509_verify_cert_error_string(result));
+  }
+  return {};
+}
+
+int DtlsAssociation::on_servername(int* alert) {
+  if (role_ != Role::kServer || !options_.sni_callback)
+    return SSL_TLSEXT_ERR_NOACK;
+  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  auto chosen = options_.sni_callback(name);
+  if (!chosen.ok()) {
+    pending_error_ = chosen.error();
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  if (*chosen && *chosen != context_) {
+    const DtlsContextOptions& o = (*chosen)->options();
+    if (!o.credentials && o.extra_credentials.empty()) {
+      pending_error_ =
+          make_error("ERR_INVALID_ARG_VALUE",
+                     "sni_callback returned a context without a certificate");
+      *alert = SSL_AD_INTERNAL_ERROR;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    SSL_set_SSL_CTX(ssl_.get(), (*chosen)->get());
+    sni_context_ = std::move(chosen).value();
+  }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+void DtlsAssociation::on_new_session(SSL_SESSION* session) {
+  if (role_ != Role::kClient) return;
+  int len = i2d_SSL_SESSION(session, nullptr);
+  if (len <= 0) return;
+  std::vector<std::uint8_t> der(static_cast<size_t>(len));
+  unsigned char* p = der.data();
+  i2d_SSL_SESSION(session, &p);
+  push_event(DtlsEvent::Type::kSession, std::move(der));
+}
+
+int DtlsAssociation::on_ticket_key(unsigned char* name, unsigned char* iv,
+                                   EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                                   int enc) {
+  // The listening context's keys, also after SNI chose another context.
+  return context_->ticket_keys().apply(name, iv, cipher, mac, enc == 1);
+}
+
+unsigned int DtlsAssociation::psk_server_cb(SSL* ssl, const char* identity,
+                                            unsigned char* psk,
+                                            unsigned int max_psk_len) {
+  auto* self = static_cast<DtlsAssociation*>(
+      static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+  if (self == nullptr || !self->options_.psk_server) return 0;
+  auto key = self->options_.psk_server(identity ? identity : "");
+  if (!key) {
+    self->pending_error_ =
+        make_error("ERR_DTLS_PSK_UNKNOWN_IDENTITY",
+                   "no key for PSK identity \"" +
+                       std::string(identity ? identity : "") + "\"");
+    return 0;
+  }
+  if (key->empty() || key->size() > max_psk_len) {
+    self->pending_error_ = make_error(
+        "ERR_DTLS_PSK_INVALID",
+        "psk_callback returned a key of " + std::to_string(key->size()) +
+            " bytes (1.." + std::to_string(max_psk_len) + ")");
+    return 0;
+  }
+  std::copy(key->begin(), key->end(), psk);
+  return static_cast<unsigned int>(key->size());
+}
+
+unsigned int DtlsAssociation::psk_client_cb(SSL* ssl, const char* hint,
+                                            char* identity,
+                                            unsigned int max_identity_len,
+                                            unsigned char* psk,
+                                            unsigned int max_psk_len) {
+  auto* self = static_cast<DtlsAssociation*>(
+      static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+  if (self == nullptr || !self->options_.psk_client) return 0;
+  auto id = self->options_.psk_client(hint ? hint : "");
+  if (!id) {
+    self->pending_error_ = make_error(
+        "ERR_DTLS_PSK_REFUSED", "psk_callback gave no identity for the hint");
+    return 0;
+  }
+  if (id->identity.size() > 128 || id->identity.size() >= max_identity_len ||
+      id->key.empty() || id->key.size() > max_psk_len) {
+    self->pending_error_ = make_error(
+        "ERR_DTLS_PSK_INVALID",
+        "psk_callback: the identity must be at most 128 bytes and the key 1.." +
+            std::to_string(max_psk_len) + " bytes");
+    return 0;
+  }
+  std::copy(id->identity.begin(), id->identity.end(), identity);
+  identity[id->identity.size()] = '\0';
+  std::copy(id->key.begin(), id->key.end(), psk);
+  return static_cast<unsigned int>(id->key.size());
+}
+
+bool DtlsAssociation::is_session_reused() const {
+  return state_ == State::kOpen && SSL_session_reused(ssl_.get()) == 1;
+}
+
+std::vector<std::uint8_t> DtlsAssociation::session() const {
+  SSL_SESSION* s = SSL_get_session(ssl_.get());
+  if (s == nullptr || state_ == State::kHandshaking) return {};
+  int len = i2d_SSL_SESSION(s, nullptr);
+  if (len <= 0) return {};
+  std::vector<std::uint8_t> der(static_cast<size_t>(len));
+  unsigned char* p = der.data();
+  i2d_SSL_SESSION(s, &p);
+  return der;
+}
+
+std::vector<std::uint8_t> DtlsAssociation::tls_ticket() const {
+  SSL_SESSION* s = SSL_get_session(ssl_.get());
+  if (role_ != Role::kClient || s == nullptr || !SSL_SESSION_has_ticket(s))
+    return {};
+  const unsigned char* tick = nullptr;
+  size_t len = 0;
+  SSL_SESSION_get0_ticket(s, &tick, &len);
+  return {tick, tick + len};
+}
+
+std::vector<std::uint8_t> DtlsAssociation::finished() const {
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> buf{};
+  size_t n = SSL_get_finished(ssl_.get(), buf.data(), buf.size());
+  return {buf.begin(), buf.begin() + std::min(n, buf.size())};
+}
+
+std::vector<std::uint8_t> DtlsAssociation::peer_finished() const {
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> buf{};
+  size_t n = SSL_get_peer_finished(ssl_.get(), buf.data(), buf.size());
+  return {buf.begin(), buf.begin() + std::min(n, buf.size())};
+}
+
+std::vector<std::string> DtlsAssociation::shared_sigalgs() const {
+  std::vector<std::string> out;
+  int n = SSL_get_shared_sigalgs(ssl_.get(), 0, nullptr, nullptr, nullptr,
+                                 nullptr, nullptr);
+  for (int i = 0; i < n; ++i) {
+    int sign = 0, hash = 0;
+    SSL_get_shared_sigalgs(ssl_.get(), i, &sign, &hash, nullptr, nullptr,
+                           nullptr);
+    std::string name;
+    // node's spelling (TLSSocket.getSharedSigalgs).
+    switch (sign) {
+      case EVP_PKEY_RSA:
+        name = "RSA";
+        break;
+      case EVP_PKEY_RSA_PSS:
+        name = "RSA-PSS";
+        break;
+      case EVP_PKEY_EC:
+        name = "ECDSA";
+        break;
+      case NID_ED25519:
+        out.push_back("Ed25519");
+        continue;
+      case NID_ED448:
+        out.push_back("Ed448");
+        continue;
+      default:
+        name = OBJ_nid2ln(sign);
+    }
+    name += "+";
+    name += hash == NID_undef ? "UNDEF" : OBJ_nid2sn(hash);
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+std::optional<EphemeralKeyInfo> DtlsAssociation::ephemeral_key_info() const {
+  if (role_ != Role::kClient) return std::nullopt;
+  EVP_PKEY* key = nullptr;
+  if (SSL_get_peer_tmp_key(ssl_.get(), &key) != 1) {
+    drain_openssl_errors();
+    // Open without one: the key exchange was not ephemeral (plain PSK).
+    if (state_ == State::kOpen) return EphemeralKeyInfo{};
+    return std::nullopt;
+  }
+  ossl::EvpPkeyPtr owned(key);
+  EphemeralKeyInfo info;
+  info.size = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_DH:
+      info.type = "DH";
+      break;
+    case EVP_PKEY_EC: {
+      info.type = "ECDH";
+      char group[64] = {};
+      size_t len = 0;
+      if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) == 1) {
+        // node reports the short name of the curve ("prime256v1").
+        int nid = OBJ_txt2nid(group);
+        info.name = nid != NID_undef ? OBJ_nid2sn(nid) : group;
+      }
+      break;
+    }
+    case EVP_PKEY_X25519:
+      info.type = "ECDH";
+      info.name = "X25519";
+      break;
+    case EVP_PKEY_X448:
+      info.type = "ECDH";
+      info.name = "X448";
+      break;
+    default:
+      break;
+  }
+  return info;
+}
+
+std::string DtlsAssociation::servername() const {
+  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
+  return name ? name : "";
+}
+
+std::optional<certs::Certificate> DtlsAssociation::certificate() const {
+  X509* x = SSL_get_certificate(ssl_.get());
+  if (x == nullptr) return std::nullopt;
+  X509_up_ref(x);
+  return certs::Certificate(ossl::X509Ptr(x));
 }
 
 }  // namespace dtls

@@ -63,6 +63,47 @@ struct AssociationOptions {
   std::chrono::milliseconds idle_timeout{0};
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
+
+  // Client: resume this session (a kSession event's DER blob, decoded by
+  // decode_session). The server decides; is_session_reused() tells.
+  std::shared_ptr<SSL_SESSION> session;
+
+  // TLS-PSK (RFC 4279), with PSK cipher suites in the context's `ciphers`.
+  // Server: the key for a client's identity; nullopt refuses it (the
+  // handshake fails with unknown_psk_identity).
+  std::function<std::optional<std::vector<std::uint8_t>>(
+      std::string_view identity)>
+      psk_server;
+  // Server: the hint sent to clients (RFC 4279 §5.1), at most 128 bytes.
+  std::string psk_identity_hint;
+  // Client: the identity (at most 128 bytes) and key (1..256 bytes) for the
+  // server's hint ("" when none); nullopt abandons the handshake.
+  struct PskIdentity {
+    std::string identity;
+    std::vector<std::uint8_t> key;
+  };
+  std::function<std::optional<PskIdentity>(std::string_view hint)> psk_client;
+
+  // Server (node `SNICallback`): the context for the name a client asked for
+  // (RFC 6066 §3). Null keeps ours; an error fails the handshake with an
+  // unrecognized_name alert.
+  std::function<Result<std::shared_ptr<const DtlsContext>>(
+      std::string_view servername)>
+      sni_callback;
+};
+
+// A session blob (DER, from a kSession event or session()) for
+// AssociationOptions::session. ERR_INVALID_ARG_VALUE when it is not a DTLS 1.2
+// session.
+Result<std::shared_ptr<SSL_SESSION>> decode_session(
+    std::span<const std::uint8_t> der);
+
+// node's getEphemeralKeyInfo(): { type: "ECDH"/"DH", name, size }; `type` is
+// empty when the key exchange was not ephemeral.
+struct EphemeralKeyInfo {
+  std::string type;
+  std::string name;  // ECDH only: "prime256v1", "X25519"
+  int size = 0;      // bits
 };
 
 // Checks option ranges (ERR_OUT_OF_RANGE) so that callers can refuse bad
@@ -72,10 +113,11 @@ Status validate_association_options(const AssociationOptions& options);
 struct DtlsEvent {
   enum class Type {
     kHandshakeComplete,
-    kData,    // `data` is one application message
-    kKeylog,  // `data` is one NSS key log line, no newline
-    kClosed,  // the peer's close_notify, or our close() completed
-    kError,   // `error` says why; the association is finished
+    kData,     // `data` is one application message
+    kKeylog,   // `data` is one NSS key log line, no newline
+    kSession,  // client: `data` is a resumable session (DER, node 'session')
+    kClosed,   // the peer's close_notify, or our close() completed
+    kError,    // `error` says why; the association is finished
   };
   Type type = Type::kError;
   std::vector<std::uint8_t> data;
@@ -168,8 +210,30 @@ class DtlsAssociation final : private SslEventSink {
       size_t length, std::string_view label,
       std::optional<std::span<const std::uint8_t>> context =
           std::nullopt) const;
-  // Largest application message that fits one datagram at the configured MTU.
+  // Largest application message that fits one datagram at the configured MTU
+  // (and the max send fragment).
   size_t max_message_size() const;
+  // node's setMaxSendFragment: 512..16384 bytes of plaintext per record; false
+  // (and no change) outside that range.
+  bool set_max_send_fragment(size_t size);
+
+  // Resumption (node's isSessionReused / getSession / getTLSTicket).
+  bool is_session_reused() const;
+  // The current session as DER, empty before the handshake.
+  std::vector<std::uint8_t> session() const;
+  // Client: the ticket the server issued (empty when none). Server: empty.
+  std::vector<std::uint8_t> tls_ticket() const;
+  // RFC 5929 tls-unique material: our Finished and the peer's (empty before).
+  std::vector<std::uint8_t> finished() const;
+  std::vector<std::uint8_t> peer_finished() const;
+  // node's getSharedSigalgs(): "ECDSA+SHA256", "RSA-PSS+SHA256", ...
+  std::vector<std::string> shared_sigalgs() const;
+  // Client only (nullopt on a server, or before the key exchange).
+  std::optional<EphemeralKeyInfo> ephemeral_key_info() const;
+  // Server: the name the client asked for (SNI); client: the name sent.
+  std::string servername() const;
+  // Our certificate in this handshake (after SNI), if any.
+  std::optional<certs::Certificate> certificate() const;
   const AssociationStats& stats() const { return stats_; }
 
  private:
@@ -190,6 +254,20 @@ class DtlsAssociation final : private SslEventSink {
   int on_verify_certificate(X509_STORE_CTX* store) override;
   int on_client_hello(int* alert) override;
   bool on_verify_cookie(std::span<const std::uint8_t> cookie) override;
+  int on_servername(int* alert) override;
+  void on_new_session(SSL_SESSION* session) override;
+  int on_ticket_key(unsigned char* name, unsigned char* iv,
+                    EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) override;
+  static unsigned int psk_server_cb(SSL* ssl, const char* identity,
+                                    unsigned char* psk,
+                                    unsigned int max_psk_len);
+  static unsigned int psk_client_cb(SSL* ssl, const char* hint, char* identity,
+                                    unsigned int max_identity_len,
+                                    unsigned char* psk,
+                                    unsigned int max_psk_len);
+  // A resumed session skipped the certificate callbacks: its stored peer
+  // certificate and verify result are checked again here.
+  Status check_resumed_session();
 
   static unsigned int timer_cb(SSL* ssl, unsigned int previous_us);
 
@@ -211,6 +289,9 @@ class DtlsAssociation final : private SslEventSink {
   std::optional<Error>
       pending_error_;  // set by callbacks that abort the handshake
   std::optional<int> received_alert_;  // the last fatal alert the peer sent
+  // The SNI callback's context (SSL_set_SSL_CTX does not keep it alive).
+  std::shared_ptr<const DtlsContext> sni_context_;
+  size_t max_send_fragment_ = 16384;
 };
 
 }  // namespace dtls

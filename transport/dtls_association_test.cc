@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <map>
 
 #include "tests/testing/dtls_pair.h"
+#include "tests/testing/fake_wall_clock.h"
 #include "transport/datagram_bio.h"
 #include "transport/dtls_record.h"
 
@@ -304,6 +307,9 @@ TEST(DtlsAssociation, NoDatagramExceedsTheMtu) {
     static const certs::Credentials server =
         std::move(certs::generate_certificate(big)).value();
     c.server_context.credentials = server;
+    // OpenSSL 3.0 sends a NewSessionTicket unfragmented (one ~280-byte record
+    // here): under ~300-byte MTUs tickets must be off.
+    c.server_context.session_tickets = mtu >= 576;
     c.client.mtu = mtu;
     c.server.mtu = mtu;
     c.client_to_server.mtu = mtu;
@@ -961,4 +967,698 @@ TEST(DtlsAssociation, RenegotiationIsAnsweredWithNoRenegotiation) {
   EXPECT_EQ(code, "ERR_DTLS_ALERT_HANDSHAKE_FAILURE");
 }
 
+namespace {
+
+// ---- node:tls parity: resumption, PSK, SNI, context options, session extras
+
+// The session blob of the pair's client (its kSession event).
+std::vector<std::uint8_t> session_of(const DtlsPair& p) {
+  for (const DtlsEvent& e : p.client_events)
+    if (e.type == DtlsEvent::Type::kSession) return e.data;
+  return {};
+}
+
+std::vector<std::uint8_t> fixed_ticket_keys(std::uint8_t seed) {
+  std::vector<std::uint8_t> k(48);
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = static_cast<std::uint8_t>(seed + i);
+  return k;
+}
+
+// CA mode with fixed ticket keys, so that two pairs' servers share them.
+PairConfig resumable_config() {
+  PairConfig c = ca_config();
+  c.server_context.ticket_keys = fixed_ticket_keys(7);
+  return c;
+}
+
+struct Resumption {
+  std::vector<std::uint8_t> session;
+  bool reused = false;
+  bool open = false;
+  std::string error;
+  std::vector<std::uint8_t> ticket;
+};
+
+// A full handshake, then a second pair offering the first one's session.
+Resumption resume(PairConfig first, PairConfig second,
+                  std::chrono::seconds later = std::chrono::seconds(0)) {
+  Resumption r;
+  DtlsPair a(std::move(first));
+  if (!a.start()) return r;
+  a.run_handshake();
+  if (!a.both_open()) {
+    r.error = "first: " + describe(a);
+    return r;
+  }
+  r.session = session_of(a);
+  r.ticket = a.client()->tls_ticket();
+  if (r.session.empty()) {
+    r.error = "no session event";
+    return r;
+  }
+  auto decoded = decode_session(r.session);
+  if (!decoded.ok()) {
+    r.error = decoded.error().to_string();
+    return r;
+  }
+  second.client.session = *decoded;
+  testing::set_time_offset(later);
+  DtlsPair b(std::move(second));
+  if (b.start()) b.run_handshake();
+  testing::set_time_offset(std::chrono::seconds(0));
+  r.open = b.both_open();
+  r.error += describe(b);
+  r.reused = r.open && b.client()->is_session_reused() &&
+             b.server()->is_session_reused();
+  if (r.open) {
+    EXPECT_EQ(b.client()->authorized(), true)
+        << b.client()->authorization_error();
+    // The resumed session exports its own keys: a fresh handshake's randoms.
+    auto k = b.client()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    auto ks = b.server()->export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    EXPECT_TRUE(k.ok() && ks.ok() && *k == *ks);
+  }
+  return r;
+}
+
+TEST(DtlsResumption, TicketResumesWithTheSameKeys) {
+  ASSERT_TRUE(testing::wall_clock_is_simulated());
+  Resumption r = resume(resumable_config(), resumable_config());
+  ASSERT_TRUE(r.open) << r.error;
+  EXPECT_TRUE(r.reused);
+  EXPECT_FALSE(r.ticket.empty());  // RFC 5077: the server issued one
+}
+
+TEST(DtlsResumption, ResumedHandshakeIsOneRoundTripShorter) {
+  DtlsPair full(resumable_config());
+  ASSERT_TRUE(full.start());
+  full.run_handshake();
+  ASSERT_TRUE(full.both_open());
+  EXPECT_FALSE(full.client()->is_session_reused());
+  EXPECT_TRUE(full.server()->tls_ticket().empty());  // server: always empty
+  PairConfig c = resumable_config();
+  c.client.session = *decode_session(session_of(full));
+  DtlsPair resumed(std::move(c));
+  ASSERT_TRUE(resumed.start());
+  resumed.run_handshake();
+  ASSERT_TRUE(resumed.both_open()) << describe(resumed);
+  EXPECT_TRUE(resumed.client()->is_session_reused());
+  // No certificates travel: far fewer bytes than the full handshake.
+  EXPECT_LT(resumed.client()->stats().datagrams_received,
+            full.client()->stats().datagrams_received);
+  EXPECT_TRUE(resumed.client()->peer_certificate().has_value());
+  EXPECT_EQ(resumed.server()->session().empty(), false);
+}
+
+TEST(DtlsResumption, SessionTimeoutEndsResumability) {
+  PairConfig server_side = resumable_config();
+  server_side.server_context.session_timeout = std::chrono::seconds(100);
+  Resumption within =
+      resume(server_side, server_side, std::chrono::seconds(90));
+  ASSERT_TRUE(within.open) << within.error;
+  EXPECT_TRUE(within.reused);
+  Resumption after =
+      resume(server_side, server_side, std::chrono::seconds(110));
+  ASSERT_TRUE(after.open) << after.error;
+  EXPECT_FALSE(after.reused);  // a full handshake instead
+  // The default is node's 300 s.
+  Resumption dflt =
+      resume(resumable_config(), resumable_config(), std::chrono::seconds(310));
+  ASSERT_TRUE(dflt.open) << dflt.error;
+  EXPECT_FALSE(dflt.reused);
+}
+
+TEST(DtlsResumption, OtherTicketKeysMeanAFullHandshake) {
+  PairConfig other = resumable_config();
+  other.server_context.ticket_keys = fixed_ticket_keys(99);
+  Resumption r = resume(resumable_config(), other);
+  ASSERT_TRUE(r.open) << r.error;
+  EXPECT_FALSE(r.reused);
+}
+
+TEST(DtlsResumption, RotatedKeysStillResumeTicketsOfThePreviousKey) {
+  auto ctx = DtlsContext::create(resumable_config().server_context);
+  ASSERT_TRUE(ctx.ok());
+  PairConfig c = resumable_config();
+  c.shared_server_context = *ctx;
+  DtlsPair a(c);
+  ASSERT_TRUE(a.start());
+  a.run_handshake();
+  ASSERT_TRUE(a.both_open());
+  // Rotate: the current key becomes the previous one.
+  auto before = (*ctx)->ticket_keys().get();
+  ASSERT_TRUE((*ctx)->ticket_keys().set(fixed_ticket_keys(50)).ok());
+  EXPECT_NE((*ctx)->ticket_keys().get(), before);
+  PairConfig again = c;
+  again.client.session = *decode_session(session_of(a));
+  DtlsPair b(again);
+  ASSERT_TRUE(b.start());
+  b.run_handshake();
+  ASSERT_TRUE(b.both_open());
+  EXPECT_TRUE(b.client()->is_session_reused());
+  // The ticket was renewed under the current key (node's getSession() gives
+  // the renewed session; the 'session' event is for new sessions only).
+  EXPECT_NE(b.client()->tls_ticket(), a.client()->tls_ticket());
+  std::vector<std::uint8_t> renewed = b.client()->session();
+  ASSERT_FALSE(renewed.empty());
+  PairConfig third = c;
+  third.client.session = *decode_session(renewed);
+  DtlsPair d(third);
+  ASSERT_TRUE(d.start());
+  d.run_handshake();
+  ASSERT_TRUE(d.both_open());
+  EXPECT_TRUE(d.client()->is_session_reused());
+  // Two rotations on, the old key is gone: a full handshake.
+  ASSERT_TRUE((*ctx)->ticket_keys().set(fixed_ticket_keys(60)).ok());
+  ASSERT_TRUE((*ctx)->ticket_keys().set(fixed_ticket_keys(70)).ok());
+  DtlsPair e(third);
+  ASSERT_TRUE(e.start());
+  e.run_handshake();
+  ASSERT_TRUE(e.both_open());
+  EXPECT_FALSE(e.client()->is_session_reused());
+  EXPECT_EQ((*ctx)->ticket_keys().set(fixed_ticket_keys(1)).ok(), true);
+  EXPECT_EQ(
+      (*ctx)->ticket_keys().set(std::vector<std::uint8_t>(47)).error().code,
+      "ERR_INVALID_ARG_VALUE");
+}
+
+TEST(DtlsResumption, TicketsOffMeansNoResumption) {
+  PairConfig c = resumable_config();
+  c.server_context.session_tickets = false;
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  // No ticket, and the server keeps no cache (so sends no session id):
+  // nothing resumable is handed out.
+  EXPECT_TRUE(session_of(p).empty());
+  EXPECT_TRUE(p.client()->tls_ticket().empty());
+}
+
+TEST(DtlsResumption, ResumptionIsJudgedByTheNewConnectionsChecks) {
+  // The session came from sfu.example; this connection wants another name.
+  PairConfig other_name = resumable_config();
+  other_name.client.servername = "other.example";
+  Resumption r = resume(resumable_config(), other_name);
+  EXPECT_FALSE(r.open);
+  EXPECT_NE(r.error.find("ERR_TLS_CERT_ALTNAME_INVALID"), std::string::npos)
+      << r.error;
+  // Pinned (WebRTC) sessions never resume: no ticket is asked for or issued
+  // (nothing resumable is handed out), and a session offered anyway ends in a
+  // full handshake under the new pins.
+  PairConfig pinned = webrtc_config();
+  pinned.server_context.ticket_keys = fixed_ticket_keys(7);
+  DtlsPair w(pinned);
+  ASSERT_TRUE(w.start());
+  w.run_handshake();
+  ASSERT_TRUE(w.both_open());
+  EXPECT_TRUE(session_of(w).empty());
+  EXPECT_TRUE(w.client()->tls_ticket().empty());
+  pinned.server_context.credentials = pki().server;
+  pinned.client.peer_fingerprints = {fp(pki().server)};
+  Resumption again = resume(resumable_config(), pinned);
+  ASSERT_TRUE(again.open) << again.error;
+  EXPECT_FALSE(again.reused);
+  PairConfig wrong = pinned;
+  wrong.client.peer_fingerprints = {fp(test_credentials("stranger"))};
+  Resumption p = resume(resumable_config(), wrong);
+  EXPECT_FALSE(p.open);
+  EXPECT_NE(p.error.find("ERR_DTLS_CERT_FINGERPRINT_MISMATCH"),
+            std::string::npos)
+      << p.error;
+}
+
+TEST(DtlsResumption, BadSessionBlobsAreRefused) {
+  EXPECT_EQ(decode_session(std::vector<std::uint8_t>{1, 2, 3}).error().code,
+            "ERR_INVALID_ARG_VALUE");
+  EXPECT_FALSE(decode_session({}).ok());
+  DtlsPair a(resumable_config());
+  ASSERT_TRUE(a.start());
+  a.run_handshake();
+  std::vector<std::uint8_t> blob = session_of(a);
+  ASSERT_FALSE(blob.empty());
+  blob.push_back(0);  // trailing garbage
+  EXPECT_FALSE(decode_session(blob).ok());
+}
+
+// ---- PSK (RFC 4279)
+
+PairConfig psk_config(std::string server_key = "0123456789abcdef") {
+  PairConfig c;
+  c.client_context.ciphers = "PSK-AES128-GCM-SHA256";
+  c.server_context.ciphers = "PSK-AES128-GCM-SHA256";
+  c.client_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+  c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+  c.server.psk_identity_hint = "sensors";
+  c.server.psk_server = [server_key](std::string_view identity)
+      -> std::optional<std::vector<std::uint8_t>> {
+    if (identity != "device-7") return std::nullopt;
+    return std::vector<std::uint8_t>(server_key.begin(), server_key.end());
+  };
+  c.client.psk_client = [](std::string_view hint)
+      -> std::optional<AssociationOptions::PskIdentity> {
+    if (hint != "sensors") return std::nullopt;
+    std::string key = "0123456789abcdef";
+    return AssociationOptions::PskIdentity{
+        "device-7", std::vector<std::uint8_t>(key.begin(), key.end())};
+  };
+  return c;
+}
+
+TEST(DtlsPsk, HandshakeWithoutCertificates) {
+  DtlsPair p(psk_config());
+  ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_EQ(p.client()->cipher()->name, "PSK-AES128-GCM-SHA256");
+  EXPECT_TRUE(p.client()->authorized());
+  EXPECT_TRUE(p.server()->authorized());
+  EXPECT_FALSE(p.client()->peer_certificate().has_value());
+  EXPECT_EQ(p.client()->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+  // Plain PSK has no ephemeral key.
+  ASSERT_TRUE(p.client()->ephemeral_key_info().has_value());
+  EXPECT_EQ(p.client()->ephemeral_key_info()->type, "");
+  auto ck = p.client()->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  auto sk = p.server()->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  ASSERT_TRUE(ck.ok() && sk.ok());
+  EXPECT_EQ(*ck, *sk);
+}
+
+TEST(DtlsPsk, WrongKeyUnknownIdentityAndRefusals) {
+  {
+    DtlsPair p(psk_config("fedcba9876543210"));
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    EXPECT_FALSE(p.both_open());
+    ASSERT_TRUE(p.server_error().has_value());  // the Finished MAC fails
+  }
+  {
+    PairConfig c = psk_config();
+    c.client.psk_client =
+        [](std::string_view) -> std::optional<AssociationOptions::PskIdentity> {
+      return AssociationOptions::PskIdentity{"intruder", {1, 2, 3}};
+    };
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.server_error().has_value());
+    EXPECT_EQ(p.server_error()->code, "ERR_DTLS_PSK_UNKNOWN_IDENTITY");
+    ASSERT_TRUE(p.client_error().has_value());
+    EXPECT_EQ(p.client_error()->code, "ERR_DTLS_ALERT_UNKNOWN_PSK_IDENTITY");
+  }
+  {
+    PairConfig c = psk_config();
+    c.server.psk_identity_hint = "other";  // the client refuses this hint
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.client_error().has_value());
+    EXPECT_EQ(p.client_error()->code, "ERR_DTLS_PSK_REFUSED");
+  }
+  {
+    PairConfig c = psk_config();
+    c.client.psk_client =
+        [](std::string_view) -> std::optional<AssociationOptions::PskIdentity> {
+      return AssociationOptions::PskIdentity{std::string(129, 'x'), {1}};
+    };
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.client_error().has_value());
+    EXPECT_EQ(p.client_error()->code, "ERR_DTLS_PSK_INVALID");
+  }
+  {
+    PairConfig c = psk_config();
+    c.server.psk_identity_hint = std::string(129, 'h');
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.accept_error.has_value());
+    EXPECT_EQ(p.accept_error->code, "ERR_INVALID_ARG_VALUE");
+  }
+}
+
+// ---- SNI (RFC 6066 §3)
+
+TEST(DtlsSni, CallbackChoosesTheCertificate) {
+  certs::GenerateOptions g;
+  g.common_name = "b.example";
+  g.subject_alt_names = {"DNS:b.example"};
+  g.issuer = &pki().root;
+  certs::Credentials b = generate(g);
+  DtlsContextOptions bo;
+  bo.credentials = b;
+  auto b_ctx = DtlsContext::create(bo);
+  ASSERT_TRUE(b_ctx.ok());
+  std::vector<std::string> asked;
+  auto config = [&](std::string name) {
+    PairConfig c = ca_config();
+    c.client.servername = name;
+    c.server.sni_callback = [&, ctx = *b_ctx](std::string_view servername)
+        -> Result<std::shared_ptr<const DtlsContext>> {
+      asked.emplace_back(servername);
+      if (servername == "b.example") return ctx;
+      if (servername == "blocked.example")
+        return make_error("ERR_SNI_REFUSED", "not served here");
+      return std::shared_ptr<const DtlsContext>();
+    };
+    return c;
+  };
+  DtlsPair p(config("b.example"));
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_TRUE(*p.client()->peer_certificate() == b.leaf());
+  EXPECT_TRUE(*p.server()->certificate() == b.leaf());
+  EXPECT_EQ(p.server()->servername(), "b.example");
+  EXPECT_EQ(p.client()->servername(), "b.example");
+  EXPECT_TRUE(p.client()->authorized());
+
+  DtlsPair d(config("sfu.example"));  // null: our own context
+  ASSERT_TRUE(d.start());
+  d.run_handshake();
+  ASSERT_TRUE(d.both_open()) << describe(d);
+  EXPECT_TRUE(*d.client()->peer_certificate() == pki().server.leaf());
+
+  DtlsPair x(config("blocked.example"));
+  ASSERT_TRUE(x.start());
+  x.run_handshake();
+  ASSERT_TRUE(x.server_error().has_value());
+  EXPECT_EQ(x.server_error()->code, "ERR_SNI_REFUSED");
+  ASSERT_TRUE(x.client_error().has_value());
+  EXPECT_EQ(x.client_error()->code, "ERR_DTLS_ALERT_UNRECOGNIZED_NAME");
+  EXPECT_EQ(asked, (std::vector<std::string>{"b.example", "sfu.example",
+                                             "blocked.example"}));
+}
+
+// ---- Context options
+
+certs::Credentials rsa_server() {
+  certs::GenerateOptions g;
+  g.key_type = certs::KeyType::kRsa;
+  g.common_name = "sfu.example";
+  g.subject_alt_names = {"DNS:sfu.example"};
+  g.issuer = &pki().root;
+  return generate(g);
+}
+
+TEST(DtlsContextOptions, RsaAndEcdsaCertificatesSideBySide) {
+  static const certs::Credentials rsa = rsa_server();
+  for (const char* cipher :
+       {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"}) {
+    PairConfig c = ca_config();
+    c.server_context.extra_credentials = {rsa};
+    c.client_context.ciphers = cipher;
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << cipher << describe(p);
+    EXPECT_EQ(p.client()->cipher()->name, cipher);
+    const bool want_rsa =
+        std::string_view(cipher).find("ECDHE-RSA") != std::string_view::npos;
+    EXPECT_EQ(*p.client()->peer_certificate() == rsa.leaf(), want_rsa)
+        << cipher;
+  }
+  PairConfig two = ca_config();
+  two.server_context.extra_credentials = {test_credentials("another-ec")};
+  auto r = DtlsContext::create(two.server_context);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+std::string crl_pem(const certs::Credentials& issuer,
+                    const std::vector<const certs::Certificate*>& revoked) {
+  ossl::Ptr<X509_CRL, X509_CRL_free> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2);
+  X509_CRL_set_issuer_name(crl.get(),
+                           X509_get_subject_name(issuer.leaf().get()));
+  ossl::Ptr<ASN1_TIME, ASN1_TIME_free> last(
+      ASN1_TIME_adj(nullptr, time(nullptr), -1, 0));
+  ossl::Ptr<ASN1_TIME, ASN1_TIME_free> next(
+      ASN1_TIME_adj(nullptr, time(nullptr), 30, 0));
+  X509_CRL_set1_lastUpdate(crl.get(), last.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (const certs::Certificate* c : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(c->get()));
+    X509_REVOKED_set_revocationDate(r, last.get());
+    X509_CRL_add0_revoked(crl.get(), r);
+  }
+  X509_CRL_sort(crl.get());
+  X509_CRL_sign(crl.get(), issuer.key.get(), EVP_sha256());
+  ossl::BioPtr out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(out.get(), crl.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+TEST(DtlsContextOptions, CrlRevokesAPeer) {
+  PairConfig c = ca_config();
+  c.client_context.crl = {crl_pem(pki().root, {&pki().server.leaf()})};
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.client_error().has_value());
+  EXPECT_EQ(p.client_error()->code, "CERT_REVOKED");
+  // A CRL revoking someone else: the handshake goes through.
+  PairConfig ok = ca_config();
+  ok.client_context.crl = {crl_pem(pki().root, {&pki().client.leaf()})};
+  DtlsPair q(ok);
+  ASSERT_TRUE(q.start());
+  q.run_handshake();
+  ASSERT_TRUE(q.both_open()) << describe(q);
+  // Not a CRL.
+  DtlsContextOptions bad;
+  bad.crl = {"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"};
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_CRL_PEM_INVALID");
+  bad.crl = {pki().root.leaf().to_pem()};
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_CRL_PEM_INVALID");
+}
+
+TEST(DtlsContextOptions, EcdhCurveChoosesTheGroup) {
+  struct Case {
+    const char* curve;
+    const char* name;
+    int bits;
+  } cases[] = {{"P-384", "secp384r1", 384},
+               {"X25519", "X25519", 253},
+               {"P-521", "secp521r1", 521}};
+  for (const Case& k : cases) {
+    PairConfig c = ca_config();
+    // P-256 stays listed: the server's ECDSA certificate is on it (TLS 1.2
+    // ECDSA needs the certificate's curve among the client's groups).
+    c.server_context.ecdh_curve = std::string(k.curve) + ":P-256";
+    c.client_context.ecdh_curve = std::string(k.curve) + ":P-256";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << k.curve << describe(p);
+    auto info = p.client()->ephemeral_key_info();
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->type, "ECDH");
+    EXPECT_EQ(info->name, k.name);
+    EXPECT_EQ(info->size, k.bits);
+    EXPECT_FALSE(p.server()->ephemeral_key_info().has_value());  // node: null
+  }
+  PairConfig mismatch = ca_config();
+  mismatch.server_context.ecdh_curve = "P-384";
+  mismatch.client_context.ecdh_curve = "X25519";
+  DtlsPair p(mismatch);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  EXPECT_FALSE(p.both_open());
+  DtlsContextOptions bad;
+  bad.ecdh_curve = "P-999";
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_INVALID_ARG_VALUE");
+  bad.ecdh_curve = "";
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+TEST(DtlsContextOptions, HonorCipherOrderPicksTheServersFirstChoice) {
+  for (bool honor : {false, true}) {
+    PairConfig c = ca_config();
+    c.client_context.ciphers =
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384";
+    c.server_context.ciphers =
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
+    c.server_context.honor_cipher_order = honor;
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_EQ(p.client()->cipher()->name,
+              honor ? "ECDHE-ECDSA-AES256-GCM-SHA384"
+                    : "ECDHE-ECDSA-CHACHA20-POLY1305");
+  }
+}
+
+TEST(DtlsContextOptions, SigAlgsLimitTheSharedSignatureAlgorithms) {
+  PairConfig c = ca_config();
+  DtlsPair all(c);
+  ASSERT_TRUE(all.start());
+  all.run_handshake();
+  ASSERT_TRUE(all.both_open());
+  auto shared = all.server()->shared_sigalgs();
+  EXPECT_GT(shared.size(), 3u);
+  EXPECT_NE(std::find(shared.begin(), shared.end(), "ECDSA+SHA256"),
+            shared.end());
+  c.server_context.sig_algs = "ECDSA+SHA256:RSA-PSS+SHA256";
+  c.client_context.sig_algs = "ECDSA+SHA256:ECDSA+SHA384";
+  DtlsPair few(c);
+  ASSERT_TRUE(few.start());
+  few.run_handshake();
+  ASSERT_TRUE(few.both_open()) << describe(few);
+  EXPECT_EQ(few.server()->shared_sigalgs(),
+            std::vector<std::string>{"ECDSA+SHA256"});
+  PairConfig none = ca_config();
+  none.client_context.sig_algs = "RSA+SHA256";  // the server's key is ECDSA
+  DtlsPair n(none);
+  ASSERT_TRUE(n.start());
+  n.run_handshake();
+  EXPECT_FALSE(n.both_open());
+  DtlsContextOptions bad;
+  bad.sig_algs = "NOPE+SHA1";
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+std::string ffdhe_pem(int bits) {
+  ossl::EvpPkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY_paramgen_init(pctx.get());
+  std::string group = "ffdhe" + std::to_string(bits);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("group", group.data(), 0),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX_set_params(pctx.get(), params);
+  EVP_PKEY* raw = nullptr;
+  EVP_PKEY_paramgen(pctx.get(), &raw);
+  ossl::EvpPkeyPtr key(raw);
+  ossl::BioPtr out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_Parameters(out.get(), key.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+TEST(DtlsContextOptions, DhparamEnablesFiniteFieldDhe) {
+  static const certs::Credentials rsa = rsa_server();
+  for (std::string dh : {std::string("auto"), ffdhe_pem(2048)}) {
+    PairConfig c = ca_config();
+    c.server_context.credentials = rsa;
+    c.server_context.dhparam = dh;
+    c.client_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    auto info = p.client()->ephemeral_key_info();
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->type, "DH");
+    EXPECT_GE(info->size, 2048);
+  }
+  // Without dhparam, DHE suites are unavailable (node: "DHE ciphers will not
+  // be available").
+  PairConfig c = ca_config();
+  c.server_context.credentials = rsa;
+  c.client_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  EXPECT_FALSE(p.both_open());
+  DtlsContextOptions bad;
+  bad.dhparam = "not pem";
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_INVALID_ARG_VALUE");
+  bad.dhparam = pki().root.leaf().to_pem();
+  EXPECT_EQ(DtlsContext::create(bad).error().code, "ERR_INVALID_ARG_VALUE");
+}
+
+TEST(DtlsContextOptions, VersionRange) {
+  {
+    PairConfig c = ca_config();
+    for (auto* o : {&c.client_context, &c.server_context}) {
+      o->min_version = "DTLSv1";
+      o->max_version = "DTLSv1";
+      o->ciphers = "DEFAULT:@SECLEVEL=0";
+    }
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start()) << p.setup_error->to_string();
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_EQ(p.client()->protocol(), "DTLSv1");
+  }
+  {
+    // DTLS 1.0 is refused unless asked for: the server keeps its default.
+    PairConfig c = ca_config();
+    c.client_context.min_version = "DTLSv1";
+    c.client_context.max_version = "DTLSv1";
+    c.client_context.ciphers = "DEFAULT:@SECLEVEL=0";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.server_error().has_value());
+    EXPECT_EQ(p.server_error()->code, "ERR_DTLS_PROTOCOL_VERSION");
+  }
+}
+
+TEST(DtlsContextOptions, DefaultsAreNodes) {
+  EXPECT_EQ(kDefaultMinVersion, "DTLSv1.2");
+  EXPECT_EQ(kDefaultMaxVersion, "DTLSv1.2");
+  EXPECT_EQ(kDefaultEcdhCurve, "auto");
+  DtlsContextOptions o;
+  EXPECT_EQ(o.min_version, kDefaultMinVersion);
+  EXPECT_EQ(o.max_version, kDefaultMaxVersion);
+  EXPECT_EQ(o.ecdh_curve, kDefaultEcdhCurve);
+  EXPECT_EQ(o.session_timeout, std::chrono::seconds(300));
+  EXPECT_TRUE(o.session_tickets);
+  // The default list has no PSK suites: a PSK-only peer finds none.
+  PairConfig c = psk_config();
+  c.server_context.ciphers.clear();
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  EXPECT_FALSE(p.both_open());
+}
+
+// ---- Session extras
+
+TEST(DtlsSessionExtras, FinishedMessagesMatchAcrossSides) {
+  DtlsPair p(ca_config());
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  // TLS 1.2 Finished: 12 bytes of verify_data (RFC 5246 §7.4.9).
+  EXPECT_EQ(p.client()->finished().size(), 12u);
+  EXPECT_EQ(p.client()->finished(), p.server()->peer_finished());
+  EXPECT_EQ(p.server()->finished(), p.client()->peer_finished());
+  EXPECT_NE(p.client()->finished(), p.server()->finished());
+  EXPECT_EQ(p.client()->servername(), "sfu.example");
+  EXPECT_TRUE(*p.server()->certificate() == pki().server.leaf());
+  EXPECT_FALSE(p.client()->certificate().has_value());  // no client cert
+}
+
+TEST(DtlsSessionExtras, MaxSendFragmentLimitsMessages) {
+  PairConfig c = ca_config();
+  c.client.mtu = 1500;
+  c.server.mtu = 1500;
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  const size_t at_mtu = p.client()->max_message_size();
+  EXPECT_GT(at_mtu, 1000u);
+  EXPECT_FALSE(p.client()->set_max_send_fragment(511));
+  EXPECT_FALSE(p.client()->set_max_send_fragment(16385));
+  EXPECT_EQ(p.client()->max_message_size(), at_mtu);
+  EXPECT_TRUE(p.client()->set_max_send_fragment(512));
+  EXPECT_EQ(p.client()->max_message_size(), 512u);
+  std::vector<std::uint8_t> big(513, 'x');
+  EXPECT_EQ(p.client()->send(big).error().code, "ERR_DTLS_MESSAGE_TOO_LARGE");
+  big.resize(512);
+  ASSERT_TRUE(p.client()->send(big).ok());
+  p.run_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(p.received_by_server(), big);
+}
+
+}  // namespace
 }  // namespace dtls

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/testing/dtls_pair.h"
 
 namespace dtls {
@@ -17,7 +19,11 @@ TEST(DtlsContext, DefaultsBuild) {
   EXPECT_EQ(SSL_CTX_get_min_proto_version((*c)->get()), DTLS1_2_VERSION);
   EXPECT_EQ(SSL_CTX_get_max_proto_version((*c)->get()), DTLS1_2_VERSION);
   EXPECT_TRUE(SSL_CTX_get_options((*c)->get()) & SSL_OP_NO_RENEGOTIATION);
-  EXPECT_TRUE(SSL_CTX_get_options((*c)->get()) & SSL_OP_NO_TICKET);
+  // node's default: tickets on; no server-side session cache.
+  EXPECT_FALSE(SSL_CTX_get_options((*c)->get()) & SSL_OP_NO_TICKET);
+  EXPECT_EQ(SSL_CTX_get_session_cache_mode((*c)->get()) & SSL_SESS_CACHE_SERVER,
+            0);
+  EXPECT_EQ(SSL_CTX_get_timeout((*c)->get()), 300);
 }
 
 TEST(DtlsContext, AlpnWireFormat) {
@@ -110,12 +116,88 @@ TEST(DtlsContext, DtlsOneZeroCanBeAllowed) {
   EXPECT_EQ(SSL_CTX_get_min_proto_version((*c)->get()), DTLS1_VERSION);
 }
 
-TEST(DtlsContext, SessionTicketsAreOptIn) {
+TEST(DtlsContext, SessionTicketsCanBeTurnedOff) {
   DtlsContextOptions o;
-  o.session_tickets = true;
+  o.session_tickets = false;
   auto c = DtlsContext::create(o);
   ASSERT_TRUE(c.ok());
-  EXPECT_FALSE(SSL_CTX_get_options((*c)->get()) & SSL_OP_NO_TICKET);
+  EXPECT_TRUE(SSL_CTX_get_options((*c)->get()) & SSL_OP_NO_TICKET);
+}
+
+TEST(DtlsContext, ResumptionOptionErrors) {
+  DtlsContextOptions o;
+  o.ticket_keys = std::vector<std::uint8_t>(32);
+  EXPECT_EQ(DtlsContext::create(o).error().code, "ERR_INVALID_ARG_VALUE");
+  o.ticket_keys = std::vector<std::uint8_t>(48, 1);
+  auto c = DtlsContext::create(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->ticket_keys().get()[47], 1);
+  o.session_timeout = std::chrono::seconds(0);
+  EXPECT_EQ(DtlsContext::create(o).error().code, "ERR_OUT_OF_RANGE");
+  o.session_timeout = std::chrono::hours(24 * 8);
+  EXPECT_EQ(DtlsContext::create(o).error().code, "ERR_OUT_OF_RANGE");
+  o.session_timeout = std::chrono::seconds(42);
+  c = DtlsContext::create(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(SSL_CTX_get_timeout((*c)->get()), 42);
+  // Random keys differ per context.
+  auto a = DtlsContext::create({});
+  auto b = DtlsContext::create({});
+  EXPECT_NE((*a)->ticket_keys().get(), (*b)->ticket_keys().get());
+}
+
+TEST(DtlsContext, GetCiphersListsDtlsSuitesInLowerCase) {
+  auto list = get_ciphers();
+  ASSERT_GT(list.size(), 20u);
+  for (const auto& name : list) {
+    EXPECT_EQ(name.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+              std::string::npos)
+        << name;
+    EXPECT_NE(name.rfind("tls_", 0), 0u) << name;  // no TLS 1.3 suites
+  }
+  auto has = [&](const char* n) {
+    return std::find(list.begin(), list.end(), n) != list.end();
+  };
+  EXPECT_TRUE(has("ecdhe-ecdsa-aes128-gcm-sha256"));
+  EXPECT_TRUE(has("psk-aes128-gcm-sha256"));
+  EXPECT_FALSE(has("rc4-md5"));
+  // Each name, upper-cased, is accepted by the ciphers option (node's note).
+  DtlsContextOptions o;
+  o.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+  EXPECT_TRUE(DtlsContext::create(o).ok());
+}
+
+TEST(DtlsContext, RootCertificatesAreTheSystemStoreReadOnce) {
+  const auto& roots = root_certificates();
+  ASSERT_GT(roots.size(), 50u);  // Debian's ca-certificates: ~140
+  EXPECT_EQ(&roots, &root_certificates());
+  for (const auto& pem : roots) {
+    ASSERT_EQ(pem.rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+    auto c = certs::Certificate::from_pem(pem);
+    ASSERT_TRUE(c.ok());
+  }
+}
+
+TEST(DtlsContext, DefaultCiphersAreNodesWithoutTls13) {
+  DtlsContextOptions o;
+  auto c = DtlsContext::create(o);
+  ASSERT_TRUE(c.ok());
+  ossl::SslPtr ssl(SSL_new((*c)->get()));
+  STACK_OF(SSL_CIPHER)* list = SSL_get_ciphers(ssl.get());
+  bool psk = false, gcm_first = false;
+  for (int i = 0; i < sk_SSL_CIPHER_num(list); ++i) {
+    std::string name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i));
+    psk = psk || name.find("PSK") != std::string::npos;
+  }
+  // SSL_get_ciphers lists TLS 1.3 suites first (unused by DTLS), then ours.
+  for (int i = 0; i < sk_SSL_CIPHER_num(list); ++i) {
+    std::string name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i));
+    if (name.rfind("TLS_", 0) == 0) continue;
+    gcm_first = name == "ECDHE-RSA-AES128-GCM-SHA256";
+    break;
+  }
+  EXPECT_FALSE(psk);
+  EXPECT_TRUE(gcm_first);
 }
 
 }  // namespace

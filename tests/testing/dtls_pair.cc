@@ -59,13 +59,17 @@ bool DtlsPair::start() {
     setup_error = cc.error();
     return false;
   }
-  auto sc = DtlsContext::create(config_.server_context);
-  if (!sc.ok()) {
-    setup_error = sc.error();
-    return false;
-  }
   client_context_ = *cc;
-  server_context_ = *sc;
+  if (config_.shared_server_context) {
+    server_context_ = config_.shared_server_context;
+  } else {
+    auto sc = DtlsContext::create(config_.server_context);
+    if (!sc.ok()) {
+      setup_error = sc.error();
+      return false;
+    }
+    server_context_ = *sc;
+  }
   auto c = DtlsAssociation::connect(client_context_, config_.client, now);
   if (!c.ok()) {
     setup_error = c.error();

@@ -24,6 +24,9 @@ struct PairConfig {
   AssociationOptions server;
   LinkConfig client_to_server;
   LinkConfig server_to_client;
+  // Used instead of building server_context (to share ticket keys across
+  // pairs, or to test contexts built elsewhere).
+  std::shared_ptr<const DtlsContext> shared_server_context;
   std::uint64_t seed = 1;
   Duration time_limit = std::chrono::seconds(300);
   // Sees each client->server datagram (numbered from 0) before the link:
@@ -57,6 +60,9 @@ class DtlsPair {
 
   DtlsAssociation* client() { return client_.get(); }
   DtlsAssociation* server() { return server_.get(); }
+  const std::shared_ptr<const DtlsContext>& server_context() const {
+    return server_context_;
+  }
   bool both_open() const;
 
   // Every event so far, in order, per side.

@@ -13,8 +13,20 @@ std::atomic<std::int64_t> g_fake_us{-1};
 // An arbitrary fixed wall time (2026-01-01T00:00:00Z) the simulated clock
 // starts from.
 constexpr std::int64_t kBaseUs = 1767225600LL * 1000000;
+// Seconds added to time(): OpenSSL 3.0 dates sessions and checks their
+// expiry with time(NULL).
+std::atomic<std::int64_t> g_time_offset{0};
 
 }  // namespace
+
+extern "C" time_t time(time_t* out) noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  time_t t = static_cast<time_t>(ts.tv_sec +
+                                 g_time_offset.load(std::memory_order_relaxed));
+  if (out != nullptr) *out = t;
+  return t;
+}
 
 extern "C" int gettimeofday(struct timeval* __restrict tv,
                             void* __restrict /*tz*/) noexcept {
@@ -39,6 +51,10 @@ void set_wall_clock(TimePoint now) {
   g_fake_us.store(kBaseUs + since.count(), std::memory_order_relaxed);
 }
 
+void set_time_offset(std::chrono::seconds offset) {
+  g_time_offset.store(offset.count(), std::memory_order_relaxed);
+}
+
 void use_real_wall_clock() { g_fake_us.store(-1, std::memory_order_relaxed); }
 
 bool wall_clock_is_simulated() {
@@ -46,7 +62,12 @@ bool wall_clock_is_simulated() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
   use_real_wall_clock();
-  return tv.tv_sec == kBaseUs / 1000000 && tv.tv_usec == 0;
+  set_time_offset(std::chrono::seconds(1000));
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const bool time_shimmed = time(nullptr) >= ts.tv_sec + 999;
+  set_time_offset(std::chrono::seconds(0));
+  return tv.tv_sec == kBaseUs / 1000000 && tv.tv_usec == 0 && time_shimmed;
 }
 
 }  // namespace dtls::testing

@@ -16,10 +16,13 @@ namespace dtls::testing {
 // From now on gettimeofday() returns a fixed wall time plus (now -
 // TimePoint{}).
 void set_wall_clock(TimePoint now);
+// time() returns the real time plus `offset` (OpenSSL 3.0 dates and expires
+// sessions with time(NULL); certificate checks read it too).
+void set_time_offset(std::chrono::seconds offset);
 // Back to the real clock.
 void use_real_wall_clock();
-// Whether this binary's gettimeofday is the shim (a link-order check for the
-// tests).
+// Whether this binary's gettimeofday and time are the shims (a link-order check
+// for the tests).
 bool wall_clock_is_simulated();
 
 }  // namespace dtls::testing
