@@ -71,28 +71,101 @@ struct Built {
   AssociationOptions association;
 };
 
-Result<std::shared_ptr<const DtlsContext>> build_context(
+// Every chain and key (cert/key, extra_certs/extra_keys, pfx), each key
+// matched to its chain by public key (node allows any order).
+Result<std::vector<certs::Credentials>> load_credentials(
     const SecureOptions& o) {
-  DtlsContextOptions co;
-  if (o.cert.empty() != o.key.empty()) {
-    return invalid(o.cert.empty() ? "key is given without cert"
-                                  : "cert is given without key");
+  std::vector<certs::Credentials> out;
+  std::vector<std::string_view> chains;
+  std::vector<std::pair<std::string_view, std::string_view>> keys;
+  if (!o.cert.empty()) chains.push_back(o.cert);
+  for (const auto& c : o.extra_certs) chains.push_back(c);
+  if (!o.key.empty()) keys.emplace_back(o.key, o.passphrase);
+  for (const auto& k : o.extra_keys)
+    keys.emplace_back(k.pem, k.passphrase ? *k.passphrase : o.passphrase);
+  if (chains.size() != keys.size()) {
+    if (chains.empty() || keys.empty()) {
+      return invalid(chains.empty() ? "key is given without cert"
+                                    : "cert is given without key");
+    }
+    return invalid(std::to_string(chains.size()) + " certificate chains but " +
+                   std::to_string(keys.size()) + " keys");
   }
-  if (!o.cert.empty()) {
+  std::vector<bool> used(chains.size(), false);
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::optional<Error> last;
+    bool matched = false;
+    for (size_t c = 0; c < chains.size() && !matched; ++c) {
+      if (used[c]) continue;
+      certs::LoadOptions lo;
+      lo.passphrase = keys[k].second;
+      auto creds = certs::load_pem_credentials(chains[c], keys[k].first, lo);
+      if (creds.ok()) {
+        used[c] = true;
+        matched = true;
+        out.push_back(std::move(creds).value());
+      } else if (creds.error().code != "ERR_CERT_KEY_MISMATCH") {
+        return creds.error();  // unreadable PEM, wrong passphrase, expired
+      } else {
+        last = creds.error();
+      }
+    }
+    if (!matched) {
+      return make_error(
+          "ERR_CERT_KEY_MISMATCH",
+          "key[" + std::to_string(k) + "] belongs to none of the certificates");
+    }
+  }
+  for (size_t i = 0; i < o.pfx.size(); ++i) {
     certs::LoadOptions lo;
-    lo.passphrase = o.passphrase;
-    auto creds = certs::load_pem_credentials(o.cert, o.key, lo);
-    if (!creds.ok()) return creds.error();
-    co.credentials = std::move(creds).value();
+    lo.passphrase = o.pfx[i].passphrase ? *o.pfx[i].passphrase
+                                        : std::string_view(o.passphrase);
+    auto creds = certs::load_pkcs12(o.pfx[i].data, lo);
+    if (!creds.ok()) {
+      Error e = creds.error();
+      e.message = "pfx[" + std::to_string(i) + "]: " + e.message;
+      return e;
+    }
+    out.push_back(std::move(creds).value());
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const DtlsContext>> build_context(
+    const SecureOptions& o, bool honor_cipher_order_default = false) {
+  DtlsContextOptions co;
+  auto creds = load_credentials(o);
+  if (!creds.ok()) return creds.error();
+  for (auto& c : *creds) {
+    if (!co.credentials) {
+      co.credentials = std::move(c);
+    } else {
+      co.extra_credentials.push_back(std::move(c));
+    }
   }
   auto ca = certs::load_ca_list(o.ca);
   if (!ca.ok()) return ca.error();
   co.ca = std::move(ca).value();
+  co.crl = o.crl;
+  co.min_version = o.min_version;
+  co.max_version = o.max_version;
   co.ciphers = o.ciphers;
+  co.ecdh_curve = o.ecdh_curve;
+  co.honor_cipher_order =
+      o.honor_cipher_order.value_or(honor_cipher_order_default);
+  co.sig_algs = o.sig_algs;
+  co.dhparam = o.dhparam;
+  co.session_tickets = o.session_tickets;
+  co.ticket_keys = o.ticket_keys;
+  co.session_timeout = o.session_timeout;
   co.alpn_protocols = o.alpn;
   co.srtp_profiles = o.srtp;
   co.require_srtp = o.require_srtp;
   return DtlsContext::create(std::move(co));
+}
+
+bool has_certificate(const DtlsContext& c) {
+  return c.options().credentials || !c.options().extra_credentials.empty();
 }
 
 }  // namespace
@@ -113,17 +186,18 @@ Result<SecureContext> create_secure_context(const SecureOptions& options) {
 
 namespace {
 
-Result<Built> build(const SecureOptions& o, bool server) {
+Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
   std::shared_ptr<const DtlsContext> ctx =
       SecureContextAccess::get(o.secure_context);
   if (!ctx) {
-    if (server && o.cert.empty() && o.key.empty())
-      return invalid("listen needs cert and key");
-    auto built = build_context(o);
+    if (server && !psk && o.cert.empty() && o.key.empty() &&
+        o.extra_certs.empty() && o.pfx.empty())
+      return invalid("listen needs cert and key (or pfx, or psk_callback)");
+    auto built = build_context(o, /*honor_cipher_order_default=*/server);
     if (!built.ok()) return built.error();
     ctx = std::move(built).value();
   }
-  if (server && !ctx->options().credentials) {
+  if (server && !psk && !has_certificate(*ctx)) {
     return invalid("listen needs cert and key (the secure context has none)");
   }
   AssociationOptions ao;
@@ -176,6 +250,7 @@ struct SessionCore {
   std::function<void(std::string_view)> on_keylog;
   std::function<void(std::span<const std::uint8_t>)> on_rtp;
   std::function<void(std::span<const std::uint8_t>)> on_rtcp;
+  std::function<void(std::span<const std::uint8_t>)> on_session;
   bool is_client = false;
   std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
   std::vector<std::function<void(const Status&)>> closed_callbacks;
@@ -242,6 +317,7 @@ struct SessionCore {
     on_keylog = nullptr;
     on_rtp = nullptr;
     on_rtcp = nullptr;
+    on_session = nullptr;
     opened_callbacks.clear();
     closed_callbacks.clear();
   }
@@ -362,6 +438,9 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
         break;
       case DtlsEvent::Type::kError:
         s->fail(e.error);
+        break;
+      case DtlsEvent::Type::kSession:
+        if (s->on_session) s->on_session(e.data);
         break;
       case DtlsEvent::Type::kClosed:
         break;  // handle_finished follows
@@ -794,7 +873,102 @@ SessionStats Session::stats() const {
   });
 }
 
+void Session::on_session(
+    std::function<void(std::span<const std::uint8_t>)> cb) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_session = std::move(cb);
+  });
+}
+
+bool Session::is_session_reused() const {
+  return read_association(
+      core_, false, [](DtlsAssociation& a) { return a.is_session_reused(); });
+}
+std::vector<std::uint8_t> Session::session() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.session(); });
+}
+std::vector<std::uint8_t> Session::tls_ticket() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.tls_ticket(); });
+}
+std::vector<std::uint8_t> Session::finished() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.finished(); });
+}
+std::vector<std::uint8_t> Session::peer_finished() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.peer_finished(); });
+}
+std::vector<std::string> Session::shared_sigalgs() const {
+  return read_association(
+      core_, std::vector<std::string>(),
+      [](DtlsAssociation& a) { return a.shared_sigalgs(); });
+}
+std::optional<EphemeralKeyInfo> Session::ephemeral_key_info() const {
+  return read_association(
+      core_, std::optional<EphemeralKeyInfo>(),
+      [](DtlsAssociation& a) { return a.ephemeral_key_info(); });
+}
+bool Session::authorized() const {
+  return read_association(core_, false,
+                          [](DtlsAssociation& a) { return a.authorized(); });
+}
+std::string Session::authorization_error() const {
+  return read_association(core_, std::string(), [](DtlsAssociation& a) {
+    return a.authorization_error();
+  });
+}
+bool Session::set_max_send_fragment(size_t size) {
+  return read_association(core_, false, [&](DtlsAssociation& a) {
+    return a.set_max_send_fragment(size);
+  });
+}
+std::string Session::servername() const {
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.servername(); });
+}
+std::optional<certs::Certificate> Session::certificate() const {
+  return read_association(core_, std::optional<certs::Certificate>(),
+                          [](DtlsAssociation& a) { return a.certificate(); });
+}
+
 // ---- Endpoint
+
+Status Endpoint::set_secure_context(SecureContext context) {
+  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  auto ctx = SecureContextAccess::get(context);
+  if (!ctx) return invalid("set_secure_context needs a SecureContext");
+  return on_loop(core_->dispatcher, [&]() -> Status {
+    if (!core_->udp || core_->ended)
+      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    if (core_->listening && !has_certificate(*ctx) &&
+        !core_->udp->options().server_association.psk_server) {
+      return invalid("the secure context has no certificate");
+    }
+    core_->udp->set_context(ctx);
+    return Status();
+  });
+}
+
+std::vector<std::uint8_t> Endpoint::ticket_keys() const {
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&]() -> std::vector<std::uint8_t> {
+    if (!core_->udp) return {};
+    auto k = core_->udp->context()->ticket_keys().get();
+    return {k.begin(), k.end()};
+  });
+}
+
+Status Endpoint::set_ticket_keys(std::span<const std::uint8_t> keys) {
+  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  return on_loop(core_->dispatcher, [&]() -> Status {
+    if (!core_->udp || core_->ended)
+      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    return core_->udp->context()->ticket_keys().set(keys);
+  });
+}
 
 AddressInfo Endpoint::address() const {
   if (!core_) return {};
@@ -907,11 +1081,26 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   if (!options.port) return invalid("listen needs a port (0 picks a free one)");
   if (options.max_sessions == 0)
     return make_error("ERR_OUT_OF_RANGE", "max_sessions must be >= 1");
-  auto built = build(options, /*server=*/true);
+  auto built =
+      build(options, /*server=*/true, /*psk=*/bool(options.psk_callback));
   if (!built.ok()) return built.error();
   auto bind = bind_address(options.host, *options.port);
   if (!bind.ok()) return bind.error();
   built->association.request_cert = options.request_cert;
+  if (options.psk_identity_hint.size() > 128) {
+    return invalid("psk_identity_hint is over 128 bytes");
+  }
+  built->association.psk_server = options.psk_callback;
+  built->association.psk_identity_hint = options.psk_identity_hint;
+  if (options.sni_callback) {
+    built->association.sni_callback =
+        [cb = options.sni_callback](std::string_view name)
+        -> Result<std::shared_ptr<const DtlsContext>> {
+      auto chosen = cb(name);
+      if (!chosen.ok()) return chosen.error();
+      return SecureContextAccess::get(*chosen);
+    };
+  }
   auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->on_session = std::move(on_session);
   core->listening = true;
@@ -963,6 +1152,12 @@ Result<Session> connect_on(uv_loop_t* loop,
   if (port == 0) return make_error("ERR_OUT_OF_RANGE", "port must be 1..65535");
   auto built = build(options, /*server=*/false);
   if (!built.ok()) return built.error();
+  if (!options.session.empty()) {
+    auto session = decode_session(options.session);
+    if (!session.ok()) return session.error();
+    built->association.session = std::move(session).value();
+  }
+  built->association.psk_client = options.psk_callback;
   // Checked here so that a bad bind_host fails at the call, names too.
   if (auto b = bind_address(options.bind_host, 0); !b.ok()) return b.error();
   built->association.servername =

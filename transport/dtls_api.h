@@ -107,16 +107,50 @@ class SecureContext {
   std::shared_ptr<const DtlsContext> context_;
 };
 
+// One more private key (node's `key` array entry {pem, passphrase}).
+struct KeyPem {
+  std::string pem;
+  std::optional<std::string> passphrase;  // default: SecureOptions::passphrase
+};
+
+// A PKCS#12 bundle (node's `pfx` entry {buf, passphrase}).
+struct Pfx {
+  std::vector<std::uint8_t> data;         // DER
+  std::optional<std::string> passphrase;  // default: SecureOptions::passphrase
+};
+
 // Options shared by listen and connect, with node:tls meanings.
 struct SecureOptions {
-  // When set, it supplies cert, key, passphrase, ca, ciphers, alpn, srtp and
-  // require_srtp, and those fields here are not read (node's secureContext).
+  // When set, it supplies every field down to session_timeout (the context
+  // part), and those fields here are not read (node's secureContext).
   SecureContext secure_context;
-  std::string cert;             // PEM chain, leaf first
-  std::string key;              // PEM private key
-  std::string passphrase;       // for an encrypted key
-  std::vector<std::string> ca;  // PEM; empty: the system trust store
-  std::string ciphers;
+  std::string cert;        // PEM chain, leaf first
+  std::string key;         // PEM private key
+  std::string passphrase;  // for an encrypted key or pfx
+  // node's `cert`/`key` arrays: more chains and keys beside cert/key, one per
+  // key type (an RSA and an ECDSA certificate side by side). Keys are matched
+  // to chains by public key, in any order.
+  std::vector<std::string> extra_certs;
+  std::vector<KeyPem> extra_keys;
+  std::vector<Pfx> pfx;          // PKCS#12 bundles, each a chain with its key
+  std::vector<std::string> ca;   // PEM; empty: the system trust store
+  std::vector<std::string> crl;  // PEM CRLs; every chain certificate checked
+  // "DTLSv1.2" (default, kDefaultMinVersion/kDefaultMaxVersion) or "DTLSv1"
+  // (only when asked for, and with "@SECLEVEL=0" ciphers on OpenSSL 3);
+  // "DTLSv1.3" is ERR_DTLS_VERSION_UNSUPPORTED with OpenSSL 3.0.
+  std::string min_version{kDefaultMinVersion};
+  std::string max_version{kDefaultMaxVersion};
+  std::string ciphers;  // empty: kDefaultCiphers (no PSK suites)
+  std::string ecdh_curve{kDefaultEcdhCurve};  // "auto" or "P-384:P-256"...
+  // The server's cipher order wins (node: true for listen, unset otherwise).
+  std::optional<bool> honor_cipher_order;
+  std::string sig_algs;  // "ECDSA+SHA256:RSA-PSS+SHA256"; empty: OpenSSL's
+  std::string dhparam;   // "auto", PEM DH parameters, or "" (no DHE suites)
+  // RFC 5077 tickets (node's default: on). Pinned (fingerprints) sessions
+  // never use them.
+  bool session_tickets = true;
+  std::vector<std::uint8_t> ticket_keys;      // 48 bytes; empty: random
+  std::chrono::seconds session_timeout{300};  // how long a session resumes
   std::vector<std::string> alpn;
   std::string srtp;  // "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM"
   bool require_srtp = false;
@@ -135,6 +169,18 @@ struct SecureOptions {
 };
 
 struct ListenOptions : SecureOptions {
+  // TLS-PSK (RFC 4279): the key for a client's identity, nullopt for an
+  // unknown one (node's pskCallback). With it, no certificate is needed; the
+  // ciphers must name PSK suites (e.g. "PSK-AES128-GCM-SHA256").
+  std::function<std::optional<std::vector<std::uint8_t>>(
+      std::string_view identity)>
+      psk_callback;
+  std::string psk_identity_hint;  // at most 128 bytes
+  // node's SNICallback: the context for the name a client asks for. An empty
+  // SecureContext keeps ours; an error refuses the handshake
+  // (unrecognized_name).
+  std::function<Result<SecureContext>(std::string_view servername)>
+      sni_callback;
   std::string host = "0.0.0.0";
   std::optional<std::uint16_t> port;  // required; 0 picks a free port
   bool request_cert = false;
@@ -175,6 +221,13 @@ struct ConnectOptions : SecureOptions {
   std::uint16_t bind_port = 0;
   std::string
       servername;  // host name to check the certificate against (default: host)
+  // Resume this session (a blob from on_session or Session::session()).
+  std::vector<std::uint8_t> session;
+  // TLS-PSK: the identity and key for the server's hint ("" when none);
+  // nullopt abandons the handshake (node's pskCallback).
+  std::function<std::optional<AssociationOptions::PskIdentity>(
+      std::string_view hint)>
+      psk_callback;
 };
 
 // The equivalent of node's permission model for the network: when not allowed,
@@ -250,6 +303,28 @@ class Session {
       std::optional<std::span<const std::uint8_t>> context =
           std::nullopt) const;
   SessionStats stats() const;
+
+  // node:tls TLSSocket extras.
+  // Client: a resumable session (DER) once the handshake has made one (node's
+  // 'session' event); pass it as ConnectOptions::session later.
+  void on_session(std::function<void(std::span<const std::uint8_t>)> cb);
+  bool is_session_reused() const;
+  std::vector<std::uint8_t> session() const;     // getSession()
+  std::vector<std::uint8_t> tls_ticket() const;  // client only
+  std::vector<std::uint8_t> finished() const;    // RFC 5929 tls-unique
+  std::vector<std::uint8_t> peer_finished() const;
+  std::vector<std::string> shared_sigalgs() const;
+  // Client only; nullopt on a server or before the handshake.
+  std::optional<EphemeralKeyInfo> ephemeral_key_info() const;
+  // CA mode: whether the peer's chain verified; pinning and PSK: true.
+  bool authorized() const;
+  std::string authorization_error() const;  // "" or node's code
+  // 512..16384; false outside (node's setMaxSendFragment). Messages larger
+  // than the fragment are refused with ERR_DTLS_MESSAGE_TOO_LARGE.
+  bool set_max_send_fragment(size_t size);
+  std::string servername() const;  // SNI: asked (server) or sent (client)
+  std::optional<certs::Certificate> certificate() const;  // ours
+
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
@@ -283,6 +358,15 @@ class Endpoint {
   // check comes. ERR_INVALID_STATE on other endpoints, ERR_INVALID_ARG_VALUE
   // for bad credentials, ERR_SDP_FINGERPRINT_INVALID, ERR_ICE_UFRAG_IN_USE.
   Result<Session> add_ice_session(IceSessionConfig config);
+  // node's server.setSecureContext: new handshakes use `context`; open
+  // sessions keep theirs (certificate rotation without a restart).
+  // ERR_INVALID_ARG_VALUE for an empty context or one without a certificate
+  // (unless this endpoint serves PSK), ERR_INVALID_STATE once closed.
+  Status set_secure_context(SecureContext context);
+  // node's getTicketKeys / setTicketKeys (48 bytes), on the endpoint's current
+  // context: tickets under the previous keys still resume once.
+  std::vector<std::uint8_t> ticket_keys() const;
+  Status set_ticket_keys(std::span<const std::uint8_t> keys);
   explicit operator bool() const { return core_ != nullptr; }
 
  private:

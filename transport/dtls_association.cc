@@ -553,7 +553,9 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
       }
       drain_openssl_errors();
     }
-    if (role_ == Role::kClient && !options_.servername.empty()) {
+    // node calls checkServerIdentity only for a chain that passed all other
+    // checks, so authorization_error names the first failure.
+    if (authorized_ && role_ == Role::kClient && !options_.servername.empty()) {
       certs::PeerCertificate details = certs::describe(cert);
       Status s =
           options_.check_server_identity

@@ -225,6 +225,15 @@ class UdpEndpoint {
   // While busy, new handshakes are refused and counted (node `endpoint.busy`).
   void set_busy(bool busy) { busy_ = busy; }
   bool busy() const { return busy_; }
+  // node's server.setSecureContext: handshakes that start from now on use
+  // `context`; sessions already open (or handshaking) keep theirs.
+  void set_context(std::shared_ptr<const DtlsContext> context) {
+    options_.context = std::move(context);
+  }
+  const std::shared_ptr<const DtlsContext>& context() const {
+    return options_.context;
+  }
+  const UdpEndpointOptions& options() const { return options_; }
   const PeerAddress& local_address() const { return local_; }
   size_t session_count() const { return sessions_.size(); }
   bool closing() const { return closing_; }
