@@ -331,3 +331,214 @@ TEST(DtlsApiInterop, OurSrtpDecryptsWithOpensslsKeys) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+constexpr char kPskHex[] = "1A2B3C4D5E6F708192A3B4C5D6E7F809";
+
+std::vector<std::uint8_t> psk_bytes() {
+  std::vector<std::uint8_t> out;
+  const std::string h = kPskHex;
+  for (size_t i = 0; i < h.size(); i += 2)
+    out.push_back(
+        static_cast<std::uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// RFC 4279 PSK with openssl's -psk, both directions: no certificates at all,
+// and the DTLS-SRTP keys still agree.
+TEST(DtlsApiInterop, PskAgainstOpensslBothWays) {
+  {
+    SCOPED_TRACE("our listen, openssl s_client -psk");
+    UvTestLoop loop;
+    ListenOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.ciphers = "PSK-AES128-GCM-SHA256";
+    o.srtp = "SRTP_AES128_CM_SHA1_80";
+    o.psk_identity_hint = "our-hint";
+    std::string identity;
+    o.psk_callback =
+        [&](std::string_view id) -> std::optional<std::vector<std::uint8_t>> {
+      identity = id;
+      return psk_bytes();
+    };
+    std::vector<Session> sessions;
+    auto endpoint = listen(
+        loop.get(), [&](Session s) { sessions.push_back(s); }, o);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+    ChildProcess child({"openssl", "s_client", "-dtls1_2", "-connect",
+                        "127.0.0.1:" + std::to_string(endpoint->address().port),
+                        "-psk", kPskHex, "-psk_identity", "sensor-9", "-cipher",
+                        "PSK-AES128-GCM-SHA256", "-use_srtp",
+                        "SRTP_AES128_CM_SHA1_80", "-keymatexport",
+                        "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60"});
+    ASSERT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return !sessions.empty() && ready(sessions[0].opened()) &&
+             child.output().find("Keying material: ") != std::string::npos;
+    })) << child.output();
+    ASSERT_TRUE(sessions[0].opened().get().ok())
+        << sessions[0].opened().get().error().to_string();
+    EXPECT_EQ(identity, "sensor-9");
+    EXPECT_EQ(sessions[0].cipher()->name, "PSK-AES128-GCM-SHA256");
+    EXPECT_FALSE(sessions[0].peer_certificate().has_value());
+    auto keys = sessions[0].export_keying_material(60, "EXTRACTOR-dtls_srtp");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(hex_after(child.output(), "Keying material: "), hex(*keys));
+    endpoint->close();
+    ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+    child.stop();
+  }
+  {
+    SCOPED_TRACE("our connect, openssl s_server -psk -nocert");
+    UvTestLoop loop;
+    std::uint16_t port = free_udp_port();
+    ChildProcess child({"openssl",
+                        "s_server",
+                        "-dtls1_2",
+                        "-listen",
+                        "-accept",
+                        "127.0.0.1:" + std::to_string(port),
+                        "-naccept",
+                        "1",
+                        "-nocert",
+                        "-psk",
+                        kPskHex,
+                        "-psk_identity",
+                        "sensor-9",
+                        "-psk_hint",
+                        "their-hint",
+                        "-cipher",
+                        "PSK-AES128-GCM-SHA256",
+                        "-use_srtp",
+                        "SRTP_AEAD_AES_128_GCM",
+                        "-keymatexport",
+                        "EXTRACTOR-dtls_srtp",
+                        "-keymatexportlen",
+                        "56"});
+    ASSERT_TRUE(loop.run_until([&] {
+      return child.read_available().find("ACCEPT") != std::string::npos;
+    })) << child.output();
+    ConnectOptions o;
+    o.ciphers = "PSK-AES128-GCM-SHA256";
+    o.srtp = "SRTP_AEAD_AES_128_GCM";
+    std::string hint;
+    o.psk_callback = [&](std::string_view h)
+        -> std::optional<AssociationOptions::PskIdentity> {
+      hint = h;
+      return AssociationOptions::PskIdentity{"sensor-9", psk_bytes()};
+    };
+    auto session = connect(loop.get(), "127.0.0.1", port, o);
+    ASSERT_TRUE(session.ok());
+    ASSERT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return ready(session->opened()) &&
+             child.output().find("Keying material: ") != std::string::npos;
+    })) << child.output();
+    ASSERT_TRUE(session->opened().get().ok())
+        << session->opened().get().error().to_string();
+    EXPECT_EQ(hint, "their-hint");
+    EXPECT_TRUE(session->authorized());
+    auto keys = session->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(hex_after(child.output(), "Keying material: "), hex(*keys));
+    std::string got;
+    session->on_message([&](std::span<const std::uint8_t> m) {
+      got.append(m.begin(), m.end());
+    });
+    child.write_stdin("over psk\n");
+    EXPECT_TRUE(loop.run_until([&] {
+      child.read_available();
+      return got.find("over psk") != std::string::npos;
+    }));
+    close_and_wait(loop, *session);
+    child.stop();
+  }
+}
+
+// Session resumption against openssl, both directions.
+TEST(DtlsApiInterop, ResumptionAgainstOpensslBothWays) {
+  {
+    SCOPED_TRACE("our connect resumes with openssl s_server");
+    UvTestLoop loop;
+    Files theirs = make_files();
+    std::uint16_t port = free_udp_port();
+    // No -naccept: it serves one connection after another.
+    ChildProcess child({"openssl", "s_server", "-dtls1_2", "-listen", "-accept",
+                        "127.0.0.1:" + std::to_string(port), "-cert",
+                        theirs.cert, "-key", theirs.key});
+    ASSERT_TRUE(loop.run_until([&] {
+      return child.read_available().find("ACCEPT") != std::string::npos;
+    })) << child.output();
+    ConnectOptions o;
+    o.reject_unauthorized = false;  // self-signed, not for 127.0.0.1
+    std::vector<std::uint8_t> blob;
+    std::vector<bool> reused;
+    // s_server keeps its socket connected to its first client's address:
+    // the second connection comes from the same port (a client reconnecting
+    // after a restart would too).
+    o.bind_host = "127.0.0.1";
+    o.bind_port = free_udp_port();
+    for (int round = 0; round < 2; ++round) {
+      if (round == 1) o.session = blob;
+      auto session = connect(loop.get(), "127.0.0.1", port, o);
+      ASSERT_TRUE(session.ok());
+      session->on_session([&](std::span<const std::uint8_t> s) {
+        blob.assign(s.begin(), s.end());
+      });
+      ASSERT_TRUE(loop.run_until([&] {
+        child.read_available();
+        return ready(session->opened());
+      })) << child.output();
+      ASSERT_TRUE(session->opened().get().ok())
+          << session->opened().get().error().to_string();
+      reused.push_back(session->is_session_reused());
+      ASSERT_FALSE(blob.empty());
+      close_and_wait(loop, *session);
+    }
+    EXPECT_EQ(reused, (std::vector<bool>{false, true}));
+    child.stop();
+  }
+  {
+    SCOPED_TRACE("openssl s_client -sess_in resumes with our listen");
+    UvTestLoop loop;
+    Files ours = make_files();
+    ListenOptions o;
+    o.cert = ours.cert_pem;
+    o.key = ours.key_pem;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    std::vector<Session> sessions;
+    auto endpoint = listen(
+        loop.get(), [&](Session s) { sessions.push_back(s); }, o);
+    ASSERT_TRUE(endpoint.ok());
+    const std::string sess_file = testing::temp_path(".sess");
+    for (int round = 0; round < 2; ++round) {
+      ChildProcess child(
+          {"openssl", "s_client", "-dtls1_2", "-connect",
+           "127.0.0.1:" + std::to_string(endpoint->address().port),
+           round == 0 ? "-sess_out" : "-sess_in", sess_file});
+      ASSERT_TRUE(loop.run_until([&] {
+        child.read_available();
+        return sessions.size() == static_cast<size_t>(round + 1) &&
+               ready(sessions.back().opened()) &&
+               child.output().find(round == 0 ? "New, " : "Reused, ") !=
+                   std::string::npos;
+      })) << child.output();
+      ASSERT_TRUE(sessions.back().opened().get().ok());
+      EXPECT_EQ(sessions.back().is_session_reused(), round == 1);
+      if (round == 0) {
+        ASSERT_TRUE(loop.run_until(
+            [&] { return !testing::read_file(sess_file).empty(); }));
+      }
+      child.stop();
+    }
+    endpoint->close();
+    ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+  }
+}
+
+}  // namespace
+}  // namespace dtls
