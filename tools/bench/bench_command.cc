@@ -96,6 +96,22 @@ std::string to_table(const BenchResult& r) {
       << fmt("%.2f", w.server_cpu_s) << " s, client "
       << fmt("%.2f", w.client_cpu_s) << " s\n";
   }
+  const HandshakeResult& tf = r.tickets_full;
+  const HandshakeResult& tr = r.tickets_resumed;
+  if (tf.count > 0 && tr.count > 0) {
+    t << "resumption (CA mode, no pinning, RFC 5077 tickets)\n";
+    t << "  full:    " << fmt("%.0f", tf.per_second) << "/s  p50 "
+      << fmt("%.2f", tf.p50_ms) << " ms  cpu server "
+      << fmt("%.2f", tf.server_cpu_s) << " s  failures " << tf.failures << "\n";
+    t << "  resumed: " << fmt("%.0f", tr.per_second) << "/s  p50 "
+      << fmt("%.2f", tr.p50_ms) << " ms  cpu server "
+      << fmt("%.2f", tr.server_cpu_s) << " s  failures " << tr.failures
+      << "  reused " << tr.reused << "/" << tr.count << "\n";
+    if (tf.per_second > 0) {
+      t << "  resumed/full " << fmt("%.2f", tr.per_second / tf.per_second)
+        << "\n";
+    }
+  }
   const MemoryResult& mem = r.memory;
   if (mem.sessions > 0) {
     t << "\nmemory: " << mem.sessions
@@ -148,6 +164,15 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
       << ", \"client_cpu_s\": " << w.client_cpu_s << "}";
   }
   j << "],\n";
+  for (const auto& [name, h2] : {std::pair<const char*, const HandshakeResult*>{
+                                     "tickets_full", &r.tickets_full},
+                                 {"tickets_resumed", &r.tickets_resumed}}) {
+    j << "  \"" << name << "\": {\"count\": " << h2->count
+      << ", \"failures\": " << h2->failures << ", \"reused\": " << h2->reused
+      << ", \"per_second\": " << h2->per_second
+      << ", \"p50_ms\": " << h2->p50_ms << ", \"p99_ms\": " << h2->p99_ms
+      << ", \"server_cpu_s\": " << h2->server_cpu_s << "},\n";
+  }
   j << "  \"memory\": {\"sessions\": " << r.memory.sessions
     << ", \"failures\": " << r.memory.failures
     << ", \"rss_before_kib\": " << r.memory.rss_before_kib

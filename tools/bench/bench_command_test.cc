@@ -33,6 +33,13 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_EQ(r->handshake.workers, 1);
   ASSERT_EQ(r->handshake_workers.size(), 1u);  // max_workers 2 by default
   EXPECT_EQ(r->handshake_workers[0].workers, 2);
+  // Resumption: every resumed handshake reused the session; the full ones
+  // none.
+  EXPECT_EQ(r->tickets_full.count, 12);
+  EXPECT_EQ(r->tickets_full.reused, 0);
+  EXPECT_EQ(r->tickets_resumed.failures, 0);
+  EXPECT_EQ(r->tickets_resumed.reused, 12);
+  EXPECT_GT(r->tickets_resumed.per_second, 0);
   EXPECT_EQ(r->handshake_workers[0].failures, 0);
   EXPECT_GT(r->handshake_workers[0].per_second, 0);
   EXPECT_EQ(r->memory.sessions, 40);
@@ -67,6 +74,8 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
     ++lines;
   EXPECT_EQ(lines, 4u);  // ours and ceiling, per profile
   EXPECT_NE(to_table(*r).find("ours/ceiling"), std::string::npos);
+  EXPECT_NE(to_table(*r).find("resumed/full"), std::string::npos);
+  EXPECT_NE(json.find("\"tickets_resumed\""), std::string::npos);
 }
 
 TEST(BenchCommand, UsageErrors) {

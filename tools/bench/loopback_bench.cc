@@ -101,7 +101,7 @@ struct ConnectDriver {
   ConnectOptions options;
   int total;
   bool keep_open;
-  int started = 0, done = 0, failures = 0;
+  int started = 0, done = 0, failures = 0, reused = 0;
   std::vector<double> latencies_ms;
   std::vector<Session> open;
   std::promise<void> finished;
@@ -121,6 +121,7 @@ struct ConnectDriver {
     // The callback holds the handle until it runs; closing then is graceful.
     s->on_opened(
         [this, t0, session = *s](const Result<std::string>& r) mutable {
+          if (r.ok() && session.is_session_reused()) ++reused;
           if (!keep_open) session.close();
           finish_one(r.ok(), t0);
         });
@@ -157,6 +158,7 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
   r.client_cpu_s = loop_cpu(client) - c0;
   r.count = o.handshakes;
   r.failures = client.dispatcher()->call([&] { return d.failures; });
+  r.reused = client.dispatcher()->call([&] { return d.reused; });
   r.per_second = r.seconds > 0 ? (r.count - r.failures) / r.seconds : 0;
   auto lat = client.dispatcher()->call([&] { return d.latencies_ms; });
   r.p50_ms = percentile(lat, 0.50);
@@ -679,6 +681,56 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
     auto more = handshake_phase(o, workers, client, port, co);
     if (!more.ok()) return more.error();
     result.handshake_workers.push_back(*more);
+  }
+  // Resumption (issue: "handshakes/s with and without"): a node-style server
+  // beside the WebRTC one, on the same loop. Pinned sessions never resume, so
+  // these clients verify nothing (reject_unauthorized false) and keep the
+  // server's ticket.
+  {
+    ListenOptions to;
+    to.cert = s_id->cert;
+    to.key = s_id->key;
+    to.host = "127.0.0.1";
+    to.port = 0;
+    to.srtp = "SRTP_AEAD_AES_128_GCM";
+    auto tickets = listen(
+        server, [](Session) {}, to);
+    if (!tickets.ok()) return tickets.error();
+    ConnectOptions tc;
+    tc.reject_unauthorized = false;
+    tc.srtp = "SRTP_AEAD_AES_128_GCM";
+    const std::uint16_t tport = tickets->address().port;
+    if (progress) {
+      progress("handshakes: " + std::to_string(o.handshakes) +
+               " full, then resumed (session tickets)");
+    }
+    auto full = handshake_phase(o, {&server}, client, tport, tc);
+    if (!full.ok()) return full.error();
+    result.tickets_full = *full;
+    // One session to resume, from one more full handshake.
+    std::promise<std::vector<std::uint8_t>> got;
+    auto first = client.dispatcher()->call([&]() -> Result<Session> {
+      auto s = connect(client, "127.0.0.1", tport, tc);
+      if (s.ok()) {
+        s->on_session(
+            [&got, done = false](std::span<const std::uint8_t> blob) mutable {
+              if (!done) got.set_value({blob.begin(), blob.end()});
+              done = true;
+            });
+      }
+      return s;
+    });
+    if (!first.ok()) return first.error();
+    auto blob = got.get_future();
+    if (blob.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return make_error("ERR_TIMEOUT", "no session to resume came back");
+    }
+    tc.session = blob.get();
+    first->close();
+    auto resumed = handshake_phase(o, {&server}, client, tport, tc);
+    if (!resumed.ok()) return resumed.error();
+    result.tickets_resumed = *resumed;
+    tickets->close();
   }
   // Media and the rest on the first worker alone.
   for (auto& e : extra_endpoints) e.close();

@@ -54,6 +54,7 @@ struct HandshakeResult {
   double p50_ms = 0, p99_ms = 0;
   double server_cpu_s = 0, client_cpu_s = 0;
   double ceiling_per_second = 0;  // in-memory OpenSSL, both ends on one core
+  int reused = 0;                 // handshakes that resumed a session
 };
 
 struct MediaResult {
@@ -74,6 +75,9 @@ struct MediaResult {
 struct BenchResult {
   HandshakeResult handshake;                       // one worker
   std::vector<HandshakeResult> handshake_workers;  // 2..max_workers
+  // node-style sessions (CA mode, no pinning, tickets on): full handshakes,
+  // then the same count resuming one session (RFC 5077 ticket).
+  HandshakeResult tickets_full, tickets_resumed;
   MemoryResult memory;
   std::vector<MediaResult> media;
 };
