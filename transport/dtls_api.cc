@@ -93,7 +93,6 @@ Result<std::vector<certs::Credentials>> load_credentials(
   }
   std::vector<bool> used(chains.size(), false);
   for (size_t k = 0; k < keys.size(); ++k) {
-    std::optional<Error> last;
     bool matched = false;
     for (size_t c = 0; c < chains.size() && !matched; ++c) {
       if (used[c]) continue;
@@ -106,8 +105,6 @@ Result<std::vector<certs::Credentials>> load_credentials(
         out.push_back(std::move(creds).value());
       } else if (creds.error().code != "ERR_CERT_KEY_MISMATCH") {
         return creds.error();  // unreadable PEM, wrong passphrase, expired
-      } else {
-        last = creds.error();
       }
     }
     if (!matched) {

@@ -1282,12 +1282,21 @@ TEST(DtlsApiTls, TlsOptionErrorsFailAtTheCall) {
 
 TEST(DtlsApiTls, SeveralKeysAndPfx) {
   Loop loop;
-  // Keys in another order than their chains: matched by public key.
+  // Keys in another order than their chains: matched by public key. The RSA
+  // key is encrypted under its own passphrase, the other under the shared
+  // one (node's {pem, passphrase} form).
   ListenOptions o = plain_server();
+  o.passphrase = "shared";
   o.cert = rsa_pem().cert;
-  o.key = pem(0).key;
+  o.key = certs::PrivateKey::from_pem(pem(0).key)->to_pem("shared");
   o.extra_certs = {pem(0).cert};
-  o.extra_keys = {{rsa_pem().key, {}}};
+  o.extra_keys = {{rsa_pem().creds.key.to_pem("own"), "own"}};
+  ListenOptions wrong = o;
+  wrong.extra_keys[0].passphrase = "shared";
+  auto refused = listen(
+      loop.get(), [](Session) {}, wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "ERR_KEY_PASSPHRASE");
   auto endpoint = listen(
       loop.get(), [](Session) {}, o);
   ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();

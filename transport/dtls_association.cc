@@ -555,15 +555,8 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
     }
     // node calls checkServerIdentity only for a chain that passed all other
     // checks, so authorization_error names the first failure.
-    if (authorized_ && role_ == Role::kClient && !options_.servername.empty()) {
-      certs::PeerCertificate details = certs::describe(cert);
-      Status s =
-          options_.check_server_identity
-              ? options_.check_server_identity(options_.servername, details)
-              : certs::check_server_identity(options_.servername, details);
-      if (!s.ok()) {
-        authorized_ = false;
-        authorization_error_ = s.error().code;
+    if (authorized_) {
+      if (Status s = check_host(cert); !s.ok()) {
         verify_result = X509_V_ERR_HOSTNAME_MISMATCH;
         if (options_.reject_unauthorized) {
           pending_error_ = s.error();
@@ -712,6 +705,19 @@ Result<std::shared_ptr<SSL_SESSION>> decode_session(
   return session;
 }
 
+Status DtlsAssociation::check_host(const certs::Certificate& cert) {
+  if (role_ != Role::kClient || options_.servername.empty()) return {};
+  certs::PeerCertificate details = certs::describe(cert);
+  Status s = options_.check_server_identity
+                 ? options_.check_server_identity(options_.servername, details)
+                 : certs::check_server_identity(options_.servername, details);
+  if (!s.ok()) {
+    authorized_ = false;
+    authorization_error_ = s.error().code;
+  }
+  return s;
+}
+
 Status DtlsAssociation::check_resumed_session() {
   X509* peer = SSL_get0_peer_certificate(ssl_.get());
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
@@ -746,22 +752,16 @@ Status DtlsAssociation::check_resumed_session() {
     return {};
   }
   long result = SSL_get_verify_result(ssl_.get());
-  authorized_ = result == X509_V_OK;
+  // A chain that verified but failed its host name check is judged on this
+  // connection's servername below.
+  authorized_ = result == X509_V_OK || result == X509_V_ERR_HOSTNAME_MISMATCH;
   if (!authorized_) authorization_error_ = node_verify_code(int(result));
-  if (authorized_ && role_ == Role::kClient && !options_.servername.empty()) {
+  if (authorized_) {
     // The blob may come from a connection to another host.
     X509_up_ref(peer);
     certs::Certificate cert{ossl::X509Ptr(peer)};
-    certs::PeerCertificate details = certs::describe(cert);
-    Status s =
-        options_.check_server_identity
-            ? options_.check_server_identity(options_.servername, details)
-            : certs::check_server_identity(options_.servername, details);
-    if (!s.ok()) {
-      authorized_ = false;
-      authorization_error_ = s.error().code;
-      if (options_.reject_unauthorized) return s;
-    }
+    if (Status s = check_host(cert); !s.ok() && options_.reject_unauthorized)
+      return s;
   }
   if (!authorized_ && options_.reject_unauthorized &&
       (role_ == Role::kClient || options_.request_cert)) {

@@ -268,6 +268,9 @@ class DtlsAssociation final : private SslEventSink {
   // A resumed session skipped the certificate callbacks: its stored peer
   // certificate and verify result are checked again here.
   Status check_resumed_session();
+  // Client, CA mode: node's checkServerIdentity against `servername` (for a
+  // chain that verified); a failure clears authorized().
+  Status check_host(const certs::Certificate& cert);
 
   static unsigned int timer_cb(SSL* ssl, unsigned int previous_us);
 

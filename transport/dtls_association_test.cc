@@ -1176,6 +1176,14 @@ TEST(DtlsResumption, ResumptionIsJudgedByTheNewConnectionsChecks) {
   EXPECT_FALSE(r.open);
   EXPECT_NE(r.error.find("ERR_TLS_CERT_ALTNAME_INVALID"), std::string::npos)
       << r.error;
+  // The other way round: a session made under a name mismatch (accepted with
+  // reject_unauthorized false) resumes authorized for the right name.
+  PairConfig mismatched = resumable_config();
+  mismatched.client.servername = "other.example";
+  mismatched.client.reject_unauthorized = false;
+  Resumption right = resume(mismatched, resumable_config());
+  ASSERT_TRUE(right.open) << right.error;  // resume() expects authorized()
+  EXPECT_TRUE(right.reused);
   // Pinned (WebRTC) sessions never resume: no ticket is asked for or issued
   // (nothing resumable is handed out), and a session offered anyway ends in a
   // full handshake under the new pins.
