@@ -161,10 +161,6 @@ Result<std::shared_ptr<const DtlsContext>> build_context(
   return DtlsContext::create(std::move(co));
 }
 
-bool has_certificate(const DtlsContext& c) {
-  return c.options().credentials || !c.options().extra_credentials.empty();
-}
-
 }  // namespace
 
 struct SecureContextAccess {
@@ -194,7 +190,7 @@ Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
     if (!built.ok()) return built.error();
     ctx = std::move(built).value();
   }
-  if (server && !psk && !has_certificate(*ctx)) {
+  if (server && !psk && !ctx->has_certificate()) {
     return invalid("listen needs cert and key (the secure context has none)");
   }
   AssociationOptions ao;
@@ -940,7 +936,7 @@ Status Endpoint::set_secure_context(SecureContext context) {
   return on_loop(core_->dispatcher, [&]() -> Status {
     if (!core_->udp || core_->ended)
       return make_error("ERR_INVALID_STATE", "the endpoint has closed");
-    if (core_->listening && !has_certificate(*ctx) &&
+    if (core_->listening && !ctx->has_certificate() &&
         !core_->udp->options().server_association.psk_server) {
       return invalid("the secure context has no certificate");
     }

@@ -89,6 +89,16 @@ std::uint16_t srtp_profile_id(std::string_view name) {
   return 0;
 }
 
+// DER of a session (node's session blobs); empty when OpenSSL cannot encode it.
+std::vector<std::uint8_t> encode_session(SSL_SESSION* session) {
+  int len = session ? i2d_SSL_SESSION(session, nullptr) : 0;
+  if (len <= 0) return {};
+  std::vector<std::uint8_t> der(static_cast<size_t>(len));
+  unsigned char* p = der.data();
+  i2d_SSL_SESSION(session, &p);
+  return der;
+}
+
 // Scratch space for SSL_read: one per thread, since a core call never spans
 // threads. Keeps a 16 KiB buffer out of every idle association.
 std::array<std::uint8_t, 16384>& read_scratch() {
@@ -122,8 +132,7 @@ namespace {
 Status validate(const DtlsContext& context, const AssociationOptions& o,
                 Role role) {
   if (Status s = validate_association_options(o); !s.ok()) return s;
-  if (role == Role::kServer && !context.options().credentials &&
-      context.options().extra_credentials.empty() && !o.psk_server) {
+  if (role == Role::kServer && !context.has_certificate() && !o.psk_server) {
     return make_error("ERR_INVALID_ARG_VALUE",
                       "a server needs a certificate and key (or PSK)");
   }
@@ -257,9 +266,13 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
   return a;
 }
 
-unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
-  auto* self = static_cast<DtlsAssociation*>(
+DtlsAssociation* DtlsAssociation::from_ssl(const SSL* ssl) {
+  return static_cast<DtlsAssociation*>(
       static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+}
+
+unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
+  auto* self = from_ssl(ssl);
   if (self == nullptr) return 1'000'000;
   if (previous_us == 0) {
     return static_cast<unsigned int>(
@@ -524,10 +537,7 @@ int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {
     // RFC 8122 §5 / RFC 8827: the certificate must match a fingerprint from
     // signalling; the chain is not otherwise validated (WebRTC certificates are
     // self-signed).
-    bool match = std::any_of(
-        options_.peer_fingerprints.begin(), options_.peer_fingerprints.end(),
-        [&](const certs::Fingerprint& f) { return f.matches(cert); });
-    if (!match) {
+    if (!matches_pins(cert)) {
       pending_error_ = make_error(
           "ERR_DTLS_CERT_FINGERPRINT_MISMATCH",
           "the peer certificate (" +
@@ -705,6 +715,12 @@ Result<std::shared_ptr<SSL_SESSION>> decode_session(
   return session;
 }
 
+bool DtlsAssociation::matches_pins(const certs::Certificate& cert) const {
+  return std::any_of(
+      options_.peer_fingerprints.begin(), options_.peer_fingerprints.end(),
+      [&](const certs::Fingerprint& f) { return f.matches(cert); });
+}
+
 Status DtlsAssociation::check_host(const certs::Certificate& cert) {
   if (role_ != Role::kClient || options_.servername.empty()) return {};
   certs::PeerCertificate details = certs::describe(cert);
@@ -733,11 +749,7 @@ Status DtlsAssociation::check_resumed_session() {
                         "the resumed session holds no peer certificate");
     }
     X509_up_ref(peer);
-    certs::Certificate cert{ossl::X509Ptr(peer)};
-    if (std::none_of(
-            options_.peer_fingerprints.begin(),
-            options_.peer_fingerprints.end(),
-            [&](const certs::Fingerprint& f) { return f.matches(cert); })) {
+    if (!matches_pins(certs::Certificate(ossl::X509Ptr(peer)))) {
       return make_error("ERR_DTLS_CERT_FINGERPRINT_MISMATCH",
                         "the resumed session's peer certificate matches no "
                         "pinned fingerprint");
@@ -783,8 +795,7 @@ int DtlsAssociation::on_servername(int* alert) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   if (*chosen && *chosen != context_) {
-    const DtlsContextOptions& o = (*chosen)->options();
-    if (!o.credentials && o.extra_credentials.empty()) {
+    if (!(*chosen)->has_certificate()) {
       pending_error_ =
           make_error("ERR_INVALID_ARG_VALUE",
                      "sni_callback returned a context without a certificate");
@@ -799,12 +810,8 @@ int DtlsAssociation::on_servername(int* alert) {
 
 void DtlsAssociation::on_new_session(SSL_SESSION* session) {
   if (role_ != Role::kClient) return;
-  int len = i2d_SSL_SESSION(session, nullptr);
-  if (len <= 0) return;
-  std::vector<std::uint8_t> der(static_cast<size_t>(len));
-  unsigned char* p = der.data();
-  i2d_SSL_SESSION(session, &p);
-  push_event(DtlsEvent::Type::kSession, std::move(der));
+  std::vector<std::uint8_t> der = encode_session(session);
+  if (!der.empty()) push_event(DtlsEvent::Type::kSession, std::move(der));
 }
 
 int DtlsAssociation::on_ticket_key(unsigned char* name, unsigned char* iv,
@@ -817,8 +824,7 @@ int DtlsAssociation::on_ticket_key(unsigned char* name, unsigned char* iv,
 unsigned int DtlsAssociation::psk_server_cb(SSL* ssl, const char* identity,
                                             unsigned char* psk,
                                             unsigned int max_psk_len) {
-  auto* self = static_cast<DtlsAssociation*>(
-      static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+  auto* self = from_ssl(ssl);
   if (self == nullptr || !self->options_.psk_server) return 0;
   auto key = self->options_.psk_server(identity ? identity : "");
   if (!key) {
@@ -844,8 +850,7 @@ unsigned int DtlsAssociation::psk_client_cb(SSL* ssl, const char* hint,
                                             unsigned int max_identity_len,
                                             unsigned char* psk,
                                             unsigned int max_psk_len) {
-  auto* self = static_cast<DtlsAssociation*>(
-      static_cast<SslEventSink*>(SSL_get_app_data(ssl)));
+  auto* self = from_ssl(ssl);
   if (self == nullptr || !self->options_.psk_client) return 0;
   auto id = self->options_.psk_client(hint ? hint : "");
   if (!id) {
@@ -872,14 +877,8 @@ bool DtlsAssociation::is_session_reused() const {
 }
 
 std::vector<std::uint8_t> DtlsAssociation::session() const {
-  SSL_SESSION* s = SSL_get_session(ssl_.get());
-  if (s == nullptr || state_ == State::kHandshaking) return {};
-  int len = i2d_SSL_SESSION(s, nullptr);
-  if (len <= 0) return {};
-  std::vector<std::uint8_t> der(static_cast<size_t>(len));
-  unsigned char* p = der.data();
-  i2d_SSL_SESSION(s, &p);
-  return der;
+  if (state_ == State::kHandshaking) return {};
+  return encode_session(SSL_get_session(ssl_.get()));
 }
 
 std::vector<std::uint8_t> DtlsAssociation::tls_ticket() const {

@@ -271,7 +271,11 @@ class DtlsAssociation final : private SslEventSink {
   // Client, CA mode: node's checkServerIdentity against `servername` (for a
   // chain that verified); a failure clears authorized().
   Status check_host(const certs::Certificate& cert);
+  // Pinning: whether `cert` matches one of peer_fingerprints.
+  bool matches_pins(const certs::Certificate& cert) const;
 
+  // The association behind an SSL object (its app data), or null.
+  static DtlsAssociation* from_ssl(const SSL* ssl);
   static unsigned int timer_cb(SSL* ssl, unsigned int previous_us);
 
   std::shared_ptr<const DtlsContext> context_;

@@ -384,7 +384,7 @@ Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
                           " s");
   }
   if (!options.ticket_keys.empty()) {
-    if (Status st = self->ticket_keys_->set(options.ticket_keys); !st.ok())
+    if (Status st = self->ticket_keys_.set(options.ticket_keys); !st.ok())
       return st.error();
   }
   SSL_CTX_set_session_cache_mode(

@@ -169,7 +169,11 @@ class DtlsContext {
   std::span<const std::uint8_t> alpn_wire() const { return alpn_wire_; }
   // Shared by every endpoint using this context (node's server.getTicketKeys /
   // setTicketKeys act on the server's context alike).
-  TicketKeys& ticket_keys() const { return *ticket_keys_; }
+  TicketKeys& ticket_keys() const { return ticket_keys_; }
+  // Whether it can serve a certificate (credentials or extra_credentials).
+  bool has_certificate() const {
+    return options_.credentials || !options_.extra_credentials.empty();
+  }
 
  private:
   DtlsContext() = default;
@@ -177,7 +181,8 @@ class DtlsContext {
   DtlsContextOptions options_;
   ossl::SslCtxPtr ctx_;
   std::vector<std::uint8_t> alpn_wire_;
-  std::unique_ptr<TicketKeys> ticket_keys_ = std::make_unique<TicketKeys>();
+  // Internally synchronized: set through a shared const context.
+  mutable TicketKeys ticket_keys_;
 };
 
 // The SRTP protection profiles this project supports (RFC 5764 §4.1.2, RFC 7714
