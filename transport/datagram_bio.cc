@@ -6,15 +6,30 @@
 namespace dtls {
 
 bool DatagramQueue::pop(std::vector<std::uint8_t>& out) {
-  if (out_.empty()) return false;
-  out.swap(out_.front());
+  if (empty()) return false;
+  std::vector<std::uint8_t>& front = out_[head_++];
+  out.swap(front);
   // The caller's old buffer becomes a spare for the next write.
-  if (spare_.size() < 32) {
-    out_.front().clear();
-    spare_.push_back(std::move(out_.front()));
+  if (recycle_ && spare_.size() < 32) {
+    front.clear();
+    spare_.push_back(std::move(front));
   }
-  out_.pop_front();
+  if (empty()) {
+    out_.clear();
+    head_ = 0;
+    if (!recycle_) out_.shrink_to_fit();
+  }
   return true;
+}
+
+void DatagramQueue::stop_recycling() {
+  recycle_ = false;
+  std::vector<std::vector<std::uint8_t>>().swap(spare_);
+  if (empty()) {
+    out_.clear();
+    out_.shrink_to_fit();
+    head_ = 0;
+  }
 }
 
 struct DatagramBioMethods {

@@ -12,7 +12,6 @@
 #include <openssl/bio.h>
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -31,11 +30,15 @@ class DatagramQueue {
   bool has_input() const { return has_input_; }
 
   // Datagrams written by OpenSSL, oldest first.
-  bool empty() const { return out_.empty(); }
-  size_t size() const { return out_.size(); }
+  bool empty() const { return head_ == out_.size(); }
+  size_t size() const { return out_.size() - head_; }
   // Moves the oldest written datagram into `out` (reusing its capacity).
   bool pop(std::vector<std::uint8_t>& out);
 
+  // From now on popped buffers are not recycled, and the spares are freed:
+  // for a session whose handshake is over and that rarely writes again.
+  void stop_recycling();
+  size_t spare_count() const { return spare_.size(); }
   std::uint64_t datagrams_written() const { return datagrams_written_; }
   std::uint64_t bytes_written() const { return bytes_written_; }
 
@@ -44,9 +47,13 @@ class DatagramQueue {
 
   std::span<const std::uint8_t> input_;
   bool has_input_ = false;
-  std::deque<std::vector<std::uint8_t>> out_;
+  // out_[head_..] wait; the vector is reset once they have all been popped (a
+  // std::deque would hold ~600 bytes per association even when empty).
+  std::vector<std::vector<std::uint8_t>> out_;
+  size_t head_ = 0;
   std::vector<std::vector<std::uint8_t>>
       spare_;  // recycled buffers: no steady-state allocation
+  bool recycle_ = true;
   std::uint64_t datagrams_written_ = 0;
   std::uint64_t bytes_written_ = 0;
 };

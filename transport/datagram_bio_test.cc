@@ -27,6 +27,45 @@ TEST(DatagramBio, EachWriteIsOneDatagram) {
   EXPECT_EQ(BIO_wpending(bio.get()), 0);
 }
 
+TEST(DatagramBio, FirstInFirstOutAcrossInterleavedWritesAndPops) {
+  DatagramQueue q;
+  ossl::BioPtr bio(new_datagram_bio(&q));
+  std::vector<std::uint8_t> d;
+  ASSERT_EQ(BIO_write(bio.get(), "1", 1), 1);
+  ASSERT_EQ(BIO_write(bio.get(), "2", 1), 1);
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(d[0], '1');
+  ASSERT_EQ(BIO_write(bio.get(), "3", 1), 1);
+  EXPECT_EQ(q.size(), 2u);
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(d[0], '2');
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(d[0], '3');
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.pop(d));
+}
+
+TEST(DatagramBio, RecyclesBuffersUntilToldToStop) {
+  DatagramQueue q;
+  ossl::BioPtr bio(new_datagram_bio(&q));
+  std::vector<std::uint8_t> d;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(BIO_write(bio.get(), "abcd", 4), 4);
+  while (q.pop(d)) {
+  }
+  EXPECT_EQ(q.spare_count(), 3u);  // the next writes reuse them
+  ASSERT_EQ(BIO_write(bio.get(), "e", 1), 1);
+  EXPECT_EQ(q.spare_count(), 2u);
+  q.stop_recycling();
+  EXPECT_EQ(q.spare_count(), 0u);
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(d, (std::vector<std::uint8_t>{'e'}));
+  ASSERT_EQ(BIO_write(bio.get(), "fg", 2), 2);
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(d, (std::vector<std::uint8_t>{'f', 'g'}));
+  EXPECT_EQ(q.spare_count(), 0u);
+  EXPECT_EQ(q.datagrams_written(), 5u);
+}
+
 TEST(DatagramBio, ReadReturnsTheDatagramOnceThenRetry) {
   DatagramQueue q;
   ossl::BioPtr bio(new_datagram_bio(&q));

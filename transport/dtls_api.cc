@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "certs/credentials.h"
@@ -220,14 +221,48 @@ bool NetworkPolicy::allowed() { return g_network_allowed; }
 
 namespace detail {
 
+// A result that can also be waited on as a std::shared_future, whose shared
+// state is made only when someone asks for the future: most sessions are
+// driven by callbacks, and each promise costs two heap blocks. future() may be
+// called from any thread; set() runs on the loop thread, once.
+template <typename T>
+class LazyFuture {
+ public:
+  std::shared_future<T> future() {
+    std::lock_guard lock(mu_);
+    if (!future_.valid()) {
+      std::promise<T> promise;
+      future_ = promise.get_future().share();
+      if (value_) {
+        promise.set_value(*value_);
+      } else {
+        promise_.emplace(std::move(promise));
+      }
+    }
+    return future_;
+  }
+  void set(const T& value) {
+    std::lock_guard lock(mu_);
+    value_ = value;
+    if (promise_) {
+      promise_->set_value(value);
+      promise_.reset();
+    }
+  }
+  // The value once set (loop thread).
+  const std::optional<T>& value() const { return value_; }
+
+ private:
+  std::mutex mu_;
+  std::optional<std::promise<T>> promise_;
+  std::shared_future<T> future_;
+  std::optional<T> value_;
+};
+
 struct SessionCore {
   SessionCore(std::weak_ptr<EndpointCore> ep, PeerAddress p,
               std::shared_ptr<LoopDispatcher> d)
-      : dispatcher(std::move(d)),
-        endpoint(std::move(ep)),
-        peer(std::move(p)),
-        opened_future(opened_promise.get_future().share()),
-        closed_future(closed_promise.get_future().share()) {}
+      : dispatcher(std::move(d)), endpoint(std::move(ep)), peer(std::move(p)) {}
 
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   std::weak_ptr<EndpointCore> endpoint;
@@ -247,11 +282,8 @@ struct SessionCore {
   bool is_client = false;
   std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
   std::vector<std::function<void(const Status&)>> closed_callbacks;
-  std::promise<Result<std::string>> opened_promise;
-  std::shared_future<Result<std::string>> opened_future;
-  std::promise<Status> closed_promise;
-  std::shared_future<Status> closed_future;
-  std::optional<Result<std::string>> opened_result;
+  LazyFuture<Result<std::string>> opened_result;
+  LazyFuture<Status> closed_result;
   std::optional<Error> end_error;  // what ended it, if anything did
   bool closed_done = false;
   bool ended = false;
@@ -261,9 +293,8 @@ struct SessionCore {
   DtlsAssociation* association() const;
 
   void settle_opened(const Result<std::string>& r) {
-    if (opened_result) return;
-    opened_result = r;
-    opened_promise.set_value(r);
+    if (opened_result.value()) return;
+    opened_result.set(r);
     auto callbacks = std::move(opened_callbacks);
     for (auto& cb : callbacks) cb(r);
   }
@@ -271,7 +302,7 @@ struct SessionCore {
     if (closed_done) return;
     closed_done = true;
     Status status = end_error ? Status(*end_error) : Status();
-    closed_promise.set_value(status);
+    closed_result.set(status);
     auto callbacks = std::move(closed_callbacks);
     for (auto& cb : callbacks) cb(status);
     release_callbacks();
@@ -776,8 +807,8 @@ void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
   if (!core_) return;
   // Settled already: called at once (on the loop thread, like every callback).
   on_loop(core_->dispatcher, [&] {
-    if (core_->opened_result) {
-      cb(*core_->opened_result);
+    if (const auto& r = core_->opened_result.value()) {
+      cb(*r);
     } else {
       core_->opened_callbacks.push_back(std::move(cb));
     }
@@ -787,7 +818,7 @@ void Session::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
   on_loop(core_->dispatcher, [&] {
     if (core_->closed_done) {
-      cb(core_->closed_future.get());
+      cb(*core_->closed_result.value());
     } else {
       core_->closed_callbacks.push_back(std::move(cb));
     }
@@ -795,10 +826,10 @@ void Session::on_closed(std::function<void(const Status&)> cb) {
 }
 
 std::shared_future<Result<std::string>> Session::opened() const {
-  return core_->opened_future;
+  return core_->opened_result.future();
 }
 std::shared_future<Status> Session::closed() const {
-  return core_->closed_future;
+  return core_->closed_result.future();
 }
 
 AddressInfo Session::remote_address() const {

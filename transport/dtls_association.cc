@@ -286,6 +286,44 @@ unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
   return std::min(previous_us * 2u, kMaxRetransmitUs);
 }
 
+// Once the handshake is over, OpenSSL would keep a read buffer of ~18 KiB
+// (SSL3_RT_MAX_PLAIN_LENGTH plus overhead, whatever the MTU) and a write buffer
+// for the session's life: SSL_MODE_RELEASE_BUFFERS does not apply to DTLS. A
+// media session sees a DTLS record rarely after its handshake (media is SRTP),
+// so an open association holds them only for the duration of a call into
+// OpenSSL: allocated on the way in, freed on the way out.
+class DtlsAssociation::BufferScope {
+ public:
+  explicit BufferScope(DtlsAssociation& a) : a_(a), ok_(a.take_buffers()) {}
+  ~BufferScope() { a_.release_buffers(); }
+  BufferScope(const BufferScope&) = delete;
+  BufferScope& operator=(const BufferScope&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  DtlsAssociation& a_;
+  bool ok_;
+};
+
+bool DtlsAssociation::take_buffers() {
+  if (!buffers_released_) return true;
+  // The write path (do_dtls1_write) does not allocate its buffer lazily, so no
+  // OpenSSL call may be made without it.
+  if (SSL_alloc_buffers(ssl_.get()) != 1) {
+    fail(make_error("ERR_OUT_OF_MEMORY",
+                    "cannot allocate the DTLS record buffers"));
+    return false;
+  }
+  buffers_released_ = false;
+  return true;
+}
+
+void DtlsAssociation::release_buffers() {
+  if (state_ != State::kOpen || buffers_released_) return;
+  // Refused (0) while a record is half read or written; kept then.
+  if (SSL_free_buffers(ssl_.get()) == 1) buffers_released_ = true;
+}
+
 void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
                                       TimePoint now) {
   if (state_ == State::kClosed || state_ == State::kFailed) return;
@@ -294,6 +332,8 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
   // 0 bytes is EOF to OpenSSL, which would end the association: anyone able to
   // spoof the peer's address could. It never reaches OpenSSL.
   if (datagram.empty()) return;
+  BufferScope buffers(*this);
+  if (!buffers.ok()) return;
   last_activity_ = now;
   queue_.set_input(datagram);
   pump(now);
@@ -316,6 +356,8 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
                         std::to_string(options_.idle_timeout.count()) + " ms"));
     return;
   }
+  BufferScope buffers(*this);
+  if (!buffers.ok()) return;
   if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
     fail(handshake_error());
     return;
@@ -370,6 +412,10 @@ void DtlsAssociation::pump(TimePoint now) {
                         "the peer agreed to none of our SRTP profiles"));
         return;
       }
+      // The flights are over: later writes (close_notify, a retransmitted
+      // final flight, application data) are rare, not worth spare buffers.
+      queue_.stop_recycling();
+      std::vector<std::uint8_t>().swap(verified_cookie_);
       push_event(DtlsEvent::Type::kHandshakeComplete);
     } else {
       int e = SSL_get_error(ssl_.get(), r);
@@ -427,6 +473,11 @@ Result<size_t> DtlsAssociation::send(std::span<const std::uint8_t> message) {
                           std::to_string(max_message_size()) + " at MTU " +
                           std::to_string(options_.mtu) + ")");
   }
+  BufferScope buffers(*this);
+  if (!buffers.ok()) {
+    return make_error("ERR_OUT_OF_MEMORY",
+                      "cannot allocate the DTLS record buffers");
+  }
   int r =
       SSL_write(ssl_.get(), message.data(), static_cast<int>(message.size()));
   stats_.datagrams_sent = queue_.datagrams_written();
@@ -440,7 +491,7 @@ Result<size_t> DtlsAssociation::send(std::span<const std::uint8_t> message) {
 }
 
 void DtlsAssociation::close() {
-  if (state_ == State::kOpen) {
+  if (state_ == State::kOpen && take_buffers()) {
     SSL_shutdown(ssl_.get());  // writes close_notify
     drain_openssl_errors();
     stats_.datagrams_sent = queue_.datagrams_written();
@@ -455,9 +506,17 @@ void DtlsAssociation::close() {
 }
 
 bool DtlsAssociation::pop_event(DtlsEvent& out) {
-  if (events_.empty()) return false;
-  out = std::move(events_.front());
-  events_.pop_front();
+  if (event_head_ == events_.size()) return false;
+  out = std::move(events_[event_head_++]);
+  if (event_head_ == events_.size()) {
+    event_head_ = 0;
+    // Past the handshake, events are rare: no capacity kept between them.
+    if (state_ == State::kHandshaking) {
+      events_.clear();
+    } else {
+      std::vector<DtlsEvent>().swap(events_);
+    }
+  }
   return true;
 }
 

@@ -164,6 +164,35 @@ TEST(DtlsAssociation, ApplicationDataBothWaysKeepsMessageBoundaries) {
   EXPECT_EQ(p.server()->stats().bytes_received, 10u);
 }
 
+TEST(DtlsAssociation, OpenSessionsHoldNoRecordBuffersBetweenCalls) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  EXPECT_FALSE(p.client()->record_buffers_released());  // handshaking
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_TRUE(p.client()->record_buffers_released());
+  EXPECT_TRUE(p.server()->record_buffers_released());
+  // Each call takes them back and frees them again: data both ways, the
+  // largest message, and close_notify all still work.
+  const std::vector<std::uint8_t> big(p.client()->max_message_size(), 0x5a);
+  ASSERT_TRUE(p.client()->send(big).ok());
+  ASSERT_TRUE(p.server()->send(bytes("pong")).ok());
+  EXPECT_TRUE(p.client()->record_buffers_released());
+  p.run_for(seconds(1));
+  EXPECT_TRUE(p.server()->record_buffers_released());
+  EXPECT_EQ(p.received_by_client(), bytes("pong"));
+  std::vector<std::uint8_t> got;
+  for (const auto& e : p.server_events) {
+    if (e.type == DtlsEvent::Type::kData) got = e.data;
+  }
+  EXPECT_EQ(got, big);
+  p.client()->close();
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kClosed);
+  ASSERT_FALSE(p.server_events.empty());
+  EXPECT_EQ(p.server_events.back().type, DtlsEvent::Type::kClosed);
+}
+
 // RFC 6347 §4.2.4: the handshake survives 30 % loss with reordering and
 // duplication both ways. 200 seeds; a failure names its seed so it can be
 // replayed.
@@ -234,6 +263,8 @@ TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
   EXPECT_EQ(p.client()->stats().retransmit_count, 1u);
   EXPECT_EQ(p.server()->stats().retransmit_count, 0u);  // not timer-driven
   EXPECT_GT(server_datagrams, 3);  // the last flight went out again
+  // ... by a server already open, whose record buffers had been released.
+  EXPECT_TRUE(p.server()->record_buffers_released());
 }
 
 // RFC 6347 §4.2.4.1: initial timeout, then doubling. With every client datagram

@@ -27,9 +27,7 @@ class PeerAddress {
 
   PeerAddress() = default;
 
-  const sockaddr* sockaddr_ptr() const {
-    return reinterpret_cast<const sockaddr*>(&storage_);
-  }
+  const sockaddr* sockaddr_ptr() const { return &storage_.sa; }
   // family (4 or 6) | address bytes | port (big-endian): 7 or 19 bytes.
   std::span<const std::uint8_t> key() const { return {key_, key_len_}; }
   std::string ip() const;
@@ -47,9 +45,16 @@ class PeerAddress {
  private:
   void build_key();
 
-  sockaddr_storage storage_{};
+  // Only IPv4 and IPv6 are carried: 28 bytes instead of sockaddr_storage's
+  // 128. An address is a key in several per-session tables.
+  union Storage {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  };
+  Storage storage_{};
   std::uint8_t key_[19] = {};
-  size_t key_len_ = 0;
+  std::uint8_t key_len_ = 0;
 };
 
 struct PeerAddressHash {
