@@ -1,5 +1,7 @@
 #include "transport/event_loop.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace dtls {
@@ -47,7 +49,8 @@ void LoopDispatcher::stop_on_loop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
 
-Result<std::unique_ptr<EventLoop>> EventLoop::start() {
+Result<std::unique_ptr<EventLoop>> EventLoop::start(
+    std::string_view thread_name) {
   std::unique_ptr<EventLoop> l(new EventLoop());
   if (int r = uv_loop_init(&l->loop_); r != 0) {
     return make_error("ERR_EVENT_LOOP",
@@ -60,8 +63,10 @@ Result<std::unique_ptr<EventLoop>> EventLoop::start() {
   });
   std::promise<void> running;
   std::future<void> started = running.get_future();
-  l->thread_ = std::thread([loop = &l->loop_, d, &running] {
+  std::string name(thread_name.substr(0, 15));
+  l->thread_ = std::thread([loop = &l->loop_, d, &running, name] {
     d->loop_thread_ = std::this_thread::get_id();
+    if (!name.empty()) pthread_setname_np(pthread_self(), name.c_str());
     running.set_value();
     uv_run(loop, UV_RUN_DEFAULT);
   });

@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -67,8 +68,10 @@ class LoopDispatcher {
 
 class EventLoop {
  public:
-  // Starts a loop on a new thread.
-  static Result<std::unique_ptr<EventLoop>> start();
+  // Starts a loop on a new thread, named `thread_name` when given (as top -H
+  // and perf show it; Linux keeps the first 15 bytes).
+  static Result<std::unique_ptr<EventLoop>> start(
+      std::string_view thread_name = {});
   // stop().
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;

@@ -1,8 +1,10 @@
 #include "transport/event_loop.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 
 namespace dtls {
@@ -22,6 +24,16 @@ TEST(EventLoop, CallRunsOnTheLoopThreadAndReturnsTheResult) {
   });
   EXPECT_EQ(r, 42);
   EXPECT_NE(loop_thread, std::this_thread::get_id());
+}
+
+TEST(EventLoop, ThreadNameIsSetAndCutToFifteenBytes) {
+  auto named = std::move(EventLoop::start("sfu-worker-number-1")).value();
+  std::string name = named->dispatcher()->call([] {
+    char buf[32] = {};
+    pthread_getname_np(pthread_self(), buf, sizeof(buf));
+    return std::string(buf);
+  });
+  EXPECT_EQ(name, "sfu-worker-numb");
 }
 
 TEST(EventLoop, PostsFromManyThreadsAllRunInOrderPerThread) {

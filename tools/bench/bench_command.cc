@@ -88,6 +88,18 @@ std::string to_table(const BenchResult& r) {
       << " ms, in-memory per end " << fmt("%.3f", memory_ms)
       << " ms: efficiency " << fmt("%.2f", memory_ms / ours_ms) << "\n";
   }
+  const HandshakeResult& one = r.handshake_one_core;
+  if (one.count > 0) {
+    t << "  ours, server and clients on one core: "
+      << fmt("%.0f", one.per_second) << "/s  p50 " << fmt("%.2f", one.p50_ms)
+      << " ms  failures " << one.failures;
+    if (h.ceiling_per_second > 0) {
+      t << "   ours/ceiling "
+        << fmt("%.2f", one.per_second / h.ceiling_per_second)
+        << " (target 0.75)";
+    }
+    t << "\n";
+  }
   for (const HandshakeResult& w : r.handshake_workers) {
     t << "  " << w.workers
       << " workers on the port: " << fmt("%.0f", w.per_second) << "/s  p50 "
@@ -153,6 +165,12 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     << ", \"p99_ms\": " << h.p99_ms << ", \"server_cpu_s\": " << h.server_cpu_s
     << ", \"client_cpu_s\": " << h.client_cpu_s
     << ", \"ceiling_per_second\": " << h.ceiling_per_second << "},\n";
+  const HandshakeResult& one = r.handshake_one_core;
+  j << "  \"handshake_one_core\": {\"count\": " << one.count
+    << ", \"failures\": " << one.failures
+    << ", \"per_second\": " << one.per_second << ", \"p50_ms\": " << one.p50_ms
+    << ", \"server_cpu_s\": " << one.server_cpu_s
+    << ", \"client_cpu_s\": " << one.client_cpu_s << "},\n";
   j << "  \"handshake_workers\": [";
   for (size_t i = 0; i < r.handshake_workers.size(); ++i) {
     const HandshakeResult& w = r.handshake_workers[i];

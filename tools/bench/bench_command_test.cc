@@ -31,6 +31,10 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_GT(r->handshake.server_cpu_s, 0);
   EXPECT_GT(r->handshake.ceiling_per_second, 0);
   EXPECT_EQ(r->handshake.workers, 1);
+  // Pinning both loops to one core works on Linux (CI included).
+  EXPECT_EQ(r->handshake_one_core.count, 12);
+  EXPECT_EQ(r->handshake_one_core.failures, 0);
+  EXPECT_GT(r->handshake_one_core.per_second, 0);
   ASSERT_EQ(r->handshake_workers.size(), 1u);  // max_workers 2 by default
   EXPECT_EQ(r->handshake_workers[0].workers, 2);
   // Resumption: every resumed handshake reused the session; the full ones
@@ -63,7 +67,8 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   for (const char* key :
        {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
         "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
-        "\"udp_ceiling_pps\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
+        "\"handshake_one_core\"", "\"udp_ceiling_pps\"",
+        "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);

@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +43,13 @@ double thread_cpu_seconds() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) +
          static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Pins the loop's thread to `cpu`, or back to `mask` (sched_setaffinity on
+// the loop thread itself). False when the kernel refuses.
+bool pin_loop(EventLoop& loop, const cpu_set_t& mask) {
+  return loop.dispatcher()->call(
+      [&] { return sched_setaffinity(0, sizeof(mask), &mask) == 0; });
 }
 
 double loop_cpu(EventLoop& loop) {
@@ -592,8 +600,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   if (!c_id.ok()) return c_id.error();
   // Before the loops: they stop (and their callbacks end) before it goes.
   Receiver receiver;
-  auto server_loop = EventLoop::start();
-  auto client_loop = EventLoop::start();
+  auto server_loop = EventLoop::start("bench-server");
+  auto client_loop = EventLoop::start("bench-client");
   if (!server_loop.ok()) return server_loop.error();
   if (!client_loop.ok()) return client_loop.error();
   EventLoop& server = **server_loop;
@@ -659,6 +667,25 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   auto hs = handshake_phase(o, {&server}, client, port, co);
   if (!hs.ok()) return hs.error();
   result.handshake = *hs;
+  // Again on one core, both loops pinned to the CPU the server ran on.
+  {
+    cpu_set_t all, one;
+    CPU_ZERO(&one);
+    if (sched_getaffinity(0, sizeof(all), &all) == 0) {
+      CPU_SET(server.dispatcher()->call([] { return sched_getcpu(); }), &one);
+      if (pin_loop(server, one) && pin_loop(client, one)) {
+        if (progress) {
+          progress("handshakes: " + std::to_string(o.handshakes) +
+                   " with server and clients on one core");
+        }
+        auto pinned = handshake_phase(o, {&server}, client, port, co);
+        if (!pinned.ok()) return pinned.error();
+        result.handshake_one_core = *pinned;
+      }
+      pin_loop(server, all);
+      pin_loop(client, all);
+    }
+  }
   // More workers: extra server loops on the same port, one more each time.
   std::vector<std::unique_ptr<EventLoop>> extra_loops;
   std::vector<Endpoint> extra_endpoints;

@@ -73,7 +73,12 @@ struct MediaResult {
 };
 
 struct BenchResult {
-  HandshakeResult handshake;                       // one worker
+  HandshakeResult handshake;  // one worker
+  // The same, with the server and client loops sharing one core: the
+  // resources of the in-memory ceiling, so per_second / ceiling compares
+  // like with like (the "75 % of the in-memory rate"). count 0 when
+  // the machine would not pin threads.
+  HandshakeResult handshake_one_core;
   std::vector<HandshakeResult> handshake_workers;  // 2..max_workers
   // node-style sessions (CA mode, no pinning, tickets on): full handshakes,
   // then the same count resuming one session (RFC 5077 ticket).
