@@ -730,6 +730,36 @@ Result<size_t> Session::send_rtcp(std::span<const std::uint8_t> packet) {
   return send_media(core_, PacketKind::kRtcp, packet);
 }
 
+namespace {
+
+// The socket a session sends on (loop thread), or null once it is gone.
+UdpEndpoint* socket_of(const std::shared_ptr<detail::SessionCore>& core) {
+  auto ep = core->endpoint.lock();
+  return ep ? ep->udp.get() : nullptr;
+}
+
+// Corks or uncorks the socket under a session or an endpoint.
+void cork_socket(const std::shared_ptr<LoopDispatcher>& dispatcher,
+                 const std::function<UdpEndpoint*()>& udp, bool cork) {
+  on_loop(dispatcher, [&] {
+    if (UdpEndpoint* u = udp()) cork ? u->cork() : u->uncork();
+  });
+}
+
+}  // namespace
+
+void Session::cork() {
+  if (core_)
+    cork_socket(
+        core_->dispatcher, [&] { return socket_of(core_); }, true);
+}
+
+void Session::uncork() {
+  if (core_)
+    cork_socket(
+        core_->dispatcher, [&] { return socket_of(core_); }, false);
+}
+
 void Session::on_rtp(std::function<void(std::span<const std::uint8_t>)> cb) {
   if (!core_) return;
   on_loop(core_->dispatcher, [&] {
@@ -1019,6 +1049,18 @@ EndpointStats Endpoint::stats() const {
   return on_loop(core_->dispatcher, [&] {
     return core_->udp ? core_->live_stats() : core_->snapshot;
   });
+}
+
+void Endpoint::cork() {
+  if (!core_) return;
+  cork_socket(
+      core_->dispatcher, [&] { return core_->udp.get(); }, true);
+}
+
+void Endpoint::uncork() {
+  if (!core_) return;
+  cork_socket(
+      core_->dispatcher, [&] { return core_->udp.get(); }, false);
 }
 
 void Endpoint::set_busy(bool busy) {

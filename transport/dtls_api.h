@@ -258,6 +258,14 @@ class Session {
   // is not RTP/RTCP.
   Result<size_t> send_rtp(std::span<const std::uint8_t> packet);
   Result<size_t> send_rtcp(std::span<const std::uint8_t> packet);
+  // Send batching (sendmmsg): media sent between cork() and uncork() (they
+  // nest) leaves in batches of up to 32 datagrams per system call, at the
+  // last uncork() at the latest. It corks this session's socket: for a
+  // server session, the endpoint's, shared with its other sessions (see
+  // Endpoint::cork). Media forwarded from on_rtp/on_rtcp is batched without
+  // asking, per receive batch.
+  void cork();
+  void uncork();
   // Unprotected packets, on the loop thread; the span lives until the
   // callback returns. Packets that fail to unprotect are counted in
   // stats().media and never delivered.
@@ -346,6 +354,10 @@ class Endpoint {
   EndpointStats stats() const;
   void set_busy(bool busy);
   bool busy() const;
+  // Send batching for every session on this endpoint's socket: an SFU corks
+  // around the loop that sends one packet to many subscribers.
+  void cork();
+  void uncork();
   void close();
   // No alerts; with an error, every session ends with it (see
   // Session::destroy) and so does closed().

@@ -740,6 +740,28 @@ TEST(DtlsApiMedia, RtpAndRtcpBothWaysForEveryProfile) {
   }
 }
 
+// Endpoint::cork: an SFU sends one packet to its subscribers and they leave
+// together at uncork().
+TEST(DtlsApiMedia, CorkedEndpointSendsAtUncork) {
+  MediaPair m;
+  m.start("SRTP_AEAD_AES_128_GCM");
+  Session& server = m.server_sessions[0];
+  const std::uint64_t sent0 = m.endpoint->stats().packets_sent;
+  m.endpoint->cork();
+  for (std::uint16_t i = 0; i < 5; ++i)
+    ASSERT_TRUE(server.send_rtp(rtp(0x2222, i, 300)).ok());
+  EXPECT_EQ(m.endpoint->stats().packets_sent, sent0);  // gathered, not sent
+  m.endpoint->uncork();
+  EXPECT_EQ(m.endpoint->stats().packets_sent, sent0 + 5);
+  ASSERT_TRUE(m.loop.run_until([&] { return m.client_rtp.size() == 5; }));
+  for (std::uint16_t i = 0; i < 5; ++i)
+    EXPECT_EQ(m.client_rtp[i], rtp(0x2222, i, 300));
+  // Handles of ended sessions and empty handles are no-ops.
+  Session().cork();
+  Endpoint().uncork();
+  m.endpoint->close();
+}
+
 TEST(DtlsApiMedia, MediaErrors) {
   MediaPair m;
   m.start("SRTP_AEAD_AES_128_GCM", nullptr, nullptr);

@@ -4,6 +4,8 @@
 // interposing them in this binary (sanitizers bring their own: skipped there).
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
 #include "tests/testing/alloc_counter.h"
@@ -29,82 +31,97 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
   if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
   const Identity server_id = identity(), client_id = identity();
   for (const char* profile :
-       {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"}) {
-    SCOPED_TRACE(profile);
-    testing::UvTestLoop loop;
-    std::vector<Session> server_sessions;
-    long server_rtp = 0, server_rtcp = 0, client_rtp = 0;
-    ListenOptions lo;
-    lo.cert = server_id.cert;
-    lo.key = server_id.key;
-    lo.fingerprints = {client_id.fingerprint};
-    lo.srtp = profile;
-    lo.host = "127.0.0.1";
-    lo.port = 0;
-    auto endpoint = listen(
-        loop.get(),
-        [&](Session s) {
-          server_sessions.push_back(s);
-          s.on_rtp([&](std::span<const std::uint8_t>) { ++server_rtp; });
-          s.on_rtcp([&](std::span<const std::uint8_t>) { ++server_rtcp; });
-        },
-        lo);
-    ASSERT_TRUE(endpoint.ok());
-    ConnectOptions co;
-    co.cert = client_id.cert;
-    co.key = client_id.key;
-    co.fingerprints = {server_id.fingerprint};
-    co.srtp = profile;
-    auto client =
-        connect(loop.get(), "127.0.0.1", endpoint->address().port, co);
-    ASSERT_TRUE(client.ok());
-    client->on_rtp([&](std::span<const std::uint8_t>) { ++client_rtp; });
-    ASSERT_TRUE(loop.run_until([&] {
-      return client->opened().wait_for(std::chrono::seconds(0)) ==
-                 std::future_status::ready &&
-             !server_sessions.empty();
-    }));
-    Session& server = server_sessions[0];
-    auto rtp_out = testing::make_rtp(0x1234, 0, 1000);
-    auto rtp_back = testing::make_rtp(0x5678, 0, 200);
-    auto rtcp_out = testing::make_rtcp(0x1234);
-    constexpr long kRounds = 500;
-    // Warm up: each direction's first packets make libsrtp's per-SSRC state.
-    auto send_round = [&](std::uint16_t seq) {
-      rtp_out[2] = rtp_back[2] = static_cast<std::uint8_t>(seq >> 8);
-      rtp_out[3] = rtp_back[3] = static_cast<std::uint8_t>(seq);
-      bool ok =
-          client->send_rtp(rtp_out).ok() && server.send_rtp(rtp_back).ok();
-      if (seq % 10 == 0) ok = ok && client->send_rtcp(rtcp_out).ok();
-      return ok;
-    };
-    ASSERT_TRUE(send_round(0));
-    ASSERT_TRUE(
-        loop.run_until([&] { return server_rtp == 1 && client_rtp == 1; }));
-    bool all_sent = true;
-    const long before = testing::allocation_count();
-    for (std::uint16_t seq = 1; seq <= kRounds; ++seq) {
-      all_sent = send_round(seq) && all_sent;
-      // Let the loop deliver as we go, as a real sender's pacing would.
-      if (seq % 50 == 0) {
-        (void)loop.run_until([&] { return server_rtp == 1 + seq; },
-                             std::chrono::milliseconds(2000));
+       {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"})
+    for (bool corked : {false, true}) {
+      SCOPED_TRACE(std::string(profile) + (corked ? " corked" : ""));
+      testing::UvTestLoop loop;
+      std::vector<Session> server_sessions;
+      long server_rtp = 0, server_rtcp = 0, client_rtp = 0;
+      ListenOptions lo;
+      lo.cert = server_id.cert;
+      lo.key = server_id.key;
+      lo.fingerprints = {client_id.fingerprint};
+      lo.srtp = profile;
+      lo.host = "127.0.0.1";
+      lo.port = 0;
+      auto endpoint = listen(
+          loop.get(),
+          [&](Session s) {
+            server_sessions.push_back(s);
+            s.on_rtp([&](std::span<const std::uint8_t>) { ++server_rtp; });
+            s.on_rtcp([&](std::span<const std::uint8_t>) { ++server_rtcp; });
+          },
+          lo);
+      ASSERT_TRUE(endpoint.ok());
+      ConnectOptions co;
+      co.cert = client_id.cert;
+      co.key = client_id.key;
+      co.fingerprints = {server_id.fingerprint};
+      co.srtp = profile;
+      auto client =
+          connect(loop.get(), "127.0.0.1", endpoint->address().port, co);
+      ASSERT_TRUE(client.ok());
+      client->on_rtp([&](std::span<const std::uint8_t>) { ++client_rtp; });
+      ASSERT_TRUE(loop.run_until([&] {
+        return client->opened().wait_for(std::chrono::seconds(0)) ==
+                   std::future_status::ready &&
+               !server_sessions.empty();
+      }));
+      Session& server = server_sessions[0];
+      // Corked: every packet goes through the sendmmsg batch, whose storage is
+      // made on the first corked send (the warm-up below).
+      if (corked) {
+        client->cork();
+        server.cork();
       }
+      auto rtp_out = testing::make_rtp(0x1234, 0, 1000);
+      auto rtp_back = testing::make_rtp(0x5678, 0, 200);
+      auto rtcp_out = testing::make_rtcp(0x1234);
+      constexpr long kRounds = 500;
+      // Warm up: each direction's first packets make libsrtp's per-SSRC state.
+      auto send_round = [&](std::uint16_t seq) {
+        rtp_out[2] = rtp_back[2] = static_cast<std::uint8_t>(seq >> 8);
+        rtp_out[3] = rtp_back[3] = static_cast<std::uint8_t>(seq);
+        bool ok =
+            client->send_rtp(rtp_out).ok() && server.send_rtp(rtp_back).ok();
+        if (seq % 10 == 0) ok = ok && client->send_rtcp(rtcp_out).ok();
+        if (corked) {  // each round leaves in one call per side
+          client->uncork();
+          server.uncork();
+          client->cork();
+          server.cork();
+        }
+        return ok;
+      };
+      ASSERT_TRUE(send_round(0));
+      ASSERT_TRUE(
+          loop.run_until([&] { return server_rtp == 1 && client_rtp == 1; }));
+      bool all_sent = true;
+      const long before = testing::allocation_count();
+      for (std::uint16_t seq = 1; seq <= kRounds; ++seq) {
+        all_sent = send_round(seq) && all_sent;
+        // Let the loop deliver as we go, as a real sender's pacing would.
+        if (seq % 50 == 0) {
+          (void)loop.run_until([&] { return server_rtp == 1 + seq; },
+                               std::chrono::milliseconds(2000));
+        }
+      }
+      (void)loop.run_until(
+          [&] {
+            return server_rtp == 1 + kRounds && client_rtp == 1 + kRounds;
+          },
+          std::chrono::milliseconds(2000));
+      const long allocations = testing::allocation_count() - before;
+      EXPECT_TRUE(all_sent);
+      EXPECT_EQ(server_rtp, 1 + kRounds);
+      EXPECT_EQ(client_rtp, 1 + kRounds);
+      EXPECT_EQ(server_rtcp, 1 + kRounds / 10);
+      EXPECT_EQ(allocations, 0)
+          << "over " << kRounds * 2 + kRounds / 10 << " packets";
+      endpoint->close();
+      client->close();
+      ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
     }
-    (void)loop.run_until(
-        [&] { return server_rtp == 1 + kRounds && client_rtp == 1 + kRounds; },
-        std::chrono::milliseconds(2000));
-    const long allocations = testing::allocation_count() - before;
-    EXPECT_TRUE(all_sent);
-    EXPECT_EQ(server_rtp, 1 + kRounds);
-    EXPECT_EQ(client_rtp, 1 + kRounds);
-    EXPECT_EQ(server_rtcp, 1 + kRounds / 10);
-    EXPECT_EQ(allocations, 0)
-        << "over " << kRounds * 2 + kRounds / 10 << " packets";
-    endpoint->close();
-    client->close();
-    ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
-  }
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ void UdpEndpoint::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
 }
 
 void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
-                          const sockaddr* addr, unsigned) {
+                          const sockaddr* addr, unsigned flags) {
   auto* self = static_cast<UdpEndpoint*>(h->data);
   // n < 0 is a socket error (an ICMP port unreachable surfaces as
   // ECONNREFUSED); n == 0 with no address is libuv saying "nothing more".
@@ -153,8 +153,19 @@ void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
     return;
   }
   // UV_UDP_MMSG_FREE (n == 0, no address) ends a recvmmsg batch: the buffer
-  // is ours and reused, nothing to free.
-  if (addr == nullptr) return;
+  // is ours and reused, nothing to free. What the batch's callbacks sent
+  // leaves now, together.
+  if (addr == nullptr) {
+    if ((flags & UV_UDP_MMSG_FREE) && self->receive_corked_) {
+      self->receive_corked_ = false;
+      self->uncork();
+    }
+    return;
+  }
+  if ((flags & UV_UDP_MMSG_CHUNK) && !self->receive_corked_) {
+    self->receive_corked_ = true;
+    self->cork();
+  }
   self->on_datagram(
       {reinterpret_cast<std::uint8_t*>(buf->base), static_cast<size_t>(n)},
       addr);
@@ -354,6 +365,9 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                       "a packet of " + std::to_string(packet.size()) +
                           " bytes does not fit in one datagram");
   }
+  // A packet too large for a batch slot goes alone (after the batch).
+  if (corked_ > 0 && packet.size() + srtp::kMaxTrailer <= SendBatch::kSlotSize)
+    return send_media_corked(destination(peer, *s), *s, kind, packet);
   // Copied once into the endpoint's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
   std::copy(packet.begin(), packet.end(), media_out_.begin());
@@ -380,6 +394,79 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                                              uv_strerror(e));
   }
   return r.length;
+}
+
+Result<size_t> UdpEndpoint::send_media_corked(
+    const PeerAddress& to, Session& s, PacketKind kind,
+    std::span<const std::uint8_t> packet) {
+  // The backpressure signal stays immediate: the queue is full now.
+  if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
+    stats_.send_queue_drops++;
+    return make_error("ERR_SEND_QUEUE_FULL",
+                      "the socket and the send queue are full; the packet "
+                      "was dropped");
+  }
+  if (!batch_) batch_ = std::make_unique<SendBatch>();
+  if (batch_->full()) flush_batch();
+  // Protected in place in the batch: still one copy, no allocation.
+  std::span<std::uint8_t> slot = batch_->next_slot();
+  std::copy(packet.begin(), packet.end(), slot.begin());
+  srtp::PacketResult r = kind == PacketKind::kRtcp
+                             ? s.srtp->protect_rtcp(slot, packet.size())
+                             : s.srtp->protect_rtp(slot, packet.size());
+  if (!r.ok()) {
+    return make_error(srtp::packet_status_code(r.status),
+                      std::string("cannot protect this ") +
+                          (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
+                          " packet");
+  }
+  batch_->commit(r.length, connected_ ? nullptr : to.sockaddr_ptr());
+  return r.length;
+}
+
+void UdpEndpoint::uncork() {
+  if (corked_ == 0) return;
+  if (--corked_ == 0) flush_batch();
+}
+
+void UdpEndpoint::flush_batch() {
+  if (!batch_ || batch_->empty()) return;
+  SendBatch& b = *batch_;
+  size_t i = 0;
+  uv_os_fd_t fd = -1;
+  if (released_ || uv_fileno(reinterpret_cast<uv_handle_t*>(&udp_), &fd) != 0) {
+    stats_.send_errors += b.size();
+    b.clear();
+    return;
+  }
+  // Behind datagrams already waiting in libuv's queue, never ahead of them.
+  const bool queue_first =
+      options_.always_queue_sends || uv_udp_get_send_queue_count(&udp_) > 0;
+  while (i < b.size() && !queue_first) {
+    SendBatch::Sent sent = b.send(fd, i);
+    stats_.send_batches++;
+    for (size_t k = 0; k < sent.count; ++k)
+      count_sent(b.datagram(i + k).size());
+    i += sent.count;
+    if (sent.error == 0) continue;
+    if (sent.error == -EAGAIN || sent.error == -EWOULDBLOCK) break;
+    // This datagram is refused (e.g. ECONNREFUSED from an earlier ICMP
+    // error on a connected socket); the rest still go.
+    stats_.send_errors++;
+    if (connected_ && ends_connection(sent.error)) {
+      pending_socket_error_ = sent.error;
+    }
+    ++i;
+  }
+  // The kernel pushed back: the rest wait in libuv's queue, bounded.
+  for (; i < b.size(); ++i) {
+    if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
+      stats_.send_queue_drops++;
+      continue;
+    }
+    send_queued(b.destination(i), b.datagram(i));
+  }
+  b.clear();
 }
 
 const srtp::MediaCounters* UdpEndpoint::media_counters(
@@ -562,6 +649,8 @@ void UdpEndpoint::rearm() {
 int UdpEndpoint::send_datagram(const PeerAddress& to,
                                std::span<const std::uint8_t> data) {
   if (released_) return UV_EBADF;
+  // Media gathered so far leaves first: datagrams keep their order.
+  if (batch_ && !batch_->empty()) flush_batch();
   // A connected socket takes no destination (libuv answers EISCONN).
   const sockaddr* dest = connected_ ? nullptr : to.sockaddr_ptr();
   uv_buf_t buf =
@@ -585,8 +674,7 @@ int UdpEndpoint::send_datagram(const PeerAddress& to,
     if (connected_ && ends_connection(r)) pending_socket_error_ = r;
     return r;
   }
-  stats_.packets_sent++;
-  stats_.bytes_sent += data.size();
+  count_sent(data.size());
   return 0;
 }
 

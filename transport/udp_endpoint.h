@@ -27,6 +27,7 @@
 #include "transport/dtls_association.h"
 #include "transport/ice_lite.h"
 #include "transport/peer_address.h"
+#include "transport/send_batch.h"
 
 namespace dtls {
 
@@ -124,6 +125,7 @@ struct UdpEndpointStats {
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
   std::uint64_t send_errors = 0;
+  std::uint64_t send_batches = 0;      // sendmmsg calls (corked sends)
   std::uint64_t sends_queued = 0;      // the kernel pushed back (EAGAIN)
   std::uint64_t send_queue_drops = 0;  // ... and the queue was full
   std::uint64_t socket_errors = 0;     // receive errors, e.g. ICMP unreachable
@@ -222,6 +224,19 @@ class UdpEndpoint {
   // Immediately, without alerts; with an error, every session ends with it.
   void destroy(std::optional<Error> error = std::nullopt);
 
+  // Send batching (sendmmsg): between cork() and uncork() (they nest),
+  // media packets are protected into a batch that leaves in one system call
+  // when it holds SendBatch::kCapacity datagrams or at the last uncork(). An
+  // SFU fanning one packet out to many sessions corks around the loop. While
+  // libuv's recvmmsg hands over a batch of received datagrams, the endpoint
+  // is corked too, so packets forwarded from on_media leave together. Other
+  // datagrams (DTLS, STUN) flush the batch first, keeping the order. A send
+  // the kernel refuses later is counted (send_errors, send_queue_drops), not
+  // returned; ERR_SEND_QUEUE_FULL is returned while the queue is full.
+  void cork() { ++corked_; }
+  void uncork();
+  bool corked() const { return corked_ > 0; }
+
   // While busy, new handshakes are refused and counted (node `endpoint.busy`).
   void set_busy(bool busy) { busy_ = busy; }
   bool busy() const { return busy_; }
@@ -304,6 +319,17 @@ class UdpEndpoint {
   void release_when_flushed();
   void on_socket_error(int uv_error);
   int send_queued(const sockaddr* to, std::span<const std::uint8_t> data);
+  // Sends what the batch holds (sendmmsg; libuv's queue for what the kernel
+  // pushes back, or for everything while that queue is not empty).
+  void flush_batch();
+  Result<size_t> send_media_corked(const PeerAddress& to, Session& s,
+                                   PacketKind kind,
+                                   std::span<const std::uint8_t> packet);
+  // Counts one datagram that left.
+  void count_sent(size_t bytes) {
+    stats_.packets_sent++;
+    stats_.bytes_sent += bytes;
+  }
   Session* find(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 
@@ -338,6 +364,9 @@ class UdpEndpoint {
   std::vector<std::uint8_t> recv_buffer_;
   std::vector<std::uint8_t> out_;
   std::vector<std::uint8_t> media_out_;  // one packet being protected
+  std::unique_ptr<SendBatch> batch_;     // made at the first corked send
+  int corked_ = 0;
+  bool receive_corked_ = false;      // corked for a recvmmsg batch
   std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
   bool busy_ = false;
   bool closing_ = false;

@@ -623,6 +623,178 @@ TEST(UdpEndpoint, BoundedSendQueueSignalsBackpressure) {
   ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
 }
 
+std::vector<std::uint8_t> rtp_with_seq(int seq) {
+  std::vector<std::uint8_t> rtp = {0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  rtp[2] = static_cast<std::uint8_t>(seq >> 8);
+  rtp[3] = static_cast<std::uint8_t>(seq);
+  rtp.resize(160, 0x44);
+  return rtp;
+}
+
+int seq_of(const std::vector<std::uint8_t>& rtp) {
+  return rtp[2] << 8 | rtp[3];
+}
+
+// A server and a connected client with their handshake done.
+struct OpenPair {
+  Loop loop;
+  Recorder srec, crec;
+  std::shared_ptr<UdpEndpoint> s, c;
+  explicit OpenPair(UdpEndpointOptions so = {}, UdpEndpointOptions co = {}) {
+    so.context = context(0);
+    so.accept_incoming = true;
+    so.server_association.peer_fingerprints = {fp(1)};
+    s = std::move(
+            UdpEndpoint::open(loop.get(), loopback(), so, srec.callbacks()))
+            .value();
+    co.context = context(1);
+    co.connect_socket = true;
+    c = std::move(
+            UdpEndpoint::open(loop.get(), loopback(), co, crec.callbacks()))
+            .value();
+    EXPECT_TRUE(c->connect(s->local_address(), pin_server()).ok());
+    EXPECT_TRUE(loop.run_until([&] {
+      return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+             crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+    }));
+  }
+  ~OpenPair() {
+    c->close();
+    s->close();
+    EXPECT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+  }
+};
+
+TEST(UdpEndpointBatch, CorkedMediaLeavesInOneCallPerBatchInOrder) {
+  OpenPair p;
+  const PeerAddress to = p.s->local_address();
+  const std::uint64_t sent0 = p.c->stats().packets_sent;
+  p.c->cork();
+  p.c->cork();  // nested: only the outer uncork sends
+  EXPECT_TRUE(p.c->corked());
+  for (int i = 0; i < 40; ++i) {
+    auto r = p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(i));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_GT(*r, 160u);  // protected: the auth tag is on
+  }
+  // A full batch left on its own; the other 8 wait for the last uncork.
+  EXPECT_EQ(p.c->stats().send_batches, 1u);
+  EXPECT_EQ(p.c->stats().packets_sent, sent0 + SendBatch::kCapacity);
+  p.c->uncork();
+  EXPECT_EQ(p.c->stats().packets_sent, sent0 + SendBatch::kCapacity);
+  p.c->uncork();
+  EXPECT_FALSE(p.c->corked());
+  EXPECT_EQ(p.c->stats().send_batches, 2u);
+  EXPECT_EQ(p.c->stats().packets_sent, sent0 + 40);
+  ASSERT_TRUE(p.loop.run_until([&] { return p.srec.media.size() == 40; }));
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(seq_of(p.srec.media[i].packet), i);
+  EXPECT_EQ(p.c->stats().send_errors, 0u);
+  p.c->uncork();  // unbalanced: ignored
+  EXPECT_FALSE(p.c->corked());
+}
+
+TEST(UdpEndpointBatch, OtherDatagramsFlushTheBatchFirstAndBigPacketsGoAlone) {
+  OpenPair p;
+  const PeerAddress to = p.s->local_address();
+  p.c->cork();
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(1)).ok());
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(2)).ok());
+  // A DTLS message: the two media packets leave before it.
+  ASSERT_TRUE(p.c->send(to, bytes("hello")).ok());
+  EXPECT_EQ(p.c->stats().send_batches, 1u);
+  // Larger than a batch slot: flushed behind what is gathered, then sent.
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(3)).ok());
+  std::vector<std::uint8_t> big = rtp_with_seq(4);
+  big.resize(SendBatch::kSlotSize, 0x55);
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, big).ok());
+  EXPECT_EQ(p.c->stats().send_batches, 2u);
+  p.c->uncork();
+  ASSERT_TRUE(p.loop.run_until([&] {
+    return p.srec.media.size() == 4 &&
+           p.srec.count(DtlsEvent::Type::kData) == 1;
+  }));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(seq_of(p.srec.media[i].packet), i + 1);
+  EXPECT_EQ(p.srec.media[3].packet.size(), SendBatch::kSlotSize);
+}
+
+TEST(UdpEndpointBatch, CorkedSendsKeepTheQueueBoundAndItsSignal) {
+  UdpEndpointOptions co;
+  co.always_queue_sends = true;  // as if the kernel always said EAGAIN
+  co.max_queued_sends = 8;
+  OpenPair p({}, co);
+  const PeerAddress to = p.s->local_address();
+  p.c->cork();
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(i)).ok());
+  p.c->uncork();  // 8 wait in the queue, 12 are dropped and counted
+  EXPECT_EQ(p.c->stats().send_queue_drops, 12u);
+  p.c->cork();
+  auto r = p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(20));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ERR_SEND_QUEUE_FULL");
+  p.c->uncork();
+  ASSERT_TRUE(p.loop.run_until([&] { return p.srec.media.size() == 8; }));
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(seq_of(p.srec.media[i].packet), i);
+  p.c->cork();
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(30)).ok());
+  p.c->uncork();
+  ASSERT_TRUE(p.loop.run_until([&] { return p.srec.media.size() == 9; }));
+}
+
+// An SFU-style echo: what on_media sends while a recvmmsg batch is handed
+// over leaves in batches, not one system call per packet.
+TEST(UdpEndpointBatch, ForwardingFromAReceiveBatchIsBatched) {
+  Recorder srec;
+  std::shared_ptr<UdpEndpoint>* server_ptr = nullptr;
+  UdpEndpoint::Callbacks scb = srec.callbacks();
+  scb.on_media = [&](const PeerAddress& from, PacketKind kind,
+                     std::span<const std::uint8_t> packet) {
+    srec.media.push_back({from, kind, {packet.begin(), packet.end()}});
+    EXPECT_TRUE((*server_ptr)->corked());  // inside a receive batch
+    auto r = (*server_ptr)->send_media(from, kind, packet);
+    EXPECT_TRUE(r.ok());
+  };
+  UdpEndpointOptions so;
+  so.receive_batch = 16;
+  std::shared_ptr<UdpEndpoint> holder;
+  server_ptr = &holder;
+  Loop loop;
+  so.context = context(0);
+  so.accept_incoming = true;
+  so.server_association.peer_fingerprints = {fp(1)};
+  holder =
+      std::move(UdpEndpoint::open(loop.get(), loopback(), so, scb)).value();
+  ASSERT_TRUE(holder->batched_receive());
+  Recorder crec;
+  UdpEndpointOptions co;
+  co.context = context(1);
+  co.connect_socket = true;
+  auto c =
+      std::move(UdpEndpoint::open(loop.get(), loopback(), co, crec.callbacks()))
+          .value();
+  ASSERT_TRUE(c->connect(holder->local_address(), pin_server()).ok());
+  ASSERT_TRUE(loop.run_until(
+      [&] { return crec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  constexpr int kPackets = 64;
+  c->cork();  // one burst, so that the server reads them in batches
+  for (int i = 0; i < kPackets; ++i) {
+    ASSERT_TRUE(c->send_media(holder->local_address(), PacketKind::kRtp,
+                              rtp_with_seq(i))
+                    .ok());
+  }
+  c->uncork();
+  ASSERT_TRUE(
+      loop.run_until([&] { return crec.media.size() == size_t{kPackets}; }));
+  for (int i = 0; i < kPackets; ++i) EXPECT_EQ(seq_of(crec.media[i].packet), i);
+  EXPECT_FALSE(holder->corked());
+  EXPECT_GE(holder->stats().send_batches, 1u);
+  // Fewer system calls than packets: at least two per call on average.
+  EXPECT_LE(holder->stats().send_batches * 2, size_t{kPackets});
+  c->close();
+  holder->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
 }  // namespace
 }  // namespace dtls
 

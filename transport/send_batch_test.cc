@@ -1,0 +1,102 @@
+#include "transport/send_batch.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace dtls {
+namespace {
+
+// A UDP socket on 127.0.0.1 with a kernel-chosen port.
+struct Socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  Socket() {
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  }
+  ~Socket() { ::close(fd); }
+  const sockaddr* sa() const {
+    return reinterpret_cast<const sockaddr*>(&addr);
+  }
+  std::string receive() {
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+  }
+};
+
+void add(SendBatch& b, const std::string& text, const sockaddr* to) {
+  auto slot = b.next_slot();
+  ASSERT_GE(slot.size(), text.size());
+  std::copy(text.begin(), text.end(), slot.begin());
+  b.commit(text.size(), to);
+}
+
+TEST(SendBatch, OneCallSendsEveryDatagramToItsOwnDestinationInOrder) {
+  Socket sender, a, b;
+  SendBatch batch;
+  EXPECT_TRUE(batch.empty());
+  add(batch, "a1", a.sa());
+  add(batch, "b1", b.sa());
+  add(batch, "a2", a.sa());
+  EXPECT_EQ(batch.size(), 3u);
+  EXPECT_EQ(std::string(batch.datagram(1).begin(), batch.datagram(1).end()),
+            "b1");
+  SendBatch::Sent sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.count, 3u);
+  EXPECT_EQ(sent.error, 0);
+  EXPECT_EQ(a.receive(), "a1");
+  EXPECT_EQ(a.receive(), "a2");
+  EXPECT_EQ(b.receive(), "b1");
+  batch.clear();
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(SendBatch, ConnectedSocketTakesNoDestination) {
+  Socket sender, peer;
+  ASSERT_EQ(::connect(sender.fd, peer.sa(), sizeof(sockaddr_in)), 0);
+  SendBatch batch;
+  add(batch, "x", nullptr);
+  add(batch, "y", nullptr);
+  EXPECT_EQ(batch.destination(0), nullptr);
+  EXPECT_EQ(batch.send(sender.fd, 0).count, 2u);
+  EXPECT_EQ(peer.receive(), "x");
+  EXPECT_EQ(peer.receive(), "y");
+}
+
+TEST(SendBatch, SendsFromAnOffsetAndReportsTheFirstFailure) {
+  Socket sender, peer;
+  SendBatch batch;
+  add(batch, "skipped", peer.sa());
+  add(batch, "sent", peer.sa());
+  EXPECT_EQ(batch.send(sender.fd, 1).count, 1u);
+  EXPECT_EQ(peer.receive(), "sent");
+  EXPECT_EQ(peer.receive(), "");
+  // An unconnected socket with no destination: the kernel refuses the first.
+  SendBatch bad;
+  add(bad, "nowhere", nullptr);
+  SendBatch::Sent sent = bad.send(sender.fd, 0);
+  EXPECT_EQ(sent.count, 0u);
+  EXPECT_EQ(sent.error, -EDESTADDRREQ);
+  EXPECT_EQ(bad.send(sender.fd, 1).count, 0u);  // past the end: nothing
+}
+
+TEST(SendBatch, FillsToCapacity) {
+  Socket sender, peer;
+  SendBatch batch;
+  for (size_t i = 0; i < SendBatch::kCapacity; ++i)
+    add(batch, std::to_string(i), peer.sa());
+  EXPECT_TRUE(batch.full());
+  EXPECT_EQ(batch.send(sender.fd, 0).count, SendBatch::kCapacity);
+  for (size_t i = 0; i < SendBatch::kCapacity; ++i)
+    EXPECT_EQ(peer.receive(), std::to_string(i));
+}
+
+}  // namespace
+}  // namespace dtls
