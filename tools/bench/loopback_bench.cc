@@ -212,7 +212,9 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   double udp_seconds = 0, udp_packets = 0;
   for (int r = 0; r < repeats; ++r) {
     if (o.ceilings) {
-      udp_packets += udp_loopback_pps(datagram, slice) * slice;
+      udp_packets +=
+          udp_loopback_pps(datagram, slice, std::clamp(o.send_batch, 1, 32)) *
+          slice;
       udp_seconds += slice;
     }
     server.dispatcher()->call([&] { receiver.rtp = 0; });
@@ -227,15 +229,31 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
       const double cpu0 = thread_cpu_seconds();
       const auto t0 = SteadyClock::now();
       const auto end = t0 + std::chrono::duration<double>(slice);
+      const int batch = std::clamp(o.send_batch, 1, 32);
       while (SteadyClock::now() < end) {
-        for (int burst = 0; burst < 16; ++burst) {
-          ++seq;
-          for (size_t i = 0; i < sessions.size(); ++i) {
-            packets[i][2] = static_cast<std::uint8_t>(seq >> 8);
-            packets[i][3] = static_cast<std::uint8_t>(seq);
+        if (batch == 1) {
+          for (int burst = 0; burst < 16; ++burst) {
+            ++seq;
+            for (size_t i = 0; i < sessions.size(); ++i) {
+              packets[i][2] = static_cast<std::uint8_t>(seq >> 8);
+              packets[i][3] = static_cast<std::uint8_t>(seq);
+              if (sessions[i].send_rtp(packets[i]).ok()) ++out.packets;
+            }
+          }
+          continue;
+        }
+        // Each session's burst leaves in one sendmmsg (its own socket).
+        for (size_t i = 0; i < sessions.size(); ++i) {
+          sessions[i].cork();
+          for (int k = 0; k < batch; ++k) {
+            const std::uint16_t s = static_cast<std::uint16_t>(seq + k + 1);
+            packets[i][2] = static_cast<std::uint8_t>(s >> 8);
+            packets[i][3] = static_cast<std::uint8_t>(s);
             if (sessions[i].send_rtp(packets[i]).ok()) ++out.packets;
           }
+          sessions[i].uncork();
         }
+        seq = static_cast<std::uint16_t>(seq + batch);
       }
       out.seconds = seconds_since(t0);
       out.cpu = thread_cpu_seconds() - cpu0;
@@ -406,9 +424,10 @@ double MediaResult::ratio() const {
 }
 
 // One sender thread, one receiver thread, with the batching our endpoints
-// use: one datagram per send call (uv_udp_try_send), up to 16 per receive
-// call (recvmmsg, as listening endpoints receive).
-double udp_loopback_pps(size_t datagram, double seconds) {
+// use: `send_batch` datagrams per send call (send, or sendmmsg as a corked
+// endpoint sends), up to 16 per receive call (recvmmsg, as listening
+// endpoints receive).
+double udp_loopback_pps(size_t datagram, double seconds, int send_batch) {
   int rx = socket(AF_INET, SOCK_DGRAM, 0);
   int tx = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
@@ -441,9 +460,23 @@ double udp_loopback_pps(size_t datagram, double seconds) {
     }
   });
   std::vector<char> payload(datagram, 0x5a);
+  const int batch = std::clamp(send_batch, 1, 64);
+  std::vector<iovec> out_iov(static_cast<size_t>(batch),
+                             iovec{payload.data(), payload.size()});
+  std::vector<mmsghdr> out(static_cast<size_t>(batch));
+  for (int i = 0; i < batch; ++i) {
+    out[static_cast<size_t>(i)] = {};
+    out[static_cast<size_t>(i)].msg_hdr.msg_iov =
+        &out_iov[static_cast<size_t>(i)];
+    out[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
+  }
   const auto end = SteadyClock::now() + std::chrono::duration<double>(seconds);
   while (SteadyClock::now() < end) {
-    for (int i = 0; i < 16; ++i) send(tx, payload.data(), payload.size(), 0);
+    if (batch == 1) {
+      for (int i = 0; i < 16; ++i) send(tx, payload.data(), payload.size(), 0);
+    } else {
+      sendmmsg(tx, out.data(), static_cast<unsigned>(batch), 0);
+    }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   stop = true;
@@ -647,6 +680,7 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   co.secure_context = client_contexts.begin()->second;
 
   BenchResult result;
+  result.send_batch = std::clamp(o.send_batch, 1, 32);
   if (o.idle_sessions > 0) {
     if (progress) {
       progress("memory: " + std::to_string(o.idle_sessions) +

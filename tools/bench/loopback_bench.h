@@ -24,6 +24,10 @@ struct BenchOptions {
   // Each point's time is cut into this many slices, interleaved with slices
   // of its raw UDP ceiling.
   int repeats = 3;
+  // Media datagrams per send system call: 1 is one uv_udp_try_send per
+  // packet; more corks each session around a burst of that many (sendmmsg,
+  // at most SendBatch::kCapacity). The UDP ceiling sends the same way.
+  int send_batch = 16;
   std::vector<std::string> profiles = {
       "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
       "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
@@ -84,6 +88,7 @@ struct BenchResult {
   // then the same count resuming one session (RFC 5077 ticket).
   HandshakeResult tickets_full, tickets_resumed;
   MemoryResult memory;
+  int send_batch = 1;  // media datagrams per send call (BenchOptions)
   std::vector<MediaResult> media;
 };
 
@@ -105,7 +110,7 @@ int run_idle_clients(std::uint16_t port, int count,
 double rss_kib();
 
 // The ceilings on their own.
-double udp_loopback_pps(size_t datagram, double seconds);
+double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1);
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
                                              size_t payload, double seconds);
 Result<double> openssl_memory_handshakes_per_second(int count);
