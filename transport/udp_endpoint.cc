@@ -370,18 +370,10 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
     return send_media_corked(destination(peer, *s), *s, kind, packet);
   // Copied once into the endpoint's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
-  std::copy(packet.begin(), packet.end(), media_out_.begin());
-  srtp::PacketResult r = kind == PacketKind::kRtcp
-                             ? s->srtp->protect_rtcp(media_out_, packet.size())
-                             : s->srtp->protect_rtp(media_out_, packet.size());
-  if (!r.ok()) {
-    return make_error(srtp::packet_status_code(r.status),
-                      std::string("cannot protect this ") +
-                          (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
-                          " packet");
-  }
-  if (int e = send_datagram(destination(peer, *s),
-                            std::span(media_out_).first(r.length));
+  auto r = protect_into(*s, kind, packet, media_out_);
+  if (!r.ok()) return r.error();
+  if (int e =
+          send_datagram(destination(peer, *s), std::span(media_out_).first(*r));
       e != 0) {
     // The backpressure signal: the kernel is full and so is our queue.
     if (e == UV_ENOBUFS) {
@@ -393,7 +385,7 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                                                      "packet: ") +
                                              uv_strerror(e));
   }
-  return r.length;
+  return *r;
 }
 
 Result<size_t> UdpEndpoint::send_media_corked(
@@ -409,18 +401,25 @@ Result<size_t> UdpEndpoint::send_media_corked(
   if (!batch_) batch_ = std::make_unique<SendBatch>();
   if (batch_->full()) flush_batch();
   // Protected in place in the batch: still one copy, no allocation.
-  std::span<std::uint8_t> slot = batch_->next_slot();
-  std::copy(packet.begin(), packet.end(), slot.begin());
+  auto r = protect_into(s, kind, packet, batch_->next_slot());
+  if (!r.ok()) return r.error();
+  batch_->commit(*r, connected_ ? nullptr : to.sockaddr_ptr());
+  return *r;
+}
+
+Result<size_t> UdpEndpoint::protect_into(Session& s, PacketKind kind,
+                                         std::span<const std::uint8_t> packet,
+                                         std::span<std::uint8_t> buffer) {
+  std::copy(packet.begin(), packet.end(), buffer.begin());
   srtp::PacketResult r = kind == PacketKind::kRtcp
-                             ? s.srtp->protect_rtcp(slot, packet.size())
-                             : s.srtp->protect_rtp(slot, packet.size());
+                             ? s.srtp->protect_rtcp(buffer, packet.size())
+                             : s.srtp->protect_rtp(buffer, packet.size());
   if (!r.ok()) {
     return make_error(srtp::packet_status_code(r.status),
                       std::string("cannot protect this ") +
                           (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
                           " packet");
   }
-  batch_->commit(r.length, connected_ ? nullptr : to.sockaddr_ptr());
   return r.length;
 }
 

@@ -322,6 +322,11 @@ class UdpEndpoint {
   // Sends what the batch holds (sendmmsg; libuv's queue for what the kernel
   // pushes back, or for everything while that queue is not empty).
   void flush_batch();
+  // Copies `packet` into `buffer` (room for the SRTP trailer) and protects
+  // it there; the protected length.
+  static Result<size_t> protect_into(Session& s, PacketKind kind,
+                                     std::span<const std::uint8_t> packet,
+                                     std::span<std::uint8_t> buffer);
   Result<size_t> send_media_corked(const PeerAddress& to, Session& s,
                                    PacketKind kind,
                                    std::span<const std::uint8_t> packet);
