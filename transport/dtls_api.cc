@@ -285,7 +285,6 @@ struct SessionCore {
   LazyFuture<Result<std::string>> opened_result;
   LazyFuture<Status> closed_result;
   std::optional<Error> end_error;  // what ended it, if anything did
-  bool closed_done = false;
   bool ended = false;
   std::optional<TimePoint> closing_at;
   SessionStats snapshot;
@@ -299,8 +298,7 @@ struct SessionCore {
     for (auto& cb : callbacks) cb(r);
   }
   void settle_closed() {
-    if (closed_done) return;
-    closed_done = true;
+    if (closed_result.value()) return;
     Status status = end_error ? Status(*end_error) : Status();
     closed_result.set(status);
     auto callbacks = std::move(closed_callbacks);
@@ -847,7 +845,7 @@ void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
 void Session::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
   on_loop(core_->dispatcher, [&] {
-    if (core_->closed_done) {
+    if (core_->closed_result.value()) {
       cb(*core_->closed_result.value());
     } else {
       core_->closed_callbacks.push_back(std::move(cb));

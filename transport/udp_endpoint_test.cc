@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "certs/generate.h"
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
@@ -636,17 +638,31 @@ int seq_of(const std::vector<std::uint8_t>& rtp) {
 }
 
 // A server and a connected client with their handshake done.
+// `server_media`, when set, also runs for each packet the server receives
+// (after it is recorded), with the pair at hand.
+using ServerMedia =
+    std::function<void(struct OpenPair&, const PeerAddress&, PacketKind,
+                       std::span<const std::uint8_t>)>;
+
 struct OpenPair {
   Loop loop;
   Recorder srec, crec;
   std::shared_ptr<UdpEndpoint> s, c;
-  explicit OpenPair(UdpEndpointOptions so = {}, UdpEndpointOptions co = {}) {
+  explicit OpenPair(UdpEndpointOptions so = {}, UdpEndpointOptions co = {},
+                    ServerMedia server_media = {}) {
     so.context = context(0);
     so.accept_incoming = true;
     so.server_association.peer_fingerprints = {fp(1)};
-    s = std::move(
-            UdpEndpoint::open(loop.get(), loopback(), so, srec.callbacks()))
-            .value();
+    UdpEndpoint::Callbacks scb = srec.callbacks();
+    if (server_media) {
+      scb.on_media = [this, record = scb.on_media, server_media](
+                         const PeerAddress& from, PacketKind kind,
+                         std::span<const std::uint8_t> packet) {
+        record(from, kind, packet);
+        server_media(*this, from, kind, packet);
+      };
+    }
+    s = std::move(UdpEndpoint::open(loop.get(), loopback(), so, scb)).value();
     co.context = context(1);
     co.connect_socket = true;
     c = std::move(
@@ -744,55 +760,31 @@ TEST(UdpEndpointBatch, CorkedSendsKeepTheQueueBoundAndItsSignal) {
 // An SFU-style echo: what on_media sends while a recvmmsg batch is handed
 // over leaves in batches, not one system call per packet.
 TEST(UdpEndpointBatch, ForwardingFromAReceiveBatchIsBatched) {
-  Recorder srec;
-  std::shared_ptr<UdpEndpoint>* server_ptr = nullptr;
-  UdpEndpoint::Callbacks scb = srec.callbacks();
-  scb.on_media = [&](const PeerAddress& from, PacketKind kind,
-                     std::span<const std::uint8_t> packet) {
-    srec.media.push_back({from, kind, {packet.begin(), packet.end()}});
-    EXPECT_TRUE((*server_ptr)->corked());  // inside a receive batch
-    auto r = (*server_ptr)->send_media(from, kind, packet);
-    EXPECT_TRUE(r.ok());
-  };
   UdpEndpointOptions so;
   so.receive_batch = 16;
-  std::shared_ptr<UdpEndpoint> holder;
-  server_ptr = &holder;
-  Loop loop;
-  so.context = context(0);
-  so.accept_incoming = true;
-  so.server_association.peer_fingerprints = {fp(1)};
-  holder =
-      std::move(UdpEndpoint::open(loop.get(), loopback(), so, scb)).value();
-  ASSERT_TRUE(holder->batched_receive());
-  Recorder crec;
-  UdpEndpointOptions co;
-  co.context = context(1);
-  co.connect_socket = true;
-  auto c =
-      std::move(UdpEndpoint::open(loop.get(), loopback(), co, crec.callbacks()))
-          .value();
-  ASSERT_TRUE(c->connect(holder->local_address(), pin_server()).ok());
-  ASSERT_TRUE(loop.run_until(
-      [&] { return crec.count(DtlsEvent::Type::kHandshakeComplete) == 1; }));
+  OpenPair p(so, {},
+             [](OpenPair& p, const PeerAddress& from, PacketKind kind,
+                std::span<const std::uint8_t> packet) {
+               EXPECT_TRUE(p.s->corked());  // inside a receive batch
+               EXPECT_TRUE(p.s->send_media(from, kind, packet).ok());
+             });
+  ASSERT_TRUE(p.s->batched_receive());
   constexpr int kPackets = 64;
-  c->cork();  // one burst, so that the server reads them in batches
+  p.c->cork();  // one burst, so that the server reads them in batches
   for (int i = 0; i < kPackets; ++i) {
-    ASSERT_TRUE(c->send_media(holder->local_address(), PacketKind::kRtp,
-                              rtp_with_seq(i))
-                    .ok());
+    ASSERT_TRUE(
+        p.c->send_media(p.s->local_address(), PacketKind::kRtp, rtp_with_seq(i))
+            .ok());
   }
-  c->uncork();
-  ASSERT_TRUE(
-      loop.run_until([&] { return crec.media.size() == size_t{kPackets}; }));
-  for (int i = 0; i < kPackets; ++i) EXPECT_EQ(seq_of(crec.media[i].packet), i);
-  EXPECT_FALSE(holder->corked());
-  EXPECT_GE(holder->stats().send_batches, 1u);
+  p.c->uncork();
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return p.crec.media.size() == size_t{kPackets}; }));
+  for (int i = 0; i < kPackets; ++i)
+    EXPECT_EQ(seq_of(p.crec.media[i].packet), i);
+  EXPECT_FALSE(p.s->corked());
+  EXPECT_GE(p.s->stats().send_batches, 1u);
   // Fewer system calls than packets: at least two per call on average.
-  EXPECT_LE(holder->stats().send_batches * 2, size_t{kPackets});
-  c->close();
-  holder->close();
-  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+  EXPECT_LE(p.s->stats().send_batches * 2, size_t{kPackets});
 }
 
 }  // namespace
