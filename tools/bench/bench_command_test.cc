@@ -1,7 +1,9 @@
 #include "tools/bench/bench_command.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace dtls::bench {
@@ -59,7 +61,28 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
     EXPECT_GT(m.udp_ceiling_pps, 0);
     EXPECT_GT(m.srtp_ceiling_pps, 0);
     EXPECT_GT(m.ratio(), 0);
+    // One sample per slice; the point's figures are their medians, between
+    // the slices' own.
+    ASSERT_EQ(m.slices.size(), 2u);
+    std::vector<double> r;
+    for (const auto& s : m.slices)
+      r.push_back(s.ours_pps / std::min(s.udp_pps, m.srtp_ceiling_pps));
+    EXPECT_GE(m.ratio(), *std::min_element(r.begin(), r.end()) - 1e-12);
+    EXPECT_LE(m.ratio(), *std::max_element(r.begin(), r.end()) + 1e-12);
+    // A sender paying for both is slower than one paying for either.
+    EXPECT_GT(m.serial_bound_pps(), 0);
+    EXPECT_LT(m.serial_bound_pps(), m.udp_ceiling_pps);
+    EXPECT_LT(m.serial_bound_pps(), 2 * m.srtp_ceiling_pps);
+    EXPECT_GT(m.bound_ratio(), 0);
     EXPECT_NEAR(m.gbit_per_s, m.received_pps * m.payload * 8 / 1e9, 1e-9);
+  }
+  // With two CPUs or more, each side of the media phase has its own.
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  if (CPU_COUNT(&allowed) >= 2) {
+    EXPECT_GE(r->media_cores.sender, 0);
+    EXPECT_GE(r->media_cores.receiver, 0);
+    EXPECT_NE(r->media_cores.sender, r->media_cores.receiver);
   }
   // Memory, handshakes, their ceiling, and each media point.
   EXPECT_GE(progress.size(), 7u);
@@ -67,8 +90,8 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   for (const char* key :
        {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
         "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
-        "\"handshake_one_core\"", "\"udp_ceiling_pps\"",
-        "\"SRTP_AEAD_AES_128_GCM\""}) {
+        "\"handshake_one_core\"", "\"udp_ceiling_pps\"", "\"slices\"",
+        "\"bound_ratio\"", "\"media_cores\"", "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);
@@ -81,6 +104,32 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_NE(to_table(*r).find("ours/ceiling"), std::string::npos);
   EXPECT_NE(to_table(*r).find("resumed/full"), std::string::npos);
   EXPECT_NE(json.find("\"tickets_resumed\""), std::string::npos);
+}
+
+TEST(MediaResult, RatioIsTheMedianOfTheSlices) {
+  MediaResult m;
+  m.received_pps = 100;
+  m.udp_ceiling_pps = 200;
+  m.srtp_ceiling_pps = 400;
+  // No slices (no ceilings measured per slice): ours over the lower ceiling.
+  EXPECT_DOUBLE_EQ(m.ceiling_pps(), 200);
+  EXPECT_DOUBLE_EQ(m.ratio(), 0.5);
+  // 1 / (1/200 + 1/800) = 160: a sender paying for both.
+  EXPECT_DOUBLE_EQ(m.serial_bound_pps(), 160);
+  EXPECT_DOUBLE_EQ(m.bound_ratio(), 100.0 / 160);
+  // One slice stolen by a neighbour moves one sample, not the figure.
+  m.slices = {{180, 200}, {20, 100}, {160, 200}};
+  EXPECT_DOUBLE_EQ(m.ratio(), 0.8);
+  m.slices = {{180, 200}, {120, 200}};
+  EXPECT_DOUBLE_EQ(m.ratio(), 0.75);
+  // Per slice, that slice's UDP ceiling: 100 / min(100, 400).
+  m.slices = {{100, 100}};
+  EXPECT_DOUBLE_EQ(m.ratio(), 1.0);
+  EXPECT_DOUBLE_EQ(m.bound_ratio(), 100 / (1 / (1 / 100.0 + 1 / 800.0)));
+  // A slice without its ceiling gives no figure rather than a wrong one.
+  m.slices = {{100, 0}};
+  m.srtp_ceiling_pps = 0;
+  EXPECT_DOUBLE_EQ(m.bound_ratio(), 0);
 }
 
 TEST(BenchCommand, UsageErrors) {

@@ -52,6 +52,39 @@ bool pin_loop(EventLoop& loop, const cpu_set_t& mask) {
       [&] { return sched_setaffinity(0, sizeof(mask), &mask) == 0; });
 }
 
+// Pins the calling thread to one CPU (-1: leaves it alone).
+void pin_this_thread(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  sched_setaffinity(0, sizeof(one), &one);
+}
+
+// The first two CPUs this process may run on, with both loops pinned to
+// them; CorePair{} when there is one CPU or the kernel refuses.
+CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
+  cpu_set_t all;
+  if (sched_getaffinity(0, sizeof(all), &all) != 0) return {};
+  CorePair c;
+  for (int cpu = 0; cpu < CPU_SETSIZE && c.receiver < 0; ++cpu) {
+    if (!CPU_ISSET(cpu, &all)) continue;
+    (c.sender < 0 ? c.sender : c.receiver) = cpu;
+  }
+  if (c.receiver < 0) return {};
+  cpu_set_t tx, rx;
+  CPU_ZERO(&tx);
+  CPU_ZERO(&rx);
+  CPU_SET(c.sender, &tx);
+  CPU_SET(c.receiver, &rx);
+  if (!pin_loop(client, tx) || !pin_loop(server, rx)) {
+    pin_loop(client, all);
+    pin_loop(server, all);
+    return {};
+  }
+  return c;
+}
+
 double loop_cpu(EventLoop& loop) {
   return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
 }
@@ -186,10 +219,18 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
                                 EventLoop& client, std::uint16_t port,
                                 ConnectOptions co, const std::string& profile,
                                 size_t payload, size_t datagram,
-                                Receiver& receiver) {
+                                Receiver& receiver, CorePair cores) {
   MediaResult m;
   m.profile = profile;
   m.payload = payload;
+  if (o.ceilings) {
+    // On the sender's core: protect and unprotect on one core is the
+    // crypto's share of both sides.
+    auto c = libsrtp_protect_unprotect_pps(
+        profile, payload, std::max(0.2, o.duration_s / 3), cores.sender);
+    if (!c.ok()) return c.error();
+    m.srtp_ceiling_pps = *c;
+  }
   std::vector<Session> sessions;
   for (int i = 0; i < o.sessions; ++i) {
     auto s = connect(client, "127.0.0.1", port, co);
@@ -211,10 +252,11 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   std::uint16_t seq = 0;
   double udp_seconds = 0, udp_packets = 0;
   for (int r = 0; r < repeats; ++r) {
+    double udp_pps = 0;
     if (o.ceilings) {
-      udp_packets +=
-          udp_loopback_pps(datagram, slice, std::clamp(o.send_batch, 1, 32)) *
-          slice;
+      udp_pps = udp_loopback_pps(datagram, slice,
+                                 std::clamp(o.send_batch, 1, 32), cores);
+      udp_packets += udp_pps * slice;
       udp_seconds += slice;
     }
     server.dispatcher()->call([&] { receiver.rtp = 0; });
@@ -269,6 +311,8 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
       got = now;
     }
     m.receiver_cpu_s += loop_cpu(server) - r0;
+    if (o.ceilings && sent.seconds > 0)
+      m.slices.push_back({static_cast<double>(got) / sent.seconds, udp_pps});
     m.sent += sent.packets;
     m.received += got;
     m.seconds += sent.seconds;
@@ -412,22 +456,74 @@ int run_idle_clients(std::uint16_t port, int count,
   return 0;
 }
 
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double lower_ceiling(double udp, double srtp) {
+  if (udp <= 0) return srtp;
+  if (srtp <= 0) return udp;
+  return std::min(udp, srtp);
+}
+
+double serial_bound(double udp, double srtp) {
+  return udp > 0 && srtp > 0 ? 1 / (1 / udp + 1 / (2 * srtp)) : 0;
+}
+
+// The median over slices of ours / f(that slice's UDP ceiling); 0 when a
+// slice has no ceiling.
+template <class F>
+double slice_median(const std::vector<MediaResult::Slice>& slices, F&& f) {
+  std::vector<double> v;
+  for (const auto& s : slices) {
+    const double c = f(s.udp_pps);
+    if (c <= 0) return 0;
+    v.push_back(s.ours_pps / c);
+  }
+  return median(std::move(v));
+}
+
+}  // namespace
+
 double MediaResult::ceiling_pps() const {
-  if (udp_ceiling_pps <= 0) return srtp_ceiling_pps;
-  if (srtp_ceiling_pps <= 0) return udp_ceiling_pps;
-  return std::min(udp_ceiling_pps, srtp_ceiling_pps);
+  return lower_ceiling(udp_ceiling_pps, srtp_ceiling_pps);
 }
 
 double MediaResult::ratio() const {
+  if (!slices.empty()) {
+    return slice_median(slices, [&](double udp) {
+      return lower_ceiling(udp, srtp_ceiling_pps);
+    });
+  }
   double c = ceiling_pps();
   return c > 0 ? received_pps / c : 0;
+}
+
+double MediaResult::serial_bound_pps() const {
+  return serial_bound(udp_ceiling_pps, srtp_ceiling_pps);
+}
+
+double MediaResult::bound_ratio() const {
+  if (!slices.empty()) {
+    return slice_median(slices, [&](double udp) {
+      return serial_bound(udp, srtp_ceiling_pps);
+    });
+  }
+  const double b = serial_bound_pps();
+  return b > 0 ? received_pps / b : 0;
 }
 
 // One sender thread, one receiver thread, with the batching our endpoints
 // use: `send_batch` datagrams per send call (send, or sendmmsg as a corked
 // endpoint sends), up to 16 per receive call (recvmmsg, as listening
 // endpoints receive).
-double udp_loopback_pps(size_t datagram, double seconds, int send_batch) {
+double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
+                        CorePair cores) {
   int rx = socket(AF_INET, SOCK_DGRAM, 0);
   int tx = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
@@ -442,6 +538,7 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch) {
   std::atomic<bool> stop{false};
   std::uint64_t received = 0;
   std::thread receiver([&] {
+    pin_this_thread(cores.receiver);
     // recvmmsg for up to 16 datagrams at a time, as a listening endpoint
     // receives (libuv's UV_UDP_RECVMMSG, 64 KiB slots).
     constexpr int kBatch = 16;
@@ -470,14 +567,21 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch) {
         &out_iov[static_cast<size_t>(i)];
     out[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
   }
-  const auto end = SteadyClock::now() + std::chrono::duration<double>(seconds);
-  while (SteadyClock::now() < end) {
-    if (batch == 1) {
-      for (int i = 0; i < 16; ++i) send(tx, payload.data(), payload.size(), 0);
-    } else {
-      sendmmsg(tx, out.data(), static_cast<unsigned>(batch), 0);
+  // Its own thread, so that pinning it leaves the caller alone.
+  std::thread sender([&] {
+    pin_this_thread(cores.sender);
+    const auto end =
+        SteadyClock::now() + std::chrono::duration<double>(seconds);
+    while (SteadyClock::now() < end) {
+      if (batch == 1) {
+        for (int i = 0; i < 16; ++i)
+          send(tx, payload.data(), payload.size(), 0);
+      } else {
+        sendmmsg(tx, out.data(), static_cast<unsigned>(batch), 0);
+      }
     }
-  }
+  });
+  sender.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   stop = true;
   receiver.join();
@@ -487,7 +591,17 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch) {
 }
 
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile_name,
-                                             size_t payload, double seconds) {
+                                             size_t payload, double seconds,
+                                             int cpu) {
+  if (cpu >= 0) {
+    // A thread of its own on that CPU, so the caller's affinity stays.
+    Result<double> out = 0.0;
+    std::thread([&] {
+      pin_this_thread(cpu);
+      out = libsrtp_protect_unprotect_pps(profile_name, payload, seconds, -1);
+    }).join();
+    return out;
+  }
   auto profile = srtp::profile_from_name(profile_name);
   if (!profile) return make_error("ERR_INVALID_ARG_VALUE", "unknown profile");
   if (Status s = srtp::ensure_initialized(); !s.ok()) return s.error();
@@ -803,6 +917,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
     if (!c.ok()) return c.error();
     result.handshake.ceiling_per_second = *c;
   }
+  // One core per side, the same two for ours and the ceilings.
+  result.media_cores = pin_media_loops(server, client);
   for (size_t payload : o.payloads) {
     for (const std::string& profile : o.profiles) {
       co.secure_context = client_contexts[profile];
@@ -817,14 +933,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
                              : std::string()));
       }
       auto m = media_point(o, server, client, port, co, profile, payload,
-                           datagram, receiver);
+                           datagram, receiver, result.media_cores);
       if (!m.ok()) return m.error();
-      if (o.ceilings) {
-        auto c = libsrtp_protect_unprotect_pps(profile, payload,
-                                               std::max(0.2, o.duration_s / 3));
-        if (!c.ok()) return c.error();
-        m->srtp_ceiling_pps = *c;
-      }
       result.media.push_back(*m);
     }
   }

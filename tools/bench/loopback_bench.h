@@ -22,7 +22,7 @@ struct BenchOptions {
   std::vector<size_t> payloads = {200, 600, 1200};  // RTP payload bytes
   double duration_s = 0.8;                          // per media point
   // Each point's time is cut into this many slices, interleaved with slices
-  // of its raw UDP ceiling.
+  // of its raw UDP ceiling; the point's ratio is the median of the slices'.
   int repeats = 3;
   // Media datagrams per send system call: 1 is one uv_udp_try_send per
   // packet; more corks each session around a burst of that many (sendmmsg,
@@ -72,8 +72,33 @@ struct MediaResult {
   double sender_cpu_s = 0, receiver_cpu_s = 0;
   double udp_ceiling_pps = 0;   // raw UDP, same datagram size and batching
   double srtp_ceiling_pps = 0;  // libsrtp protect + unprotect on one core
+  // Each slice of ours beside the UDP ceiling's slice just before it (empty
+  // without ceilings).
+  struct Slice {
+    double ours_pps = 0, udp_pps = 0;
+  };
+  std::vector<Slice> slices;
   double ceiling_pps() const;
-  double ratio() const;  // received_pps / ceiling_pps
+  // ours / min(UDP, libsrtp): the median over slices, so a neighbour that
+  // steals one slice moves one sample, not the figure. Without slices,
+  // received_pps / ceiling_pps.
+  double ratio() const;
+  // What one sender core doing both the raw UDP send and the protect half of
+  // the libsrtp ceiling, one after the other, would reach:
+  // 1 / (1/udp + 1/(2 srtp)). ours / that (median over slices) is our own
+  // overhead on top of the kernel's and the crypto's: 1.0 is none. Needs
+  // both ceilings; 0 otherwise.
+  double serial_bound_pps() const;
+  double bound_ratio() const;
+};
+
+// Where the media phase runs: the sender (our clients' loop, the UDP
+// ceiling's sending thread, the libsrtp ceiling) on one CPU, the receiver
+// (our server's loop, the UDP ceiling's receiving thread) on another, so
+// ours and its ceilings get the same cores. -1: not pinned (fewer than two
+// CPUs allowed, or the kernel refused).
+struct CorePair {
+  int sender = -1, receiver = -1;
 };
 
 struct BenchResult {
@@ -89,6 +114,7 @@ struct BenchResult {
   HandshakeResult tickets_full, tickets_resumed;
   MemoryResult memory;
   int send_batch = 1;  // media datagrams per send call (BenchOptions)
+  CorePair media_cores;
   std::vector<MediaResult> media;
 };
 
@@ -110,9 +136,11 @@ int run_idle_clients(std::uint16_t port, int count,
 double rss_kib();
 
 // The ceilings on their own.
-double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1);
+double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1,
+                        CorePair cores = {});
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
-                                             size_t payload, double seconds);
+                                             size_t payload, double seconds,
+                                             int cpu = -1);
 Result<double> openssl_memory_handshakes_per_second(int count);
 
 }  // namespace dtls::bench
