@@ -211,6 +211,11 @@ Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
                       "srtp_replay_window must be 64..32768 packets, got " +
                           std::to_string(o.srtp_replay_window));
   }
+  if (o.send_queue_limit < 1 || o.send_queue_limit > (1u << 20)) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "send_queue_limit must be 1..1048576 datagrams, got " +
+                          std::to_string(o.send_queue_limit));
+  }
   return Built{std::move(ctx), std::move(ao)};
 }
 
@@ -278,6 +283,7 @@ struct SessionCore {
   std::function<void(std::string_view)> on_keylog;
   std::function<void(std::span<const std::uint8_t>)> on_rtp;
   std::function<void(std::span<const std::uint8_t>)> on_rtcp;
+  std::function<void()> on_drain;
   std::function<void(std::span<const std::uint8_t>)> on_session;
   bool is_client = false;
   std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
@@ -339,6 +345,7 @@ struct SessionCore {
     on_keylog = nullptr;
     on_rtp = nullptr;
     on_rtcp = nullptr;
+    on_drain = nullptr;
     on_session = nullptr;
     opened_callbacks.clear();
     closed_callbacks.clear();
@@ -377,6 +384,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
   std::unordered_map<std::string, std::shared_ptr<SessionCore>> ice_pending;
   AssociationOptions ice_association;  // the base for ICE sessions
   std::function<void(Session)> on_session;
+  std::function<void()> on_drain;
   bool listening = false;
   bool single_session = false;  // made by connect(): closes with its session
   bool ended = false;
@@ -407,7 +415,22 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
             },
             [self](const std::string& ufrag, const IceEvent& e) {
               self->handle_ice(ufrag, e);
-            }};
+            },
+            [self] { self->handle_drain(); }};
+  }
+
+  // The socket's send queue emptied after it refused datagrams: the
+  // endpoint's callback, then those of the sessions on that socket. Copies
+  // are called, so a callback may replace itself.
+  void handle_drain() {
+    if (auto cb = on_drain) cb();
+    std::vector<std::shared_ptr<SessionCore>> listening_sessions;
+    for (const auto& [peer, s] : sessions) {
+      if (s->on_drain) listening_sessions.push_back(s);
+    }
+    for (const auto& s : listening_sessions) {
+      if (auto cb = s->on_drain; cb && !s->ended) cb();
+    }
   }
 
   void handle_ice(const std::string& ufrag, const IceEvent& e) {
@@ -512,8 +535,9 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     closed_promise.set_value(status);
     auto callbacks = std::move(closed_callbacks);
     for (auto& cb : callbacks) cb(status);
-    on_session =
-        nullptr;  // it may hold an Endpoint handle: no cycle after the end
+    // They may hold an Endpoint handle: no cycle after the end.
+    on_session = nullptr;
+    on_drain = nullptr;
     udp.reset();  // UdpEndpoint's close callback still holds it until it
                   // returns
   }
@@ -603,6 +627,8 @@ Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
   UdpEndpointOptions uo;
   uo.context = built.context;
   uo.srtp.replay_window = options.srtp_replay_window;
+  uo.max_queued_sends = options.send_queue_limit;
+  uo.always_queue_sends = options.always_queue_sends;
   uo.connect_socket = true;  // ICMP errors fail the handshake at once
   auto udp = UdpEndpoint::open(loop, *bind, uo, core.callbacks());
   if (!udp.ok()) return udp.error();
@@ -756,6 +782,13 @@ void Session::uncork() {
   if (core_)
     cork_socket(
         core_->dispatcher, [&] { return socket_of(core_); }, false);
+}
+
+void Session::on_drain(std::function<void()> cb) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_drain = std::move(cb);
+  });
 }
 
 void Session::on_rtp(std::function<void(std::span<const std::uint8_t>)> cb) {
@@ -1123,6 +1156,13 @@ void Endpoint::destroy(std::optional<Error> error) {
 std::shared_future<Status> Endpoint::closed() const {
   return core_->closed_future;
 }
+void Endpoint::on_drain(std::function<void()> cb) {
+  if (!core_) return;
+  on_loop(core_->dispatcher, [&] {
+    if (!core_->ended) core_->on_drain = std::move(cb);
+  });
+}
+
 void Endpoint::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
   on_loop(core_->dispatcher, [&] {
@@ -1186,6 +1226,8 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
     uo.cookie_master_secret = master;
   }
   uo.srtp.replay_window = options.srtp_replay_window;
+  uo.max_queued_sends = options.send_queue_limit;
+  uo.always_queue_sends = options.always_queue_sends;
   uo.ice_lite = options.ice_lite;
   core->ice_association = built->association;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());

@@ -166,6 +166,14 @@ struct SecureOptions {
   std::chrono::milliseconds idle_timeout{0};
   // Inbound SRTP replay window in packets (64..32768).
   size_t srtp_replay_window = 1024;
+  // When the kernel pushes back (EAGAIN), datagrams wait in the socket's
+  // queue, at most this many (1..1048576); past it media sends fail with
+  // ERR_SEND_QUEUE_FULL until on_drain.
+  size_t send_queue_limit = 4096;
+  // Every datagram goes through that queue, as if the kernel always pushed
+  // back: loopback never does, so this is how an application tests its
+  // backpressure handling (ERR_SEND_QUEUE_FULL, on_drain).
+  bool always_queue_sends = false;
 };
 
 struct ListenOptions : SecureOptions {
@@ -266,6 +274,13 @@ class Session {
   // asking, per receive batch.
   void cork();
   void uncork();
+  // Backpressure: when the kernel pushes back, datagrams wait in a bounded
+  // queue; past it send_rtp/send_rtcp drop the packet and return
+  // ERR_SEND_QUEUE_FULL (counted in the endpoint's stats). `cb` runs on the
+  // loop once that queue has emptied again (node's 'drain'): sending may
+  // resume. The queue belongs to the session's socket, so for a server
+  // session it fires when any session on the endpoint was refused.
+  void on_drain(std::function<void()> cb);
   // Unprotected packets, on the loop thread; the span lives until the
   // callback returns. Packets that fail to unprotect are counted in
   // stats().media and never delivered.
@@ -358,6 +373,9 @@ class Endpoint {
   // around the loop that sends one packet to many subscribers.
   void cork();
   void uncork();
+  // The socket's send queue emptied after it was full (see
+  // Session::on_drain); before any session's own callback.
+  void on_drain(std::function<void()> cb);
   void close();
   // No alerts; with an error, every session ends with it (see
   // Session::destroy) and so does closed().

@@ -762,6 +762,74 @@ TEST(DtlsApiMedia, CorkedEndpointSendsAtUncork) {
   m.endpoint->close();
 }
 
+// Backpressure, both halves: ERR_SEND_QUEUE_FULL past the queue's bound, then
+// on_drain (endpoint first, then the session) once it has emptied.
+TEST(DtlsApiMedia, FullSendQueueRefusesMediaThenDrains) {
+  testing::UvTestLoop loop;
+  std::vector<Session> sessions;
+  std::vector<std::string> drains;
+  ListenOptions lo = listen_options();
+  lo.srtp = "SRTP_AEAD_AES_128_GCM";
+  lo.always_queue_sends = true;  // loopback never pushes back on its own
+  lo.send_queue_limit = 4;
+  auto endpoint = listen(
+      loop.get(),
+      [&](Session s) {
+        s.on_drain([&] { drains.push_back("session"); });
+        sessions.push_back(s);
+      },
+      lo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  endpoint->on_drain([&] { drains.push_back("endpoint"); });
+  ConnectOptions co = connect_options();
+  co.srtp = lo.srtp;
+  std::vector<Bytes> got;
+  auto client = connect(loop.get(), "127.0.0.1", endpoint->address().port, co);
+  ASSERT_TRUE(client.ok());
+  client->on_rtp([&](std::span<const std::uint8_t> p) {
+    got.emplace_back(p.begin(), p.end());
+  });
+  client->on_drain([&] { drains.push_back("client"); });
+  ASSERT_TRUE(loop.run_until([&] {
+    return ready(client->opened()) && !sessions.empty() &&
+           ready(sessions[0].opened());
+  }));
+  ASSERT_TRUE(sessions[0].opened().get().ok());
+  // The handshake's own queued flights never met a full queue: no drain.
+  EXPECT_TRUE(drains.empty());
+  int sent = 0, refused = 0;
+  for (std::uint16_t i = 0; i < 10; ++i) {
+    auto r = sessions[0].send_rtp(rtp(0x3333, i, 200));
+    if (r.ok()) {
+      ++sent;
+    } else {
+      EXPECT_EQ(r.error().code, "ERR_SEND_QUEUE_FULL");
+      ++refused;
+    }
+  }
+  EXPECT_EQ(sent, 4);
+  EXPECT_EQ(refused, 6);
+  EXPECT_TRUE(drains.empty());  // not before the queue has emptied
+  ASSERT_TRUE(loop.run_until([&] { return drains.size() == 2; }));
+  EXPECT_EQ(drains, (std::vector<std::string>{"endpoint", "session"}));
+  ASSERT_TRUE(sessions[0].send_rtp(rtp(0x3333, 10, 200)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return got.size() == 5; }));
+  for (std::uint16_t i = 0; i < 4; ++i) EXPECT_EQ(got[i], rtp(0x3333, i, 200));
+  EXPECT_EQ(got[4], rtp(0x3333, 10, 200));
+  EXPECT_EQ(drains.size(), 2u);  // the client's own socket never filled
+  // The bound is checked at the call.
+  ConnectOptions bad = co;
+  bad.send_queue_limit = 0;
+  auto b = connect(loop.get(), "127.0.0.1", 9, bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, "ERR_OUT_OF_RANGE");
+  // Handles of nothing take a callback and do nothing.
+  Session().on_drain([] {});
+  Endpoint().on_drain([] {});
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(client->closed()); }));
+}
+
 TEST(DtlsApiMedia, MediaErrors) {
   MediaPair m;
   m.start("SRTP_AEAD_AES_128_GCM", nullptr, nullptr);

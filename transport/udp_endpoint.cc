@@ -71,6 +71,12 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     return make_error("ERR_INVALID_ARG_VALUE",
                       "a loop, a DTLS context and an address are needed");
   }
+  // Without a queue nothing would ever drain, and DTLS flights that meet
+  // EAGAIN would wait for a retransmission.
+  if (options.max_queued_sends == 0) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "max_queued_sends must be at least 1");
+  }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
   // A family makes libuv create the socket now, so that options can be set
@@ -393,7 +399,7 @@ Result<size_t> UdpEndpoint::send_media_corked(
     std::span<const std::uint8_t> packet) {
   // The backpressure signal stays immediate: the queue is full now.
   if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
-    stats_.send_queue_drops++;
+    drop_for_full_queue();
     return make_error("ERR_SEND_QUEUE_FULL",
                       "the socket and the send queue are full; the packet "
                       "was dropped");
@@ -460,7 +466,7 @@ void UdpEndpoint::flush_batch() {
   // The kernel pushed back: the rest wait in libuv's queue, bounded.
   for (; i < b.size(); ++i) {
     if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
-      stats_.send_queue_drops++;
+      drop_for_full_queue();
       continue;
     }
     send_queued(b.destination(i), b.datagram(i));
@@ -663,7 +669,7 @@ int UdpEndpoint::send_datagram(const PeerAddress& to,
     // Bounded: past max_queued_sends the datagram is dropped and the caller
     // told (media: ERR_SEND_QUEUE_FULL; DTLS recovers by retransmission).
     if (uv_udp_get_send_queue_count(&udp_) >= options_.max_queued_sends) {
-      stats_.send_queue_drops++;
+      drop_for_full_queue();
       return UV_ENOBUFS;
     }
     return send_queued(dest, data);
@@ -702,8 +708,16 @@ void UdpEndpoint::send_cb(uv_udp_send_t* req, int status) {
   } else {
     self->stats_.send_errors++;  // UV_ECANCELED: released before it left
   }
-  if (self->flushing_ && uv_udp_get_send_queue_count(&self->udp_) == 0) {
+  if (uv_udp_get_send_queue_count(&self->udp_) != 0) return;
+  if (self->flushing_) {
     self->release_handles();
+    return;
+  }
+  // The backpressure signal's second half (node's 'drain'): the queue that
+  // refused datagrams is empty again.
+  if (self->drain_pending_ && !self->closing_ && !self->released_) {
+    self->drain_pending_ = false;
+    if (self->callbacks_.on_drain) self->callbacks_.on_drain();
   }
 }
 

@@ -84,8 +84,9 @@ struct UdpEndpointOptions {
   // uv_udp_try_send: the path taken when the kernel pushes back, forced (for
   // tests and for measuring the queued path).
   bool always_queue_sends = false;
-  // At most this many datagrams wait in libuv's send queue; past it they are
-  // dropped, counted, and media sends fail with ERR_SEND_QUEUE_FULL.
+  // At most this many datagrams wait in libuv's send queue (at least 1); past
+  // it they are dropped, counted, and media sends fail with
+  // ERR_SEND_QUEUE_FULL. Callbacks::on_drain says when it has emptied.
   size_t max_queued_sends = 4096;
   // SO_REUSEPORT: several endpoints (one per worker loop) bind one port and
   // the kernel spreads peers over them by address (a peer stays on one).
@@ -171,6 +172,10 @@ class UdpEndpoint {
     // ICE-lite sessions, by local ufrag. After kSessionStarted the session's
     // DTLS events come through on_event keyed by that address.
     std::function<void(const std::string&, const IceEvent&)> on_ice;
+    // The send queue has emptied after it was full (a datagram was dropped
+    // for it, media refused with ERR_SEND_QUEUE_FULL): sending may resume.
+    // Once per episode, never while closing.
+    std::function<void()> on_drain;
   };
 
   // Binds a UDP socket on `loop` (the caller's loop; callbacks run on its
@@ -253,6 +258,9 @@ class UdpEndpoint {
   size_t session_count() const { return sessions_.size(); }
   bool closing() const { return closing_; }
   const UdpEndpointStats& stats() const { return stats_; }
+  // Datagrams waiting in libuv's send queue (node dgram's
+  // getSendQueueCount).
+  size_t send_queue_count() const { return uv_udp_get_send_queue_count(&udp_); }
   // Whether receives go through recvmmsg (receive_batch > 1 and the platform
   // has it).
   bool batched_receive() const { return uv_udp_using_recvmmsg(&udp_) == 1; }
@@ -335,6 +343,12 @@ class UdpEndpoint {
     stats_.packets_sent++;
     stats_.bytes_sent += bytes;
   }
+  // One datagram dropped because the send queue is full; on_drain follows
+  // when it empties.
+  void drop_for_full_queue() {
+    stats_.send_queue_drops++;
+    drain_pending_ = true;
+  }
   Session* find(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 
@@ -375,8 +389,9 @@ class UdpEndpoint {
   std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
   bool busy_ = false;
   bool closing_ = false;
-  bool released_ = false;  // uv_close called on the handles
-  bool flushing_ = false;  // close(): waiting for the send queue to empty
+  bool released_ = false;       // uv_close called on the handles
+  bool flushing_ = false;       // close(): waiting for the send queue to empty
+  bool drain_pending_ = false;  // a drop for a full queue, no on_drain yet
   std::optional<PeerAddress> connected_;  // connect_socket: the one peer
   int pending_socket_error_ = 0;  // seen while sending, handled in after()
   bool heard_from_peer_ = false;  // connect_socket: any datagram from it

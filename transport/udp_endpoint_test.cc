@@ -58,6 +58,7 @@ struct Recorder {
   std::vector<Media> media;
   std::vector<std::pair<std::string, IceEvent>> ice;
   bool closed = false;
+  int drains = 0;
   int count(IceEvent::Type t) const {
     int n = 0;
     for (const auto& [u, e] : ice) n += e.type == t;
@@ -83,7 +84,8 @@ struct Recorder {
         },
         [this](const std::string& ufrag, const IceEvent& e) {
           ice.emplace_back(ufrag, e);
-        }};
+        },
+        [this] { ++drains; }};
   }
 };
 
@@ -269,6 +271,12 @@ TEST(UdpEndpoint, Errors) {
   auto none = UdpEndpoint::open(loop.get(), loopback(), {}, {});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, "ERR_INVALID_ARG_VALUE");
+  UdpEndpointOptions no_queue;
+  no_queue.context = context(0);
+  no_queue.max_queued_sends = 0;
+  auto unbounded = UdpEndpoint::open(loop.get(), loopback(), no_queue, {});
+  ASSERT_FALSE(unbounded.ok());
+  EXPECT_EQ(unbounded.error().code, "ERR_OUT_OF_RANGE");
   // Sending to nobody; connecting twice; connecting while closing.
   auto r = s->send(loopback(9), bytes("x"));
   ASSERT_FALSE(r.ok());
@@ -616,10 +624,17 @@ TEST(UdpEndpoint, BoundedSendQueueSignalsBackpressure) {
   EXPECT_EQ(sent, 8);
   EXPECT_EQ(full, 12);
   EXPECT_EQ((*c)->stats().send_queue_drops, 12u);
+  // The second half of the signal: once, when the queue is empty again.
+  EXPECT_EQ(crec.drains, 0);
+  ASSERT_TRUE(loop.run_until([&] { return crec.drains == 1; }));
+  EXPECT_EQ((*c)->send_queue_count(), 0u);
   ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 8; }));
   rtp[3] = 100;
   EXPECT_TRUE((*c)->send_media(s->local_address(), PacketKind::kRtp, rtp).ok());
   ASSERT_TRUE(loop.run_until([&] { return srec.media.size() == 9; }));
+  // Queued sends that never met a full queue bring no drain.
+  EXPECT_EQ(crec.drains, 1);
+  EXPECT_EQ(srec.drains, 0);
   (*c)->close();
   s->close();
   ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
@@ -744,6 +759,7 @@ TEST(UdpEndpointBatch, CorkedSendsKeepTheQueueBoundAndItsSignal) {
     ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(i)).ok());
   p.c->uncork();  // 8 wait in the queue, 12 are dropped and counted
   EXPECT_EQ(p.c->stats().send_queue_drops, 12u);
+  EXPECT_EQ(p.crec.drains, 0);
   p.c->cork();
   auto r = p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(20));
   ASSERT_FALSE(r.ok());
@@ -751,10 +767,13 @@ TEST(UdpEndpointBatch, CorkedSendsKeepTheQueueBoundAndItsSignal) {
   p.c->uncork();
   ASSERT_TRUE(p.loop.run_until([&] { return p.srec.media.size() == 8; }));
   for (int i = 0; i < 8; ++i) EXPECT_EQ(seq_of(p.srec.media[i].packet), i);
+  // Drops at the batch's flush (no caller to tell) are signalled too.
+  ASSERT_TRUE(p.loop.run_until([&] { return p.crec.drains == 1; }));
   p.c->cork();
   ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(30)).ok());
   p.c->uncork();
   ASSERT_TRUE(p.loop.run_until([&] { return p.srec.media.size() == 9; }));
+  EXPECT_EQ(p.crec.drains, 1);
 }
 
 // An SFU-style echo: what on_media sends while a recvmmsg batch is handed
