@@ -143,6 +143,25 @@ Status use_credentials(SSL_CTX* ctx, const DtlsContextOptions& o) {
   return {};
 }
 
+// A certificate given without its chain is completed from the trust store
+// (node's `ca`, else the system's hashed directory). OpenSSL does that at every
+// handshake (ssl_add_cert_chain: an X509_verify_cert of our own certificate
+// and a failed stat per issuer looked up in the directory, at each end). Built
+// here once, the same chain goes out each time; a self-signed WebRTC
+// certificate gets an empty one. A build that fails (the store's CA below the
+// security level) leaves the handshake to fail as before.
+void build_chains(SSL_CTX* ctx) {
+  X509* current = SSL_CTX_get0_certificate(ctx);  // the slot set last
+  for (long op = SSL_CERT_SET_FIRST; SSL_CTX_set_current_cert(ctx, op) == 1;
+       op = SSL_CERT_SET_NEXT) {
+    STACK_OF(X509)* given = nullptr;
+    SSL_CTX_get0_chain_certs(ctx, &given);
+    if (given == nullptr)
+      SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
+  }
+  if (current != nullptr) SSL_CTX_select_current_cert(ctx, current);
+}
+
 Status use_crls(SSL_CTX* ctx, const std::vector<std::string>& crls) {
   if (crls.empty()) return {};
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -446,6 +465,7 @@ Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
     for (const auto& cert : options.ca) X509_STORE_add_cert(store, cert.get());
   }
   if (Status st = use_crls(ctx, options.crl); !st.ok()) return st.error();
+  build_chains(ctx);
   drain_openssl_errors();
 
   SSL_CTX_set_keylog_callback(ctx, keylog_cb);

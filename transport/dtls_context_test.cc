@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
+#include "certs/generate.h"
 #include "tests/testing/dtls_pair.h"
 
 namespace dtls {
@@ -176,6 +179,57 @@ TEST(DtlsContext, RootCertificatesAreTheSystemStoreReadOnce) {
     auto c = certs::Certificate::from_pem(pem);
     ASSERT_TRUE(c.ok());
   }
+}
+
+// OpenSSL completes a certificate given without its chain from the trust
+// store, by default on every handshake (an X509_verify_cert of our own
+// certificate, with a stat of the hashed CA directory per issuer looked up).
+// The context does it once.
+TEST(DtlsContext, ChainFromTheTrustStoreIsBuiltOnce) {
+  certs::GenerateOptions r;
+  r.is_ca = true;
+  r.common_name = "Test Root";
+  auto root = certs::generate_certificate(r);
+  ASSERT_TRUE(root.ok());
+  certs::GenerateOptions l;
+  l.issuer = &*root;
+  auto leaf = certs::generate_certificate(l);
+  ASSERT_TRUE(leaf.ok());
+  ASSERT_EQ(leaf->chain.size(), 1u);  // the root is left out
+  // nullopt: no chain, so OpenSSL searches the store at every handshake.
+  auto chain_of =
+      [](const DtlsContext& c) -> std::optional<std::vector<X509*>> {
+    STACK_OF(X509)* chain = nullptr;
+    SSL_CTX_set_current_cert(c.get(), SSL_CERT_SET_FIRST);
+    if (SSL_CTX_get0_chain_certs(c.get(), &chain) != 1 || chain == nullptr)
+      return std::nullopt;
+    std::vector<X509*> out;
+    for (int i = 0; i < sk_X509_num(chain); ++i)
+      out.push_back(sk_X509_value(chain, i));
+    return out;
+  };
+  DtlsContextOptions o;
+  o.credentials = *leaf;
+  o.ca = {root->leaf()};
+  auto c = DtlsContext::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto chain = chain_of(**c);
+  ASSERT_TRUE(chain.has_value());
+  ASSERT_EQ(chain->size(), 1u);
+  EXPECT_EQ(X509_cmp((*chain)[0], root->leaf().get()), 0);
+  // Self-signed (WebRTC), nothing to add: an empty chain, not a search of
+  // the store at each handshake.
+  DtlsContextOptions w;
+  w.credentials = test_credentials("webrtc");
+  auto webrtc = DtlsContext::create(w);
+  ASSERT_TRUE(webrtc.ok());
+  EXPECT_EQ(chain_of(**webrtc), std::vector<X509*>{});
+  // Not in the store: the leaf alone, as before.
+  DtlsContextOptions u;
+  u.credentials = *leaf;
+  auto unknown = DtlsContext::create(u);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(chain_of(**unknown), std::vector<X509*>{});
 }
 
 TEST(DtlsContext, DefaultCiphersAreNodesWithoutTls13) {
