@@ -45,10 +45,13 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
       // libuv hands recvmmsg 64 KiB per datagram slot (UV__UDP_DGRAM_MAXSIZE).
       recv_buffer_(65536 * std::clamp<size_t>(options_.receive_batch, 1, 64)),
       media_out_(65536 + srtp::kMaxTrailer) {
+  if (!options_.accept_incoming && !options_.ice_lite) return;
   if (options_.cookie_master_secret) {
     cookie_period_ = cookie_period();
-    gate_ = CookieGate(CookieGate::derive_secret(*options_.cookie_master_secret,
-                                                 cookie_period_));
+    gate_.emplace(CookieGate::derive_secret(*options_.cookie_master_secret,
+                                            cookie_period_));
+  } else {
+    gate_.emplace();
   }
 }
 
@@ -145,8 +148,8 @@ void UdpEndpoint::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
   // One receive buffer per endpoint, reused for every datagram: no per-packet
   // allocation.
   auto* self = static_cast<UdpEndpoint*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->recv_buffer_.data()),
-                     static_cast<unsigned>(self->recv_buffer_.size()));
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->recv_buffer_.data.get()),
+                     static_cast<unsigned>(self->recv_buffer_.size));
 }
 
 void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
@@ -270,7 +273,8 @@ void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
 // HelloVerifyRequest and no state; the verified cookie otherwise.
 std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
     std::span<const std::uint8_t> data, const PeerAddress& peer) {
-  CookieGate::Decision d = gate_.inspect(data, peer.key());
+  if (!gate_) return std::nullopt;
+  CookieGate::Decision d = gate_->inspect(data, peer.key());
   if (d.verdict == CookieGate::Verdict::kHelloVerify) {
     stats_.hello_verify_requests++;
     send_datagram(peer, d.reply);
@@ -366,7 +370,7 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
     return make_error("ERR_SRTP_NOT_NEGOTIATED",
                       "the handshake agreed on no SRTP profile");
   }
-  if (packet.size() > media_out_.size() - srtp::kMaxTrailer) {
+  if (packet.size() > media_out_.size - srtp::kMaxTrailer) {
     return make_error("ERR_SRTP_PACKET_TOO_LARGE",
                       "a packet of " + std::to_string(packet.size()) +
                           " bytes does not fit in one datagram");
@@ -376,10 +380,9 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
     return send_media_corked(destination(peer, *s), *s, kind, packet);
   // Copied once into the endpoint's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
-  auto r = protect_into(*s, kind, packet, media_out_);
+  auto r = protect_into(*s, kind, packet, media_out_.span());
   if (!r.ok()) return r.error();
-  if (int e =
-          send_datagram(destination(peer, *s), std::span(media_out_).first(*r));
+  if (int e = send_datagram(destination(peer, *s), media_out_.span().first(*r));
       e != 0) {
     // The backpressure signal: the kernel is full and so is our queue.
     if (e == UV_ENOBUFS) {
@@ -605,14 +608,15 @@ void UdpEndpoint::timer_cb(uv_timer_t* t) {
 
 void UdpEndpoint::rotate_cb(uv_timer_t* t) {
   auto* self = static_cast<UdpEndpoint*>(t->data);
+  if (!self->gate_) return;
   if (!self->options_.cookie_master_secret) {
-    self->gate_.rotate();
+    self->gate_->rotate();
     return;
   }
   const std::uint64_t period = self->cookie_period();
   if (period == self->cookie_period_) return;
   self->cookie_period_ = period;
-  self->gate_.rotate(
+  self->gate_->rotate(
       CookieGate::derive_secret(*self->options_.cookie_master_secret, period));
 }
 

@@ -371,7 +371,9 @@ class UdpEndpoint {
   int open_handles_ = 0;
   std::shared_ptr<UdpEndpoint> self_;  // held while libuv handles point at this
   PeerAddress local_;
-  CookieGate gate_;
+  // Listening (or ICE-lite) endpoints only: a connecting one never answers a
+  // ClientHello, and a gate costs a random secret and its HMAC key.
+  std::optional<CookieGate> gate_;
   std::unordered_map<PeerAddress, Session, PeerAddressHash> sessions_;
   std::unordered_map<DeadlineQueue::Id, PeerAddress> by_id_;
   std::unordered_map<std::string, std::unique_ptr<IceSession>> ice_sessions_;
@@ -380,10 +382,20 @@ class UdpEndpoint {
   std::deque<Held> held_;
   DeadlineQueue deadlines_;
   DeadlineQueue::Id next_id_ = 1;
-  std::vector<std::uint8_t> recv_buffer_;
+  // Heap bytes left unzeroed: the kernel and libsrtp write them before
+  // anything reads them. Zeroing them cost every connect 128 KiB of page
+  // faults and kept all of it resident.
+  struct Bytes {
+    explicit Bytes(size_t n)
+        : data(std::make_unique_for_overwrite<std::uint8_t[]>(n)), size(n) {}
+    std::span<std::uint8_t> span() { return {data.get(), size}; }
+    std::unique_ptr<std::uint8_t[]> data;
+    size_t size;
+  };
+  Bytes recv_buffer_;
   std::vector<std::uint8_t> out_;
-  std::vector<std::uint8_t> media_out_;  // one packet being protected
-  std::unique_ptr<SendBatch> batch_;     // made at the first corked send
+  Bytes media_out_;                   // one packet being protected
+  std::unique_ptr<SendBatch> batch_;  // made at the first corked send
   int corked_ = 0;
   bool receive_corked_ = false;      // corked for a recvmmsg batch
   std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
