@@ -79,7 +79,7 @@ std::string to_table(const BenchResult& r) {
     << fmt("%.2f", h.server_cpu_s) << " s, client "
     << fmt("%.2f", h.client_cpu_s) << " s\n";
   if (h.ceiling_per_second > 0) {
-    t << "  ceiling (in-memory OpenSSL, both ends on one core): "
+    t << "  ceiling (in-memory OpenSSL, both ends on one thread): "
       << fmt("%.0f", h.ceiling_per_second) << "/s   ours/ceiling "
       << fmt("%.2f", h.per_second / h.ceiling_per_second)
       << " (ours has a core per side)\n";
@@ -92,15 +92,18 @@ std::string to_table(const BenchResult& r) {
   }
   const HandshakeResult& one = r.handshake_one_core;
   if (one.count > 0) {
-    t << "  ours, server and clients on one core: "
+    t << "  ours, server and clients on one loop on one core: "
       << fmt("%.0f", one.per_second) << "/s  p50 " << fmt("%.2f", one.p50_ms)
-      << " ms  failures " << one.failures;
-    if (h.ceiling_per_second > 0) {
-      t << "   ours/ceiling "
-        << fmt("%.2f", one.per_second / h.ceiling_per_second)
-        << " (target 0.75)";
+      << " ms  failures " << one.failures << "\n";
+    if (!one.slices.empty()) {
+      t << "    slices (ours / in-memory on that core):";
+      for (const auto& sl : one.slices) {
+        t << " " << fmt("%.0f", sl.ours_per_s) << "/"
+          << fmt("%.0f", sl.ceiling_per_s);
+      }
+      t << "\n    ours/ceiling " << fmt("%.2f", one.ratio())
+        << " (median of the slices; target 0.75)\n";
     }
-    t << "\n";
   }
   for (const HandshakeResult& w : r.handshake_workers) {
     t << "  " << w.workers
@@ -187,8 +190,14 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
   j << "  \"handshake_one_core\": {\"count\": " << one.count
     << ", \"failures\": " << one.failures
     << ", \"per_second\": " << one.per_second << ", \"p50_ms\": " << one.p50_ms
-    << ", \"server_cpu_s\": " << one.server_cpu_s
-    << ", \"client_cpu_s\": " << one.client_cpu_s << "},\n";
+    << ", \"p99_ms\": " << one.p99_ms << ", \"cpu_s\": " << one.server_cpu_s
+    << ", \"ceiling_per_second\": " << one.ceiling_per_second
+    << ", \"ratio\": " << one.ratio() << ", \"slices\": [";
+  for (size_t i = 0; i < one.slices.size(); ++i) {
+    j << (i ? ", " : "") << "{\"ours_per_s\": " << one.slices[i].ours_per_s
+      << ", \"ceiling_per_s\": " << one.slices[i].ceiling_per_s << "}";
+  }
+  j << "]},\n";
   j << "  \"handshake_workers\": [";
   for (size_t i = 0; i < r.handshake_workers.size(); ++i) {
     const HandshakeResult& w = r.handshake_workers[i];

@@ -89,6 +89,13 @@ double loop_cpu(EventLoop& loop) {
   return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -178,12 +185,17 @@ struct ConnectDriver {
   }
 };
 
-Result<HandshakeResult> handshake_phase(const BenchOptions& o,
-                                        const std::vector<EventLoop*>& servers,
-                                        EventLoop& client, std::uint16_t port,
-                                        const ConnectOptions& co) {
+// `client` may be one of `servers`: then client_cpu_s is 0 and server_cpu_s
+// holds both ends. Each handshake's latency is appended to `latencies` when
+// given.
+Result<HandshakeResult> handshake_phase(
+    const BenchOptions& o, const std::vector<EventLoop*>& servers,
+    EventLoop& client, std::uint16_t port, const ConnectOptions& co,
+    std::vector<double>* latencies = nullptr) {
   HandshakeResult r;
   r.workers = static_cast<int>(servers.size());
+  const bool shared =
+      std::find(servers.begin(), servers.end(), &client) != servers.end();
   ConnectDriver d(&client, port, co, o.handshakes, /*keep=*/false);
   auto server_cpu = [&] {
     double sum = 0;
@@ -196,7 +208,7 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
   d.finished.get_future().wait();
   r.seconds = seconds_since(t0);
   r.server_cpu_s = server_cpu() - s0;
-  r.client_cpu_s = loop_cpu(client) - c0;
+  r.client_cpu_s = shared ? 0 : loop_cpu(client) - c0;
   r.count = o.handshakes;
   r.failures = client.dispatcher()->call([&] { return d.failures; });
   r.reused = client.dispatcher()->call([&] { return d.reused; });
@@ -204,7 +216,41 @@ Result<HandshakeResult> handshake_phase(const BenchOptions& o,
   auto lat = client.dispatcher()->call([&] { return d.latencies_ms; });
   r.p50_ms = percentile(lat, 0.50);
   r.p99_ms = percentile(lat, 0.99);
+  if (latencies) latencies->insert(latencies->end(), lat.begin(), lat.end());
   return r;
+}
+
+// The one-core handshake figure (BenchResult::handshake_one_core): `server`
+// is already pinned to `cpu`; the clients run on it too.
+Result<HandshakeResult> one_core_phase(const BenchOptions& o, EventLoop& server,
+                                       int cpu, std::uint16_t port,
+                                       const ConnectOptions& co) {
+  HandshakeResult all;
+  std::vector<double> latencies, ceilings;
+  for (int i = 0; i < std::max(1, o.repeats); ++i) {
+    HandshakeResult::Slice slice;
+    if (o.ceilings) {
+      auto c = openssl_memory_handshakes_per_second(
+          std::max(50, o.handshakes / 2), cpu);
+      if (!c.ok()) return c.error();
+      slice.ceiling_per_s = *c;
+      ceilings.push_back(*c);
+    }
+    auto r = handshake_phase(o, {&server}, server, port, co, &latencies);
+    if (!r.ok()) return r.error();
+    all.count += r->count;
+    all.failures += r->failures;
+    all.seconds += r->seconds;
+    all.server_cpu_s += r->server_cpu_s;
+    slice.ours_per_s = r->per_second;
+    if (o.ceilings) all.slices.push_back(slice);
+  }
+  all.per_second =
+      all.seconds > 0 ? (all.count - all.failures) / all.seconds : 0;
+  all.p50_ms = percentile(latencies, 0.50);
+  all.p99_ms = percentile(latencies, 0.99);
+  all.ceiling_per_second = median(ceilings);
+  return all;
 }
 
 // Counts what the server's sessions deliver (server loop only).
@@ -458,13 +504,6 @@ int run_idle_clients(std::uint16_t port, int count,
 
 namespace {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 double lower_ceiling(double udp, double srtp) {
   if (udp <= 0) return srtp;
   if (srtp <= 0) return udp;
@@ -489,6 +528,18 @@ double slice_median(const std::vector<MediaResult::Slice>& slices, F&& f) {
 }
 
 }  // namespace
+
+double HandshakeResult::ratio() const {
+  if (!slices.empty()) {
+    std::vector<double> v;
+    for (const Slice& s : slices) {
+      if (s.ceiling_per_s <= 0) return 0;
+      v.push_back(s.ours_per_s / s.ceiling_per_s);
+    }
+    return median(std::move(v));
+  }
+  return ceiling_per_second > 0 ? per_second / ceiling_per_second : 0;
+}
 
 double MediaResult::ceiling_pps() const {
   return lower_ceiling(udp_ceiling_pps, srtp_ceiling_pps);
@@ -684,7 +735,15 @@ void pump(BIO* from, BIO* to) {
 // Two SSL objects over memory BIOs on this one thread: the same ECDSA P-256
 // certificates, mutual authentication, use_srtp and the keying export that
 // our handshakes do, with no sockets, no cookie exchange and no timers.
-Result<double> openssl_memory_handshakes_per_second(int count) {
+Result<double> openssl_memory_handshakes_per_second(int count, int cpu) {
+  if (cpu >= 0) {
+    Result<double> out = 0.0;
+    std::thread([&] {
+      pin_this_thread(cpu);
+      out = openssl_memory_handshakes_per_second(count, -1);
+    }).join();
+    return out;
+  }
   auto s_id = identity(), c_id = identity();
   if (!s_id.ok() || !c_id.ok()) return make_error("ERR_CERT_GENERATE", "cert");
   SslCtxPtr sctx = memory_ctx(true, *s_id), cctx = memory_ctx(false, *c_id);
@@ -815,23 +874,28 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   auto hs = handshake_phase(o, {&server}, client, port, co);
   if (!hs.ok()) return hs.error();
   result.handshake = *hs;
-  // Again on one core, both loops pinned to the CPU the server ran on.
+  // Again with the ceiling's resources: see BenchResult::handshake_one_core.
   {
     cpu_set_t all, one;
     CPU_ZERO(&one);
     if (sched_getaffinity(0, sizeof(all), &all) == 0) {
-      CPU_SET(server.dispatcher()->call([] { return sched_getcpu(); }), &one);
-      if (pin_loop(server, one) && pin_loop(client, one)) {
+      const int cpu = server.dispatcher()->call([] { return sched_getcpu(); });
+      CPU_SET(cpu, &one);
+      if (pin_loop(server, one)) {
         if (progress) {
-          progress("handshakes: " + std::to_string(o.handshakes) +
-                   " with server and clients on one core");
+          progress(
+              "handshakes: " + std::to_string(o.handshakes) + " x " +
+              std::to_string(std::max(1, o.repeats)) +
+              " with server and clients on one loop on CPU " +
+              std::to_string(cpu) +
+              (o.ceilings ? ", each after the in-memory ceiling there" : ""));
         }
-        auto pinned = handshake_phase(o, {&server}, client, port, co);
+        auto pinned = one_core_phase(o, server, cpu, port, co);
         if (!pinned.ok()) return pinned.error();
         result.handshake_one_core = *pinned;
+        result.handshake.ceiling_per_second = pinned->ceiling_per_second;
       }
       pin_loop(server, all);
-      pin_loop(client, all);
     }
   }
   // More workers: extra server loops on the same port, one more each time.
@@ -910,7 +974,7 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   // Media and the rest on the first worker alone.
   for (auto& e : extra_endpoints) e.close();
   for (auto& l : extra_loops) l->stop();
-  if (o.ceilings) {
+  if (o.ceilings && result.handshake.ceiling_per_second <= 0) {
     if (progress) progress("ceiling: in-memory OpenSSL DTLS handshakes");
     auto c =
         openssl_memory_handshakes_per_second(std::max(50, o.handshakes / 2));

@@ -23,7 +23,7 @@ struct BenchOptions {
   double duration_s = 0.8;                          // per media point
   // Each point's time is cut into this many slices, interleaved with slices
   // of its raw UDP ceiling; the point's ratio is the median of the slices'.
-  int repeats = 3;
+  int repeats = 3;  // the one-core handshake phase too
   // Media datagrams per send system call: 1 is one uv_udp_try_send per
   // packet; more corks each session around a burst of that many (sendmmsg,
   // at most SendBatch::kCapacity). The UDP ceiling sends the same way.
@@ -59,6 +59,16 @@ struct HandshakeResult {
   double server_cpu_s = 0, client_cpu_s = 0;
   double ceiling_per_second = 0;  // in-memory OpenSSL, both ends on one core
   int reused = 0;                 // handshakes that resumed a session
+  // One-core runs: each slice of ours beside the in-memory ceiling's slice
+  // run just before it on the same CPU (empty without ceilings).
+  struct Slice {
+    double ours_per_s = 0, ceiling_per_s = 0;
+  };
+  std::vector<Slice> slices;
+  // ours / in-memory: the median over slices, so a slice the VM slowed moves
+  // one sample, not the figure. Without slices, per_second /
+  // ceiling_per_second (0 without a ceiling).
+  double ratio() const;
 };
 
 struct MediaResult {
@@ -103,9 +113,10 @@ struct CorePair {
 
 struct BenchResult {
   HandshakeResult handshake;  // one worker
-  // The same, with the server and client loops sharing one core: the
-  // resources of the in-memory ceiling, so per_second / ceiling compares
-  // like with like (the "75 % of the in-memory rate"). count 0 when
+  // The same with the resources of the in-memory ceiling: the clients on the
+  // server's loop (one thread, as the ceiling runs both ends on one), pinned
+  // to one CPU, in `repeats` slices each after a slice of the ceiling on that
+  // CPU; ratio() is the "75 % of the in-memory rate". count 0 when
   // the machine would not pin threads.
   HandshakeResult handshake_one_core;
   std::vector<HandshakeResult> handshake_workers;  // 2..max_workers
@@ -141,7 +152,7 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1,
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
                                              size_t payload, double seconds,
                                              int cpu = -1);
-Result<double> openssl_memory_handshakes_per_second(int count);
+Result<double> openssl_memory_handshakes_per_second(int count, int cpu = -1);
 
 }  // namespace dtls::bench
 
