@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dtls {
 namespace {
@@ -96,6 +98,80 @@ TEST(SendBatch, FillsToCapacity) {
   EXPECT_EQ(batch.send(sender.fd, 0).count, SendBatch::kCapacity);
   for (size_t i = 0; i < SendBatch::kCapacity; ++i)
     EXPECT_EQ(peer.receive(), std::to_string(i));
+}
+
+// Datagram i of `sizes`: its length, filled with a byte that tells it apart.
+std::string numbered(size_t i, size_t size) {
+  return std::string(size, static_cast<char>('A' + i));
+}
+
+TEST(SendBatchSegmentation, RunsToOneDestinationLeaveAsOneMessageEach) {
+  Socket sender, a, b;
+  SendBatch batch;
+  EXPECT_TRUE(batch.segmentation());  // on by default
+  // A run ends at a shorter datagram (it may only be the last), at another
+  // destination, and at a longer one.
+  const std::vector<std::pair<size_t, const Socket*>> plan = {
+      {1000, &a}, {1000, &a}, {1000, &a}, {600, &a},  // run 1
+      {1000, &a}, {1000, &a},                         // run 2
+      {1000, &b}, {1000, &b},                         // run 3
+      {1200, &b},                                     // run 4 (longer)
+  };
+  for (size_t i = 0; i < plan.size(); ++i)
+    add(batch, numbered(i, plan[i].first), plan[i].second->sa());
+  SendBatch::Sent sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.error, 0);
+  EXPECT_EQ(sent.count, plan.size());
+  EXPECT_TRUE(batch.segmentation()) << "this kernel refused UDP_SEGMENT";
+  EXPECT_EQ(sent.messages, 4u);
+  // Each arrives as its own datagram, whole and in order.
+  for (size_t i = 0; i < plan.size(); ++i) {
+    Socket& to = plan[i].second == &a ? a : b;
+    EXPECT_EQ(to.receive(), numbered(i, plan[i].first)) << i;
+  }
+  EXPECT_EQ(a.receive(), "");
+  EXPECT_EQ(b.receive(), "");
+}
+
+TEST(SendBatchSegmentation, FromTheMiddleAndOnAConnectedSocket) {
+  Socket sender, a;
+  ASSERT_EQ(::connect(sender.fd, a.sa(), sizeof(sockaddr_in)), 0);
+  SendBatch batch;
+  for (size_t i = 0; i < 5; ++i) add(batch, numbered(i, 300), nullptr);
+  SendBatch::Sent sent = batch.send(sender.fd, 2);
+  EXPECT_EQ(sent.count, 3u);
+  EXPECT_EQ(sent.messages, 1u);
+  for (size_t i = 2; i < 5; ++i) EXPECT_EQ(a.receive(), numbered(i, 300));
+  EXPECT_EQ(a.receive(), "");
+}
+
+TEST(SendBatchSegmentation, OffSendsOneMessagePerDatagram) {
+  Socket sender, a;
+  SendBatch batch;
+  batch.set_segmentation(false);
+  for (size_t i = 0; i < 4; ++i) add(batch, numbered(i, 500), a.sa());
+  SendBatch::Sent sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.count, 4u);
+  EXPECT_EQ(sent.messages, 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(a.receive(), numbered(i, 500));
+}
+
+// A socket without UDP checksums cannot segment (the kernel answers EINVAL):
+// the batch turns segmentation off and sends the same datagrams without it.
+TEST(SendBatchSegmentation, ARefusalTurnsItOffAndNothingIsLost) {
+  Socket sender, a;
+  int one = 1;
+  ASSERT_EQ(::setsockopt(sender.fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)),
+            0);
+  SendBatch batch;
+  for (size_t i = 0; i < 6; ++i) add(batch, numbered(i, 800), a.sa());
+  SendBatch::Sent sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.error, 0);
+  EXPECT_EQ(sent.count, 6u);
+  EXPECT_FALSE(batch.segmentation());
+  EXPECT_EQ(sent.messages, 6u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(a.receive(), numbered(i, 800));
+  EXPECT_EQ(a.receive(), "");
 }
 
 }  // namespace

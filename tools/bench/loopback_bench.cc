@@ -28,6 +28,7 @@
 #include "srtp/libsrtp_policy.h"
 #include "srtp/srtp_context.h"
 #include "transport/dtls_api.h"
+#include "transport/send_batch.h"
 
 namespace dtls::bench {
 namespace {
@@ -608,15 +609,14 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
     }
   });
   std::vector<char> payload(datagram, 0x5a);
-  const int batch = std::clamp(send_batch, 1, 64);
-  std::vector<iovec> out_iov(static_cast<size_t>(batch),
-                             iovec{payload.data(), payload.size()});
-  std::vector<mmsghdr> out(static_cast<size_t>(batch));
-  for (int i = 0; i < batch; ++i) {
-    out[static_cast<size_t>(i)] = {};
-    out[static_cast<size_t>(i)].msg_hdr.msg_iov =
-        &out_iov[static_cast<size_t>(i)];
-    out[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
+  // Batches go out as our endpoints send them: a SendBatch, so sendmmsg with
+  // the same segmentation (UDP GSO) of runs to one destination.
+  const size_t batch = static_cast<size_t>(
+      std::clamp<int>(send_batch, 1, static_cast<int>(SendBatch::kCapacity)));
+  SendBatch out;
+  for (size_t i = 0; i < batch && datagram <= SendBatch::kSlotSize; ++i) {
+    std::copy(payload.begin(), payload.end(), out.next_slot().begin());
+    out.commit(payload.size(), nullptr);
   }
   // Its own thread, so that pinning it leaves the caller alone.
   std::thread sender([&] {
@@ -624,11 +624,14 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
     const auto end =
         SteadyClock::now() + std::chrono::duration<double>(seconds);
     while (SteadyClock::now() < end) {
-      if (batch == 1) {
+      if (batch == 1 || out.empty()) {
         for (int i = 0; i < 16; ++i)
           send(tx, payload.data(), payload.size(), 0);
       } else {
-        sendmmsg(tx, out.data(), static_cast<unsigned>(batch), 0);
+        for (size_t from = 0; from < out.size();) {
+          SendBatch::Sent sent = out.send(tx, from);
+          from += sent.count + (sent.error != 0 && sent.error != -EAGAIN);
+        }
       }
     }
   });
