@@ -21,6 +21,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "certs/fingerprint.h"
@@ -60,6 +61,18 @@ void pin_this_thread(int cpu) {
   CPU_ZERO(&one);
   CPU_SET(cpu, &one);
   sched_setaffinity(0, sizeof(one), &one);
+}
+
+// Runs `f` on a thread of its own pinned to `cpu`, so the caller's affinity
+// stays, and returns what it returned.
+template <typename F>
+auto on_cpu(int cpu, F&& f) -> decltype(f()) {
+  std::optional<decltype(f())> out;
+  std::thread([&] {
+    pin_this_thread(cpu);
+    out.emplace(f());
+  }).join();
+  return std::move(*out);
 }
 
 // The first two CPUs this process may run on, with both loops pinned to
@@ -227,7 +240,7 @@ Result<HandshakeResult> one_core_phase(const BenchOptions& o, EventLoop& server,
                                        int cpu, std::uint16_t port,
                                        const ConnectOptions& co) {
   HandshakeResult all;
-  std::vector<double> latencies, ceilings;
+  std::vector<double> latencies;
   for (int i = 0; i < std::max(1, o.repeats); ++i) {
     HandshakeResult::Slice slice;
     if (o.ceilings) {
@@ -235,7 +248,6 @@ Result<HandshakeResult> one_core_phase(const BenchOptions& o, EventLoop& server,
           std::max(50, o.handshakes / 2), cpu);
       if (!c.ok()) return c.error();
       slice.ceiling_per_s = *c;
-      ceilings.push_back(*c);
     }
     auto r = handshake_phase(o, {&server}, server, port, co, &latencies);
     if (!r.ok()) return r.error();
@@ -250,7 +262,9 @@ Result<HandshakeResult> one_core_phase(const BenchOptions& o, EventLoop& server,
       all.seconds > 0 ? (all.count - all.failures) / all.seconds : 0;
   all.p50_ms = percentile(latencies, 0.50);
   all.p99_ms = percentile(latencies, 0.99);
-  all.ceiling_per_second = median(ceilings);
+  std::vector<double> ceilings;
+  for (const auto& sl : all.slices) ceilings.push_back(sl.ceiling_per_s);
+  all.ceiling_per_second = median(std::move(ceilings));
   return all;
 }
 
@@ -648,13 +662,9 @@ Result<double> libsrtp_protect_unprotect_pps(const std::string& profile_name,
                                              size_t payload, double seconds,
                                              int cpu) {
   if (cpu >= 0) {
-    // A thread of its own on that CPU, so the caller's affinity stays.
-    Result<double> out = 0.0;
-    std::thread([&] {
-      pin_this_thread(cpu);
-      out = libsrtp_protect_unprotect_pps(profile_name, payload, seconds, -1);
-    }).join();
-    return out;
+    return on_cpu(cpu, [&] {
+      return libsrtp_protect_unprotect_pps(profile_name, payload, seconds, -1);
+    });
   }
   auto profile = srtp::profile_from_name(profile_name);
   if (!profile) return make_error("ERR_INVALID_ARG_VALUE", "unknown profile");
@@ -740,12 +750,8 @@ void pump(BIO* from, BIO* to) {
 // our handshakes do, with no sockets, no cookie exchange and no timers.
 Result<double> openssl_memory_handshakes_per_second(int count, int cpu) {
   if (cpu >= 0) {
-    Result<double> out = 0.0;
-    std::thread([&] {
-      pin_this_thread(cpu);
-      out = openssl_memory_handshakes_per_second(count, -1);
-    }).join();
-    return out;
+    return on_cpu(
+        cpu, [&] { return openssl_memory_handshakes_per_second(count, -1); });
   }
   auto s_id = identity(), c_id = identity();
   if (!s_id.ok() || !c_id.ok()) return make_error("ERR_CERT_GENERATE", "cert");
