@@ -1,9 +1,12 @@
 #include "transport/udp_endpoint.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -42,8 +45,7 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
     : loop_(loop),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      // libuv hands recvmmsg 64 KiB per datagram slot (UV__UDP_DGRAM_MAXSIZE).
-      recv_buffer_(65536 * std::clamp<size_t>(options_.receive_batch, 1, 64)),
+      receive_(options_.receive_batch),
       media_out_(65536 + srtp::kMaxTrailer) {
   if (!options_.accept_incoming && !options_.ice_lite) return;
   if (options_.cookie_master_secret) {
@@ -67,6 +69,29 @@ std::uint64_t UdpEndpoint::cookie_period() const {
 
 UdpEndpoint::~UdpEndpoint() = default;
 
+namespace {
+
+int socket_int_option(const uv_udp_t* udp, int option) {
+  uv_os_fd_t fd = -1;
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(udp), &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0) {
+    return -1;
+  }
+  return value;
+}
+
+}  // namespace
+
+int UdpEndpoint::receive_buffer_size() const {
+  return socket_int_option(&udp_, SO_RCVBUF);
+}
+
+int UdpEndpoint::send_buffer_size() const {
+  return socket_int_option(&udp_, SO_SNDBUF);
+}
+
 Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     uv_loop_t* loop, const PeerAddress& bind, UdpEndpointOptions options,
     Callbacks callbacks) {
@@ -80,18 +105,22 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     return make_error("ERR_OUT_OF_RANGE",
                       "max_queued_sends must be at least 1");
   }
+  // setsockopt takes an int, and the kernel doubles it.
+  constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
+  if (options.receive_buffer_size > kMaxBuffer ||
+      options.send_buffer_size > kMaxBuffer) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "socket buffer sizes must be at most " +
+                          std::to_string(kMaxBuffer) + " bytes");
+  }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
   // A family makes libuv create the socket now, so that options can be set
   // on it before bind.
-  const bool early_socket =
-      e->options_.receive_batch > 1 || e->options_.reuse_port;
   const unsigned flags =
-      early_socket ? static_cast<unsigned>(bind.sockaddr_ptr()->sa_family) |
-                         (e->options_.receive_batch > 1
-                              ? static_cast<unsigned>(UV_UDP_RECVMMSG)
-                              : 0u)
-                   : AF_UNSPEC;
+      e->options_.reuse_port
+          ? static_cast<unsigned>(bind.sockaddr_ptr()->sa_family)
+          : AF_UNSPEC;
   if (int r = uv_udp_init_ex(loop, &e->udp_, flags); r != 0) {
     return make_error("ERR_SOCKET",
                       std::string("uv_udp_init: ") + uv_strerror(r));
@@ -125,11 +154,35 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   uv_timer_init(loop, &e->rotate_timer_);
   e->rotate_timer_.data = e.get();
   e->open_handles_ = 3;
-  if (int r = uv_udp_recv_start(&e->udp_, alloc_cb, recv_cb); r != 0) {
+  uv_os_fd_t fd = -1;
+  int r = uv_fileno(reinterpret_cast<uv_handle_t*>(&e->udp_), &fd);
+  for (auto [option, size] :
+       {std::pair{SO_RCVBUF, e->options_.receive_buffer_size},
+        std::pair{SO_SNDBUF, e->options_.send_buffer_size}}) {
+    const int bytes = static_cast<int>(size);
+    if (r == 0 && size > 0 &&
+        setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof(bytes)) != 0) {
+      r = -errno;
+    }
+  }
+  if (r == 0) {
+    if (e->options_.coalesce_receives)
+      e->coalescing_ = ReceiveBatch::enable_coalescing(fd);
+    e->poll_fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    r = e->poll_fd_ < 0 ? -errno
+                        : uv_poll_init_socket(loop, &e->poll_, e->poll_fd_);
+  }
+  if (r == 0) {
+    e->poll_.data = e.get();
+    e->open_handles_ = 4;
+    r = uv_poll_start(&e->poll_, UV_READABLE, poll_cb);
+  }
+  if (r != 0) {
     e->callbacks_ = {};
     e->release_handles();
-    return make_error("ERR_SOCKET",
-                      std::string("uv_udp_recv_start: ") + uv_strerror(r));
+    return make_error(
+        "ERR_SOCKET",
+        std::string("cannot receive on the socket: ") + uv_strerror(r));
   }
   if (e->options_.accept_incoming) {
     auto period =
@@ -144,40 +197,53 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   return e;
 }
 
-void UdpEndpoint::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  // One receive buffer per endpoint, reused for every datagram: no per-packet
-  // allocation.
-  auto* self = static_cast<UdpEndpoint*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->recv_buffer_.data.get()),
-                     static_cast<unsigned>(self->recv_buffer_.size));
+void UdpEndpoint::poll_cb(uv_poll_t* p, int status, int) {
+  auto* self = static_cast<UdpEndpoint*>(p->data);
+  const int fatal = self->read_socket();
+  // On POLLERR libuv stops the handle and says UV_EBADF, though the socket
+  // is fine: a pending error (an ICMP unreachable on a connected socket)
+  // that the read above has taken. Only a descriptor that cannot be read
+  // stops receiving.
+  if (status < 0 && fatal == 0 && !self->released_)
+    uv_poll_start(&self->poll_, UV_READABLE, poll_cb);
 }
 
-void UdpEndpoint::recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
-                          const sockaddr* addr, unsigned flags) {
-  auto* self = static_cast<UdpEndpoint*>(h->data);
-  // n < 0 is a socket error (an ICMP port unreachable surfaces as
-  // ECONNREFUSED); n == 0 with no address is libuv saying "nothing more".
-  if (n < 0) {
-    self->on_socket_error(static_cast<int>(n));
-    return;
-  }
-  // UV_UDP_MMSG_FREE (n == 0, no address) ends a recvmmsg batch: the buffer
-  // is ours and reused, nothing to free. What the batch's callbacks sent
-  // leaves now, together.
-  if (addr == nullptr) {
-    if ((flags & UV_UDP_MMSG_FREE) && self->receive_corked_) {
-      self->receive_corked_ = false;
-      self->uncork();
+int UdpEndpoint::read_socket() {
+  // Bounded, like libuv's 32 reads per wakeup, so that one busy socket
+  // cannot starve the loop's other handles.
+  for (int round = 0; round < 32 && !released_; ++round) {
+    ReceiveBatch::Received r = receive_.receive(poll_fd_);
+    if (r.error == -EAGAIN || r.error == -EWOULDBLOCK) return 0;
+    if (r.error == -EBADF || r.error == -ENOTSOCK || r.error == -EINVAL ||
+        r.error == -EFAULT) {
+      stats_.socket_errors++;
+      return r.error;
     }
-    return;
+    if (r.error != 0) {
+      // An ICMP error surfaces as ECONNREFUSED; datagrams may follow it.
+      on_socket_error(r.error);
+      continue;
+    }
+    stats_.receive_calls++;
+    size_t datagrams = 0;
+    for (size_t i = 0; i < r.messages; ++i)
+      datagrams += receive_.message(i).count();
+    // What the batch's callbacks send leaves together, at the end.
+    const bool cork_batch = datagrams > 1;
+    if (cork_batch) cork();
+    for (size_t i = 0; i < r.messages && !released_; ++i) {
+      ReceiveBatch::Message m = receive_.message(i);
+      if (m.from == nullptr) continue;
+      const size_t count = m.count();
+      if (count > 1) stats_.datagrams_coalesced += count;
+      for (size_t k = 0; k < count && !released_; ++k)
+        on_datagram(m.datagram(k), m.from);
+    }
+    if (cork_batch) uncork();
+    // A short batch emptied the queue: no EAGAIN call to learn it.
+    if (r.messages < receive_.capacity()) return 0;
   }
-  if ((flags & UV_UDP_MMSG_CHUNK) && !self->receive_corked_) {
-    self->receive_corked_ = true;
-    self->cork();
-  }
-  self->on_datagram(
-      {reinterpret_cast<std::uint8_t*>(buf->base), static_cast<size_t>(n)},
-      addr);
+  return 0;
 }
 
 void UdpEndpoint::on_socket_error(int uv_error) {
@@ -407,7 +473,10 @@ Result<size_t> UdpEndpoint::send_media_corked(
                       "the socket and the send queue are full; the packet "
                       "was dropped");
   }
-  if (!batch_) batch_ = std::make_unique<SendBatch>();
+  if (!batch_) {
+    batch_ = std::make_unique<SendBatch>();
+    batch_->set_segmentation(options_.segment_sends);
+  }
   if (batch_->full()) flush_batch();
   // Protected in place in the batch: still one copy, no allocation.
   auto r = protect_into(s, kind, packet, batch_->next_slot());
@@ -1071,11 +1140,17 @@ void UdpEndpoint::check_consent(IceSession& ice, TimePoint now) {
 void UdpEndpoint::release_handles() {
   released_ = true;
   flushing_ = false;
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&udp_),
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&poll_),
+                         reinterpret_cast<uv_handle_t*>(&udp_),
                          reinterpret_cast<uv_handle_t*>(&timer_),
                          reinterpret_cast<uv_handle_t*>(&rotate_timer_)}) {
     if (h->loop != nullptr && h->data == this && !uv_is_closing(h))
       uv_close(h, close_cb);
+  }
+  // uv_close has stopped the poll handle: its descriptor may go now.
+  if (poll_fd_ >= 0) {
+    ::close(poll_fd_);
+    poll_fd_ = -1;
   }
 }
 

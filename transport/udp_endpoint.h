@@ -27,6 +27,7 @@
 #include "transport/dtls_association.h"
 #include "transport/ice_lite.h"
 #include "transport/peer_address.h"
+#include "transport/receive_batch.h"
 #include "transport/send_batch.h"
 
 namespace dtls {
@@ -96,10 +97,23 @@ struct UdpEndpointOptions {
   // master accepts the others' cookies. Otherwise each has a random one.
   std::optional<std::array<std::uint8_t, CookieGate::kSecretSize>>
       cookie_master_secret;
-  // Datagrams taken per receive system call (recvmmsg through libuv's
-  // UV_UDP_RECVMMSG) when above 1. Each costs 64 KiB of receive buffer, so
-  // listening endpoints batch and one-peer client endpoints do not.
+  // Messages taken per receive system call (recvmmsg). Each costs 64 KiB of
+  // receive buffer (resident only once a datagram lands there), so listening
+  // endpoints batch and one-peer client endpoints do not.
   size_t receive_batch = 1;
+  // UDP GSO: a corked batch's runs of datagrams to one destination leave as
+  // one message each, cut back into datagrams by the kernel (SendBatch). It
+  // turns itself off when the kernel or the route refuses it.
+  bool segment_sends = true;
+  // UDP GRO: the kernel may hand over a run of datagrams from one sender as
+  // one message, which the endpoint cuts back into datagrams (ReceiveBatch).
+  // Where the kernel has none, datagrams come one per message.
+  bool coalesce_receives = true;
+  // SO_RCVBUF and SO_SNDBUF in bytes (node dgram's recvBufferSize and
+  // sendBufferSize); 0 keeps the kernel's default. Linux caps them at
+  // net.core.rmem_max and wmem_max, and doubles them for its bookkeeping.
+  size_t receive_buffer_size = 0;
+  size_t send_buffer_size = 0;
   // How long close() waits for queued datagrams (close_notify alerts) to
   // leave before the socket is released anyway.
   std::chrono::milliseconds close_flush_timeout{1000};
@@ -126,7 +140,10 @@ struct UdpEndpointStats {
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
   std::uint64_t send_errors = 0;
-  std::uint64_t send_batches = 0;      // sendmmsg calls (corked sends)
+  std::uint64_t send_batches = 0;   // sendmmsg calls (corked sends)
+  std::uint64_t receive_calls = 0;  // recvmmsg calls that returned data
+  // Datagrams that arrived inside a coalesced message (UDP GRO).
+  std::uint64_t datagrams_coalesced = 0;
   std::uint64_t sends_queued = 0;      // the kernel pushed back (EAGAIN)
   std::uint64_t send_queue_drops = 0;  // ... and the queue was full
   std::uint64_t socket_errors = 0;     // receive errors, e.g. ICMP unreachable
@@ -233,8 +250,8 @@ class UdpEndpoint {
   // media packets are protected into a batch that leaves in one system call
   // when it holds SendBatch::kCapacity datagrams or at the last uncork(). An
   // SFU fanning one packet out to many sessions corks around the loop. While
-  // libuv's recvmmsg hands over a batch of received datagrams, the endpoint
-  // is corked too, so packets forwarded from on_media leave together. Other
+  // one receive call hands over several datagrams, the endpoint is corked
+  // too, so packets forwarded from on_media leave together. Other
   // datagrams (DTLS, STUN) flush the batch first, keeping the order. A send
   // the kernel refuses later is counted (send_errors, send_queue_drops), not
   // returned; ERR_SEND_QUEUE_FULL is returned while the queue is full.
@@ -261,9 +278,14 @@ class UdpEndpoint {
   // Datagrams waiting in libuv's send queue (node dgram's
   // getSendQueueCount).
   size_t send_queue_count() const { return uv_udp_get_send_queue_count(&udp_); }
-  // Whether receives go through recvmmsg (receive_batch > 1 and the platform
-  // has it).
-  bool batched_receive() const { return uv_udp_using_recvmmsg(&udp_) == 1; }
+  // Whether one receive call takes several messages (receive_batch > 1).
+  bool batched_receive() const { return receive_.capacity() > 1; }
+  // The socket's SO_RCVBUF / SO_SNDBUF as the kernel reports them; -1 on
+  // error.
+  int receive_buffer_size() const;
+  int send_buffer_size() const;
+  // Whether the kernel agreed to coalesce received runs (UDP GRO).
+  bool coalescing_receives() const { return coalescing_; }
 
  private:
   struct IceSession {
@@ -352,9 +374,10 @@ class UdpEndpoint {
   Session* find(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 
-  static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
-                      const sockaddr* addr, unsigned flags);
+  static void poll_cb(uv_poll_t* p, int status, int events);
+  // Takes what waits on the socket, one ReceiveBatch at a time; -errno of a
+  // descriptor that cannot be read any more, else 0.
+  int read_socket();
   static void timer_cb(uv_timer_t* t);
   static void rotate_cb(uv_timer_t* t);
   std::uint64_t cookie_period() const;
@@ -365,7 +388,13 @@ class UdpEndpoint {
   uv_loop_t* loop_;
   UdpEndpointOptions options_;
   Callbacks callbacks_;
+  // Sends go through libuv's handle (its send queue for what the kernel
+  // pushes back). Receives do not: libuv's recvmmsg reads no control data,
+  // so no UDP GRO. A poll handle on a duplicate of the descriptor says when
+  // to read (a second watcher on the same descriptor would replace libuv's).
   uv_udp_t udp_{};
+  uv_poll_t poll_{};
+  int poll_fd_ = -1;
   uv_timer_t timer_{};
   uv_timer_t rotate_timer_{};
   int open_handles_ = 0;
@@ -392,12 +421,12 @@ class UdpEndpoint {
     std::unique_ptr<std::uint8_t[]> data;
     size_t size;
   };
-  Bytes recv_buffer_;
+  ReceiveBatch receive_;
+  bool coalescing_ = false;
   std::vector<std::uint8_t> out_;
   Bytes media_out_;                   // one packet being protected
   std::unique_ptr<SendBatch> batch_;  // made at the first corked send
   int corked_ = 0;
-  bool receive_corked_ = false;      // corked for a recvmmsg batch
   std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
   bool busy_ = false;
   bool closing_ = false;

@@ -861,6 +861,81 @@ TEST(UdpEndpointBatch, ForwardingFromAReceiveBatchIsBatched) {
   EXPECT_LE(p.s->stats().send_batches * 2, size_t{kPackets});
 }
 
+// UDP GSO on the sender and GRO on the receiver: a corked burst crosses the
+// loopback as a few coalesced messages, and both ends still see every
+// datagram, with its own length, in order. Each side can turn its half off.
+struct Offload {
+  bool segment = true, coalesce = true;
+};
+void run_burst(Offload client, Offload server, bool expect_coalesced) {
+  UdpEndpointOptions so, co;
+  so.receive_batch = 16;
+  so.segment_sends = server.segment;
+  so.coalesce_receives = server.coalesce;
+  co.segment_sends = client.segment;
+  co.coalesce_receives = client.coalesce;
+  // The server echoes every packet back, corked: a client with one receive
+  // slot gets coalesced runs too.
+  OpenPair p(so, co,
+             [](OpenPair& p, const PeerAddress& from, PacketKind kind,
+                std::span<const std::uint8_t> packet) {
+               EXPECT_TRUE(p.s->send_media(from, kind, packet).ok());
+             });
+  if (server.coalesce && !p.s->coalescing_receives())
+    GTEST_SKIP() << "this kernel has no UDP_GRO";
+  EXPECT_EQ(p.s->coalescing_receives(), server.coalesce);
+  EXPECT_EQ(p.c->coalescing_receives(), client.coalesce);
+  constexpr int kPackets = 96;
+  const std::uint64_t s0 = p.s->stats().packets_received;
+  const std::uint64_t c0 = p.c->stats().packets_received;
+  const std::uint64_t calls0 = p.s->stats().receive_calls;
+  p.c->cork();
+  for (int i = 0; i < kPackets; ++i) {
+    std::vector<std::uint8_t> rtp = rtp_with_seq(i);
+    // Every eighth packet shorter: it ends a run, and runs of two lengths
+    // cross the loopback.
+    if (i % 8 == 7) rtp.resize(100);
+    ASSERT_TRUE(
+        p.c->send_media(p.s->local_address(), PacketKind::kRtp, rtp).ok());
+  }
+  p.c->uncork();
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return p.crec.media.size() == size_t{kPackets}; }));
+  ASSERT_EQ(p.srec.media.size(), size_t{kPackets});
+  for (int i = 0; i < kPackets; ++i) {
+    const size_t length = i % 8 == 7 ? 100 : 160;
+    EXPECT_EQ(seq_of(p.srec.media[i].packet), i);
+    EXPECT_EQ(p.srec.media[i].packet.size(), length);
+    EXPECT_EQ(seq_of(p.crec.media[i].packet), i);
+    EXPECT_EQ(p.crec.media[i].packet.size(), length);
+  }
+  const UdpEndpointStats& ss = p.s->stats();
+  const UdpEndpointStats& cs = p.c->stats();
+  EXPECT_EQ(ss.packets_received - s0, size_t{kPackets});
+  EXPECT_EQ(cs.packets_received - c0, size_t{kPackets});
+  if (expect_coalesced) {
+    EXPECT_GT(ss.datagrams_coalesced, 0u);
+    EXPECT_GT(cs.datagrams_coalesced, 0u);
+    // Far fewer receive calls than datagrams: 12 runs of 8.
+    EXPECT_LE((ss.receive_calls - calls0) * 4, size_t{kPackets});
+  } else {
+    EXPECT_EQ(ss.datagrams_coalesced, 0u);
+    EXPECT_EQ(cs.datagrams_coalesced, 0u);
+  }
+}
+
+TEST(UdpEndpointBatch, CoalescedRunsArriveAsTheirDatagramsInOrder) {
+  run_burst({}, {}, true);
+}
+
+TEST(UdpEndpointBatch, WithoutSegmentedSendsNothingArrivesCoalesced) {
+  run_burst({.segment = false}, {.segment = false}, false);
+}
+
+TEST(UdpEndpointBatch, WithoutCoalescingTheKernelCutsEveryRun) {
+  run_burst({.coalesce = false}, {.coalesce = false}, false);
+}
+
 }  // namespace
 }  // namespace dtls
 
@@ -894,6 +969,19 @@ TEST(UdpEndpoint, IcmpAfterThePeerAnsweredIsOnlyCounted) {
   }
   EXPECT_EQ(crec.count(DtlsEvent::Type::kError), 0);
   EXPECT_EQ((*c)->session_count(), 1u);
+  // The receive path took the error (libuv reports POLLERR by stopping the
+  // poll handle) and went on receiving: a socket on the old port is heard.
+  EXPECT_GE((*c)->stats().socket_errors, 1u);
+  const std::uint64_t received = (*c)->stats().packets_received;
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::bind(fd, server_address.sockaddr_ptr(), sizeof(sockaddr_in)), 0);
+  ASSERT_EQ(::sendto(fd, "\x00", 1, 0, (*c)->local_address().sockaddr_ptr(),
+                     sizeof(sockaddr_in)),
+            1);
+  EXPECT_TRUE(loop.run_until(
+      [&] { return (*c)->stats().packets_received == received + 1; }));
+  ::close(fd);
   (*c)->destroy();
   ASSERT_TRUE(loop.run_until([&] { return crec.closed; }));
 }
