@@ -3,6 +3,7 @@
 #include <netdb.h>
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -216,7 +217,33 @@ Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
                       "send_queue_limit must be 1..1048576 datagrams, got " +
                           std::to_string(o.send_queue_limit));
   }
+  constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
+  for (auto [name, size] :
+       {std::pair{"recv_buffer_size", o.recv_buffer_size},
+        std::pair{"send_buffer_size", o.send_buffer_size}}) {
+    if (size > kMaxBuffer) {
+      return make_error("ERR_OUT_OF_RANGE",
+                        std::string(name) + " must be at most " +
+                            std::to_string(kMaxBuffer) + " bytes, got " +
+                            std::to_string(size));
+    }
+  }
   return Built{std::move(ctx), std::move(ao)};
+}
+
+// What the socket options of SecureOptions mean for its UDP endpoint.
+UdpEndpointOptions endpoint_options(const SecureOptions& o,
+                                    std::shared_ptr<const DtlsContext> ctx) {
+  UdpEndpointOptions uo;
+  uo.context = std::move(ctx);
+  uo.srtp.replay_window = o.srtp_replay_window;
+  uo.max_queued_sends = o.send_queue_limit;
+  uo.always_queue_sends = o.always_queue_sends;
+  uo.receive_buffer_size = o.recv_buffer_size;
+  uo.send_buffer_size = o.send_buffer_size;
+  uo.segment_sends = o.udp_offload;
+  uo.coalesce_receives = o.udp_offload;
+  return uo;
 }
 
 }  // namespace
@@ -624,11 +651,7 @@ Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
     return invalid("bind_host " + bind_host + " and " + remote.ip() +
                    " are of different address families");
   }
-  UdpEndpointOptions uo;
-  uo.context = built.context;
-  uo.srtp.replay_window = options.srtp_replay_window;
-  uo.max_queued_sends = options.send_queue_limit;
-  uo.always_queue_sends = options.always_queue_sends;
+  UdpEndpointOptions uo = endpoint_options(options, built.context);
   uo.connect_socket = true;  // ICMP errors fail the handshake at once
   auto udp = UdpEndpoint::open(loop, *bind, uo, core.callbacks());
   if (!udp.ok()) return udp.error();
@@ -1082,6 +1105,31 @@ EndpointStats Endpoint::stats() const {
   });
 }
 
+Result<int> Endpoint::recv_buffer_size() const {
+  return socket_buffer_size(true);
+}
+
+Result<int> Endpoint::send_buffer_size() const {
+  return socket_buffer_size(false);
+}
+
+Result<int> Endpoint::socket_buffer_size(bool receive) const {
+  int bytes = -1;
+  if (core_) {
+    on_loop(core_->dispatcher, [&] {
+      if (core_->udp && !core_->udp->closing()) {
+        bytes = receive ? core_->udp->receive_buffer_size()
+                        : core_->udp->send_buffer_size();
+      }
+    });
+  }
+  if (bytes < 0) {
+    return make_error("ERR_SOCKET_BUFFER_SIZE",
+                      "the endpoint's socket is not open");
+  }
+  return bytes;
+}
+
 void Endpoint::cork() {
   if (!core_) return;
   cork_socket(
@@ -1208,8 +1256,7 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->on_session = std::move(on_session);
   core->listening = true;
-  UdpEndpointOptions uo;
-  uo.context = built->context;
+  UdpEndpointOptions uo = endpoint_options(options, built->context);
   uo.server_association = built->association;
   uo.accept_incoming = true;
   uo.max_sessions = options.max_sessions;
@@ -1225,9 +1272,6 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
               master.begin());
     uo.cookie_master_secret = master;
   }
-  uo.srtp.replay_window = options.srtp_replay_window;
-  uo.max_queued_sends = options.send_queue_limit;
-  uo.always_queue_sends = options.always_queue_sends;
   uo.ice_lite = options.ice_lite;
   core->ice_association = built->association;
   auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());

@@ -174,6 +174,17 @@ struct SecureOptions {
   // back: loopback never does, so this is how an application tests its
   // backpressure handling (ERR_SEND_QUEUE_FULL, on_drain).
   bool always_queue_sends = false;
+  // The socket's SO_RCVBUF and SO_SNDBUF in bytes (node dgram's
+  // recvBufferSize and sendBufferSize; at most 1073741823). 0 keeps the
+  // kernel's default; Linux caps them at net.core.rmem_max / wmem_max. A
+  // server taking media flat out loses bursts a default buffer cannot hold.
+  size_t recv_buffer_size = 0;
+  size_t send_buffer_size = 0;
+  // UDP GSO for batched (corked) sends and UDP GRO for receives: a run of
+  // datagrams crosses the kernel once. Either turns itself off where the
+  // kernel or the route cannot; false keeps one datagram per system-call
+  // message both ways.
+  bool udp_offload = true;
 };
 
 struct ListenOptions : SecureOptions {
@@ -367,6 +378,11 @@ class Endpoint {
   AddressInfo address() const;
   EndpointState state() const;
   EndpointStats stats() const;
+  // node dgram's getRecvBufferSize / getSendBufferSize: SO_RCVBUF and
+  // SO_SNDBUF as the kernel reports them (Linux: twice what it granted).
+  // ERR_SOCKET_BUFFER_SIZE once the socket is closed.
+  Result<int> recv_buffer_size() const;
+  Result<int> send_buffer_size() const;
   void set_busy(bool busy);
   bool busy() const;
   // Send batching for every session on this endpoint's socket: an SFU corks
@@ -403,6 +419,7 @@ class Endpoint {
   friend Result<Endpoint> listen_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
                                     std::function<void(Session)>,
                                     ListenOptions);
+  Result<int> socket_buffer_size(bool receive) const;
   std::shared_ptr<detail::EndpointCore> core_;
   std::shared_ptr<void>
       owner_;  // closes gracefully when the last handle is dropped

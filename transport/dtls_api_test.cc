@@ -237,6 +237,10 @@ TEST(DtlsApi, OptionErrorsFailAtTheCall) {
        "ERR_INVALID_ARG_VALUE"},
       {"no sessions", [](ListenOptions& o) { o.max_sessions = 0; },
        "ERR_OUT_OF_RANGE"},
+      {"recv buffer", [](ListenOptions& o) { o.recv_buffer_size = 1u << 30; },
+       "ERR_OUT_OF_RANGE"},
+      {"send buffer", [](ListenOptions& o) { o.send_buffer_size = 1u << 30; },
+       "ERR_OUT_OF_RANGE"},
   };
   for (const Case& c : cases) {
     ListenOptions o = listen_options();
@@ -828,6 +832,40 @@ TEST(DtlsApiMedia, FullSendQueueRefusesMediaThenDrains) {
   Endpoint().on_drain([] {});
   endpoint->close();
   ASSERT_TRUE(loop.run_until([&] { return ready(client->closed()); }));
+}
+
+// node dgram's recvBufferSize / sendBufferSize, read back as
+// getRecvBufferSize / getSendBufferSize do (Linux doubles what it grants).
+TEST(DtlsApi, SocketBufferSizesAreSetAndReadBack) {
+  Loop loop;
+  ListenOptions lo = listen_options();
+  lo.recv_buffer_size = 65536;
+  lo.send_buffer_size = 32768;
+  auto e = listen(
+      loop.get(), [](Session) {}, lo);
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ(*e->recv_buffer_size(), 131072);
+  EXPECT_EQ(*e->send_buffer_size(), 65536);
+  // The kernel's defaults when none is asked for.
+  auto d = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(d.ok());
+  EXPECT_GT(*d->recv_buffer_size(), 0);
+  d->close();
+  e->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(e->closed()); }));
+  auto closed = e->recv_buffer_size();
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.error().code, "ERR_SOCKET_BUFFER_SIZE");
+  EXPECT_EQ(Endpoint().send_buffer_size().error().code,
+            "ERR_SOCKET_BUFFER_SIZE");
+  ASSERT_TRUE(loop.run_until([&] { return ready(d->closed()); }));
+  // Too large for the socket call, checked at connect too.
+  ConnectOptions co = connect_options();
+  co.recv_buffer_size = 1u << 30;
+  auto c = connect(loop.get(), "127.0.0.1", 9, co);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "ERR_OUT_OF_RANGE");
 }
 
 TEST(DtlsApiMedia, MediaErrors) {
