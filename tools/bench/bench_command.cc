@@ -22,6 +22,9 @@ const char kBenchUsage[] =
     "  --profiles P,Q,..  SRTP profiles (default all four)\n"
     "  --send-batch B     media datagrams per send call, 1..32 (default 16:\n"
     "                     sendmmsg through cork/uncork; 1: one per call)\n"
+    "  --recv-buffer B    the media server's SO_RCVBUF in bytes, and the UDP\n"
+    "                     ceiling's (default 4194304; 0: the kernel's)\n"
+    "  --no-offload       no UDP GSO/GRO, for ours and the UDP ceiling\n"
     "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
     "  --workers W        handshakes again with 2..W server loops (default 2)\n"
     "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
@@ -146,8 +149,11 @@ std::string to_table(const BenchResult& r) {
       << r.media_cores.receiver << ", ceilings alike";
   }
   t << "; packets/s received; send " << r.send_batch
-    << (r.send_batch == 1 ? " datagram" : " datagrams")
-    << " per call, receive up to 16 per call)\n"
+    << (r.send_batch == 1 ? " datagram" : " datagrams") << " per call"
+    << (r.udp_offload ? " (UDP GSO)" : "") << ", receive up to 16 per call"
+    << (r.udp_offload ? " (UDP GRO)" : "") << "; receive buffer "
+    << r.recv_buffer_granted / 2
+    << " B as granted)\n"
        "  ours/ceil: ours / min(udp ceil, srtp ceil), the issue's target 0.85\n"
        "  ours/bound: ours / what one core doing the raw UDP send and the "
        "protect half\n"
@@ -177,7 +183,9 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     << ", \"concurrency\": " << o.concurrency
     << ", \"sessions\": " << o.sessions << ", \"duration_s\": " << o.duration_s
     << ", \"send_batch\": " << r.send_batch << ", \"repeats\": " << o.repeats
-    << "},\n";
+    << ", \"recv_buffer\": " << o.recv_buffer
+    << ", \"recv_buffer_granted\": " << r.recv_buffer_granted / 2
+    << ", \"udp_offload\": " << (r.udp_offload ? "true" : "false") << "},\n";
   j << "  \"media_cores\": {\"sender\": " << r.media_cores.sender
     << ", \"receiver\": " << r.media_cores.receiver << "},\n";
   j << "  \"handshake\": {\"count\": " << h.count
@@ -340,6 +348,12 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
       return 0;
     } else if (a == "--no-ceilings") {
       o.ceilings = false;
+    } else if (a == "--no-offload") {
+      o.udp_offload = false;
+    } else if (a == "--recv-buffer" && has_value &&
+               parse_number(args[i + 1], 0, 1073741823, v)) {
+      o.recv_buffer = static_cast<size_t>(v);
+      ++i;
     } else if (a == "--handshakes" && has_value &&
                parse_number(args[i + 1], 1, 1e6, v)) {
       o.handshakes = static_cast<int>(v);

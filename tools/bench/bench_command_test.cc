@@ -94,6 +94,11 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
     EXPECT_GT(m.bound_ratio(), 0);
     EXPECT_NEAR(m.gbit_per_s, m.received_pps * m.payload * 8 / 1e9, 1e-9);
   }
+  // The media server's receive buffer as the kernel granted it: never above
+  // what was asked, and Linux reports twice what it grants.
+  EXPECT_GT(r->recv_buffer_granted, 0);
+  EXPECT_LE(r->recv_buffer_granted / 2, static_cast<int>(o.recv_buffer));
+  EXPECT_TRUE(r->udp_offload);
   // With two CPUs or more, each side of the media phase has its own.
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
@@ -110,6 +115,7 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
         "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
         "\"handshake_one_core\"", "\"udp_ceiling_pps\"", "\"slices\"",
         "\"bound_ratio\"", "\"media_cores\"", "\"ceiling_per_s\"",
+        "\"recv_buffer_granted\"", "\"udp_offload\": true",
         "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
@@ -171,6 +177,8 @@ TEST(BenchCommand, UsageErrors) {
   EXPECT_EQ(run_bench_command({"--handshakes", "0"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--payloads", "200,x"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--bogus"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--recv-buffer", "-1"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--recv-buffer", "1073741824"}, out, err), 2);
   EXPECT_EQ(
       run_bench_command({"--profiles", "SRTP_NULL", "--no-ceilings"}, out, err),
       2);
@@ -178,6 +186,20 @@ TEST(BenchCommand, UsageErrors) {
   std::ostringstream help;
   EXPECT_EQ(run_bench_command({"--help"}, help, err), 0);
   EXPECT_NE(help.str().find("--concurrency"), std::string::npos);
+  EXPECT_NE(help.str().find("--no-offload"), std::string::npos);
+  EXPECT_NE(help.str().find("--recv-buffer"), std::string::npos);
+}
+
+// The UDP ceiling counts every datagram whether runs cross the kernel as
+// one (GSO and GRO) or one by one, with the receive buffer asked for.
+TEST(UdpCeiling, CountsDatagramsWithAndWithoutOffload) {
+  for (bool offload : {true, false}) {
+    SCOPED_TRACE(offload ? "offload" : "no offload");
+    EXPECT_GT(udp_loopback_pps(1200, 0.05, 16, {}, {1 << 20, offload}), 0);
+  }
+  // Linux doubles a granted request and reports that.
+  EXPECT_EQ(granted_receive_buffer(65536), 131072);
+  EXPECT_GT(granted_receive_buffer(0), 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -29,6 +31,7 @@
 #include "srtp/libsrtp_policy.h"
 #include "srtp/srtp_context.h"
 #include "transport/dtls_api.h"
+#include "transport/receive_batch.h"
 #include "transport/send_batch.h"
 
 namespace dtls::bench {
@@ -315,8 +318,9 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   for (int r = 0; r < repeats; ++r) {
     double udp_pps = 0;
     if (o.ceilings) {
-      udp_pps = udp_loopback_pps(datagram, slice,
-                                 std::clamp(o.send_batch, 1, 32), cores);
+      udp_pps =
+          udp_loopback_pps(datagram, slice, std::clamp(o.send_batch, 1, 32),
+                           cores, {o.recv_buffer, o.udp_offload});
       udp_packets += udp_pps * slice;
       udp_seconds += slice;
     }
@@ -584,12 +588,24 @@ double MediaResult::bound_ratio() const {
   return b > 0 ? received_pps / b : 0;
 }
 
+// What the kernel makes of an SO_RCVBUF request, on a socket of our own.
+int granted_receive_buffer(size_t asked) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return 0;
+  int bytes = static_cast<int>(asked);
+  if (asked > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  socklen_t len = sizeof(bytes);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &len) != 0) bytes = 0;
+  close(fd);
+  return bytes;
+}
+
 // One sender thread, one receiver thread, with the batching our endpoints
 // use: `send_batch` datagrams per send call (send, or sendmmsg as a corked
 // endpoint sends), up to 16 per receive call (recvmmsg, as listening
 // endpoints receive).
 double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
-                        CorePair cores) {
+                        CorePair cores, UdpCeilingSetup setup) {
   int rx = socket(AF_INET, SOCK_DGRAM, 0);
   int tx = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
@@ -599,27 +615,27 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
   bind(rx, reinterpret_cast<sockaddr*>(&a), sizeof(a));
   getsockname(rx, reinterpret_cast<sockaddr*>(&a), &len);
   connect(tx, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  timeval tv{0, 100000};
-  setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   std::atomic<bool> stop{false};
   std::uint64_t received = 0;
+  // Received as a listening endpoint receives: recvmmsg of 16 messages
+  // through a ReceiveBatch, with the same coalescing (UDP GRO).
+  ReceiveBatch in(16);
+  if (setup.offload) ReceiveBatch::enable_coalescing(rx);
+  if (setup.recv_buffer > 0) {
+    const int bytes = static_cast<int>(setup.recv_buffer);
+    setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  }
   std::thread receiver([&] {
     pin_this_thread(cores.receiver);
-    // recvmmsg for up to 16 datagrams at a time, as a listening endpoint
-    // receives (libuv's UV_UDP_RECVMMSG, 64 KiB slots).
-    constexpr int kBatch = 16;
-    std::vector<char> buf(65536 * kBatch);
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    for (int i = 0; i < kBatch; ++i) {
-      iov[i] = {buf.data() + 65536 * i, 65536};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    pollfd p{rx, POLLIN, 0};
     while (!stop.load(std::memory_order_relaxed)) {
-      int n = recvmmsg(rx, msgs, kBatch, MSG_WAITFORONE, nullptr);
-      if (n > 0) received += static_cast<std::uint64_t>(n);
+      ReceiveBatch::Received r = in.receive(rx);
+      if (r.error == -EAGAIN) {
+        // Sleeps as the endpoint's loop does (epoll), at most 100 ms.
+        ::poll(&p, 1, 100);
+        continue;
+      }
+      for (size_t i = 0; i < r.messages; ++i) received += in.message(i).count();
     }
   });
   std::vector<char> payload(datagram, 0x5a);
@@ -628,6 +644,7 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
   const size_t batch = static_cast<size_t>(
       std::clamp<int>(send_batch, 1, static_cast<int>(SendBatch::kCapacity)));
   SendBatch out;
+  out.set_segmentation(setup.offload);
   for (size_t i = 0; i < batch && datagram <= SendBatch::kSlotSize; ++i) {
     std::copy(payload.begin(), payload.end(), out.next_slot().begin());
     out.commit(payload.size(), nullptr);
@@ -827,6 +844,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   lo.fingerprints = {c_id->fingerprint};
   lo.host = "127.0.0.1";
   lo.port = 0;
+  lo.recv_buffer_size = o.recv_buffer;
+  lo.udp_offload = o.udp_offload;
   lo.srtp =
       "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:"
       "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32";
@@ -860,9 +879,12 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   ConnectOptions co;
   co.fingerprints = {s_id->fingerprint};
   co.secure_context = client_contexts.begin()->second;
+  co.udp_offload = o.udp_offload;
 
   BenchResult result;
   result.send_batch = std::clamp(o.send_batch, 1, 32);
+  result.udp_offload = o.udp_offload;
+  result.recv_buffer_granted = granted_receive_buffer(o.recv_buffer);
   if (o.idle_sessions > 0) {
     if (progress) {
       progress("memory: " + std::to_string(o.idle_sessions) +

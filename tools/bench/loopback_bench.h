@@ -28,6 +28,12 @@ struct BenchOptions {
   // packet; more corks each session around a burst of that many (sendmmsg,
   // at most SendBatch::kCapacity). The UDP ceiling sends the same way.
   int send_batch = 16;
+  // The media server's SO_RCVBUF, and the UDP ceiling receiver's (0: the
+  // kernel's default). Flat out, a default buffer (208 KiB) overflows on
+  // bursts while the receiving core still has time to spare.
+  size_t recv_buffer = 4 << 20;
+  // UDP GSO and GRO, for ours and the UDP ceiling alike.
+  bool udp_offload = true;
   std::vector<std::string> profiles = {
       "SRTP_AES128_CM_SHA1_80", "SRTP_AES128_CM_SHA1_32",
       "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"};
@@ -125,6 +131,10 @@ struct BenchResult {
   HandshakeResult tickets_full, tickets_resumed;
   MemoryResult memory;
   int send_batch = 1;  // media datagrams per send call (BenchOptions)
+  bool udp_offload = true;
+  // SO_RCVBUF as the kernel granted it: net.core.rmem_max caps the request,
+  // and Linux reports twice what it grants.
+  int recv_buffer_granted = 0;
   CorePair media_cores;
   std::vector<MediaResult> media;
 };
@@ -147,8 +157,16 @@ int run_idle_clients(std::uint16_t port, int count,
 double rss_kib();
 
 // The ceilings on their own.
+// SO_RCVBUF as the kernel reports it after a request for `asked` bytes (0:
+// its default).
+int granted_receive_buffer(size_t asked);
+
+struct UdpCeilingSetup {
+  size_t recv_buffer = 0;  // SO_RCVBUF; 0: the kernel's default
+  bool offload = true;     // UDP GSO on the sender, GRO on the receiver
+};
 double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1,
-                        CorePair cores = {});
+                        CorePair cores = {}, UdpCeilingSetup setup = {});
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
                                              size_t payload, double seconds,
                                              int cpu = -1);
