@@ -79,4 +79,17 @@ ReceiveBatch::Message ReceiveBatch::message(size_t i) {
   return m;
 }
 
+std::span<std::uint8_t> ReceiveBatch::datagram(const Message& m, size_t k) {
+  if (m.segment == 0) return m.data;
+  const size_t at = k * m.segment;
+  std::span<std::uint8_t> d =
+      m.data.subspan(at, std::min(m.segment, m.data.size() - at));
+  if (reinterpret_cast<std::uintptr_t>(d.data()) % kAlignment == 0) return d;
+  // operator new[] aligns to at least 16 on this ABI.
+  if (!scratch_)
+    scratch_ = std::make_unique_for_overwrite<std::uint8_t[]>(kSlotSize);
+  std::memcpy(scratch_.get(), d.data(), d.size());
+  return {scratch_.get(), d.size()};
+}
+
 }  // namespace dtls

@@ -62,14 +62,19 @@ class ReceiveBatch {
                  ? 1
                  : (data.size() + segment - 1) / segment;
     }
-    std::span<std::uint8_t> datagram(size_t k) const {
-      if (segment == 0) return data;
-      const size_t at = k * segment;
-      return data.subspan(at, std::min(segment, data.size() - at));
-    }
   };
   // Message i of the last receive (i < Received::messages).
   Message message(size_t i);
+
+  // Datagrams handed out start on this boundary: libsrtp reads the header it
+  // is given through 32- and 64-bit words (srtp_hdr_t), which a datagram at
+  // an odd offset inside a coalesced run is not aligned for.
+  static constexpr size_t kAlignment = 8;
+  // Datagram k (< m.count()) of message m, writable in place. One that does
+  // not start on a kAlignment boundary inside the run is copied to scratch
+  // space first, which the next such call reuses: take datagrams one at a
+  // time.
+  std::span<std::uint8_t> datagram(const Message& m, size_t k);
 
  private:
   union Control {
@@ -78,6 +83,7 @@ class ReceiveBatch {
   };
   size_t capacity_;
   std::unique_ptr<std::uint8_t[]> storage_;
+  std::unique_ptr<std::uint8_t[]> scratch_;  // made at the first misaligned
   std::vector<iovec> iov_;
   std::vector<mmsghdr> msgs_;
   std::vector<sockaddr_storage> from_;

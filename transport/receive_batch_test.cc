@@ -63,8 +63,14 @@ Drained drain(ReceiveBatch& batch, int fd) {
       ReceiveBatch::Message m = batch.message(i);
       d.messages++;
       if (m.count() > 1) d.coalesced++;
-      for (size_t k = 0; k < m.count(); ++k)
-        d.datagrams.push_back(text(m.datagram(k)));
+      for (size_t k = 0; k < m.count(); ++k) {
+        std::span<std::uint8_t> datagram = batch.datagram(m, k);
+        // Aligned for libsrtp wherever it sat in the run.
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(datagram.data()) %
+                      ReceiveBatch::kAlignment,
+                  0u);
+        d.datagrams.push_back(text(datagram));
+      }
     }
   }
   return d;
@@ -100,7 +106,7 @@ TEST(ReceiveBatch, OneCallTakesSeveralDatagramsWithTheirSenders) {
     EXPECT_EQ(text(m.data), want[i].first);
     EXPECT_EQ(m.segment, 0u);
     EXPECT_EQ(m.count(), 1u);
-    EXPECT_EQ(text(m.datagram(0)), want[i].first);
+    EXPECT_EQ(text(batch.datagram(m, 0)), want[i].first);
     ASSERT_NE(m.from, nullptr);
     EXPECT_EQ(port_of(m.from), ntohs(want[i].second->addr.sin_port));
   }
@@ -154,7 +160,9 @@ TEST(ReceiveBatch, ACoalescedRunIsCutBackIntoItsDatagrams) {
   Socket rx, tx;
   if (!ReceiveBatch::enable_coalescing(rx.fd))
     GTEST_SKIP() << "this kernel has no UDP_GRO";
-  const auto datagrams = run_of(10, 1200, 700);
+  // 1222 B (1200 B of payload in AES-CM SRTP): most datagrams of the run
+  // sit at offsets a 64-bit read is not aligned for.
+  const auto datagrams = run_of(10, 1222, 700);
   send_segmented(tx, rx, datagrams);
   ReceiveBatch batch(4);
   Drained d = drain(batch, rx.fd);

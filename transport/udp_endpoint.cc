@@ -237,7 +237,7 @@ int UdpEndpoint::read_socket() {
       const size_t count = m.count();
       if (count > 1) stats_.datagrams_coalesced += count;
       for (size_t k = 0; k < count && !released_; ++k)
-        on_datagram(m.datagram(k), m.from);
+        on_datagram(receive_.datagram(m, k), m.from);
     }
     if (cork_batch) uncork();
     // A short batch emptied the queue: no EAGAIN call to learn it.
