@@ -9,32 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/loopback_socket.h"
 #include "transport/send_batch.h"
 
 namespace dtls {
 namespace {
 
-// A UDP socket on 127.0.0.1 with a kernel-chosen port.
-struct Socket {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  Socket() {
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  }
-  ~Socket() { ::close(fd); }
-  const sockaddr* sa() const {
-    return reinterpret_cast<const sockaddr*>(&addr);
-  }
-  void send_to(const Socket& to, const std::string& text) const {
-    ASSERT_EQ(
-        ::sendto(fd, text.data(), text.size(), 0, to.sa(), sizeof(to.addr)),
-        static_cast<ssize_t>(text.size()));
-  }
-};
+using Socket = testing::LoopbackSocket;
 
 std::string text(std::span<const std::uint8_t> s) {
   return std::string(s.begin(), s.end());
@@ -92,9 +73,9 @@ TEST(ReceiveBatch, NothingWaitingIsEagain) {
 
 TEST(ReceiveBatch, OneCallTakesSeveralDatagramsWithTheirSenders) {
   Socket rx, a, b;
-  a.send_to(rx, "a1");
-  b.send_to(rx, "b1");
-  a.send_to(rx, "a2-longer");
+  ASSERT_TRUE(a.send_to(rx, "a1"));
+  ASSERT_TRUE(b.send_to(rx, "b1"));
+  ASSERT_TRUE(a.send_to(rx, "a2-longer"));
   ReceiveBatch batch(8);
   ReceiveBatch::Received r = batch.receive(rx.fd);
   ASSERT_EQ(r.error, 0);
@@ -115,7 +96,8 @@ TEST(ReceiveBatch, OneCallTakesSeveralDatagramsWithTheirSenders) {
 
 TEST(ReceiveBatch, ASmallBatchTakesTheQueueInTurns) {
   Socket rx, tx;
-  for (int i = 0; i < 5; ++i) tx.send_to(rx, "d" + std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(tx.send_to(rx, "d" + std::to_string(i)));
   ReceiveBatch batch(2);
   std::vector<size_t> per_call;
   std::vector<std::string> got;

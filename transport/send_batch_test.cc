@@ -8,30 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "tests/testing/loopback_socket.h"
+
 namespace dtls {
 namespace {
 
-// A UDP socket on 127.0.0.1 with a kernel-chosen port.
-struct Socket {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  Socket() {
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  }
-  ~Socket() { ::close(fd); }
-  const sockaddr* sa() const {
-    return reinterpret_cast<const sockaddr*>(&addr);
-  }
-  std::string receive() {
-    char buf[4096];
-    ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-  }
-};
+using Socket = testing::LoopbackSocket;
 
 void add(SendBatch& b, const std::string& text, const sockaddr* to) {
   auto slot = b.next_slot();
