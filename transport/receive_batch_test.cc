@@ -139,31 +139,29 @@ void send_segmented(const Socket& tx, const Socket& rx,
 }
 
 TEST(ReceiveBatch, ACoalescedRunIsCutBackIntoItsDatagrams) {
-  Socket rx, tx;
-  if (!ReceiveBatch::enable_coalescing(rx.fd))
-    GTEST_SKIP() << "this kernel has no UDP_GRO";
-  // 1222 B (1200 B of payload in AES-CM SRTP): most datagrams of the run
-  // sit at offsets a 64-bit read is not aligned for.
-  const auto datagrams = run_of(10, 1222, 700);
-  send_segmented(tx, rx, datagrams);
-  ReceiveBatch batch(4);
-  Drained d = drain(batch, rx.fd);
-  EXPECT_EQ(d.datagrams, datagrams);
-  // Loopback hands the GSO run to a GRO socket whole.
-  EXPECT_EQ(d.messages, 1u);
-  EXPECT_EQ(d.coalesced, 1u);
-}
-
-TEST(ReceiveBatch, ARunOfEqualDatagramsKeepsItsLastOne) {
-  Socket rx, tx;
-  if (!ReceiveBatch::enable_coalescing(rx.fd))
-    GTEST_SKIP() << "this kernel has no UDP_GRO";
-  const auto datagrams = run_of(7, 300, 300);
-  send_segmented(tx, rx, datagrams);
-  ReceiveBatch batch(1);
-  Drained d = drain(batch, rx.fd);
-  EXPECT_EQ(d.datagrams, datagrams);
-  EXPECT_EQ(d.coalesced, 1u);
+  struct Case {
+    size_t count, length, last, capacity;
+  } cases[] = {
+      // 1222 B (1200 B of payload in AES-CM SRTP): most datagrams of the
+      // run sit at offsets a 64-bit read is not aligned for.
+      {10, 1222, 700, 4},
+      // All of one length: the last is a whole segment too.
+      {7, 300, 300, 1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.count) + " x " + std::to_string(c.length));
+    Socket rx, tx;
+    if (!ReceiveBatch::enable_coalescing(rx.fd))
+      GTEST_SKIP() << "this kernel has no UDP_GRO";
+    const auto datagrams = run_of(c.count, c.length, c.last);
+    send_segmented(tx, rx, datagrams);
+    ReceiveBatch batch(c.capacity);
+    Drained d = drain(batch, rx.fd);
+    EXPECT_EQ(d.datagrams, datagrams);
+    // Loopback hands the GSO run to a GRO socket whole.
+    EXPECT_EQ(d.messages, 1u);
+    EXPECT_EQ(d.coalesced, 1u);
+  }
 }
 
 TEST(ReceiveBatch, WithoutCoalescingTheKernelCutsTheRun) {
