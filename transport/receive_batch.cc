@@ -20,7 +20,8 @@ ReceiveBatch::ReceiveBatch(size_t capacity)
       iov_(capacity_),
       msgs_(capacity_),
       from_(capacity_),
-      control_(capacity_) {
+      control_(capacity_),
+      segment_(capacity_) {
   for (size_t i = 0; i < capacity_; ++i) {
     iov_[i].iov_base = storage_.get() + i * kSlotSize;
     iov_[i].iov_len = kSlotSize;
@@ -57,7 +58,28 @@ ReceiveBatch::Received ReceiveBatch::receive(int fd) {
     return out;
   }
   out.messages = static_cast<size_t>(r);
+  for (size_t i = 0; i < out.messages; ++i) {
+    segment_[i] = read_segment(i);
+    out.datagrams += message(i).count();
+  }
   return out;
+}
+
+// UDP GRO: the datagrams' length when the kernel coalesced several, from
+// the UDP_GRO control message; 0 for one datagram.
+size_t ReceiveBatch::read_segment(size_t i) {
+  msghdr& h = msgs_[i].msg_hdr;
+  const size_t length = std::min<size_t>(msgs_[i].msg_len, kSlotSize);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int segment = 0;
+      std::memcpy(&segment, CMSG_DATA(c), sizeof(segment));
+      if (segment > 0 && static_cast<size_t>(segment) < length)
+        return static_cast<size_t>(segment);
+    }
+  }
+  return 0;
 }
 
 ReceiveBatch::Message ReceiveBatch::message(size_t i) {
@@ -67,15 +89,7 @@ ReceiveBatch::Message ReceiveBatch::message(size_t i) {
             std::min<size_t>(msgs_[i].msg_len, kSlotSize)};
   m.from = h.msg_namelen > 0 ? reinterpret_cast<const sockaddr*>(&from_[i])
                              : nullptr;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int segment = 0;
-      std::memcpy(&segment, CMSG_DATA(c), sizeof(segment));
-      if (segment > 0 && static_cast<size_t>(segment) < m.data.size())
-        m.segment = static_cast<size_t>(segment);
-    }
-  }
+  m.segment = segment_[i];
   return m;
 }
 

@@ -44,8 +44,9 @@ class ReceiveBatch {
   static bool enable_coalescing(int fd);
 
   struct Received {
-    size_t messages = 0;  // filled, [0, messages)
-    int error = 0;        // -errno when none was: -EAGAIN when none waits
+    size_t messages = 0;   // filled, [0, messages)
+    size_t datagrams = 0;  // in them, coalesced runs cut back
+    int error = 0;         // -errno when none was: -EAGAIN when none waits
   };
   // One recvmmsg(MSG_DONTWAIT) of up to capacity() messages on `fd`.
   Received receive(int fd);
@@ -77,6 +78,7 @@ class ReceiveBatch {
   std::span<std::uint8_t> datagram(const Message& m, size_t k);
 
  private:
+  size_t read_segment(size_t i);
   union Control {
     cmsghdr header;
     char bytes[CMSG_SPACE(sizeof(int))];
@@ -88,6 +90,7 @@ class ReceiveBatch {
   std::vector<mmsghdr> msgs_;
   std::vector<sockaddr_storage> from_;
   std::vector<Control> control_;
+  std::vector<size_t> segment_;  // each filled message's, read at receive()
 };
 
 }  // namespace dtls

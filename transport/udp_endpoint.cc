@@ -225,11 +225,8 @@ int UdpEndpoint::read_socket() {
       continue;
     }
     stats_.receive_calls++;
-    size_t datagrams = 0;
-    for (size_t i = 0; i < r.messages; ++i)
-      datagrams += receive_.message(i).count();
     // What the batch's callbacks send leaves together, at the end.
-    const bool cork_batch = datagrams > 1;
+    const bool cork_batch = r.datagrams > 1;
     if (cork_batch) cork();
     for (size_t i = 0; i < r.messages && !released_; ++i) {
       ReceiveBatch::Message m = receive_.message(i);

@@ -635,7 +635,7 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch,
         ::poll(&p, 1, 100);
         continue;
       }
-      for (size_t i = 0; i < r.messages; ++i) received += in.message(i).count();
+      received += r.datagrams;
     }
   });
   std::vector<char> payload(datagram, 0x5a);
