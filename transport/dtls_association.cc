@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "certs/server_identity.h"
+#include "transport/record_expansion.h"
 
 namespace dtls {
 namespace {
@@ -334,10 +335,37 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
   if (datagram.empty()) return;
   BufferScope buffers(*this);
   if (!buffers.ok()) return;
-  last_activity_ = now;
-  queue_.set_input(datagram);
-  pump(now);
-  queue_.clear_input();
+  // OpenSSL gets the records that pass one at a time, each as its own
+  // datagram (records never span datagrams, RFC 6347 §4.1.1), so that what a
+  // record did (data or an alert delivered: it authenticated) is known.
+  guard_.filter(datagram, read_state(), [&](const RecordGuard::Record& r) {
+    if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+    // Only what passes the guard keeps a session alive (idle_timeout).
+    last_activity_ = now;
+    const bool open = state_ == State::kOpen;
+    const std::uint64_t before = stats_.messages_received + alerts_received_;
+    queue_.set_input(r.bytes);
+    pump(now);
+    queue_.clear_input();
+    if (open && stats_.messages_received + alerts_received_ != before)
+      guard_.authenticated(r.header.sequence);
+  });
+}
+
+RecordGuard::ReadState DtlsAssociation::read_state() const {
+  RecordGuard::ReadState s;
+  s.open = state_ == State::kOpen;
+  if (s.open) {
+    s.version = static_cast<std::uint16_t>(SSL_version(ssl_.get()));
+    s.min_protected_length = min_protected_length_;
+  } else {
+    s.min_protected_length = min_protected_record_length(ssl_.get());
+  }
+  // OpenSSL's own limit for a handshake message (dtls1_preprocess_fragment).
+  s.max_handshake_message =
+      std::max<size_t>(kHandshakeHeaderSize + (size_t{1} << 14) + 2048,
+                       SSL_get_max_cert_list(ssl_.get()));
+  return s;
 }
 
 void DtlsAssociation::handle_timeout(TimePoint now) {
@@ -416,6 +444,8 @@ void DtlsAssociation::pump(TimePoint now) {
       // final flight, application data) are rare, not worth spare buffers.
       queue_.stop_recycling();
       std::vector<std::uint8_t>().swap(verified_cookie_);
+      min_protected_length_ =
+          min_protected_record_length(SSL_get_current_cipher(ssl_.get()));
       push_event(DtlsEvent::Type::kHandshakeComplete);
     } else {
       int e = SSL_get_error(ssl_.get(), r);
@@ -579,7 +609,9 @@ void DtlsAssociation::on_keylog_line(const char* line) {
 }
 
 void DtlsAssociation::on_alert(bool sent, int level, int description) {
-  if (!sent && level == SSL3_AL_FATAL) received_alert_ = description;
+  if (sent) return;
+  alerts_received_++;
+  if (level == SSL3_AL_FATAL) received_alert_ = description;
 }
 
 int DtlsAssociation::on_verify_certificate(X509_STORE_CTX* store) {

@@ -25,6 +25,7 @@
 #include "certs/peer_certificate.h"
 #include "transport/datagram_bio.h"
 #include "transport/dtls_context.h"
+#include "transport/record_guard.h"
 #include "transport/time.h"
 
 namespace dtls {
@@ -138,6 +139,8 @@ struct AssociationStats {
   std::uint64_t retransmit_count = 0;  // timer-driven flight retransmissions
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
+  // Records the guard dropped before OpenSSL saw them, by reason.
+  RecordDropStats record_drops;
   TimePoint created_at{};
   std::optional<TimePoint> handshake_completed_at;
 };
@@ -162,8 +165,15 @@ class DtlsAssociation final : private SslEventSink {
   DtlsAssociation(const DtlsAssociation&) = delete;
   DtlsAssociation& operator=(const DtlsAssociation&) = delete;
 
-  // One received datagram (it may hold several records).
+  // One received datagram (it may hold several records). Each record passes
+  // the record guard first; those it drops are counted in
+  // stats().record_drops and never answered.
   void handle_datagram(std::span<const std::uint8_t> datagram, TimePoint now);
+  // Record drops are also added to `totals` (an endpoint's), which must
+  // outlive the association; null stops that.
+  void share_record_drops(RecordDropStats* totals) {
+    guard_.set_shared_stats(totals);
+  }
   // Traffic for this association that bypasses it (SRTP/SRTCP keeps the
   // session alive for idle_timeout).
   void note_activity(TimePoint now) { last_activity_ = now; }
@@ -248,6 +258,8 @@ class DtlsAssociation final : private SslEventSink {
   void push_event(DtlsEvent::Type type, std::vector<std::uint8_t> data = {},
                   Error error = {});
   void update_timer(TimePoint now);
+  // What the record guard lets through now.
+  RecordGuard::ReadState read_state() const;
   Error handshake_error();
   // OpenSSL's record buffers, held only during a call once the session is
   // open (see release_buffers). take_buffers is false, and the association
@@ -295,6 +307,11 @@ class DtlsAssociation final : private SslEventSink {
   std::vector<DtlsEvent> events_;  // events_[event_head_..] wait
   size_t event_head_ = 0;
   AssociationStats stats_;
+  RecordGuard guard_{stats_.record_drops};
+  // Alerts OpenSSL read from the peer (after decryption, when protected).
+  std::uint64_t alerts_received_ = 0;
+  // The open session's smallest protected record (its cipher's expansion).
+  size_t min_protected_length_ = 0;
   TimePoint handshake_deadline_;
   TimePoint last_activity_;
   std::optional<TimePoint> retransmit_deadline_;

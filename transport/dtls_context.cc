@@ -388,6 +388,12 @@ Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
   // The MTU is ours to set (SSL_set_mtu per association), never probed;
   // renegotiation is refused (a DoS vector with nothing to gain for media).
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
+  // Encrypt-then-MAC (RFC 7366) is off: OpenSSL 3.0 answers a DTLS record
+  // that fails its encrypt-then-MAC check with a fatal bad_record_mac, so one
+  // forged record would end a CBC session. Without it, a record that fails its
+  // MAC is silently discarded (RFC 6347 §4.1.2.7), and the record guard knows
+  // a CBC record's smallest size. The default cipher list has no CBC suites.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
   if (options.honor_cipher_order)
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
