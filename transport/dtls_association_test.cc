@@ -366,6 +366,42 @@ TEST(DtlsAssociation, NoDatagramExceedsTheMtu) {
   }
 }
 
+// The default cipher list keeps a ClientHello small: with a 32-byte cookie it
+// still fits one datagram at MTU 300, unfragmented (servers such as Mbed TLS
+// 2.28 and wolfSSL 5.5 refuse a fragmented second ClientHello).
+TEST(DtlsAssociation, ClientHelloFitsOneSmallDatagramWithACookie) {
+  PairConfig webrtc = webrtc_config(
+      "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:SRTP_AES128_CM_SHA1_80:"
+      "SRTP_AES128_CM_SHA1_32");
+  PairConfig node = ca_config();  // session tickets on, a server name
+  for (PairConfig c : {webrtc, node}) {
+    c.client.mtu = 300;
+    c.server.mtu = 300;
+    c.client_to_server.mtu = 300;
+    c.server_to_client.mtu = 300;
+    c.server_context.session_tickets = false;  // see NoDatagramExceedsTheMtu
+    std::vector<std::vector<std::uint8_t>> hellos;
+    c.client_filter = [&](const std::vector<std::uint8_t>& d,
+                          int n) -> std::optional<Duration> {
+      if (n < 2) hellos.push_back(d);
+      return Duration::zero();
+    };
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    ASSERT_EQ(hellos.size(), 2u);
+    EXPECT_LE(hellos[0].size() + 32, 300u) << hellos[0].size();
+    auto second = parse_client_hello_prefix(hellos[1]);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_FALSE(second->cookie.empty());
+    EXPECT_EQ(second->fragment_length, second->message_length);
+    EXPECT_EQ(hellos[1].size(),
+              kRecordHeaderSize + kHandshakeHeaderSize + second->message_length)
+        << "one record, one fragment";
+  }
+}
+
 TEST(DtlsAssociation, OversizeMessageIsRefused) {
   DtlsPair p(webrtc_config());
   ASSERT_TRUE(p.start());
@@ -1598,6 +1634,8 @@ TEST(DtlsContextOptions, DhparamEnablesFiniteFieldDhe) {
     PairConfig c = ca_config();
     c.server_context.credentials = rsa;
     c.server_context.dhparam = dh;
+    // The default list has no DHE suites: `ciphers` widens it.
+    c.server_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
     c.client_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
     DtlsPair p(c);
     ASSERT_TRUE(p.start()) << p.setup_error->to_string();
@@ -1612,6 +1650,7 @@ TEST(DtlsContextOptions, DhparamEnablesFiniteFieldDhe) {
   // be available").
   PairConfig c = ca_config();
   c.server_context.credentials = rsa;
+  c.server_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
   c.client_context.ciphers = "DHE-RSA-AES128-GCM-SHA256";
   DtlsPair p(c);
   ASSERT_TRUE(p.start());

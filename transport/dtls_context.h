@@ -132,16 +132,16 @@ class TicketKeys {
 };
 
 // node's tls.DEFAULT_* values for DTLS.
-// The 1.2 part of node's default cipher list (crypto.constants.
-// defaultCoreCipherList): ECDHE with AES-GCM first, no PSK, SRP, CAMELLIA or
-// anonymous suites.
+// The default cipher suites of a DTLS-SRTP endpoint: ECDHE with an ECDSA or RSA
+// certificate and an AEAD cipher, nothing else (no CBC, DHE, ARIA, CCM, PSK).
+// Six suites keep a ClientHello small enough that, with a 32-byte cookie, it
+// fits one datagram at an MTU of 300 (some servers, Mbed TLS 2.28 and wolfSSL
+// 5.5 among them, refuse a fragmented second ClientHello); node's longer list
+// made it 270 bytes before the cookie. `ciphers` widens it.
 inline constexpr std::string_view kDefaultCiphers =
-    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA256:"
-    "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA256:"
-    "DHE-RSA-AES256-SHA256:HIGH:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:"
-    "!SRP:!CAMELLIA";
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 inline constexpr std::string_view kDefaultEcdhCurve = "auto";
 inline constexpr std::string_view kDefaultMinVersion = "DTLSv1.2";
 // The highest the linked OpenSSL 3.0 speaks.

@@ -232,26 +232,48 @@ TEST(DtlsContext, ChainFromTheTrustStoreIsBuiltOnce) {
   EXPECT_EQ(chain_of(**unknown), std::vector<X509*>{});
 }
 
-TEST(DtlsContext, DefaultCiphersAreNodesWithoutTls13) {
+TEST(DtlsContext, DefaultCiphersAreEcdheWithAeadOnly) {
   DtlsContextOptions o;
   auto c = DtlsContext::create(o);
   ASSERT_TRUE(c.ok());
   ossl::SslPtr ssl(SSL_new((*c)->get()));
+  std::vector<std::string> names;
   STACK_OF(SSL_CIPHER)* list = SSL_get_ciphers(ssl.get());
-  bool psk = false, gcm_first = false;
   for (int i = 0; i < sk_SSL_CIPHER_num(list); ++i) {
-    std::string name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i));
-    psk = psk || name.find("PSK") != std::string::npos;
-  }
-  // SSL_get_ciphers lists TLS 1.3 suites first (unused by DTLS), then ours.
-  for (int i = 0; i < sk_SSL_CIPHER_num(list); ++i) {
-    std::string name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i));
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(list, i);
+    std::string name = SSL_CIPHER_get_name(cipher);
+    // SSL_get_ciphers lists TLS 1.3 suites too (unused by DTLS).
     if (name.rfind("TLS_", 0) == 0) continue;
-    gcm_first = name == "ECDHE-RSA-AES128-GCM-SHA256";
-    break;
+    names.push_back(name);
+    EXPECT_EQ(SSL_CIPHER_get_kx_nid(cipher), NID_kx_ecdhe) << name;
+    const int auth = SSL_CIPHER_get_auth_nid(cipher);
+    EXPECT_TRUE(auth == NID_auth_ecdsa || auth == NID_auth_rsa) << name;
+    EXPECT_EQ(SSL_CIPHER_is_aead(cipher), 1) << name;
+    for (const char* banned : {"CCM", "ARIA", "PSK"})
+      EXPECT_EQ(name.find(banned), std::string::npos) << name;
+    EXPECT_NE(name.rfind("DHE-", 0), 0u) << name;
   }
-  EXPECT_FALSE(psk);
-  EXPECT_TRUE(gcm_first);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "ECDHE-ECDSA-AES128-GCM-SHA256",
+                       "ECDHE-RSA-AES128-GCM-SHA256",
+                       "ECDHE-ECDSA-AES256-GCM-SHA384",
+                       "ECDHE-RSA-AES256-GCM-SHA384",
+                       "ECDHE-ECDSA-CHACHA20-POLY1305",
+                       "ECDHE-RSA-CHACHA20-POLY1305",
+                   }));
+  // `ciphers` widens it.
+  o.ciphers = std::string(kDefaultCiphers) + ":ECDHE-RSA-AES128-SHA256";
+  auto wide = DtlsContext::create(o);
+  ASSERT_TRUE(wide.ok());
+  ossl::SslPtr wide_ssl(SSL_new((*wide)->get()));
+  bool cbc = false;
+  STACK_OF(SSL_CIPHER)* wide_list = SSL_get_ciphers(wide_ssl.get());
+  for (int i = 0; i < sk_SSL_CIPHER_num(wide_list); ++i) {
+    cbc = cbc ||
+          std::string(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(wide_list, i))) ==
+              "ECDHE-RSA-AES128-SHA256";
+  }
+  EXPECT_TRUE(cbc);
 }
 
 }  // namespace
