@@ -161,6 +161,17 @@ TEST(BadInput, NoClassOfBadDatagramHarmsAnEstablishedSession) {
       {"ZRTP", random_bytes(16, 40, 4)},
       {"TURN channel data", random_bytes(0x40, 40, 5)},
       {"unknown first byte", random_bytes(0xFF, 40, 6)},
+      // The record that ended sessions on libssl3 before 3.0.22: epoch-1
+      // application data of 4 bytes, below AES-GCM's nonce and tag.
+      {"undersized AEAD record (17 bytes)", record(23, 1, 1003, 4, 4)},
+      {"epoch 2 (no renegotiation)", record(23, 2, 1, 64, 64)},
+      {"TLS 1.2's version",
+       [] {
+         Bytes r = record(23, 1, 1004, 64, 64);
+         r[1] = 3;
+         r[2] = 3;
+         return r;
+       }()},
   };
   int sent = 0;
   for (const Case& k : cases) {
@@ -211,6 +222,23 @@ TEST(BadInput, NoClassOfBadDatagramHarmsAnEstablishedSession) {
   // session stays until a valid cookie comes back).
   EXPECT_EQ(after.hello_verify_requests - before.hello_verify_requests, 2u);
   EXPECT_EQ(after.peer_restarts, 0u);
+  // DTLS records from the session's address went through its record guard:
+  // what OpenSSL must not see was dropped and counted by reason (the two
+  // forged epoch-1 records of plausible size pass, and OpenSSL drops them
+  // when they fail authentication).
+  RecordDropStats drops = after.record_drops;
+  for (size_t i = 0; i < kRecordDropReasons; ++i)
+    drops.by_reason[i] -= before.record_drops.by_reason[i];
+  EXPECT_EQ(drops[RecordDrop::kMalformed], 3u);
+  EXPECT_EQ(drops[RecordDrop::kPlaintext], 1u);
+  EXPECT_EQ(drops[RecordDrop::kUnknownType], 1u);
+  EXPECT_EQ(drops[RecordDrop::kTooLong], 1u);
+  EXPECT_EQ(drops[RecordDrop::kTooShort], 1u);
+  EXPECT_EQ(drops[RecordDrop::kBadEpoch], 1u);
+  EXPECT_EQ(drops[RecordDrop::kBadVersion], 1u);
+  EXPECT_EQ(drops.total(), 9u);
+  ASSERT_NE((*s)->association(a), nullptr);
+  EXPECT_EQ((*s)->association(a)->stats().record_drops.total(), 9u);
 
   // The session goes on: data and media both ways.
   const std::string ping = "still here";

@@ -390,6 +390,7 @@ struct SessionCore {
     out.messages_received = s.messages_received;
     out.messages_sent = s.messages_sent;
     out.retransmit_count = s.retransmit_count;
+    out.record_drops = s.record_drops;
     out.is_connected = true;
     return out;
   }
@@ -585,6 +586,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     out.server_sessions = s.server_sessions;
     out.client_sessions = s.client_sessions;
     out.server_busy_count = s.server_busy_count;
+    out.record_drops = s.record_drops;
     out.is_connected = true;
     return out;
   }

@@ -66,6 +66,9 @@ struct SessionStats {
   // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
   // by kind (authentication, replay, malformed, too short).
   srtp::MediaCounters media;
+  // DTLS records dropped before OpenSSL saw them, by reason (RFC 6347
+  // §4.1.2.7; see the README's "Bad input").
+  RecordDropStats record_drops;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
 
@@ -79,6 +82,8 @@ struct EndpointStats {
   std::uint64_t server_sessions = 0;
   std::uint64_t client_sessions = 0;
   std::uint64_t server_busy_count = 0;
+  // The sum of its sessions' record_drops, ended sessions included.
+  RecordDropStats record_drops;
   bool is_connected = false;
 };
 

@@ -980,6 +980,68 @@ TEST(DtlsApiMedia, TamperedReplayedTruncatedMediaIsCountedNeverDelivered) {
   ASSERT_TRUE(m.loop.run_until([&] { return m.endpoint->state().destroyed; }));
 }
 
+// Records spoofed from a session's address are dropped by its record guard
+// before OpenSSL sees them, counted by reason in the session's and the
+// endpoint's stats; a replayed copy of a real record is dropped as a replay
+// once OpenSSL has authenticated the original. The session carries on.
+TEST(DtlsApi, SpoofedRecordsAreCountedAndHarmNothing) {
+  MediaPair m;
+  std::optional<PeerAddress> server_address;
+  m.start("SRTP_AES128_CM_SHA1_80", nullptr, &server_address);
+  testing::UdpRelay relay(m.loop.get(), *server_address);
+  std::vector<Bytes> app_data;  // the client's protected DTLS records
+  relay.set_hook([&](testing::UdpRelay::Direction d, Bytes& datagram) {
+    if (d == testing::UdpRelay::Direction::kToTarget && !datagram.empty() &&
+        datagram[0] == 23)
+      app_data.push_back(datagram);
+    return true;
+  });
+  m.connect_to("SRTP_AES128_CM_SHA1_80", relay.address().port());
+  std::vector<std::string> got;
+  Session& server = m.server_sessions[0];
+  server.on_message([&](std::span<const std::uint8_t> msg) {
+    got.emplace_back(msg.begin(), msg.end());
+  });
+  ASSERT_TRUE(m.client->send("one").ok());
+  ASSERT_TRUE(m.loop.run_until([&] { return got.size() == 1; }));
+  ASSERT_EQ(app_data.size(), 1u);
+  using D = testing::UdpRelay::Direction;
+  // Epoch-1 application data of 4 bytes (ended sessions on libssl3 < 3.0.22),
+  // a plaintext fatal alert, an unknown content type, and the real record
+  // again.
+  relay.inject(D::kToTarget,
+               {23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 99, 0, 4, 1, 2, 3, 4});
+  relay.inject(D::kToTarget,
+               {21, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40});
+  relay.inject(D::kToTarget,
+               {25, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 100, 0, 1, 0});
+  relay.inject(D::kToTarget, app_data[0]);
+  m.loop.run_until([&] { return server.stats().record_drops.total() == 4; });
+  const RecordDropStats drops = server.stats().record_drops;
+  ASSERT_EQ(drops.total(), 4u) << ::testing::PrintToString(drops.by_reason);
+  EXPECT_EQ(drops[RecordDrop::kTooShort], 1u);
+  EXPECT_EQ(drops[RecordDrop::kPlaintext], 1u);
+  EXPECT_EQ(drops[RecordDrop::kUnknownType], 1u);
+  EXPECT_EQ(drops[RecordDrop::kReplayed], 1u);
+  EXPECT_EQ(m.endpoint->stats().record_drops.total(), 4u);
+  EXPECT_EQ(m.endpoint->stats().record_drops[RecordDrop::kReplayed], 1u);
+  // The replay was not delivered; the session goes on both ways.
+  ASSERT_TRUE(m.client->send("two").ok());
+  ASSERT_TRUE(m.loop.run_until([&] { return got.size() == 2; }));
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two"}));
+  ASSERT_TRUE(server.send("back").ok());
+  ASSERT_TRUE(m.client->send_rtp(rtp(5, 1, 100)).ok());
+  ASSERT_TRUE(m.loop.run_until([&] { return m.server_rtp.size() == 1; }));
+  // The counts outlive the session (its stats become a snapshot).
+  server.destroy();
+  EXPECT_FALSE(server.stats().is_connected);
+  EXPECT_EQ(server.stats().record_drops.total(), 4u);
+  EXPECT_EQ(m.endpoint->stats().record_drops.total(), 4u);
+  m.client->close();
+  m.endpoint->close();
+  ASSERT_TRUE(m.loop.run_until([&] { return m.endpoint->state().destroyed; }));
+}
+
 }  // namespace
 }  // namespace dtls
 

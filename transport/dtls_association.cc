@@ -338,18 +338,21 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
   // OpenSSL gets the records that pass one at a time, each as its own
   // datagram (records never span datagrams, RFC 6347 §4.1.1), so that what a
   // record did (data or an alert delivered: it authenticated) is known.
-  guard_.filter(datagram, read_state(), [&](const RecordGuard::Record& r) {
-    if (state_ != State::kHandshaking && state_ != State::kOpen) return;
-    // Only what passes the guard keeps a session alive (idle_timeout).
-    last_activity_ = now;
-    const bool open = state_ == State::kOpen;
-    const std::uint64_t before = stats_.messages_received + alerts_received_;
-    queue_.set_input(r.bytes);
-    pump(now);
-    queue_.clear_input();
-    if (open && stats_.messages_received + alerts_received_ != before)
-      guard_.authenticated(r.header.sequence);
-  });
+  guard_.filter(
+      datagram, [this] { return read_state(); },
+      [&](const RecordGuard::Record& r) {
+        if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+        // Only what passes the guard keeps a session alive (idle_timeout).
+        last_activity_ = now;
+        const bool open = state_ == State::kOpen;
+        const std::uint64_t before =
+            stats_.messages_received + alerts_received_;
+        queue_.set_input(r.bytes);
+        pump(now);
+        queue_.clear_input();
+        if (open && stats_.messages_received + alerts_received_ != before)
+          guard_.authenticated(r.header.sequence);
+      });
 }
 
 RecordGuard::ReadState DtlsAssociation::read_state() const {
@@ -358,8 +361,22 @@ RecordGuard::ReadState DtlsAssociation::read_state() const {
   if (s.open) {
     s.version = static_cast<std::uint16_t>(SSL_version(ssl_.get()));
     s.min_protected_length = min_protected_length_;
+    s.epoch = 1;
   } else {
     s.min_protected_length = min_protected_record_length(ssl_.get());
+    // OpenSSL moves its read epoch to 1 when it processes the peer's
+    // ChangeCipherSpec (tls_process_change_cipher_spec), and the handshake
+    // waits in these states until the peer's Finished.
+    switch (SSL_get_state(ssl_.get())) {
+      case TLS_ST_CR_CHANGE:
+      case TLS_ST_CR_FINISHED:
+      case TLS_ST_SR_CHANGE:
+      case TLS_ST_SR_FINISHED:
+        s.epoch = 1;
+        break;
+      default:
+        s.epoch = 0;
+    }
   }
   // OpenSSL's own limit for a handshake message (dtls1_preprocess_fragment).
   s.max_handshake_message =

@@ -139,7 +139,7 @@ std::optional<RecordDrop> RecordGuard::check(const Record& record,
   // ChangeCipherSpec is always sent in the epoch before the change.
   if (h.content_type == kChangeCipherSpec) return RecordDrop::kUnexpected;
   if (!state.open) {
-    if (handshake_protected_ >= kMaxHandshakeProtectedRecords)
+    if (state.epoch == 0 && early_protected_ >= kMaxEarlyProtectedRecords)
       return RecordDrop::kEpochFlood;
     return std::nullopt;
   }

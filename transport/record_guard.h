@@ -76,6 +76,10 @@ class RecordGuard {
     // The handshake is complete: only epoch 1 is read (OpenSSL's read epoch
     // moved to 1 when it processed the peer's ChangeCipherSpec).
     bool open = false;
+    // The epoch OpenSSL reads now: 0 until it has processed the peer's
+    // ChangeCipherSpec, then 1. Records of the next epoch are buffered by
+    // OpenSSL until then.
+    std::uint16_t epoch = 0;
     // Once open, the negotiated record version (0xFEFD for DTLS 1.2).
     std::uint16_t version = 0;
     // The smallest protected (epoch 1) record the cipher in use can produce;
@@ -92,20 +96,23 @@ class RecordGuard {
     RecordHeader header;
   };
 
-  // Protected records a correct peer sends during one handshake: its Finished
-  // once per transmission of its last flight (at most 13 with OpenSSL's 12
-  // retransmissions) and, from a server, application data that overtakes the
-  // flight. OpenSSL buffers what it cannot read yet; past this, they are
-  // dropped.
-  static constexpr unsigned kMaxHandshakeProtectedRecords = 32;
+  // Protected records that arrive before OpenSSL reads epoch 1, which it
+  // buffers (older 3.0 builds without bound). A correct peer sends its
+  // Finished once per transmission of its last flight (at most 13 with
+  // OpenSSL's 12 retransmissions), and a server application data that
+  // overtakes its flight; its ChangeCipherSpec, which moves OpenSSL to epoch
+  // 1, comes in the same datagram as its Finished. Past this, dropped.
+  static constexpr unsigned kMaxEarlyProtectedRecords = 32;
   // RFC 6347 §4.1.2.6: "a window size of 64 is preferred".
   static constexpr std::uint64_t kReplayWindow = 64;
 
   // Splits `datagram` into records and calls `accept(const Record&)` for each
-  // one that passes, in order; the others are counted. A record whose length
-  // runs past the datagram ends the split (nothing after it can be framed).
-  template <typename F>
-  void filter(std::span<const std::uint8_t> datagram, const ReadState& state,
+  // one that passes, in order; the others are counted. `state()` gives the
+  // ReadState for each record in turn (a record may change it: a
+  // ChangeCipherSpec, a Finished). A record whose length runs past the
+  // datagram ends the split (nothing after it can be framed).
+  template <typename State, typename F>
+  void filter(std::span<const std::uint8_t> datagram, State&& state,
               F&& accept) {
     while (!datagram.empty()) {
       auto header = parse_record_header(datagram);
@@ -116,11 +123,12 @@ class RecordGuard {
       const size_t size = kRecordHeaderSize + header->length;
       Record record{datagram.first(size), *header};
       datagram = datagram.subspan(size);
-      if (auto reason = check(record, state)) {
+      const ReadState now = state();
+      if (auto reason = check(record, now)) {
         count(*reason);
         continue;
       }
-      if (header->epoch != 0 && !state.open) handshake_protected_++;
+      if (!now.open && header->epoch > now.epoch) early_protected_++;
       accept(record);
     }
   }
@@ -148,7 +156,7 @@ class RecordGuard {
   std::uint64_t max_authenticated_ = 0;
   std::uint64_t window_ = 0;
   bool any_authenticated_ = false;
-  unsigned handshake_protected_ = 0;
+  unsigned early_protected_ = 0;
 };
 
 }  // namespace dtls

@@ -71,9 +71,9 @@ struct GuardRun {
   std::vector<RecordHeader> passed;
   size_t feed(const Bytes& datagram, const RecordGuard::ReadState& state) {
     size_t before = passed.size();
-    guard.filter(datagram, state, [&](const RecordGuard::Record& r) {
-      passed.push_back(r.header);
-    });
+    guard.filter(
+        datagram, [&] { return state; },
+        [&](const RecordGuard::Record& r) { passed.push_back(r.header); });
     return passed.size() - before;
   }
 };
@@ -248,17 +248,45 @@ TEST(RecordGuard, ReplayWindowMovesOnlyWithAuthenticatedRecords) {
   EXPECT_EQ(run.stats[RecordDrop::kReplayed], 3u);
 }
 
-TEST(RecordGuard, ProtectedRecordsDuringTheHandshakeAreBounded) {
+TEST(RecordGuard, ProtectedRecordsBeforeTheEpochChangeAreBounded) {
   GuardRun run;
-  for (unsigned i = 0; i < RecordGuard::kMaxHandshakeProtectedRecords; ++i)
+  for (unsigned i = 0; i < RecordGuard::kMaxEarlyProtectedRecords; ++i)
     EXPECT_EQ(run.feed(record(22, 1, i, kGcmRecord), handshaking()), 1u);
   EXPECT_EQ(run.feed(record(22, 1, 99, kGcmRecord), handshaking()), 0u);
   EXPECT_EQ(run.stats[RecordDrop::kEpochFlood], 1u);
   // Plaintext handshake records are not limited by it.
   EXPECT_EQ(run.feed(record(22, 0, 1, fragment(14, 0, 0, {})), handshaking()),
             1u);
-  // Once open, epoch 1 is the current epoch and not limited.
-  EXPECT_EQ(run.feed(record(23, 1, 100, kGcmRecord), open()), 1u);
+  // Once OpenSSL reads epoch 1 (the peer's ChangeCipherSpec processed), the
+  // Finished is read at once, not buffered: not limited.
+  RecordGuard::ReadState changed = handshaking();
+  changed.epoch = 1;
+  EXPECT_EQ(run.feed(record(22, 1, 100, kGcmRecord), changed), 1u);
+  // Nor once open.
+  EXPECT_EQ(run.feed(record(23, 1, 101, kGcmRecord), open()), 1u);
+}
+
+// The state is asked for each record: a ChangeCipherSpec earlier in the same
+// datagram moves OpenSSL to epoch 1 before the Finished that follows it.
+TEST(RecordGuard, EachRecordIsJudgedOnTheStateBeforeIt) {
+  RecordDropStats stats;
+  RecordGuard guard(stats);
+  for (unsigned i = 0; i < RecordGuard::kMaxEarlyProtectedRecords; ++i) {
+    guard.filter(
+        record(22, 1, i, kGcmRecord), [] { return handshaking(); },
+        [](const RecordGuard::Record&) {});
+  }
+  RecordGuard::ReadState state = handshaking();
+  std::vector<std::uint8_t> types;
+  guard.filter(
+      concat({record(20, 0, 5, {1}), record(22, 1, 40, kGcmRecord)}),
+      [&] { return state; },
+      [&](const RecordGuard::Record& r) {
+        types.push_back(r.header.content_type);
+        if (r.header.content_type == 20) state.epoch = 1;
+      });
+  EXPECT_EQ(types, (std::vector<std::uint8_t>{20, 22}));
+  EXPECT_EQ(stats.total(), 0u);
 }
 
 TEST(RecordGuard, DropsAreAddedToSharedTotals) {

@@ -264,6 +264,8 @@ UdpEndpoint::Session& UdpEndpoint::add(const PeerAddress& peer,
                                        std::unique_ptr<DtlsAssociation> a) {
   DeadlineQueue::Id id = next_id_++;
   by_id_[id] = peer;
+  // Associations only get datagrams from this endpoint, which outlives them.
+  a->share_record_drops(&stats_.record_drops);
   return sessions_
       .emplace(peer, Session{id, std::move(a), nullptr, std::nullopt})
       .first->second;

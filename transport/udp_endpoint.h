@@ -164,6 +164,9 @@ struct UdpEndpointStats {
   std::uint64_t ice_replayed = 0;
   std::uint64_t ice_consent_expired = 0;
   DemuxCounters demux;
+  // DTLS records the sessions' record guards dropped, by reason (the sum of
+  // every session's, those that ended included).
+  RecordDropStats record_drops;
 };
 
 class UdpEndpoint {
