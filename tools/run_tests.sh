@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs every test, then the whole suite again under ASan+LSan+UBSan, and prints
-# "N passed, M failed" counting real test cases of both passes. --no-sanitizers skips the
-# second pass; other arguments go to `bazel test`. Exits non-zero on any failure.
+# Builds and runs every test, then the whole suite again under ASan+LSan+UBSan, then the DTLS
+# tests against Debian's other OpenSSL 3.0 builds (tools/older_openssl_tests.sh), and prints
+# "N passed, M failed" counting real test cases of every pass. --no-sanitizers and
+# --no-older-openssl skip those passes; other arguments go to `bazel test`. Exits non-zero on any
+# failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -10,9 +12,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 sanitize=1
+older=1
 args=()
 for a in "$@"; do
-  if [[ "$a" == "--no-sanitizers" ]]; then sanitize=0; else args+=("$a"); fi
+  case "$a" in
+    --no-sanitizers) sanitize=0 ;;
+    --no-older-openssl) older=0 ;;
+    *) args+=("$a") ;;
+  esac
 done
 
 bazel test //... --keep_going --build_event_json_file="$out/bep.json" "${args[@]}"
@@ -31,6 +38,18 @@ fi
 # An outside workspace that depends only on @dtls_srtp//:dtls_srtp (tests/consumer).
 (cd tests/consumer && bazel test //... --keep_going --build_event_json_file="$out/consumer.json")
 consumer_rc=$?
+
+# The DTLS tests again on the first pass's binaries, against each other libssl3 3.0 build of
+# Debian 12, one BEP file per build (counted separately), unless --no-older-openssl. Those runs
+# overwrite the first pass's test.xml files of the same targets: keep copies first.
+if [[ $older -eq 1 ]]; then
+  [[ -s "$out/bep.json" ]] && python3 tools/freeze_bep.py "$out/bep.json" "$out/bep.json" "$out/bep"
+  bash tools/older_openssl_tests.sh --bep-dir "$out/older" "${args[@]}"
+  [[ $? -eq 0 ]] || rc=1
+  for f in "$out/older"/libssl3_*.json; do
+    [[ -f "$f" ]] && beps+=("$f")
+  done
+fi
 
 python3 tools/count_tests.py "${beps[@]}" "$out/consumer.json"
 count_rc=$?

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages this project builds and tests with, and fetches the libsrtp
-# 2.5.0 source (Debian's orig tarball, `apt-get source`) that Bazel builds with OpenSSL crypto.
-# Idempotent: when everything is there it does nothing (no apt-get update, no network).
+# Installs the Debian 12 packages this project builds and tests with, keeps OpenSSL at the
+# archive's newest 3.0 build, and fetches the libsrtp 2.5.0 source (Debian's orig tarball,
+# `apt-get source`) that Bazel builds with OpenSSL crypto. Idempotent: when everything is there
+# it does nothing (no network but at most one apt-get update a day, see upgrade_openssl).
 set -euo pipefail
 
 PACKAGES=(
@@ -23,10 +24,14 @@ if [[ $(id -u) -ne 0 ]]; then
   SUDO=(sudo)
 fi
 updated=0
+# The time of our last apt-get update (see upgrade_openssl).
+UPDATE_STAMP=/var/cache/dtls-srtp/apt-update.stamp
 apt_update() {
   if [[ $updated -eq 0 ]]; then
-    "${SUDO[@]}" apt-get update -q >&2
+    "${SUDO[@]}" apt-get update -qq >&2 || return 1
     updated=1
+    "${SUDO[@]}" mkdir -p "$(dirname "$UPDATE_STAMP")"
+    "${SUDO[@]}" touch "$UPDATE_STAMP"
   fi
 }
 
@@ -68,6 +73,41 @@ fetch_libsrtp() {
   rm -rf "$tmp"
 }
 
+# OpenSSL follows the archive: when it has a newer libssl3 (a security release), libssl3,
+# libssl-dev and openssl are upgraded together, so the first test pass runs on the current
+# release (tools/older_openssl_tests.sh runs the DTLS tests on the other 3.0 builds).
+# Knowing that needs fresh package lists. An apt-get update on every run would put the network
+# and several seconds into every test run (and fail offline), so the lists are refreshed when
+# our own stamp is older than a day: a release is picked up within a day. (The lists' mtimes
+# are the archive's Last-Modified times, so they do not tell when apt-get update last ran.)
+# A failed refresh or upgrade only leaves OpenSSL as installed.
+OPENSSL_PACKAGES=(libssl3 libssl-dev openssl)
+upgrade_openssl() {
+  if [[ ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then
+    return 0
+  fi
+  if [[ -z $(find "$UPDATE_STAMP" -mmin -1440 2>/dev/null) ]] && ! apt_update; then
+    echo "setup: apt-get update failed; OpenSSL stays as installed" >&2
+    return 0
+  fi
+  local p installed candidate newer=0
+  for p in "${OPENSSL_PACKAGES[@]}"; do
+    installed=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+    candidate=$(apt-cache policy "$p" | sed -n 's/^ *Candidate: *//p')
+    if [[ -n "$installed" && -n "$candidate" && "$candidate" != "(none)" ]] &&
+       dpkg --compare-versions "$candidate" gt "$installed"; then
+      newer=1
+    fi
+  done
+  [[ $newer -eq 1 ]] || return 0
+  candidate=$(apt-cache policy libssl3 | sed -n 's/^ *Candidate: *//p')
+  echo "setup: upgrading ${OPENSSL_PACKAGES[*]} to $candidate" >&2
+  if ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q \
+       --no-install-recommends --only-upgrade "${OPENSSL_PACKAGES[@]}" >&2; then
+    echo "setup: the OpenSSL upgrade failed; OpenSSL stays as installed" >&2
+  fi
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -84,4 +124,5 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends \
     "${missing[@]}" >&2
 fi
+upgrade_openssl
 fetch_libsrtp
