@@ -180,6 +180,8 @@ TEST(Load, FiveThousandSessionsExchangeDataAndAllGetCloseNotify) {
     so.context = server_ctx;
     so.accept_incoming = true;
     so.receive_batch = 16;
+    // Every client is on this host: one address with 200 handshakes in flight.
+    so.half_open.per_address = 65535;
     so.server_association.peer_fingerprints = {certs::Fingerprint::of(
         client_creds.leaf(), certs::HashAlgorithm::kSha256)};
     UdpEndpoint::Callbacks cb;

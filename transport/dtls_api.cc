@@ -587,6 +587,10 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     out.client_sessions = s.client_sessions;
     out.server_busy_count = s.server_busy_count;
     out.record_drops = s.record_drops;
+    out.half_open = udp->half_open_count();
+    out.half_open_evicted = s.half_open_evicted;
+    out.half_open_expired = s.half_open_expired;
+    out.half_open_refused = s.half_open_refused;
     out.is_connected = true;
     return out;
   }
@@ -1262,6 +1266,12 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   uo.server_association = built->association;
   uo.accept_incoming = true;
   uo.max_sessions = options.max_sessions;
+  uo.half_open = {.per_address = options.max_half_open_per_address,
+                  .total = options.max_half_open,
+                  .timeout = options.half_open_timeout,
+                  .grace = options.half_open_grace};
+  if (Status st = validate_half_open_limits(uo.half_open); !st.ok())
+    return st.error();
   uo.receive_batch = 16;  // one recvmmsg for up to 16 datagrams
   uo.reuse_port = options.reuse_port;
   if (!options.cookie_secret.empty()) {

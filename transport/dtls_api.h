@@ -36,6 +36,7 @@
 #include "transport/dtls_association.h"
 #include "transport/error.h"
 #include "transport/event_loop.h"
+#include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
 #include "transport/time.h"
 
@@ -84,6 +85,12 @@ struct EndpointStats {
   std::uint64_t server_busy_count = 0;
   // The sum of its sessions' record_drops, ended sessions included.
   RecordDropStats record_drops;
+  // Half-open handshakes now, and those replaced by newer hellos or ended
+  // for not progressing (see ListenOptions::max_half_open).
+  std::uint64_t half_open = 0;
+  std::uint64_t half_open_evicted = 0;
+  std::uint64_t half_open_expired = 0;
+  std::uint64_t half_open_refused = 0;
   bool is_connected = false;
 };
 
@@ -209,6 +216,20 @@ struct ListenOptions : SecureOptions {
   std::optional<std::uint16_t> port;  // required; 0 picks a free port
   bool request_cert = false;
   size_t max_sessions = 10000;
+  // Half-open handshakes: a peer that answered our cookie and then sent
+  // nothing of its next flight. At most max_half_open_per_address from one IP
+  // address (any port) and max_half_open in all. At either bound, or at
+  // max_sessions, a new valid hello replaces the oldest half-open one that
+  // has had half_open_grace to progress (it ends with
+  // ERR_DTLS_HANDSHAKE_EVICTED); when none has, the hello is refused and its
+  // client retransmits it. One that does not progress within
+  // half_open_timeout ends with ERR_DTLS_HANDSHAKE_TIMEOUT (handshake_timeout
+  // still bounds the whole handshake). ERR_OUT_OF_RANGE outside 1..65535,
+  // 1..1000000, 100 ms..1 h, 0..half_open_timeout.
+  size_t max_half_open_per_address = HalfOpenLimits{}.per_address;
+  size_t max_half_open = HalfOpenLimits{}.total;
+  std::chrono::milliseconds half_open_timeout = HalfOpenLimits{}.timeout;
+  std::chrono::milliseconds half_open_grace = HalfOpenLimits{}.grace;
   // Several endpoints on one port, one per worker loop (SO_REUSEPORT; every
   // one of them must set it). The kernel keeps each peer on one endpoint.
   bool reuse_port = false;

@@ -1,12 +1,16 @@
 #include "transport/dtls_api.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "tests/testing/cookie_exchange.h"
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
@@ -241,6 +245,17 @@ TEST(DtlsApi, OptionErrorsFailAtTheCall) {
        "ERR_OUT_OF_RANGE"},
       {"send buffer", [](ListenOptions& o) { o.send_buffer_size = 1u << 30; },
        "ERR_OUT_OF_RANGE"},
+      {"no half-open", [](ListenOptions& o) { o.max_half_open = 0; },
+       "ERR_OUT_OF_RANGE"},
+      {"no half-open per address",
+       [](ListenOptions& o) { o.max_half_open_per_address = 0; },
+       "ERR_OUT_OF_RANGE"},
+      {"half-open timeout",
+       [](ListenOptions& o) { o.half_open_timeout = milliseconds(10); },
+       "ERR_OUT_OF_RANGE"},
+      {"half-open grace",
+       [](ListenOptions& o) { o.half_open_grace = milliseconds(-1); },
+       "ERR_OUT_OF_RANGE"},
   };
   for (const Case& c : cases) {
     ListenOptions o = listen_options();
@@ -408,6 +423,70 @@ namespace {
 template <class T>
 bool ready(const std::shared_future<T>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+// Peers that answer the cookie and go silent: at max_half_open_per_address
+// the oldest is replaced (its session ends with ERR_DTLS_HANDSHAKE_EVICTED),
+// and the rest end after half_open_timeout (ERR_DTLS_HANDSHAKE_TIMEOUT);
+// the endpoint's stats count both.
+TEST(DtlsApi, HalfOpenHandshakesAreBoundedAndExpire) {
+  Loop loop;
+  std::vector<Session> sessions;
+  ListenOptions lo = listen_options();
+  lo.max_half_open_per_address = 2;
+  lo.half_open_timeout = milliseconds(200);
+  lo.half_open_grace = milliseconds(0);
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { sessions.push_back(s); }, lo);
+  ASSERT_TRUE(endpoint.ok());
+  std::vector<std::uint8_t> hello;
+  {
+    auto ctx = DtlsContext::create({});
+    auto probe = DtlsAssociation::connect(*ctx, {}, Clock::now());
+    ASSERT_TRUE((*probe)->pop_datagram(hello));
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(endpoint->address().port);
+  std::vector<int> fds;
+  for (int i = 0; i < 3; ++i) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+    const auto* dest = reinterpret_cast<const sockaddr*>(&to);
+    ASSERT_GT(sendto(fd, hello.data(), hello.size(), 0, dest, sizeof(to)), 0);
+    std::vector<std::uint8_t> hvr(2048);
+    ssize_t n = -1;
+    ASSERT_TRUE(loop.run_until([&] {
+      n = recv(fd, hvr.data(), hvr.size(), 0);
+      return n > 0;
+    }));
+    hvr.resize(static_cast<size_t>(n));
+    auto second = testing::client_hello_with_cookie(
+        hello, testing::hello_verify_cookie(hvr));
+    ASSERT_GT(sendto(fd, second.data(), second.size(), 0, dest, sizeof(to)), 0);
+    ASSERT_TRUE(
+        loop.run_until([&] { return sessions.size() == size_t(i) + 1; }));
+  }
+  EXPECT_EQ(endpoint->stats().half_open, 2u);
+  EXPECT_EQ(endpoint->stats().half_open_evicted, 1u);
+  ASSERT_TRUE(loop.run_until([&] { return ready(sessions[0].closed()); }));
+  EXPECT_EQ(sessions[0].closed().get().error().code,
+            "ERR_DTLS_HANDSHAKE_EVICTED");
+  ASSERT_TRUE(loop.run_until([&] {
+    return ready(sessions[1].closed()) && ready(sessions[2].closed());
+  }));
+  for (int i : {1, 2}) {
+    EXPECT_EQ(sessions[size_t(i)].closed().get().error().code,
+              "ERR_DTLS_HANDSHAKE_TIMEOUT");
+  }
+  EXPECT_EQ(endpoint->stats().half_open, 0u);
+  EXPECT_EQ(endpoint->stats().half_open_expired, 2u);
+  EXPECT_EQ(endpoint->stats().server_busy_count, 0u);
+  for (int fd : fds) close(fd);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
 }
 
 // Names are looked up on the loop (uv_getaddrinfo): the session comes back at

@@ -470,8 +470,23 @@ void DtlsAssociation::pump(TimePoint now) {
         fail(handshake_error());
         return;
       }
+      // States OpenSSL reaches only by reading the client's second flight
+      // (full handshake: Certificate, ClientKeyExchange, CertificateVerify,
+      // ChangeCipherSpec; resumed: ChangeCipherSpec, Finished).
+      switch (SSL_get_state(ssl_.get())) {
+        case TLS_ST_SR_CERT:
+        case TLS_ST_SR_KEY_EXCH:
+        case TLS_ST_SR_CERT_VRFY:
+        case TLS_ST_SR_CHANGE:
+        case TLS_ST_SR_FINISHED:
+          progressed_ = true;
+          break;
+        default:
+          break;
+      }
     }
   }
+  if (state_ != State::kHandshaking) progressed_ = true;
   if (state_ == State::kOpen) read_application_data();
   update_timer(now);
   stats_.datagrams_sent = queue_.datagrams_written();

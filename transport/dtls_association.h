@@ -196,6 +196,10 @@ class DtlsAssociation final : private SslEventSink {
   void close();
 
   State state() const { return state_; }
+  // Server: the peer has answered our first flight (OpenSSL has read a
+  // message of its second flight), or the handshake is over. A server
+  // association that stays false is half-open (see HalfOpenTable).
+  bool peer_progressed() const { return progressed_; }
   Role role() const { return role_; }
   // "DTLSv1.2" once open, else "".
   std::string protocol() const;
@@ -317,6 +321,7 @@ class DtlsAssociation final : private SslEventSink {
   std::optional<TimePoint> retransmit_deadline_;
   std::vector<std::uint8_t> verified_cookie_;
   bool buffers_released_ = false;
+  bool progressed_ = false;
   bool authorized_ = false;
   std::string authorization_error_;
   std::optional<Error>

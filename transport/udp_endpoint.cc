@@ -45,6 +45,8 @@ UdpEndpoint::UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options,
     : loop_(loop),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
+      half_open_(options_.half_open),
+      half_open_id_(next_id_++),
       receive_(options_.receive_batch),
       media_out_(65536 + srtp::kMaxTrailer) {
   if (!options_.accept_incoming && !options_.ice_lite) return;
@@ -105,6 +107,8 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     return make_error("ERR_OUT_OF_RANGE",
                       "max_queued_sends must be at least 1");
   }
+  if (Status st = validate_half_open_limits(options.half_open); !st.ok())
+    return st.error();
   // setsockopt takes an int, and the kernel doubles it.
   constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
   if (options.receive_buffer_size > kMaxBuffer ||
@@ -352,16 +356,62 @@ std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
 UdpEndpoint::Session* UdpEndpoint::accept_hello(
     std::span<const std::uint8_t> data, std::span<const std::uint8_t> cookie,
     const PeerAddress& peer, const AssociationOptions& options, TimePoint now) {
-  if (busy_ || sessions_.size() >= options_.max_sessions) {
+  if (busy_) {
     stats_.server_busy_count++;
     return nullptr;
+  }
+  // A half-open slot taken by a peer that went silent after the cookie is
+  // given to this one, whose address also answered a cookie: a correct
+  // client that loses its slot retransmits its hello and gets one back.
+  const bool full = sessions_.size() >= options_.max_sessions;
+  const HalfOpenTable::Admission admission = half_open_.admit(peer, now, full);
+  using Verdict = HalfOpenTable::Admission::Verdict;
+  if (admission.verdict == Verdict::kRefuse) {
+    // No state: the client retransmits its hello.
+    if (full) {
+      stats_.server_busy_count++;
+    } else {
+      stats_.half_open_refused++;
+    }
+    return nullptr;
+  }
+  if (admission.verdict == Verdict::kReplace) {
+    stats_.half_open_evicted++;
+    destroy_session(admission.victim,
+                    make_error("ERR_DTLS_HANDSHAKE_EVICTED",
+                               "a newer handshake took the place of this "
+                               "half-open one"));
+    if (closing_) return nullptr;  // a callback closed the endpoint
   }
   auto a =
       DtlsAssociation::accept(options_.context, options, data, cookie, now);
   // A malformed hello that passed the prefix check: no state kept.
   if (!a.ok()) return nullptr;
   stats_.server_sessions++;
-  return &add(peer, std::move(a).value());
+  Session& s = add(peer, std::move(a).value());
+  half_open_.add(peer, now);
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
+  return &s;
+}
+
+void UdpEndpoint::forget_half_open(const PeerAddress& peer) {
+  if (!half_open_.contains(peer)) return;
+  half_open_.remove(peer);
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
+}
+
+void UdpEndpoint::expire_half_open(TimePoint now) {
+  while (auto peer = half_open_.pop_expired(now)) {
+    stats_.half_open_expired++;
+    destroy_session(
+        *peer,
+        make_error("ERR_DTLS_HANDSHAKE_TIMEOUT",
+                   "the peer did not answer our first flight within " +
+                       std::to_string(half_open_.limits().timeout.count()) +
+                       " ms"));
+    if (closing_ || released_) return;
+  }
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
 }
 
 // SRTP and SRTCP (RFC 7983: first byte 128..191; RFC 5761 §4 splits them by
@@ -620,6 +670,7 @@ void UdpEndpoint::destroy_session(const PeerAddress& peer,
   sessions_.erase(it);
   deadlines_.erase(s.id);
   by_id_.erase(s.id);
+  forget_half_open(peer);
   rearm();
   if (error && callbacks_.on_event) {
     callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
@@ -654,8 +705,10 @@ void UdpEndpoint::after(const PeerAddress& peer) {
     deadlines_.erase(id);
     by_id_.erase(id);
     sessions_.erase(peer);  // `s` is gone from here on; `done` keeps it
+    forget_half_open(peer);
   } else {
     deadlines_.set(id, a->next_deadline());
+    if (a->peer_progressed()) forget_half_open(peer);
   }
   // Callbacks last: they may call back into the endpoint (send, connect,
   // close). A finished association's events come first, then on_finished with
@@ -695,6 +748,11 @@ void UdpEndpoint::on_timer() {
   std::vector<DeadlineQueue::Id> due;
   while (auto id = deadlines_.pop_due(now)) due.push_back(*id);
   for (DeadlineQueue::Id id : due) {
+    if (id == half_open_id_) {
+      expire_half_open(now);
+      if (closing_ || released_) break;
+      continue;
+    }
     auto it = by_id_.find(id);
     if (it == by_id_.end()) {
       if (auto ice = ice_by_id_.find(id); ice != ice_by_id_.end())

@@ -25,6 +25,7 @@
 #include "transport/deadline_queue.h"
 #include "transport/demux.h"
 #include "transport/dtls_association.h"
+#include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
 #include "transport/peer_address.h"
 #include "transport/receive_batch.h"
@@ -72,6 +73,12 @@ struct UdpEndpointOptions {
   // New handshakes beyond this many sessions are refused (counted in
   // server_busy_count).
   size_t max_sessions = 10000;
+  // Half-open handshakes (a valid cookie, then nothing of the peer's second
+  // flight): bounded per source address and in total, and ended after
+  // half_open.timeout; at a bound, or at max_sessions, a new valid hello
+  // replaces the oldest half-open one past its grace, else it is refused
+  // (HalfOpenTable).
+  HalfOpenLimits half_open;
   // How often the cookie secret rotates (RFC 6347 §4.2.1 suggests changing it
   // frequently).
   std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
@@ -167,6 +174,14 @@ struct UdpEndpointStats {
   // DTLS records the sessions' record guards dropped, by reason (the sum of
   // every session's, those that ended included).
   RecordDropStats record_drops;
+  // Half-open handshakes replaced by a newer valid hello
+  // (ERR_DTLS_HANDSHAKE_EVICTED) and ended for not progressing within
+  // half_open.timeout (ERR_DTLS_HANDSHAKE_TIMEOUT).
+  std::uint64_t half_open_evicted = 0;
+  std::uint64_t half_open_expired = 0;
+  // Valid hellos refused because every half-open handshake in the way was
+  // still within its grace (no state kept; the client retransmits).
+  std::uint64_t half_open_refused = 0;
 };
 
 class UdpEndpoint {
@@ -276,6 +291,8 @@ class UdpEndpoint {
   const UdpEndpointOptions& options() const { return options_; }
   const PeerAddress& local_address() const { return local_; }
   size_t session_count() const { return sessions_.size(); }
+  // Server handshakes accepted whose peer has not answered our first flight.
+  size_t half_open_count() const { return half_open_.size(); }
   bool closing() const { return closing_; }
   const UdpEndpointStats& stats() const { return stats_; }
   // Datagrams waiting in libuv's send queue (node dgram's
@@ -335,6 +352,11 @@ class UdpEndpoint {
                         std::span<const std::uint8_t> cookie,
                         const PeerAddress& peer,
                         const AssociationOptions& options, TimePoint now);
+  // Takes `peer` out of the half-open table (its handshake progressed or it
+  // ended) and moves the table's deadline.
+  void forget_half_open(const PeerAddress& peer);
+  // Ends the half-open handshakes whose time is up.
+  void expire_half_open(TimePoint now);
   void replay_held(const PeerAddress& from, TimePoint now);
   void check_consent(IceSession& ice, TimePoint now);
   void forget_ice(IceSession* ice);
@@ -414,6 +436,9 @@ class UdpEndpoint {
   std::deque<Held> held_;
   DeadlineQueue deadlines_;
   DeadlineQueue::Id next_id_ = 1;
+  HalfOpenTable half_open_;
+  // The half-open table's entry in deadlines_ (its oldest entry's deadline).
+  DeadlineQueue::Id half_open_id_ = 0;
   // Heap bytes left unzeroed: the kernel and libsrtp write them before
   // anything reads them. Zeroing them cost every connect 128 KiB of page
   // faults and kept all of it resident.
