@@ -83,7 +83,8 @@ class RecordGuard {
     // Once open, the negotiated record version (0xFEFD for DTLS 1.2).
     std::uint16_t version = 0;
     // The smallest protected (epoch 1) record the cipher in use can produce;
-    // during the handshake, of any cipher that may still be chosen.
+    // before a cipher is chosen, a bound safe for every one that may be (see
+    // record_expansion.h).
     size_t min_protected_length = 0;
     // The largest handshake message OpenSSL accepts (its max_cert_list).
     size_t max_handshake_message = 0;
