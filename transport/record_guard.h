@@ -33,8 +33,8 @@ enum class RecordDrop : std::uint8_t {
   kMalformed,    // truncated header, length past the datagram, a handshake
                  // fragment, alert or ChangeCipherSpec that cannot parse
   kUnknownType,  // content type other than 20..23
-  kBadVersion,   // not DTLS 1.0/1.2 (before the handshake), or not the
-                 // negotiated version (after)
+  kBadVersion,   // not DTLS 1.0/1.2, or a protected record not of the
+                 // negotiated version once open
   kBadEpoch,     // an epoch the association can never read (renegotiation is
                  // refused, so only 0 and 1 exist)
   kTooShort,     // protected record below the cipher's minimum expansion
