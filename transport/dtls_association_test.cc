@@ -914,6 +914,36 @@ TEST(DtlsAssociation, GarbageDatagramsAreIgnored) {
   EXPECT_EQ(p.received_by_server(), bytes("still fine"));
 }
 
+// Forged epoch-1 records sent to a client right after its ClientHello (anyone
+// who sees it can): OpenSSL buffers them until the epoch change and then
+// decrypts them with the suite chosen meanwhile, ending the handshake on an
+// AEAD record shorter than that suite's nonce and tag. With the default list
+// the guard's bound was ChaCha20's 16 bytes, and the server chose AES-GCM (24).
+TEST(DtlsAssociation, ShortForgedRecordsBeforeTheServerHelloAreDropped) {
+  DtlsPair p(webrtc_config());
+  ASSERT_TRUE(p.start());
+  // Epoch 1, sequence 16 and up, `size` bytes of body.
+  std::uint8_t seq = 16;
+  for (std::uint8_t size = 0; size < 40; ++size) {
+    for (std::uint8_t type : {22, 21}) {
+      std::vector<std::uint8_t> r = {type, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0};
+      r.insert(r.end(), {seq++, 0, size});
+      r.resize(r.size() + size, 0x5a);
+      p.client()->handle_datagram(r, p.now);
+    }
+  }
+  // Below AES-GCM's 24 bytes: dropped; from 24 up (32 records, the early
+  // bound), OpenSSL discards them.
+  EXPECT_EQ(p.client()->stats().record_drops[RecordDrop::kTooShort], 48u);
+  EXPECT_EQ(p.client()->stats().record_drops.total(), 48u);
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_NE(p.client()->cipher()->name.find("AES128-GCM"), std::string::npos);
+  ASSERT_TRUE(p.server()->send(bytes("still fine")).ok());
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.received_by_client(), bytes("still fine"));
+}
+
 }  // namespace
 // Issue 8, faults: a peer that vanishes mid-session without close_notify.
 TEST(DtlsAssociation, IdleTimeoutEndsASessionWhosePeerVanished) {

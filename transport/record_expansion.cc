@@ -36,19 +36,36 @@ size_t min_protected_record_length(const SSL_CIPHER* cipher) {
 }
 
 size_t min_protected_record_length(const SSL* ssl) {
+  // The suite this handshake chose, once it has. Not SSL_get_current_cipher:
+  // until then that is the cipher of the session a client offers to resume,
+  // and the server may decline it and choose another.
   if (const SSL_CIPHER* chosen = SSL_get_pending_cipher(ssl))
     return min_protected_record_length(chosen);
-  if (const SSL_CIPHER* current = SSL_get_current_cipher(ssl))
-    return min_protected_record_length(current);
+  // No suite yet (a client before the ServerHello, a server before the whole
+  // ClientHello). The protected records OpenSSL buffers now are decrypted
+  // later with whichever suite is chosen, and OpenSSL 3.0 ends the handshake
+  // on an AEAD record shorter than that suite's nonce and tag (a CBC or NULL
+  // record too short for its suite is discarded silently). So the bound is the
+  // largest minimum among the AEAD suites that may be chosen (the least of all
+  // when there is none). A correct peer's protected record comes before the
+  // suite is known only as a Finished that overtook the ServerHello: 24 bytes
+  // of plaintext (RFC 6347 §4.2.2 header and verify_data) plus the expansion,
+  // more than any AEAD minimum.
   STACK_OF(SSL_CIPHER)* list = SSL_get_ciphers(ssl);
   const int n = list ? sk_SSL_CIPHER_num(list) : 0;
-  if (n <= 0) return 0;
   size_t least = std::numeric_limits<size_t>::max();
+  size_t largest_aead = 0;
   for (int i = 0; i < n; ++i) {
-    least = std::min(least,
-                     min_protected_record_length(sk_SSL_CIPHER_value(list, i)));
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(list, i);
+    // TLS 1.3 suites (OpenSSL lists them for DTLS too) have no key exchange of
+    // their own and are never used by DTLS 1.2.
+    if (SSL_CIPHER_get_kx_nid(c) == NID_kx_any) continue;
+    const size_t m = min_protected_record_length(c);
+    least = std::min(least, m);
+    if (SSL_CIPHER_is_aead(c)) largest_aead = std::max(largest_aead, m);
   }
-  return least;
+  if (least == std::numeric_limits<size_t>::max()) return 0;
+  return std::max(least, largest_aead);
 }
 
 }  // namespace dtls

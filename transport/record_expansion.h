@@ -14,8 +14,13 @@ namespace dtls {
 // MAC-then-encrypt for CBC suites: DtlsContext turns encrypt-then-MAC off.
 size_t min_protected_record_length(const SSL_CIPHER* cipher);
 
-// The smallest over every suite `ssl` may still agree on: the chosen one once
-// known (pending or current), else the least of its enabled list.
+// What the record guard requires of a protected record during `ssl`'s
+// handshake: the chosen suite's smallest record once it is known (the pending
+// cipher; a resuming client's session cipher may yet be declined). Before, a
+// bound no suite that may be chosen makes fatal: the largest smallest record
+// among the enabled AEAD suites (OpenSSL 3.0 ends the handshake on a buffered
+// AEAD record too short for the suite chosen later), else the least of the
+// enabled suites. TLS 1.3 suites are left out.
 size_t min_protected_record_length(const SSL* ssl);
 
 }  // namespace dtls

@@ -91,10 +91,15 @@ std::optional<RecordDrop> RecordGuard::check(const Record& record,
   if (h.content_type < kChangeCipherSpec || h.content_type > kApplicationData) {
     return RecordDrop::kUnknownType;
   }
-  if (state.open ? h.version != state.version
-                 : h.version != kDtls10 && h.version != kDtls12) {
+  if (h.version != kDtls10 && h.version != kDtls12)
     return RecordDrop::kBadVersion;
-  }
+  // Once open, protected records carry the negotiated version. Epoch-0 records
+  // are judged below as plaintext: a correct peer's late ClientHello or
+  // HelloVerifyRequest (a duplicate, a retransmission overtaken by the rest of
+  // the handshake) carries DTLS 1.0 (RFC 6347 §4.2.1), and is no sign of a
+  // bad version.
+  if (state.open && h.epoch != 0 && h.version != state.version)
+    return RecordDrop::kBadVersion;
   // Renegotiation is refused (SSL_OP_NO_RENEGOTIATION), so the peer's epoch
   // never passes 1.
   if (h.epoch > 1) return RecordDrop::kBadEpoch;

@@ -33,8 +33,8 @@ enum class RecordDrop : std::uint8_t {
   kMalformed,    // truncated header, length past the datagram, a handshake
                  // fragment, alert or ChangeCipherSpec that cannot parse
   kUnknownType,  // content type other than 20..23
-  kBadVersion,   // not DTLS 1.0/1.2 (before the handshake), or not the
-                 // negotiated version (after)
+  kBadVersion,   // not DTLS 1.0/1.2, or a protected record not of the
+                 // negotiated version once open
   kBadEpoch,     // an epoch the association can never read (renegotiation is
                  // refused, so only 0 and 1 exist)
   kTooShort,     // protected record below the cipher's minimum expansion
@@ -83,7 +83,8 @@ class RecordGuard {
     // Once open, the negotiated record version (0xFEFD for DTLS 1.2).
     std::uint16_t version = 0;
     // The smallest protected (epoch 1) record the cipher in use can produce;
-    // during the handshake, of any cipher that may still be chosen.
+    // before a cipher is chosen, a bound safe for every one that may be (see
+    // record_expansion.h).
     size_t min_protected_length = 0;
     // The largest handshake message OpenSSL accepts (its max_cert_list).
     size_t max_handshake_message = 0;

@@ -204,6 +204,32 @@ TEST(RecordGuard, EachInvalidRecordIsDroppedWithItsReason) {
   }
 }
 
+// A correct peer's late ClientHello (a retransmission overtaken by the rest
+// of the handshake) or HelloVerifyRequest carries record version DTLS 1.0:
+// once open it is a stale plaintext record like the rest of its flight, not a
+// bad version (the lossy-link test met both; they were counted as
+// bad_version).
+TEST(RecordGuard, LateDtls10HandshakeRecordsOnceOpenArePlaintext) {
+  GuardRun run;
+  const Bytes client_hello =
+      record(22, 0, 1, fragment(1, 20, 0, Bytes(20, 0)), 0xFEFF);
+  const Bytes hello_verify =
+      record(22, 0, 0, fragment(3, 3, 0, {0xFE, 0xFF, 0}), 0xFEFF);
+  EXPECT_EQ(run.feed(client_hello, open()), 0u);
+  EXPECT_EQ(run.feed(hello_verify, open()), 0u);
+  EXPECT_EQ(run.stats[RecordDrop::kPlaintext], 2u);
+  EXPECT_EQ(run.stats.total(), 2u);
+  // A version no DTLS 1.0/1.2 peer sends is still a bad version, in either
+  // epoch, and so is a protected record not of the negotiated version.
+  EXPECT_EQ(run.feed(record(22, 0, 2, fragment(1, 0, 0, {}), 0x0303), open()),
+            0u);
+  EXPECT_EQ(run.feed(record(23, 1, 3, kGcmRecord, 0xFEFF), open()), 0u);
+  EXPECT_EQ(run.feed(record(23, 2, 3, kGcmRecord, 0xFEFF), open()), 0u);
+  EXPECT_EQ(run.stats[RecordDrop::kBadVersion], 3u);
+  // Before the handshake is over, a DTLS 1.0 ClientHello passes.
+  EXPECT_EQ(run.feed(client_hello, handshaking()), 1u);
+}
+
 TEST(RecordGuard, OneBadRecordDoesNotTakeTheDatagramsOthers) {
   GuardRun run;
   Bytes datagram =
