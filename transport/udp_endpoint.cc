@@ -338,6 +338,7 @@ std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
     std::span<const std::uint8_t> data, const PeerAddress& peer) {
   if (!gate_) return std::nullopt;
   CookieGate::Decision d = gate_->inspect(data, peer.key());
+  stats_.cookie_refusals = gate_->refused();
   if (d.verdict == CookieGate::Verdict::kHelloVerify) {
     stats_.hello_verify_requests++;
     send_datagram(peer, d.reply);

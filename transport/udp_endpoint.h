@@ -139,6 +139,9 @@ struct UdpEndpointStats {
   std::uint64_t client_sessions = 0;
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
+  // ClientHellos turned away because the cookie gate has no secret: the
+  // random generator failed when it was made or rotated (fail closed).
+  std::uint64_t cookie_refusals = 0;
   std::uint64_t send_errors = 0;
   std::uint64_t send_batches = 0;   // sendmmsg calls (corked sends)
   std::uint64_t receive_calls = 0;  // recvmmsg calls that returned data

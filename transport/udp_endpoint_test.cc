@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "certs/generate.h"
+#include "tests/testing/failing_random.h"
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
@@ -592,6 +593,33 @@ namespace {
 // Two workers on one port (SO_REUSEPORT) with one cookie master: the kernel
 // spreads clients over both (a client stays on one), and every handshake
 // completes.
+// Fail closed: a listening endpoint whose cookie secret could not be drawn
+// answers no ClientHello (no HelloVerifyRequest, no session) and counts them.
+TEST(UdpEndpoint, WithoutARandomCookieSecretNoHelloIsAnswered) {
+  Loop loop;
+  Recorder srec, crec;
+  UdpEndpointOptions o;
+  o.context = context(0);
+  o.accept_incoming = true;
+  o.server_association.peer_fingerprints = {fp(1)};
+  std::shared_ptr<UdpEndpoint> s;
+  {
+    testing::FailingRandom no_random;
+    auto e = UdpEndpoint::open(loop.get(), loopback(), o, srec.callbacks());
+    ASSERT_TRUE(e.ok()) << e.error().to_string();
+    s = *e;
+  }
+  auto c = client(loop, crec);
+  ASSERT_TRUE(c->connect(s->local_address(), pin_server()).ok());
+  EXPECT_TRUE(loop.run_until([&] { return s->stats().cookie_refusals >= 1; }));
+  EXPECT_EQ(s->stats().hello_verify_requests, 0u);
+  EXPECT_EQ(s->stats().server_sessions, 0u);
+  EXPECT_TRUE(srec.sessions.empty());
+  c->close();
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
 TEST(UdpEndpoint, WorkersShareOnePortWithReusePort) {
   Loop loop;
   Recorder w1, w2;
