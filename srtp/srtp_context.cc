@@ -156,7 +156,7 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
   if (Status s = ensure_initialized(); !s.ok()) return s.error();
   auto h = std::make_unique<Handles>();
   for (bool outbound : {true, false}) {
-    std::vector<std::uint8_t> master =
+    SecretBytes master =
         outbound ? keys.outbound_master(side) : keys.inbound_master(side);
     srtp_t& ctx = outbound ? h->outbound : h->inbound;
     if (srtp_err_status_t e = create_libsrtp_session(

@@ -69,15 +69,19 @@ Bytes random_bytes(std::mt19937& rng, size_t n) {
   return b;
 }
 
+SecretBytes secret(const Bytes& b) { return {b.begin(), b.end()}; }
+// The reference takes plain vectors.
+Bytes bytes_of(const SecretBytes& s) { return {s.begin(), s.end()}; }
+
 SrtpKeys keys_with_client(Profile p, const Bytes& client_key,
                           const Bytes& client_salt, std::mt19937& rng) {
   const ProfileInfo& i = profile_info(p);
   SrtpKeys k;
   k.profile = p;
-  k.client_key = client_key;
-  k.client_salt = client_salt;
-  k.server_key = random_bytes(rng, i.key_length);
-  k.server_salt = random_bytes(rng, i.salt_length);
+  k.client_key = secret(client_key);
+  k.client_salt = secret(client_salt);
+  k.server_key = secret(random_bytes(rng, i.key_length));
+  k.server_salt = secret(random_bytes(rng, i.salt_length));
   return k;
 }
 
@@ -165,12 +169,15 @@ TEST(SrtpContext, SrtcpMatchesAnIndependentComputation) {
   std::uint32_t index = ((wire[trailer_at] & 0x7fu) << 24) |
                         (wire[trailer_at + 1] << 16) |
                         (wire[trailer_at + 2] << 8) | wire[trailer_at + 3];
-  Bytes key = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                testing::kRtcpEncryption, 16);
-  Bytes salt = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                 testing::kRtcpSalt, 14);
-  Bytes auth = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                 testing::kRtcpAuth, 20);
+  Bytes key =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpEncryption, 16);
+  Bytes salt =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpSalt, 14);
+  Bytes auth =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpAuth, 20);
   Bytes ks =
       testing::aes_cm_keystream(key, salt, ssrc, index, plain.size() - 8);
   Bytes expected(plain.begin(), plain.begin() + 8);
@@ -197,10 +204,11 @@ TEST(SrtpContext, AeadGcmMatchesAnIndependentComputation) {
     Bytes plain = rtp_packet(ssrc, seq, 38);
     Bytes wire = protect(*client, plain);
     Bytes session_key =
-        testing::srtp_kdf(keys.client_key, keys.client_salt,
+        testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
                           testing::kRtpEncryption, info.key_length);
-    Bytes session_salt = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                           testing::kRtpSalt, 12);
+    Bytes session_salt =
+        testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                          testing::kRtpSalt, 12);
     Bytes header(plain.begin(), plain.begin() + 12);
     Bytes payload(plain.begin() + 12, plain.end());
     Bytes expected = header;

@@ -844,7 +844,7 @@ Result<srtp::SrtpKeys> Session::srtp_keys() const {
         auto material = a.export_keying_material(
             srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
         if (!material.ok()) return material.error();
-        return srtp::SrtpKeys::split(*profile, *material);
+        return srtp::SrtpKeys::split_and_wipe(*profile, *material);
       });
 }
 

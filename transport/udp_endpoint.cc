@@ -406,7 +406,7 @@ void UdpEndpoint::start_srtp(Session& s) {
     s.srtp_error = material.error();
     return;
   }
-  auto keys = srtp::SrtpKeys::split(*profile, *material);
+  auto keys = srtp::SrtpKeys::split_and_wipe(*profile, *material);
   if (!keys.ok()) {
     s.srtp_error = keys.error();
     return;
