@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "srtp/key_limit_testing.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/srtp_reference.h"
 
@@ -343,6 +344,82 @@ TEST(SrtpContext, ProtectRefusesWhatItCannotProtect) {
 
 // The replay window is configurable: a packet further behind the newest than
 // the window is refused as a replay (RFC 3711 §3.3.2), one inside it is not.
+// Raw protect, for packets that may be refused.
+PacketResult try_protect(SrtpContext& c, Bytes& buf, size_t length) {
+  buf.resize(length + kMaxTrailer);
+  return c.protect_rtp(buf, length);
+}
+
+// RFC 3711 §9.2 through libsrtp's own events: with three packets left on the
+// client's outbound key, libsrtp reports the soft limit for two (counted) and
+// the hard limit at the third. From then on the context refuses everything:
+// libsrtp's count wraps around after the hard limit and would go on.
+TEST(SrtpContext, OutboundKeyLimitEventsAreCountedAndTheHardLimitEndsIt) {
+  std::mt19937 rng(9);
+  for (Profile p : {Profile::kAes128CmSha1_80, Profile::kAeadAes128Gcm}) {
+    SCOPED_TRACE(std::string(profile_info(p).name));
+    auto keys = random_keys(p, rng);
+    auto client = context(keys, Side::kClient);
+    auto server = context(keys, Side::kServer);
+    if (!SrtpContextTesting::set_packets_left(*client, KeyDirection::kOutbound,
+                                              3)) {
+      GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+    }
+    for (std::uint16_t seq : {1, 2}) {
+      Bytes wire = protect(*client, rtp_packet(7, seq, 100));
+      EXPECT_TRUE(unprotect(*server, wire).ok());
+    }
+    EXPECT_EQ(client->counters().key_soft_limit_events, 2u);
+    EXPECT_FALSE(client->key_limit_reached());
+    Bytes buf = rtp_packet(7, 3, 100);
+    PacketResult r = try_protect(*client, buf, buf.size());
+    EXPECT_EQ(r.status, PacketStatus::kKeyLimit);
+    EXPECT_STREQ(packet_status_code(r.status), "ERR_SRTP_KEY_LIMIT");
+    EXPECT_TRUE(client->key_limit_reached());
+    // Every later packet, either way, another SSRC or RTCP too.
+    for (std::uint32_t ssrc : {7u, 8u}) {
+      buf = rtp_packet(ssrc, 4, 100);
+      EXPECT_EQ(try_protect(*client, buf, buf.size()).status,
+                PacketStatus::kKeyLimit);
+    }
+    buf = rtcp_packet(7);
+    const size_t rtcp_length = buf.size();
+    buf.resize(rtcp_length + kMaxTrailer);
+    EXPECT_EQ(client->protect_rtcp(buf, rtcp_length).status,
+              PacketStatus::kKeyLimit);
+    Bytes from_server = protect(*server, rtp_packet(9, 1, 100));
+    EXPECT_EQ(unprotect(*client, from_server).status, PacketStatus::kKeyLimit);
+    EXPECT_EQ(client->counters().rtp_packets_protected, 2u);
+    EXPECT_EQ(client->counters().protect_failures, 4u);
+    EXPECT_EQ(client->counters().other_failures, 1u);
+  }
+}
+
+// The key the peer protects with is ours to unprotect with: its limit too
+// ends the context.
+TEST(SrtpContext, InboundKeyLimitEndsTheContext) {
+  std::mt19937 rng(10);
+  auto keys = random_keys(Profile::kAes128CmSha1_80, rng);
+  auto client = context(keys, Side::kClient);
+  auto server = context(keys, Side::kServer);
+  if (!SrtpContextTesting::set_packets_left(*server, KeyDirection::kInbound,
+                                            2)) {
+    GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+  }
+  Bytes first = protect(*client, rtp_packet(7, 1, 100));
+  EXPECT_TRUE(unprotect(*server, first).ok());
+  EXPECT_EQ(server->counters().key_soft_limit_events, 1u);
+  Bytes second = protect(*client, rtp_packet(7, 2, 100));
+  EXPECT_EQ(unprotect(*server, second).status, PacketStatus::kKeyLimit);
+  EXPECT_TRUE(server->key_limit_reached());
+  Bytes third = protect(*client, rtp_packet(7, 3, 100));
+  EXPECT_EQ(unprotect(*server, third).status, PacketStatus::kKeyLimit);
+  Bytes buf = rtp_packet(9, 1, 100);
+  EXPECT_EQ(try_protect(*server, buf, buf.size()).status,
+            PacketStatus::kKeyLimit);
+  EXPECT_EQ(server->counters().rtp_packets_unprotected, 1u);
+}
+
 TEST(SrtpContext, ReplayWindowIsConfigurable) {
   std::mt19937 rng(7);
   auto keys = random_keys(Profile::kAeadAes128Gcm, rng);

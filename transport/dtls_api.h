@@ -64,7 +64,8 @@ struct SessionStats {
   std::uint64_t messages_sent = 0;
   std::uint64_t retransmit_count = 0;
   // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
-  // by kind (authentication, replay, malformed, too short).
+  // by kind (authentication, replay, malformed, too short), key soft-limit
+  // events.
   srtp::MediaCounters media;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
