@@ -11,14 +11,17 @@ namespace dtls::srtp {
 bool SrtpContextTesting::set_packets_left(SrtpContext& context,
                                           KeyDirection direction,
                                           std::uint64_t packets) {
+  return set_packets_left(
+      context.libsrtp_session(direction == KeyDirection::kOutbound), packets);
+}
+
+bool SrtpContextTesting::set_packets_left(srtp_ctx_t_* session,
+                                          std::uint64_t packets) {
 #ifdef SYSTEM_LIBSRTP
-  (void)context;
-  (void)direction;
+  (void)session;
   (void)packets;
   return false;
 #else
-  srtp_ctx_t_* session =
-      context.libsrtp_session(direction == KeyDirection::kOutbound);
   // One master key (no MKI): session_keys[0]. Streams made for new SSRCs
   // share the template's count (srtp_key_limit_clone copies the pointer).
   srtp_key_limit_ctx_t* limit = session->stream_template->session_keys[0].limit;

@@ -19,6 +19,8 @@ enum class KeyDirection { kOutbound, kInbound };
 struct SrtpContextTesting {
   static bool set_packets_left(SrtpContext& context, KeyDirection direction,
                                std::uint64_t packets);
+  // The same for a libsrtp session of one's own.
+  static bool set_packets_left(srtp_ctx_t_* session, std::uint64_t packets);
 };
 
 }  // namespace dtls::srtp

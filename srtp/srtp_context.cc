@@ -5,6 +5,7 @@
 #include <climits>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
@@ -100,11 +101,39 @@ const char* packet_status_code(PacketStatus s) {
 
 // libsrtp calls this from inside srtp_protect/srtp_unprotect, on the thread
 // that called them for the context owning `data->session`, so the context may
-// be changed here without a lock.
+// be changed here (under the registry's lock only against other threads'
+// contexts coming and going).
 struct LibsrtpEvents {
+  // Which SrtpContext made each of our libsrtp sessions. Not libsrtp's user
+  // data: an application running its own SRTP on libsrtp in this process
+  // (README: "run your own SRTP") may use that for its sessions, whose
+  // events are not ours.
+  struct Registry {
+    std::mutex mutex;
+    std::unordered_map<srtp_t, SrtpContext*> owners;
+  };
+  static Registry& registry() {
+    // Never destroyed: a static SrtpContext may go after static destructors.
+    static Registry* r = new Registry;
+    return *r;
+  }
+
+  static void add(SrtpContext* c) {
+    std::lock_guard lock(registry().mutex);
+    registry().owners[c->libsrtp_session(true)] = c;
+    registry().owners[c->libsrtp_session(false)] = c;
+  }
+  static void remove(SrtpContext* c) {
+    std::lock_guard lock(registry().mutex);
+    registry().owners.erase(c->libsrtp_session(true));
+    registry().owners.erase(c->libsrtp_session(false));
+  }
+
   static void handle(srtp_event_data_t* data) {
-    auto* self = static_cast<SrtpContext*>(srtp_get_user_data(data->session));
-    if (self == nullptr) return;  // not ours (the benchmarks' raw sessions)
+    std::lock_guard lock(registry().mutex);
+    auto it = registry().owners.find(data->session);
+    if (it == registry().owners.end()) return;  // not ours
+    SrtpContext* self = it->second;
     switch (data->event) {
       case event_key_soft_limit:
         self->counters_.key_soft_limit_events++;
@@ -165,9 +194,7 @@ struct SrtpContext::Handles {
 
 SrtpContext::SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h)
     : info_(info), handles_(std::move(h)) {
-  // How LibsrtpEvents finds us.
-  srtp_set_user_data(handles_->outbound, this);
-  srtp_set_user_data(handles_->inbound, this);
+  LibsrtpEvents::add(this);
 }
 
 srtp_ctx_t_* SrtpContext::libsrtp_session(bool outbound) const {
@@ -181,7 +208,7 @@ PacketStatus SrtpContext::from_libsrtp(int libsrtp_status) {
   return s;
 }
 
-SrtpContext::~SrtpContext() = default;
+SrtpContext::~SrtpContext() { LibsrtpEvents::remove(this); }
 
 Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
     const SrtpKeys& keys, Side side, ContextOptions options) {

@@ -74,8 +74,8 @@ struct ContextOptions {
 
 // Makes sure libsrtp is initialised: once per process, from any thread. It
 // also installs libsrtp's process-wide event handler, which reports key-limit
-// events to the SrtpContext owning the libsrtp session (its user data);
-// sessions without user data are left alone.
+// events to the SrtpContext that made the libsrtp session; events of other
+// libsrtp sessions in the process are ignored.
 Status ensure_initialized();
 
 struct SrtpContextTesting;

@@ -1,10 +1,15 @@
 #include "srtp/srtp_context.h"
 
 #include <gtest/gtest.h>
+#include <srtp2/srtp.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <random>
 
 #include "srtp/key_limit_testing.h"
+#include "srtp/libsrtp_policy.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/srtp_reference.h"
 
@@ -418,6 +423,41 @@ TEST(SrtpContext, InboundKeyLimitEndsTheContext) {
   EXPECT_EQ(try_protect(*server, buf, buf.size()).status,
             PacketStatus::kKeyLimit);
   EXPECT_EQ(server->counters().rtp_packets_unprotected, 1u);
+}
+
+// libsrtp has one event handler per process, and an application may run
+// its own SRTP on libsrtp beside ours, with its own user data on its
+// sessions: their events are not ours and touch nothing.
+TEST(SrtpContext, EventsOfOtherLibsrtpSessionsAreIgnored) {
+  std::mt19937 rng(11);
+  const Profile p = Profile::kAes128CmSha1_80;
+  auto keys = random_keys(p, rng);
+  auto ours = context(keys, Side::kClient);
+  srtp_t theirs = nullptr;
+  ASSERT_EQ(
+      create_libsrtp_session(&theirs, p, keys.outbound_master(Side::kClient),
+                             true, 1024, true),
+      srtp_err_status_ok);
+  alignas(std::max_align_t) unsigned char their_data[512];
+  std::memset(their_data, 0x5A, sizeof(their_data));
+  srtp_set_user_data(theirs, their_data);
+  if (!SrtpContextTesting::set_packets_left(theirs, 2)) {
+    srtp_dealloc(theirs);
+    GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+  }
+  for (std::uint16_t seq : {1, 2}) {
+    Bytes buf = rtp_packet(7, seq, 100);
+    int len = static_cast<int>(buf.size());
+    buf.resize(buf.size() + kMaxTrailer);
+    srtp_protect(theirs, buf.data(), &len);  // the second: key expired
+  }
+  srtp_dealloc(theirs);
+  EXPECT_EQ(std::count(std::begin(their_data), std::end(their_data), 0x5A),
+            static_cast<std::ptrdiff_t>(sizeof(their_data)));
+  EXPECT_EQ(ours->counters().key_soft_limit_events, 0u);
+  EXPECT_FALSE(ours->key_limit_reached());
+  Bytes wire = protect(*ours, rtp_packet(7, 1, 100));
+  EXPECT_FALSE(wire.empty());
 }
 
 TEST(SrtpContext, ReplayWindowIsConfigurable) {
