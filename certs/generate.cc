@@ -99,7 +99,9 @@ Result<Credentials> generate_certificate(const GenerateOptions& o,
   // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets; 64 random bits,
   // top bit clear.
   unsigned char serial_bytes[8];
-  RAND_bytes(serial_bytes, sizeof(serial_bytes));
+  // A serial from a failed draw could repeat across certificates.
+  if (RAND_bytes(serial_bytes, sizeof(serial_bytes)) != 1)
+    return openssl_failure("random serial number");
   serial_bytes[0] &= 0x7f;
   serial_bytes[0] |= 0x01;  // never zero, and keeps the length fixed
   ossl::BignumPtr serial_bn(

@@ -7,6 +7,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/peer_certificate.h"
+#include "tests/testing/failing_random.h"
 #include "tests/testing/process.h"
 
 namespace dtls::certs {
@@ -29,6 +30,17 @@ TEST(Generate, DefaultIsSelfSignedEcdsaP256WebRtc) {
   // Self-signed: verifies with its own key.
   EXPECT_EQ(X509_verify(c->leaf().get(), X509_get0_pubkey(c->leaf().get())), 1);
   EXPECT_EQ(X509_check_private_key(c->leaf().get(), c->key.get()), 1);
+}
+
+// Fail closed: no certificate with a serial from a failed random draw. Only
+// the serial's 8-byte draw fails here; the key and the signature draw other
+// sizes and succeed, so nothing else would have stopped it.
+TEST(Generate, FailsWhenTheSerialCannotBeRandom) {
+  testing::FailingRandom no_random(8);
+  auto c = generate_certificate();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "ERR_CERT_GENERATE");
+  EXPECT_EQ(no_random.refused(), 1);
 }
 
 TEST(Generate, DefaultValidityIsBackdatedThirtyDays) {

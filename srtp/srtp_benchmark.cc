@@ -46,8 +46,7 @@ struct RawSrtp {
   srtp_t ctx = nullptr;
   RawSrtp(Profile p, bool outbound) {
     (void)ensure_initialized();
-    std::vector<std::uint8_t> master =
-        keys_for(p).outbound_master(Side::kClient);
+    SecretBytes master = keys_for(p).outbound_master(Side::kClient);
     create_libsrtp_session(&ctx, p, master, outbound, 1024, true);
   }
   ~RawSrtp() { srtp_dealloc(ctx); }

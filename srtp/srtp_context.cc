@@ -5,6 +5,7 @@
 #include <climits>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
@@ -29,10 +30,12 @@ srtp_profile_t libsrtp_profile(Profile p) {
   return srtp_profile_reserved;
 }
 
-PacketStatus from_libsrtp(srtp_err_status_t e) {
+PacketStatus status_of(srtp_err_status_t e) {
   switch (e) {
     case srtp_err_status_ok:
       return PacketStatus::kOk;
+    case srtp_err_status_key_expired:
+      return PacketStatus::kKeyLimit;
     case srtp_err_status_auth_fail:
       return PacketStatus::kAuthFailed;
     case srtp_err_status_replay_fail:
@@ -90,9 +93,65 @@ const char* packet_status_code(PacketStatus s) {
       return "ERR_SRTP_BUFFER_TOO_SMALL";
     case PacketStatus::kFailed:
       return "ERR_SRTP_FAILED";
+    case PacketStatus::kKeyLimit:
+      return "ERR_SRTP_KEY_LIMIT";
   }
   return "ERR_SRTP_FAILED";
 }
+
+// libsrtp calls this from inside srtp_protect/srtp_unprotect, on the thread
+// that called them for the context owning `data->session`, so the context may
+// be changed here (under the registry's lock only against other threads'
+// contexts coming and going).
+struct LibsrtpEvents {
+  // Which SrtpContext made each of our libsrtp sessions. Not libsrtp's user
+  // data: an application running its own SRTP on libsrtp in this process
+  // (README: "run your own SRTP") may use that for its sessions, whose
+  // events are not ours.
+  struct Registry {
+    std::mutex mutex;
+    std::unordered_map<srtp_t, SrtpContext*> owners;
+  };
+  static Registry& registry() {
+    // Never destroyed: a static SrtpContext may go after static destructors.
+    static Registry* r = new Registry;
+    return *r;
+  }
+
+  static void add(SrtpContext* c) {
+    std::lock_guard lock(registry().mutex);
+    registry().owners[c->libsrtp_session(true)] = c;
+    registry().owners[c->libsrtp_session(false)] = c;
+  }
+  static void remove(SrtpContext* c) {
+    std::lock_guard lock(registry().mutex);
+    registry().owners.erase(c->libsrtp_session(true));
+    registry().owners.erase(c->libsrtp_session(false));
+  }
+
+  static void handle(srtp_event_data_t* data) {
+    std::lock_guard lock(registry().mutex);
+    auto it = registry().owners.find(data->session);
+    if (it == registry().owners.end()) return;  // not ours
+    SrtpContext* self = it->second;
+    switch (data->event) {
+      case event_key_soft_limit:
+        self->counters_.key_soft_limit_events++;
+        break;
+      case event_key_hard_limit:
+        // RFC 3711 §9.2: the key must not be used again. libsrtp refuses
+        // only the packet that hit the limit; its count then wraps around and
+        // it would go on, so the context refuses from here on itself.
+        self->key_limit_reached_ = true;
+        break;
+      case event_ssrc_collision:
+        // Cannot happen: each direction has a libsrtp session of its own.
+      case event_packet_index_limit:
+        // libsrtp 2.5 never raises it.
+        break;
+    }
+  }
+};
 
 Status ensure_initialized() {
   // srtp_init() registers the crypto kernel's globals and is not thread-safe;
@@ -102,6 +161,8 @@ Status ensure_initialized() {
   static Status installed;
   std::call_once(once, [] {
     status = srtp_init();
+    if (status == srtp_err_status_ok)
+      status = srtp_install_event_handler(&LibsrtpEvents::handle);
     if (status == srtp_err_status_ok) installed = install_hmac_sha1();
   });
   if (status != srtp_err_status_ok) {
@@ -132,9 +193,22 @@ struct SrtpContext::Handles {
 };
 
 SrtpContext::SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h)
-    : info_(info), handles_(std::move(h)) {}
+    : info_(info), handles_(std::move(h)) {
+  LibsrtpEvents::add(this);
+}
 
-SrtpContext::~SrtpContext() = default;
+srtp_ctx_t_* SrtpContext::libsrtp_session(bool outbound) const {
+  return outbound ? handles_->outbound : handles_->inbound;
+}
+
+PacketStatus SrtpContext::from_libsrtp(int libsrtp_status) {
+  PacketStatus s = status_of(static_cast<srtp_err_status_t>(libsrtp_status));
+  // Also without the event (an application that replaced the handler).
+  if (s == PacketStatus::kKeyLimit) key_limit_reached_ = true;
+  return s;
+}
+
+SrtpContext::~SrtpContext() { LibsrtpEvents::remove(this); }
 
 Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
     const SrtpKeys& keys, Side side, ContextOptions options) {
@@ -156,7 +230,7 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
   if (Status s = ensure_initialized(); !s.ok()) return s.error();
   auto h = std::make_unique<Handles>();
   for (bool outbound : {true, false}) {
-    std::vector<std::uint8_t> master =
+    SecretBytes master =
         outbound ? keys.outbound_master(side) : keys.inbound_master(side);
     srtp_t& ctx = outbound ? h->outbound : h->inbound;
     if (srtp_err_status_t e = create_libsrtp_session(
@@ -175,7 +249,9 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
 PacketResult SrtpContext::protect_rtp(std::span<std::uint8_t> buffer,
                                       size_t length) {
   PacketResult r;
-  if (length > buffer.size() || length < kRtpHeader) {
+  if (key_limit_reached_) {
+    r.status = PacketStatus::kKeyLimit;
+  } else if (length > buffer.size() || length < kRtpHeader) {
     r.status = PacketStatus::kTooShort;
   } else if (rtp_header_length(buffer.first(length)) == 0) {
     r.status = PacketStatus::kMalformed;
@@ -199,7 +275,9 @@ PacketResult SrtpContext::protect_rtp(std::span<std::uint8_t> buffer,
 PacketResult SrtpContext::protect_rtcp(std::span<std::uint8_t> buffer,
                                        size_t length) {
   PacketResult r;
-  if (length > buffer.size() || length < kRtcpHeader) {
+  if (key_limit_reached_) {
+    r.status = PacketStatus::kKeyLimit;
+  } else if (length > buffer.size() || length < kRtcpHeader) {
     r.status = PacketStatus::kTooShort;
   } else if ((buffer[0] >> 6) != 2) {
     r.status = PacketStatus::kMalformed;
@@ -238,6 +316,7 @@ PacketResult SrtpContext::count_inbound(PacketStatus s, size_t length) {
       break;
     case PacketStatus::kBufferTooSmall:
     case PacketStatus::kFailed:
+    case PacketStatus::kKeyLimit:
       counters_.other_failures++;
       break;
   }
@@ -245,6 +324,7 @@ PacketResult SrtpContext::count_inbound(PacketStatus s, size_t length) {
 }
 
 PacketResult SrtpContext::unprotect_rtp(std::span<std::uint8_t> packet) {
+  if (key_limit_reached_) return count_inbound(PacketStatus::kKeyLimit, 0);
   if (packet.size() < kRtpHeader + rtp_trailer())
     return count_inbound(PacketStatus::kTooShort, 0);
   if (packet.size() > INT_MAX / 2)
@@ -262,6 +342,7 @@ PacketResult SrtpContext::unprotect_rtp(std::span<std::uint8_t> packet) {
 }
 
 PacketResult SrtpContext::unprotect_rtcp(std::span<std::uint8_t> packet) {
+  if (key_limit_reached_) return count_inbound(PacketStatus::kKeyLimit, 0);
   if (packet.size() < kRtcpHeader + rtcp_trailer())
     return count_inbound(PacketStatus::kTooShort, 0);
   if (packet.size() > INT_MAX / 2)

@@ -13,6 +13,8 @@
 #include "srtp/srtp_profile.h"
 #include "transport/error.h"
 
+struct srtp_ctx_t_;  // libsrtp's session (srtp_t)
+
 namespace dtls::srtp {
 
 // Per-packet outcomes, without allocation (an Error carries strings).
@@ -24,6 +26,9 @@ enum class PacketStatus : std::uint8_t {
   kTooShort,        // shorter than a header plus the trailer
   kBufferTooSmall,  // protect: no room for the trailer after the packet
   kFailed,          // anything else libsrtp reports
+  // A master key reached its hard limit (RFC 3711 §9.2): the context refuses
+  // every packet from then on.
+  kKeyLimit,
 };
 
 // The stable code: "ERR_SRTP_AUTH_FAILED", "ERR_SRTP_REPLAYED", ...
@@ -52,6 +57,10 @@ struct MediaCounters {
   std::uint64_t other_failures = 0;
   // Outbound packets refused (malformed, too short, no room, ...).
   std::uint64_t protect_failures = 0;
+  // libsrtp's soft-limit events (RFC 3711 §9.2): one per packet a master key
+  // protects or unprotects within 2^16 packets of its limit (2^48). Nothing
+  // re-keys a DTLS-SRTP session here, so this warns that it will end.
+  std::uint64_t key_soft_limit_events = 0;
 };
 
 struct ContextOptions {
@@ -63,8 +72,14 @@ struct ContextOptions {
   bool allow_repeat_tx = true;
 };
 
-// Makes sure libsrtp is initialised: once per process, from any thread.
+// Makes sure libsrtp is initialised: once per process, from any thread. It
+// also installs libsrtp's process-wide event handler, which reports key-limit
+// events to the SrtpContext that made the libsrtp session; events of other
+// libsrtp sessions in the process are ignored.
 Status ensure_initialized();
+
+struct SrtpContextTesting;
+struct LibsrtpEvents;
 
 class SrtpContext {
  public:
@@ -92,15 +107,23 @@ class SrtpContext {
   }
   Profile profile() const { return info_.profile; }
   const MediaCounters& counters() const { return counters_; }
+  // Whether a master key (either direction) reached its hard limit: every
+  // packet is then refused with kKeyLimit, and the session must end.
+  bool key_limit_reached() const { return key_limit_reached_; }
 
  private:
+  friend struct LibsrtpEvents;
+  friend struct SrtpContextTesting;
   struct Handles;
   SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h);
   PacketResult count_inbound(PacketStatus s, size_t length);
+  PacketStatus from_libsrtp(int libsrtp_status);
+  srtp_ctx_t_* libsrtp_session(bool outbound) const;
 
   const ProfileInfo& info_;
   std::unique_ptr<Handles> handles_;
   MediaCounters counters_;
+  bool key_limit_reached_ = false;
 };
 
 // RTP header checks libsrtp leaves loose (RFC 3550 §5.1, §5.3.1): version 2,

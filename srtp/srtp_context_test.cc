@@ -1,9 +1,15 @@
 #include "srtp/srtp_context.h"
 
 #include <gtest/gtest.h>
+#include <srtp2/srtp.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <random>
 
+#include "srtp/key_limit_testing.h"
+#include "srtp/libsrtp_policy.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/srtp_reference.h"
 
@@ -69,15 +75,19 @@ Bytes random_bytes(std::mt19937& rng, size_t n) {
   return b;
 }
 
+SecretBytes secret(const Bytes& b) { return {b.begin(), b.end()}; }
+// The reference takes plain vectors.
+Bytes bytes_of(const SecretBytes& s) { return {s.begin(), s.end()}; }
+
 SrtpKeys keys_with_client(Profile p, const Bytes& client_key,
                           const Bytes& client_salt, std::mt19937& rng) {
   const ProfileInfo& i = profile_info(p);
   SrtpKeys k;
   k.profile = p;
-  k.client_key = client_key;
-  k.client_salt = client_salt;
-  k.server_key = random_bytes(rng, i.key_length);
-  k.server_salt = random_bytes(rng, i.salt_length);
+  k.client_key = secret(client_key);
+  k.client_salt = secret(client_salt);
+  k.server_key = secret(random_bytes(rng, i.key_length));
+  k.server_salt = secret(random_bytes(rng, i.salt_length));
   return k;
 }
 
@@ -165,12 +175,15 @@ TEST(SrtpContext, SrtcpMatchesAnIndependentComputation) {
   std::uint32_t index = ((wire[trailer_at] & 0x7fu) << 24) |
                         (wire[trailer_at + 1] << 16) |
                         (wire[trailer_at + 2] << 8) | wire[trailer_at + 3];
-  Bytes key = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                testing::kRtcpEncryption, 16);
-  Bytes salt = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                 testing::kRtcpSalt, 14);
-  Bytes auth = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                 testing::kRtcpAuth, 20);
+  Bytes key =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpEncryption, 16);
+  Bytes salt =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpSalt, 14);
+  Bytes auth =
+      testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                        testing::kRtcpAuth, 20);
   Bytes ks =
       testing::aes_cm_keystream(key, salt, ssrc, index, plain.size() - 8);
   Bytes expected(plain.begin(), plain.begin() + 8);
@@ -197,10 +210,11 @@ TEST(SrtpContext, AeadGcmMatchesAnIndependentComputation) {
     Bytes plain = rtp_packet(ssrc, seq, 38);
     Bytes wire = protect(*client, plain);
     Bytes session_key =
-        testing::srtp_kdf(keys.client_key, keys.client_salt,
+        testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
                           testing::kRtpEncryption, info.key_length);
-    Bytes session_salt = testing::srtp_kdf(keys.client_key, keys.client_salt,
-                                           testing::kRtpSalt, 12);
+    Bytes session_salt =
+        testing::srtp_kdf(bytes_of(keys.client_key), bytes_of(keys.client_salt),
+                          testing::kRtpSalt, 12);
     Bytes header(plain.begin(), plain.begin() + 12);
     Bytes payload(plain.begin() + 12, plain.end());
     Bytes expected = header;
@@ -335,6 +349,117 @@ TEST(SrtpContext, ProtectRefusesWhatItCannotProtect) {
 
 // The replay window is configurable: a packet further behind the newest than
 // the window is refused as a replay (RFC 3711 §3.3.2), one inside it is not.
+// Raw protect, for packets that may be refused.
+PacketResult try_protect(SrtpContext& c, Bytes& buf, size_t length) {
+  buf.resize(length + kMaxTrailer);
+  return c.protect_rtp(buf, length);
+}
+
+// RFC 3711 §9.2 through libsrtp's own events: with three packets left on the
+// client's outbound key, libsrtp reports the soft limit for two (counted) and
+// the hard limit at the third. From then on the context refuses everything:
+// libsrtp's count wraps around after the hard limit and would go on.
+TEST(SrtpContext, OutboundKeyLimitEventsAreCountedAndTheHardLimitEndsIt) {
+  std::mt19937 rng(9);
+  for (Profile p : {Profile::kAes128CmSha1_80, Profile::kAeadAes128Gcm}) {
+    SCOPED_TRACE(std::string(profile_info(p).name));
+    auto keys = random_keys(p, rng);
+    auto client = context(keys, Side::kClient);
+    auto server = context(keys, Side::kServer);
+    if (!SrtpContextTesting::set_packets_left(*client, KeyDirection::kOutbound,
+                                              3)) {
+      GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+    }
+    for (std::uint16_t seq : {1, 2}) {
+      Bytes wire = protect(*client, rtp_packet(7, seq, 100));
+      EXPECT_TRUE(unprotect(*server, wire).ok());
+    }
+    EXPECT_EQ(client->counters().key_soft_limit_events, 2u);
+    EXPECT_FALSE(client->key_limit_reached());
+    Bytes buf = rtp_packet(7, 3, 100);
+    PacketResult r = try_protect(*client, buf, buf.size());
+    EXPECT_EQ(r.status, PacketStatus::kKeyLimit);
+    EXPECT_STREQ(packet_status_code(r.status), "ERR_SRTP_KEY_LIMIT");
+    EXPECT_TRUE(client->key_limit_reached());
+    // Every later packet, either way, another SSRC or RTCP too.
+    for (std::uint32_t ssrc : {7u, 8u}) {
+      buf = rtp_packet(ssrc, 4, 100);
+      EXPECT_EQ(try_protect(*client, buf, buf.size()).status,
+                PacketStatus::kKeyLimit);
+    }
+    buf = rtcp_packet(7);
+    const size_t rtcp_length = buf.size();
+    buf.resize(rtcp_length + kMaxTrailer);
+    EXPECT_EQ(client->protect_rtcp(buf, rtcp_length).status,
+              PacketStatus::kKeyLimit);
+    Bytes from_server = protect(*server, rtp_packet(9, 1, 100));
+    EXPECT_EQ(unprotect(*client, from_server).status, PacketStatus::kKeyLimit);
+    EXPECT_EQ(client->counters().rtp_packets_protected, 2u);
+    EXPECT_EQ(client->counters().protect_failures, 4u);
+    EXPECT_EQ(client->counters().other_failures, 1u);
+  }
+}
+
+// The key the peer protects with is ours to unprotect with: its limit too
+// ends the context.
+TEST(SrtpContext, InboundKeyLimitEndsTheContext) {
+  std::mt19937 rng(10);
+  auto keys = random_keys(Profile::kAes128CmSha1_80, rng);
+  auto client = context(keys, Side::kClient);
+  auto server = context(keys, Side::kServer);
+  if (!SrtpContextTesting::set_packets_left(*server, KeyDirection::kInbound,
+                                            2)) {
+    GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+  }
+  Bytes first = protect(*client, rtp_packet(7, 1, 100));
+  EXPECT_TRUE(unprotect(*server, first).ok());
+  EXPECT_EQ(server->counters().key_soft_limit_events, 1u);
+  Bytes second = protect(*client, rtp_packet(7, 2, 100));
+  EXPECT_EQ(unprotect(*server, second).status, PacketStatus::kKeyLimit);
+  EXPECT_TRUE(server->key_limit_reached());
+  Bytes third = protect(*client, rtp_packet(7, 3, 100));
+  EXPECT_EQ(unprotect(*server, third).status, PacketStatus::kKeyLimit);
+  Bytes buf = rtp_packet(9, 1, 100);
+  EXPECT_EQ(try_protect(*server, buf, buf.size()).status,
+            PacketStatus::kKeyLimit);
+  EXPECT_EQ(server->counters().rtp_packets_unprotected, 1u);
+}
+
+// libsrtp has one event handler per process, and an application may run
+// its own SRTP on libsrtp beside ours, with its own user data on its
+// sessions: their events are not ours and touch nothing.
+TEST(SrtpContext, EventsOfOtherLibsrtpSessionsAreIgnored) {
+  std::mt19937 rng(11);
+  const Profile p = Profile::kAes128CmSha1_80;
+  auto keys = random_keys(p, rng);
+  auto ours = context(keys, Side::kClient);
+  srtp_t theirs = nullptr;
+  ASSERT_EQ(
+      create_libsrtp_session(&theirs, p, keys.outbound_master(Side::kClient),
+                             true, 1024, true),
+      srtp_err_status_ok);
+  alignas(std::max_align_t) unsigned char their_data[512];
+  std::memset(their_data, 0x5A, sizeof(their_data));
+  srtp_set_user_data(theirs, their_data);
+  if (!SrtpContextTesting::set_packets_left(theirs, 2)) {
+    srtp_dealloc(theirs);
+    GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+  }
+  for (std::uint16_t seq : {1, 2}) {
+    Bytes buf = rtp_packet(7, seq, 100);
+    int len = static_cast<int>(buf.size());
+    buf.resize(buf.size() + kMaxTrailer);
+    srtp_protect(theirs, buf.data(), &len);  // the second: key expired
+  }
+  srtp_dealloc(theirs);
+  EXPECT_EQ(std::count(std::begin(their_data), std::end(their_data), 0x5A),
+            static_cast<std::ptrdiff_t>(sizeof(their_data)));
+  EXPECT_EQ(ours->counters().key_soft_limit_events, 0u);
+  EXPECT_FALSE(ours->key_limit_reached());
+  Bytes wire = protect(*ours, rtp_packet(7, 1, 100));
+  EXPECT_FALSE(wire.empty());
+}
+
 TEST(SrtpContext, ReplayWindowIsConfigurable) {
   std::mt19937 rng(7);
   auto keys = random_keys(Profile::kAeadAes128Gcm, rng);

@@ -1,13 +1,16 @@
 #include "srtp/srtp_keys.h"
 
+#include <openssl/crypto.h>
+
 #include <string>
 
 namespace dtls::srtp {
 namespace {
 
-std::vector<std::uint8_t> join(const std::vector<std::uint8_t>& key,
-                               const std::vector<std::uint8_t>& salt) {
-  std::vector<std::uint8_t> out(key);
+SecretBytes join(const SecretBytes& key, const SecretBytes& salt) {
+  SecretBytes out;
+  out.reserve(key.size() + salt.size());
+  out.insert(out.end(), key.begin(), key.end());
   out.insert(out.end(), salt.begin(), salt.end());
   return out;
 }
@@ -34,7 +37,7 @@ Result<SrtpKeys> SrtpKeys::split(Profile p,
   auto take = [&, at = size_t{0}](size_t n) mutable {
     auto part = material.subspan(at, n);
     at += n;
-    return std::vector<std::uint8_t>(part.begin(), part.end());
+    return SecretBytes(part.begin(), part.end());
   };
   SrtpKeys k;
   k.profile = p;
@@ -45,12 +48,19 @@ Result<SrtpKeys> SrtpKeys::split(Profile p,
   return k;
 }
 
-std::vector<std::uint8_t> SrtpKeys::outbound_master(Side side) const {
+Result<SrtpKeys> SrtpKeys::split_and_wipe(Profile p,
+                                          std::span<std::uint8_t> material) {
+  Result<SrtpKeys> keys = split(p, material);
+  OPENSSL_cleanse(material.data(), material.size());
+  return keys;
+}
+
+SecretBytes SrtpKeys::outbound_master(Side side) const {
   return side == Side::kClient ? join(client_key, client_salt)
                                : join(server_key, server_salt);
 }
 
-std::vector<std::uint8_t> SrtpKeys::inbound_master(Side side) const {
+SecretBytes SrtpKeys::inbound_master(Side side) const {
   return outbound_master(side == Side::kClient ? Side::kServer : Side::kClient);
 }
 

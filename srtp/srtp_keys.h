@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "srtp/secret_bytes.h"
 #include "srtp/srtp_profile.h"
 #include "transport/error.h"
 
@@ -19,9 +20,10 @@ enum class Side { kClient, kServer };
 // The RFC 5705 exporter label RFC 5764 §4.2 defines.
 inline constexpr std::string_view kExporterLabel = "EXTRACTOR-dtls_srtp";
 
+// Wiped when dropped (SecretBytes), copies included.
 struct SrtpKeys {
   Profile profile = Profile::kAes128CmSha1_80;
-  std::vector<std::uint8_t> client_key, server_key, client_salt, server_salt;
+  SecretBytes client_key, server_key, client_salt, server_salt;
 
   // 2 * (key + salt): how much keying material to export for `p`.
   static size_t material_length(Profile p);
@@ -30,11 +32,15 @@ struct SrtpKeys {
   // material_length(p).
   static Result<SrtpKeys> split(Profile p,
                                 std::span<const std::uint8_t> material);
+  // split(), then wipes `material`: for keying material exported only to be
+  // split, whose buffer the caller holds in a container that would not.
+  static Result<SrtpKeys> split_and_wipe(Profile p,
+                                         std::span<std::uint8_t> material);
 
   // Master key followed by master salt (libsrtp's layout), for what `side`
   // sends and for what it receives.
-  std::vector<std::uint8_t> outbound_master(Side side) const;
-  std::vector<std::uint8_t> inbound_master(Side side) const;
+  SecretBytes outbound_master(Side side) const;
+  SecretBytes inbound_master(Side side) const;
 };
 
 }  // namespace dtls::srtp

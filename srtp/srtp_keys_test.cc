@@ -62,5 +62,16 @@ TEST(SrtpKeys, SplitsInTheRfc5764Order) {
   }
 }
 
+// The exported material the library splits for its own contexts is wiped
+// once split; the keys live on in SecretBytes only.
+TEST(SrtpKeys, SplitAndWipeLeavesNothingInTheMaterial) {
+  const Profile p = Profile::kAeadAes256Gcm;
+  auto material = counting(SrtpKeys::material_length(p));
+  auto k = SrtpKeys::split_and_wipe(p, material);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->server_salt.back(), material.size() - 1);
+  EXPECT_EQ(material, std::vector<std::uint8_t>(material.size(), 0));
+}
+
 }  // namespace
 }  // namespace dtls::srtp

@@ -34,17 +34,20 @@ void put48(std::vector<std::uint8_t>& out, std::uint64_t v) {
 }  // namespace
 
 CookieGate::CookieGate() {
-  Secret s;
-  RAND_bytes(s.data(), static_cast<int>(s.size()));
-  current_ = key_hmac(s);
-  OPENSSL_cleanse(s.data(), s.size());
   reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
+  Secret s;
+  if (RAND_bytes(s.data(), static_cast<int>(s.size())) == 1) {
+    current_ = key_hmac(s);
+    has_current_ = true;
+  }
+  OPENSSL_cleanse(s.data(), s.size());
 }
 
 CookieGate::CookieGate(std::span<const std::uint8_t, kSecretSize> secret) {
   Secret s;
   std::copy(secret.begin(), secret.end(), s.begin());
   current_ = key_hmac(s);
+  has_current_ = true;
   OPENSSL_cleanse(s.data(), s.size());
   reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
 }
@@ -71,18 +74,31 @@ CookieGate::KeyedHmac CookieGate::key_hmac(const Secret& secret) {
 
 void CookieGate::rotate() {
   Secret s;
-  RAND_bytes(s.data(), static_cast<int>(s.size()));
-  rotate(s);
+  if (RAND_bytes(s.data(), static_cast<int>(s.size())) == 1) {
+    rotate(s);
+  } else {
+    // Keeping the old secret would stretch its cookies' lifetime past the
+    // period the caller chose (RFC 6347 §4.2.1 asks for a changing secret).
+    forget_secrets();
+  }
   OPENSSL_cleanse(s.data(), s.size());
 }
 
 void CookieGate::rotate(std::span<const std::uint8_t, kSecretSize> secret) {
   previous_ = current_;
-  has_previous_ = true;
+  has_previous_ = has_current_;
   Secret s;
   std::copy(secret.begin(), secret.end(), s.begin());
   current_ = key_hmac(s);
+  has_current_ = true;
   OPENSSL_cleanse(s.data(), s.size());
+}
+
+void CookieGate::forget_secrets() {
+  OPENSSL_cleanse(&current_, sizeof(current_));
+  OPENSSL_cleanse(&previous_, sizeof(previous_));
+  has_current_ = false;
+  has_previous_ = false;
 }
 
 std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
@@ -137,7 +153,8 @@ CookieGate::Cookie CookieGate::compute(const KeyedHmac& key,
 
 bool CookieGate::verify(const ClientHelloPrefix& hello,
                         std::span<const std::uint8_t> peer) const {
-  if (hello.cookie.size() != kCookieSize || peer.size() > 255) return false;
+  if (!has_current_ || hello.cookie.size() != kCookieSize || peer.size() > 255)
+    return false;
   Cookie c = compute(current_, hello, peer);
   if (CRYPTO_memcmp(c.data(), hello.cookie.data(), kCookieSize) == 0)
     return true;
@@ -151,6 +168,10 @@ CookieGate::Decision CookieGate::inspect(std::span<const std::uint8_t> datagram,
   Decision d;
   auto hello = parse_client_hello_prefix(datagram);
   if (!hello || peer.size() > 255) return d;
+  if (!has_current_) {
+    refused_++;
+    return d;
+  }
   if (!hello->cookie.empty() && verify(*hello, peer)) {
     d.verdict = Verdict::kAccept;
     d.cookie = hello->cookie;

@@ -34,7 +34,9 @@ class CookieGate {
         cookie;  // kAccept: the verified cookie (into the datagram)
   };
 
-  // A gate with a random secret.
+  // A gate with a random secret. When the random generator fails it has none
+  // and turns every ClientHello away (counted in refused()) until a rotation
+  // succeeds: a cookie under bytes that may be predictable protects nothing.
   CookieGate();
   // A gate with a given secret (several workers on one port share it).
   explicit CookieGate(std::span<const std::uint8_t, kSecretSize> secret);
@@ -46,7 +48,8 @@ class CookieGate {
 
   // Starts a new secret; cookies made with the one before stay valid until the
   // next rotation. The caller decides the period (the I/O layer uses a timer):
-  // the gate never reads a clock.
+  // the gate never reads a clock. When the random generator fails, the gate
+  // drops both secrets and refuses, as after a failed construction.
   void rotate();
   void rotate(std::span<const std::uint8_t, kSecretSize> secret);
 
@@ -60,6 +63,11 @@ class CookieGate {
   // Whether `cookie` is what this gate would issue for the prefix and peer.
   bool verify(const ClientHelloPrefix& hello,
               std::span<const std::uint8_t> peer) const;
+
+  // Whether the gate holds a secret (false after the random generator failed).
+  bool has_secret() const { return has_current_; }
+  // ClientHellos neither answered nor accepted for want of a secret.
+  std::uint64_t refused() const { return refused_; }
 
  private:
   using Secret = std::array<std::uint8_t, kSecretSize>;
@@ -77,9 +85,13 @@ class CookieGate {
   static Cookie compute(const KeyedHmac& key, const ClientHelloPrefix& hello,
                         std::span<const std::uint8_t> peer);
 
+  void forget_secrets();
+
   KeyedHmac current_{};
   KeyedHmac previous_{};
+  bool has_current_ = false;
   bool has_previous_ = false;
+  std::uint64_t refused_ = 0;
   std::vector<std::uint8_t> reply_;
 };
 

@@ -4,10 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <optional>
 #include <random>
 
 #include "tests/testing/alloc_counter.h"
 #include "tests/testing/dtls_pair.h"
+#include "tests/testing/failing_random.h"
 
 namespace dtls {
 namespace {
@@ -110,6 +112,46 @@ TEST(CookieGate, PreviousSecretStillVerifiesOnce) {
   gate.rotate();
   EXPECT_EQ(gate.inspect(second, kPeer).verdict,
             CookieGate::Verdict::kHelloVerify);
+}
+
+// Fail closed: a gate whose secret could not be drawn answers nothing (a
+// cookie under a predictable secret could be forged) and accepts nothing.
+TEST(CookieGate, WithoutARandomSecretItAnswersAndAcceptsNothing) {
+  Client c = new_client();
+  std::optional<CookieGate> gate;
+  {
+    testing::FailingRandom no_random;
+    gate.emplace();
+    EXPECT_EQ(no_random.refused(), 1);
+  }
+  EXPECT_FALSE(gate->has_secret());
+  auto d = gate->inspect(c.first_hello, kPeer);
+  EXPECT_EQ(d.verdict, CookieGate::Verdict::kDrop);
+  EXPECT_TRUE(d.reply.empty());
+  EXPECT_EQ(gate->refused(), 1u);
+  // A rotation that gets its random bytes brings the gate back.
+  gate->rotate();
+  EXPECT_TRUE(gate->has_secret());
+  EXPECT_EQ(gate->inspect(c.first_hello, kPeer).verdict,
+            CookieGate::Verdict::kHelloVerify);
+  EXPECT_EQ(gate->refused(), 1u);
+}
+
+TEST(CookieGate, AFailedRotationRefusesEvenCookiesItIssued) {
+  CookieGate gate;
+  Client c = new_client();
+  auto second = second_hello(gate, c);
+  ASSERT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  {
+    testing::FailingRandom no_random;
+    gate.rotate();
+    EXPECT_EQ(no_random.refused(), 1);
+  }
+  EXPECT_FALSE(gate.has_secret());
+  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect(c.first_hello, kPeer).verdict,
+            CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.refused(), 2u);
 }
 
 TEST(CookieGate, SharedSecretAcrossWorkers) {

@@ -850,7 +850,7 @@ Result<srtp::SrtpKeys> Session::srtp_keys() const {
         auto material = a.export_keying_material(
             srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
         if (!material.ok()) return material.error();
-        return srtp::SrtpKeys::split(*profile, *material);
+        return srtp::SrtpKeys::split_and_wipe(*profile, *material);
       });
 }
 
@@ -1165,8 +1165,13 @@ void Endpoint::close() {
 Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
   if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
   IceSessionOptions o;
-  o.local = config.local.ufrag.empty() ? generate_ice_credentials()
-                                       : std::move(config.local);
+  if (config.local.ufrag.empty()) {
+    auto generated = generate_ice_credentials();
+    if (!generated.ok()) return generated.error();
+    o.local = std::move(generated).value();
+  } else {
+    o.local = std::move(config.local);
+  }
   o.remote_ufrag = std::move(config.remote_ufrag);
   o.dtls_client = config.dtls_client;
   o.consent_timeout = config.consent_timeout;

@@ -65,7 +65,8 @@ struct SessionStats {
   std::uint64_t messages_sent = 0;
   std::uint64_t retransmit_count = 0;
   // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
-  // by kind (authentication, replay, malformed, too short).
+  // by kind (authentication, replay, malformed, too short), key soft-limit
+  // events.
   srtp::MediaCounters media;
   // DTLS records dropped before OpenSSL saw them, by reason (RFC 6347
   // §4.1.2.7; see the README's "Bad input").
@@ -428,7 +429,8 @@ class Endpoint {
   // comes back at once; it opens when the peer has passed a check and the
   // DTLS handshake completes, and ends with ERR_ICE_CONSENT_EXPIRED if no
   // check comes. ERR_INVALID_STATE on other endpoints, ERR_INVALID_ARG_VALUE
-  // for bad credentials, ERR_SDP_FINGERPRINT_INVALID, ERR_ICE_UFRAG_IN_USE.
+  // for bad credentials, ERR_SDP_FINGERPRINT_INVALID, ERR_ICE_UFRAG_IN_USE,
+  // ERR_RANDOM when local credentials are to be generated and cannot be.
   Result<Session> add_ice_session(IceSessionConfig config);
   // node's server.setSecureContext: new handshakes use `context`; open
   // sessions keep theirs (certificate rotation without a restart).

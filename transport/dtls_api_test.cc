@@ -11,6 +11,7 @@
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
 #include "tests/testing/cookie_exchange.h"
+#include "tests/testing/failing_random.h"
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
@@ -1369,7 +1370,7 @@ TEST(DtlsApiIce, WaitingSessionsEndCleanly) {
   EXPECT_EQ(lonely->opened().get().error().code, "ERR_ICE_CONSENT_EXPIRED");
   // Closed before any check: ends with OK, and its ufrag is free again.
   config.consent_timeout = std::chrono::seconds(30);
-  config.local = generate_ice_credentials();
+  config.local = generate_ice_credentials().value();
   auto waiting = endpoint->add_ice_session(config);
   ASSERT_TRUE(waiting.ok());
   waiting->close();
@@ -1389,6 +1390,15 @@ TEST(DtlsApiIce, WaitingSessionsEndCleanly) {
   bad.local = {"abcd", "short"};
   EXPECT_EQ(endpoint->add_ice_session(bad).error().code,
             "ERR_INVALID_ARG_VALUE");
+  {
+    // Local credentials to generate, and no random bytes for them.
+    testing::FailingRandom no_random;
+    bad = config;
+    bad.local = {};
+    auto refused = endpoint->add_ice_session(bad);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, "ERR_RANDOM");
+  }
   // Not an ICE-lite endpoint.
   auto plain = listen(
       loop.get(), [](Session) {}, listen_options());

@@ -214,7 +214,10 @@ Status use_dhparam(SSL_CTX* ctx, const std::string& dhparam) {
 
 }  // namespace
 
-TicketKeys::TicketKeys() { RAND_bytes(current_.data(), kSize); }
+TicketKeys::TicketKeys() {
+  drawn_ = RAND_bytes(current_.data(), kSize) == 1;
+  if (!drawn_) OPENSSL_cleanse(current_.data(), kSize);
+}
 
 std::array<std::uint8_t, TicketKeys::kSize> TicketKeys::get() const {
   std::lock_guard lock(mutex_);
@@ -355,6 +358,7 @@ Result<std::vector<std::string>> parse_srtp_profiles(std::string_view list) {
 Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
     DtlsContextOptions options) {
   std::shared_ptr<DtlsContext> self(new DtlsContext());
+  if (!self->ticket_keys_.drawn()) return random_failure("session ticket keys");
   auto min_v = parse_version(options.min_version, "min_version:");
   if (!min_v.ok()) return min_v.error();
   auto max_v = parse_version(options.max_version, "max_version:");

@@ -115,8 +115,11 @@ class SslEventSink {
 class TicketKeys {
  public:
   static constexpr size_t kSize = 48;
-  // Random keys.
+  // Random keys. When the random generator fails, drawn() is false and
+  // DtlsContext::create fails: anyone could forge and read tickets under keys
+  // that are not random.
   TicketKeys();
+  bool drawn() const { return drawn_; }
   std::array<std::uint8_t, kSize> get() const;
   // ERR_INVALID_ARG_VALUE unless exactly 48 bytes.
   Status set(std::span<const std::uint8_t> keys);
@@ -126,6 +129,7 @@ class TicketKeys {
             EVP_MAC_CTX* mac, bool encrypt) const;
 
  private:
+  bool drawn_ = false;
   mutable std::mutex mutex_;
   std::array<std::uint8_t, kSize> current_{};
   std::optional<std::array<std::uint8_t, kSize>> previous_;
@@ -159,7 +163,7 @@ class DtlsContext {
  public:
   // Validates `options` and builds the SSL_CTX. Codes: ERR_INVALID_ARG_VALUE,
   // ERR_DTLS_VERSION_UNSUPPORTED, ERR_CERT_KEY_MISMATCH, ERR_CRL_PEM_INVALID,
-  // ERR_OUT_OF_RANGE.
+  // ERR_OUT_OF_RANGE, ERR_RANDOM.
   static Result<std::shared_ptr<const DtlsContext>> create(
       DtlsContextOptions options);
 

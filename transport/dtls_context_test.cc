@@ -8,11 +8,23 @@
 
 #include "certs/generate.h"
 #include "tests/testing/dtls_pair.h"
+#include "tests/testing/failing_random.h"
 
 namespace dtls {
 namespace {
 
 using testing::test_credentials;
+
+// Fail closed: no context whose session ticket keys came from a failed random
+// draw. Only that 48-byte draw fails here; OpenSSL's own draws in SSL_CTX_new
+// (16 and 32 bytes) succeed, so nothing else would have stopped it.
+TEST(DtlsContext, CreationFailsWithoutRandomTicketKeys) {
+  testing::FailingRandom no_random(TicketKeys::kSize);
+  auto c = DtlsContext::create({});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "ERR_RANDOM");
+  EXPECT_EQ(no_random.refused(), 1);
+}
 
 TEST(DtlsContext, DefaultsBuild) {
   auto c = DtlsContext::create({});

@@ -25,6 +25,10 @@ struct Error {
 
 Error make_error(std::string_view code, std::string message);
 
+// ERR_RANDOM: OpenSSL's random generator failed while making `what` (a
+// secret, a credential). Nothing goes on with bytes that are not random.
+Error random_failure(std::string_view what);
+
 // The OpenSSL error queue drained into one line ("lib::reason; ..."), empty
 // when the queue is. Always clears the queue so one failure never leaks into
 // the next call's report.

@@ -17,11 +17,11 @@ bool ice_string(std::string_view s, size_t min) {
          std::all_of(s.begin(), s.end(), ice_char);
 }
 
-std::string random_ice_string(size_t n) {
+std::optional<std::string> random_ice_string(size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::vector<unsigned char> bytes(n);
-  RAND_bytes(bytes.data(), static_cast<int>(n));
+  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) return std::nullopt;
   std::string out(n, 'A');
   for (size_t i = 0; i < n; ++i) out[i] = kAlphabet[bytes[i] & 63];
   return out;
@@ -51,8 +51,11 @@ Status validate_ice_credentials(const IceCredentials& c, bool require_pwd) {
   return {};
 }
 
-IceCredentials generate_ice_credentials() {
-  return {random_ice_string(8), random_ice_string(24)};
+Result<IceCredentials> generate_ice_credentials() {
+  auto ufrag = random_ice_string(8);
+  auto pwd = random_ice_string(24);
+  if (!ufrag || !pwd) return random_failure("ICE ufrag and password");
+  return IceCredentials{std::move(*ufrag), std::move(*pwd)};
 }
 
 std::optional<std::string_view> local_ufrag(const stun::Message& request) {

@@ -30,7 +30,9 @@ struct IceCredentials {
 Status validate_ice_credentials(const IceCredentials& credentials,
                                 bool require_pwd = true);
 // Fresh random credentials (8-character ufrag, 24-character pwd).
-IceCredentials generate_ice_credentials();
+// ERR_RANDOM when the random generator fails: credentials an attacker could
+// guess would let anyone pass the session's checks.
+Result<IceCredentials> generate_ice_credentials();
 
 // The local ufrag of a check: USERNAME is "<receiver ufrag>:<sender ufrag>"
 // (RFC 8445 §7.2.2), so the part before the colon picks the session.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/failing_random.h"
+
 namespace dtls {
 namespace {
 
@@ -236,8 +238,18 @@ TEST(IceCredentialsTest, ValidatesRfc8445Syntax) {
   EXPECT_TRUE(validate_ice_credentials({"abcd", ""}, false).ok());
   auto g1 = generate_ice_credentials();
   auto g2 = generate_ice_credentials();
-  EXPECT_TRUE(validate_ice_credentials(g1).ok());
-  EXPECT_NE(g1.pwd, g2.pwd);
+  ASSERT_TRUE(g1.ok() && g2.ok());
+  EXPECT_TRUE(validate_ice_credentials(*g1).ok());
+  EXPECT_NE(g1->pwd, g2->pwd);
+}
+
+// Fail closed: no credentials an attacker could guess.
+TEST(IceCredentialsTest, GenerationFailsWhenTheRandomGeneratorDoes) {
+  testing::FailingRandom no_random;
+  auto g = generate_ice_credentials();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().code, "ERR_RANDOM");
+  EXPECT_GE(no_random.refused(), 1);
 }
 
 TEST(IceCredentialsTest, LocalUfragIsTheUsernameBeforeTheColon) {

@@ -344,6 +344,7 @@ std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
     std::span<const std::uint8_t> data, const PeerAddress& peer) {
   if (!gate_) return std::nullopt;
   CookieGate::Decision d = gate_->inspect(data, peer.key());
+  stats_.cookie_refusals = gate_->refused();
   if (d.verdict == CookieGate::Verdict::kHelloVerify) {
     stats_.hello_verify_requests++;
     send_datagram(peer, d.reply);
@@ -431,6 +432,10 @@ void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
   srtp::PacketResult r = kind == PacketKind::kRtp
                              ? s->srtp->unprotect_rtp(data)
                              : s->srtp->unprotect_rtcp(data);
+  if (r.status == srtp::PacketStatus::kKeyLimit) {
+    end_for_key_limit(key);
+    return;
+  }
   // Authenticated media proves the peer is there (idle_timeout).
   if (r.ok() && s->association->tracks_activity())
     s->association->note_activity(Clock::now());
@@ -457,7 +462,7 @@ void UdpEndpoint::start_srtp(Session& s) {
     s.srtp_error = material.error();
     return;
   }
-  auto keys = srtp::SrtpKeys::split(*profile, *material);
+  auto keys = srtp::SrtpKeys::split_and_wipe(*profile, *material);
   if (!keys.ok()) {
     s.srtp_error = keys.error();
     return;
@@ -491,12 +496,19 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                           " bytes does not fit in one datagram");
   }
   // A packet too large for a batch slot goes alone (after the batch).
-  if (corked_ > 0 && packet.size() + srtp::kMaxTrailer <= SendBatch::kSlotSize)
-    return send_media_corked(destination(peer, *s), *s, kind, packet);
+  if (corked_ > 0 &&
+      packet.size() + srtp::kMaxTrailer <= SendBatch::kSlotSize) {
+    auto r = send_media_corked(destination(peer, *s), *s, kind, packet);
+    if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
+    return r;
+  }
   // Copied once into the endpoint's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
   auto r = protect_into(*s, kind, packet, media_out_.span());
-  if (!r.ok()) return r.error();
+  if (!r.ok()) {
+    if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
+    return r.error();
+  }
   if (int e = send_datagram(destination(peer, *s), media_out_.span().first(*r));
       e != 0) {
     // The backpressure signal: the kernel is full and so is our queue.
@@ -550,6 +562,21 @@ Result<size_t> UdpEndpoint::protect_into(Session& s, PacketKind kind,
   return r.length;
 }
 
+// RFC 3711 §9.2: a master key past its hard limit is not used again, and a
+// DTLS-SRTP session here never re-keys (renegotiation is refused), so the
+// session ends: close_notify to the peer, ERR_SRTP_KEY_LIMIT to ours.
+void UdpEndpoint::end_for_key_limit(const PeerAddress& peer) {
+  if (Session* s = find(peer)) {
+    s->association->close();
+    while (s->association->pop_datagram(out_))
+      send_datagram(destination(peer, *s), out_);
+  }
+  destroy_session(
+      peer, make_error("ERR_SRTP_KEY_LIMIT",
+                       "an SRTP master key reached its packet limit (RFC 3711 "
+                       "§9.2) and the session cannot re-key"));
+}
+
 void UdpEndpoint::uncork() {
   if (corked_ == 0) return;
   if (--corked_ == 0) flush_batch();
@@ -599,6 +626,11 @@ const srtp::MediaCounters* UdpEndpoint::media_counters(
     const PeerAddress& peer) {
   Session* s = find(peer);
   return s && s->srtp ? &s->srtp->counters() : nullptr;
+}
+
+srtp::SrtpContext* UdpEndpoint::srtp_context(const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s ? s->srtp.get() : nullptr;
 }
 
 void UdpEndpoint::finished(const PeerAddress& peer, const Session& s) {

@@ -146,6 +146,9 @@ struct UdpEndpointStats {
   std::uint64_t client_sessions = 0;
   std::uint64_t server_busy_count = 0;
   std::uint64_t hello_verify_requests = 0;
+  // ClientHellos turned away because the cookie gate has no secret: the
+  // random generator failed when it was made or rotated (fail closed).
+  std::uint64_t cookie_refusals = 0;
   std::uint64_t send_errors = 0;
   std::uint64_t send_batches = 0;   // sendmmsg calls (corked sends)
   std::uint64_t receive_calls = 0;  // recvmmsg calls that returned data
@@ -237,6 +240,8 @@ class UdpEndpoint {
                             std::span<const std::uint8_t> packet);
   // The session's media counters (null before its SRTP keys exist).
   const srtp::MediaCounters* media_counters(const PeerAddress& peer);
+  // The session's SRTP context (null before its keys exist).
+  srtp::SrtpContext* srtp_context(const PeerAddress& peer);
   // close_notify to one session (it is removed once closed).
   void close_session(const PeerAddress& peer);
   // Drops one session without an alert. With an error, the session's last
@@ -385,6 +390,8 @@ class UdpEndpoint {
   Result<size_t> send_media_corked(const PeerAddress& to, Session& s,
                                    PacketKind kind,
                                    std::span<const std::uint8_t> packet);
+  // Ends a session whose SRTP context reached a key's hard limit.
+  void end_for_key_limit(const PeerAddress& peer);
   // Counts one datagram that left.
   void count_sent(size_t bytes) {
     stats_.packets_sent++;

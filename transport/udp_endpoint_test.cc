@@ -11,6 +11,8 @@
 #include <functional>
 
 #include "certs/generate.h"
+#include "srtp/key_limit_testing.h"
+#include "tests/testing/failing_random.h"
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
@@ -592,6 +594,33 @@ namespace {
 // Two workers on one port (SO_REUSEPORT) with one cookie master: the kernel
 // spreads clients over both (a client stays on one), and every handshake
 // completes.
+// Fail closed: a listening endpoint whose cookie secret could not be drawn
+// answers no ClientHello (no HelloVerifyRequest, no session) and counts them.
+TEST(UdpEndpoint, WithoutARandomCookieSecretNoHelloIsAnswered) {
+  Loop loop;
+  Recorder srec, crec;
+  UdpEndpointOptions o;
+  o.context = context(0);
+  o.accept_incoming = true;
+  o.server_association.peer_fingerprints = {fp(1)};
+  std::shared_ptr<UdpEndpoint> s;
+  {
+    testing::FailingRandom no_random;
+    auto e = UdpEndpoint::open(loop.get(), loopback(), o, srec.callbacks());
+    ASSERT_TRUE(e.ok()) << e.error().to_string();
+    s = *e;
+  }
+  auto c = client(loop, crec);
+  ASSERT_TRUE(c->connect(s->local_address(), pin_server()).ok());
+  EXPECT_TRUE(loop.run_until([&] { return s->stats().cookie_refusals >= 1; }));
+  EXPECT_EQ(s->stats().hello_verify_requests, 0u);
+  EXPECT_EQ(s->stats().server_sessions, 0u);
+  EXPECT_TRUE(srec.sessions.empty());
+  c->close();
+  s->close();
+  ASSERT_TRUE(loop.run_until([&] { return srec.closed && crec.closed; }));
+}
+
 TEST(UdpEndpoint, WorkersShareOnePortWithReusePort) {
   Loop loop;
   Recorder w1, w2;
@@ -945,6 +974,66 @@ namespace {
 // Once the peer has answered, an ICMP port unreachable is a soft error: it is
 // counted and the session stays (the peer may be rebinding); only a peer that
 // never answered is given up on.
+std::string last_error(const Recorder& r) {
+  for (auto it = r.events.rbegin(); it != r.events.rend(); ++it) {
+    if (it->second.type == DtlsEvent::Type::kError)
+      return it->second.error.code;
+  }
+  return "";
+}
+
+// RFC 3711 §9.2 at the session layer, through libsrtp's own events: our
+// outbound key two packets from its limit. The soft limit is counted, and the
+// hard limit ends the session with ERR_SRTP_KEY_LIMIT, sent corked or not;
+// the peer gets what was sent before, then close_notify.
+TEST(UdpEndpointMedia, OurKeyAtItsHardLimitEndsTheSession) {
+  for (bool corked : {false, true}) {
+    SCOPED_TRACE(corked ? "corked" : "direct");
+    OpenPair p;
+    const PeerAddress to = p.s->local_address();
+    srtp::SrtpContext* srtp = p.c->srtp_context(to);
+    ASSERT_NE(srtp, nullptr);
+    if (!srtp::SrtpContextTesting::set_packets_left(
+            *srtp, srtp::KeyDirection::kOutbound, 2)) {
+      GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+    }
+    if (corked) p.c->cork();
+    ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(1)).ok());
+    EXPECT_EQ(p.c->media_counters(to)->key_soft_limit_events, 1u);
+    auto r = p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(2));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "ERR_SRTP_KEY_LIMIT");
+    EXPECT_EQ(last_error(p.crec), "ERR_SRTP_KEY_LIMIT");
+    EXPECT_EQ(p.c->session_count(), 0u);
+    if (corked) p.c->uncork();
+    ASSERT_TRUE(p.loop.run_until(
+        [&] { return p.srec.count(DtlsEvent::Type::kClosed) == 1; }));
+    ASSERT_EQ(p.srec.media.size(), 1u);
+    EXPECT_EQ(seq_of(p.srec.media[0].packet), 1);
+    EXPECT_EQ(last_error(p.srec), "");
+  }
+}
+
+// The peer's key is ours to unprotect with: its limit ends the session too.
+TEST(UdpEndpointMedia, ThePeersKeyAtItsHardLimitEndsTheSession) {
+  OpenPair p;
+  const PeerAddress to = p.s->local_address();
+  srtp::SrtpContext* srtp = p.s->srtp_context(p.c->local_address());
+  ASSERT_NE(srtp, nullptr);
+  if (!srtp::SrtpContextTesting::set_packets_left(
+          *srtp, srtp::KeyDirection::kInbound, 2)) {
+    GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
+  }
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(1)).ok());
+  ASSERT_TRUE(p.c->send_media(to, PacketKind::kRtp, rtp_with_seq(2)).ok());
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return last_error(p.srec) == "ERR_SRTP_KEY_LIMIT"; }));
+  EXPECT_EQ(p.srec.media.size(), 1u);
+  EXPECT_EQ(p.s->session_count(), 0u);
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return p.crec.count(DtlsEvent::Type::kClosed) == 1; }));
+}
+
 TEST(UdpEndpoint, IcmpAfterThePeerAnsweredIsOnlyCounted) {
   Loop loop;
   Recorder srec, crec;
