@@ -28,8 +28,11 @@ TARGETS=(
   //transport:dtls_association_test
   //transport:udp_endpoint_test
   //transport:dtls_api_test
+  //transport:record_guard_test
+  //tests:record_guard_matrix_test
   //tests:bad_input_test
   //tests:flood_test
+  //tests:half_open_flood_test
   //tests:dtls_interop_test
   //tests:dtls_api_interop_test
   //tests:openssl_version_test
