@@ -264,6 +264,7 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
         "the ClientHello was not accepted: " + drain_openssl_errors());
   }
   a->pump(now);
+  a->release_buffers();
   return a;
 }
 
@@ -320,7 +321,12 @@ bool DtlsAssociation::take_buffers() {
 }
 
 void DtlsAssociation::release_buffers() {
-  if (state_ != State::kOpen || buffers_released_) return;
+  // Open sessions, and servers waiting for the client's second flight: a
+  // half-open handshake (maybe a peer that went silent after the cookie)
+  // holds no record buffers while it waits.
+  const bool waiting =
+      state_ == State::kHandshaking && role_ == Role::kServer && !progressed_;
+  if ((state_ != State::kOpen && !waiting) || buffers_released_) return;
   // Refused (0) while a record is half read or written; kept then.
   if (SSL_free_buffers(ssl_.get()) == 1) buffers_released_ = true;
 }

@@ -249,7 +249,8 @@ class DtlsAssociation final : private SslEventSink {
   std::optional<certs::Certificate> certificate() const;
   const AssociationStats& stats() const { return stats_; }
   // Whether OpenSSL's record buffers are freed right now: true for an open
-  // session between calls (about 20 KiB less per idle session).
+  // session between calls (about 20 KiB less per idle session), and for a
+  // server waiting for the client's second flight (a half-open handshake).
   bool record_buffers_released() const { return buffers_released_; }
 
  private:

@@ -193,6 +193,41 @@ TEST(DtlsAssociation, OpenSessionsHoldNoRecordBuffersBetweenCalls) {
   EXPECT_EQ(p.server_events.back().type, DtlsEvent::Type::kClosed);
 }
 
+// A server waiting for the client's second flight (a half-open handshake,
+// perhaps a peer gone silent after the cookie) holds no record buffers; its
+// retransmissions still go out, and the handshake completes when the client's
+// flight finally comes.
+TEST(DtlsAssociation, AHalfOpenServerHoldsNoRecordBuffers) {
+  PairConfig c = webrtc_config();
+  // Client datagrams 0 and 1 are the two ClientHellos; its second flight is
+  // lost twice.
+  int lost = 0;
+  c.client_filter = [&](const std::vector<std::uint8_t>&,
+                        int n) -> std::optional<Duration> {
+    if (n >= 2 && lost < 2) {
+      lost++;
+      return std::nullopt;
+    }
+    return Duration::zero();
+  };
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_for(milliseconds(100));
+  ASSERT_NE(p.server(), nullptr);
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kHandshaking);
+  EXPECT_FALSE(p.server()->peer_progressed());
+  EXPECT_TRUE(p.server()->record_buffers_released());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open()) << describe(p);
+  EXPECT_EQ(lost, 2);
+  EXPECT_GE(p.server()->stats().retransmit_count, 1u);
+  EXPECT_TRUE(p.server()->peer_progressed());
+  EXPECT_TRUE(p.server()->record_buffers_released());
+  ASSERT_TRUE(p.client()->send(bytes("after")).ok());
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.received_by_server(), bytes("after"));
+}
+
 // RFC 6347 §4.2.4: the handshake survives 30 % loss with reordering and
 // duplication both ways. 200 seeds; a failure names its seed so it can be
 // replayed.
