@@ -29,6 +29,8 @@ const char kBenchUsage[] =
     "  --workers W        handshakes again with 2..W server loops (default 2)\n"
     "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
     "skips)\n"
+    "  --half-open N      then N half-open handshakes (default 1000, 0 "
+    "skips)\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
     "ceiling\n";
@@ -143,6 +145,15 @@ std::string to_table(const BenchResult& r) {
       << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
       << "\n";
   }
+  if (mem.half_open > 0) {
+    t << "memory: " << mem.half_open
+      << " half-open handshakes (a cookie, then silence): "
+      << fmt("%.1f", mem.kib_per_half_open) << " KiB each"
+      << (mem.half_open_failures
+              ? ", failures " + std::to_string(mem.half_open_failures)
+              : "")
+      << "\n";
+  }
   t << "\nmedia (one core per side";
   if (r.media_cores.sender >= 0) {
     t << ": sender CPU " << r.media_cores.sender << ", receiver CPU "
@@ -230,7 +241,10 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     << ", \"failures\": " << r.memory.failures
     << ", \"rss_before_kib\": " << r.memory.rss_before_kib
     << ", \"rss_after_kib\": " << r.memory.rss_after_kib
-    << ", \"kib_per_session\": " << r.memory.kib_per_session << "},\n";
+    << ", \"kib_per_session\": " << r.memory.kib_per_session
+    << ", \"half_open\": " << r.memory.half_open
+    << ", \"half_open_failures\": " << r.memory.half_open_failures
+    << ", \"kib_per_half_open\": " << r.memory.kib_per_half_open << "},\n";
   j << "  \"media\": [";
   for (size_t i = 0; i < r.media.size(); ++i) {
     const MediaResult& m = r.media[i];
@@ -361,6 +375,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     } else if (a == "--idle-sessions" && has_value &&
                parse_number(args[i + 1], 0, 100000, v)) {
       o.idle_sessions = static_cast<int>(v);
+      ++i;
+    } else if (a == "--half-open" && has_value &&
+               parse_number(args[i + 1], 0, 10000, v)) {
+      o.half_open = static_cast<int>(v);
       ++i;
     } else if (a == "--send-batch" && has_value &&
                parse_number(args[i + 1], 1, 32, v)) {

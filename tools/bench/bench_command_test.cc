@@ -21,6 +21,7 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   o.repeats = 2;
   o.profiles = {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"};
   o.idle_sessions = 40;
+  o.half_open = 50;
   o.self_path = "tools/dtls-srtp";  // runfiles: the child runs the real tool
   std::vector<std::string> progress;
   auto r = run_loopback_bench(
@@ -69,6 +70,10 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_EQ(r->memory.sessions, 40);
   EXPECT_EQ(r->memory.failures, 0);
   EXPECT_GT(r->memory.rss_after_kib, 0);
+  // Peers that took a cookie and went silent, each held by the server.
+  EXPECT_EQ(r->memory.half_open, 50);
+  EXPECT_EQ(r->memory.half_open_failures, 0);
+  EXPECT_GT(r->memory.kib_per_half_open, 0);
   ASSERT_EQ(r->media.size(), 4u);
   for (const MediaResult& m : r->media) {
     SCOPED_TRACE(m.profile + " " + std::to_string(m.payload));
@@ -113,10 +118,10 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   for (const char* key :
        {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
         "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
-        "\"handshake_one_core\"", "\"udp_ceiling_pps\"", "\"slices\"",
-        "\"bound_ratio\"", "\"media_cores\"", "\"ceiling_per_s\"",
-        "\"recv_buffer_granted\"", "\"udp_offload\": true",
-        "\"SRTP_AEAD_AES_128_GCM\""}) {
+        "\"kib_per_half_open\"", "\"handshake_one_core\"",
+        "\"udp_ceiling_pps\"", "\"slices\"", "\"bound_ratio\"",
+        "\"media_cores\"", "\"ceiling_per_s\"", "\"recv_buffer_granted\"",
+        "\"udp_offload\": true", "\"SRTP_AEAD_AES_128_GCM\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);

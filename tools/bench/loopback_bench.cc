@@ -412,6 +412,65 @@ bool write_file(const std::string& path, const std::string& text) {
   return std::fclose(f) == 0 && ok;
 }
 
+// Half-open handshakes: `count` peers on this thread that answer the
+// server's cookie (RFC 6347 §4.2.1) and then go silent, each with its own
+// socket, kept open so that the server's flights are not refused. Adds the
+// server's RSS growth per half-open handshake to `m`. The server ends them
+// after its half_open_timeout.
+void half_open_phase(int count, EventLoop& server, const Endpoint& endpoint,
+                     std::uint16_t port, MemoryResult& m) {
+  DtlsContextOptions co;
+  co.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
+  auto ctx = DtlsContext::create(co);
+  if (!ctx.ok()) {
+    m.half_open_failures = count;
+    return;
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.dispatcher()->call([] { malloc_trim(0); });
+  const double before = rss_kib();
+  const std::uint64_t held_before = endpoint.stats().half_open;
+  std::vector<int> fds;
+  std::vector<std::uint8_t> out, in(2048);
+  for (int i = 0; i < count; ++i) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    timeval wait{1, 0};
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) != 0 ||
+        connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) {
+      if (fd >= 0) close(fd);
+      m.half_open_failures++;
+      continue;
+    }
+    fds.push_back(fd);
+    auto a = DtlsAssociation::connect(*ctx, {}, Clock::now());
+    bool sent = false;
+    if (a.ok() && (*a)->pop_datagram(out) &&
+        send(fd, out.data(), out.size(), 0) > 0) {
+      ssize_t n = recv(fd, in.data(), in.size(), 0);
+      if (n > 0) {
+        (*a)->handle_datagram({in.data(), static_cast<size_t>(n)},
+                              Clock::now());
+        // The ClientHello with the cookie, and nothing after it.
+        sent =
+            (*a)->pop_datagram(out) && send(fd, out.data(), out.size(), 0) > 0;
+      }
+    }
+    if (!sent) m.half_open_failures++;
+  }
+  const std::uint64_t expected =
+      held_before + static_cast<std::uint64_t>(count - m.half_open_failures);
+  for (int i = 0; i < 300 && endpoint.stats().half_open < expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::uint64_t held = endpoint.stats().half_open - held_before;
+  m.half_open = static_cast<int>(held);
+  m.kib_per_half_open = held > 0 ? (rss_kib() - before) / double(held) : 0;
+  for (int fd : fds) close(fd);
+}
+
 Result<MemoryResult> memory_phase(const BenchOptions& o, EventLoop& server,
                                   std::uint16_t port, const Identity& client_id,
                                   const std::string& server_fingerprint) {
@@ -854,6 +913,8 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   // are for strangers, not for the load the benchmark offers.
   lo.max_half_open_per_address = 65535;
   lo.max_half_open = 100000;
+  // The half-open phase's peers are gone 2 s after it.
+  lo.half_open_timeout = std::chrono::seconds(2);
   // Workers share the port (SO_REUSEPORT) and the cookie secret.
   lo.reuse_port = true;
   lo.cookie_secret.resize(32);
@@ -900,6 +961,17 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
     // The server ends those sessions when the child goes; wait for that so
     // the handshake phase starts from an idle endpoint.
     for (int i = 0; i < 200 && endpoint->state().session_count > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (o.half_open > 0) {
+    if (progress) {
+      progress("memory: " + std::to_string(o.half_open) +
+               " half-open handshakes");
+    }
+    half_open_phase(o.half_open, server, *endpoint, port, result.memory);
+    // Gone after half_open_timeout; the handshake phase starts from an idle
+    // endpoint.
+    for (int i = 0; i < 400 && endpoint->stats().half_open > 0; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (progress) {

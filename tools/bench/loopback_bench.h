@@ -45,6 +45,9 @@ struct BenchOptions {
   // skips it). The clients run in a child process (this binary's
   // `bench-idle-clients`), so the server's RSS growth is its own.
   int idle_sessions = 5000;
+  // Then this many half-open handshakes (peers that answer the cookie and go
+  // silent, ListenOptions::max_half_open): the server's RSS per one (0 skips).
+  int half_open = 1000;
   std::string self_path;  // this binary, for the child; empty: /proc/self/exe
 };
 
@@ -53,6 +56,11 @@ struct MemoryResult {
   int failures = 0;
   double rss_before_kib = 0, rss_after_kib = 0;
   double kib_per_session = 0;
+  // Half-open handshakes held at once, those that did not reach the server,
+  // and the server's RSS growth per one.
+  int half_open = 0;
+  int half_open_failures = 0;
+  double kib_per_half_open = 0;
 };
 
 struct HandshakeResult {
