@@ -32,6 +32,7 @@
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
 #include "tests/testing/dtls_pair.h"
+#include "tests/testing/record_bytes.h"
 #include "transport/dtls_association.h"
 #include "transport/dtls_context.h"
 #include "transport/dtls_record.h"
@@ -49,49 +50,25 @@ using testing::PairConfig;
 using testing::Side;
 using testing::test_credentials;
 
-constexpr std::uint16_t kDtls10 = 0xFEFF;
-constexpr std::uint16_t kDtls12 = 0xFEFD;
-constexpr std::uint8_t kChangeCipherSpec = 20;
-constexpr std::uint8_t kAlert = 21;
-constexpr std::uint8_t kHandshake = 22;
-constexpr std::uint8_t kApplicationData = 23;
-// RFC 5246 §6.2.1 and §6.2.3.
-constexpr size_t kMaxPlaintext = size_t{1} << 14;
-constexpr size_t kMaxProtected = (size_t{1} << 14) + 2048;
+constexpr std::uint16_t kDtls10 = kDtls10Version;
+constexpr std::uint16_t kDtls12 = kDtls12Version;
+constexpr std::uint8_t kChangeCipherSpec = kContentChangeCipherSpec;
+constexpr std::uint8_t kAlert = kContentAlert;
+constexpr std::uint8_t kHandshake = kContentHandshake;
+constexpr std::uint8_t kApplicationData = kContentApplicationData;
+constexpr size_t kMaxPlaintext = kMaxPlaintextLength;
+constexpr size_t kMaxProtected = kMaxProtectedLength;
 
 // ---- Wire helpers
 
 Bytes record(std::uint8_t type, std::uint16_t version, std::uint16_t epoch,
              std::uint64_t seq, const Bytes& body) {
-  Bytes r = {type, static_cast<std::uint8_t>(version >> 8),
-             static_cast<std::uint8_t>(version),
-             static_cast<std::uint8_t>(epoch >> 8),
-             static_cast<std::uint8_t>(epoch)};
-  for (int i = 5; i >= 0; --i)
-    r.push_back(static_cast<std::uint8_t>(seq >> (8 * i)));
-  r.push_back(static_cast<std::uint8_t>(body.size() >> 8));
-  r.push_back(static_cast<std::uint8_t>(body.size()));
-  r.insert(r.end(), body.begin(), body.end());
-  return r;
+  return testing::dtls_record_bytes(type, version, epoch, seq, body);
 }
 
-// A handshake fragment (RFC 6347 §4.2.2): type, message length, message_seq,
-// fragment offset, fragment length, bytes.
 Bytes fragment(std::uint8_t type, std::uint32_t message_length,
                std::uint32_t offset, const Bytes& bytes) {
-  auto u24 = [](Bytes& b, std::uint32_t v) {
-    b.push_back(static_cast<std::uint8_t>(v >> 16));
-    b.push_back(static_cast<std::uint8_t>(v >> 8));
-    b.push_back(static_cast<std::uint8_t>(v));
-  };
-  Bytes f = {type};
-  u24(f, message_length);
-  f.push_back(0);
-  f.push_back(3);
-  u24(f, offset);
-  u24(f, static_cast<std::uint32_t>(bytes.size()));
-  f.insert(f.end(), bytes.begin(), bytes.end());
-  return f;
+  return testing::handshake_fragment(type, message_length, 3, offset, bytes);
 }
 
 // `n` bytes of deterministic noise (a forged ciphertext).

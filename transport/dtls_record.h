@@ -11,7 +11,19 @@
 
 namespace dtls {
 
+// RFC 6347 §4.1 / RFC 5246 §6.2.1 content types.
+inline constexpr std::uint8_t kContentChangeCipherSpec = 20;
+inline constexpr std::uint8_t kContentAlert = 21;
 inline constexpr std::uint8_t kContentHandshake = 22;
+inline constexpr std::uint8_t kContentApplicationData = 23;
+// RFC 6347 §4.1: DTLS 1.0 is {254, 255}, DTLS 1.2 {254, 253}.
+inline constexpr std::uint16_t kDtls10Version = 0xFEFF;
+inline constexpr std::uint16_t kDtls12Version = 0xFEFD;
+// RFC 5246 §6.2.1: TLSPlaintext.length MUST NOT exceed 2^14; §6.2.3:
+// TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
+inline constexpr size_t kMaxPlaintextLength = size_t{1} << 14;
+inline constexpr size_t kMaxProtectedLength = (size_t{1} << 14) + 2048;
+inline constexpr std::uint8_t kHandshakeHelloRequest = 0;
 inline constexpr std::uint8_t kHandshakeClientHello = 1;
 inline constexpr std::uint8_t kHandshakeHelloVerifyRequest = 3;
 inline constexpr size_t kRecordHeaderSize = 13;     // RFC 6347 §4.1

@@ -3,21 +3,15 @@
 namespace dtls {
 namespace {
 
-// RFC 6347 §4.1 / RFC 5246 §6.2.1 content types.
-constexpr std::uint8_t kChangeCipherSpec = 20;
-constexpr std::uint8_t kAlert = 21;
-constexpr std::uint8_t kHandshake = 22;
-constexpr std::uint8_t kApplicationData = 23;
-constexpr std::uint8_t kHelloRequest = 0;
-
-// RFC 6347 §4.1: DTLS 1.0 is {254, 255}, DTLS 1.2 {254, 253}.
-constexpr std::uint16_t kDtls10 = 0xFEFF;
-constexpr std::uint16_t kDtls12 = 0xFEFD;
-
-// RFC 5246 §6.2.1: TLSPlaintext.length MUST NOT exceed 2^14; §6.2.3:
-// TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
-constexpr size_t kMaxPlaintext = size_t{1} << 14;
-constexpr size_t kMaxProtected = (size_t{1} << 14) + 2048;
+constexpr std::uint8_t kChangeCipherSpec = kContentChangeCipherSpec;
+constexpr std::uint8_t kAlert = kContentAlert;
+constexpr std::uint8_t kHandshake = kContentHandshake;
+constexpr std::uint8_t kApplicationData = kContentApplicationData;
+constexpr std::uint16_t kDtls10 = kDtls10Version;
+constexpr std::uint16_t kDtls12 = kDtls12Version;
+constexpr size_t kMaxPlaintext = kMaxPlaintextLength;
+constexpr size_t kMaxProtected = kMaxProtectedLength;
+constexpr std::uint8_t kHelloRequest = kHandshakeHelloRequest;
 
 std::uint32_t u24(std::span<const std::uint8_t> p, size_t at) {
   return std::uint32_t{p[at]} << 16 | std::uint32_t{p[at + 1]} << 8 | p[at + 2];

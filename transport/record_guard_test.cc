@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tests/testing/record_bytes.h"
+
 namespace dtls {
 namespace {
 
@@ -14,34 +16,12 @@ constexpr std::uint16_t kDtls12 = 0xFEFD;
 
 Bytes record(std::uint8_t type, std::uint16_t epoch, std::uint64_t seq,
              const Bytes& body, std::uint16_t version = kDtls12) {
-  Bytes r = {type, static_cast<std::uint8_t>(version >> 8),
-             static_cast<std::uint8_t>(version),
-             static_cast<std::uint8_t>(epoch >> 8),
-             static_cast<std::uint8_t>(epoch)};
-  for (int i = 5; i >= 0; --i)
-    r.push_back(static_cast<std::uint8_t>(seq >> (8 * i)));
-  r.push_back(static_cast<std::uint8_t>(body.size() >> 8));
-  r.push_back(static_cast<std::uint8_t>(body.size()));
-  r.insert(r.end(), body.begin(), body.end());
-  return r;
+  return testing::dtls_record_bytes(type, version, epoch, seq, body);
 }
 
-// A handshake fragment: type, message length, seq, offset, fragment.
 Bytes fragment(std::uint8_t type, std::uint32_t message_length,
                std::uint32_t offset, const Bytes& bytes) {
-  auto u24 = [](Bytes& b, std::uint32_t v) {
-    b.push_back(static_cast<std::uint8_t>(v >> 16));
-    b.push_back(static_cast<std::uint8_t>(v >> 8));
-    b.push_back(static_cast<std::uint8_t>(v));
-  };
-  Bytes f = {type};
-  u24(f, message_length);
-  f.push_back(0);
-  f.push_back(1);
-  u24(f, offset);
-  u24(f, static_cast<std::uint32_t>(bytes.size()));
-  f.insert(f.end(), bytes.begin(), bytes.end());
-  return f;
+  return testing::handshake_fragment(type, message_length, 1, offset, bytes);
 }
 
 Bytes concat(std::initializer_list<Bytes> parts) {
