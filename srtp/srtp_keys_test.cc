@@ -13,19 +13,6 @@ std::vector<std::uint8_t> counting(size_t n) {
   return v;
 }
 
-TEST(SrtpProfile, NamesAndLengthsPerRfc5764And7714) {
-  EXPECT_EQ(profile_from_name("SRTP_AES128_CM_SHA1_80"),
-            Profile::kAes128CmSha1_80);
-  EXPECT_EQ(profile_from_name("SRTP_AEAD_AES_256_GCM"),
-            Profile::kAeadAes256Gcm);
-  EXPECT_FALSE(profile_from_name("SRTP_NULL_SHA1_80").has_value());
-  EXPECT_EQ(all_profiles().size(), 4u);
-  const ProfileInfo& cm32 = profile_info(Profile::kAes128CmSha1_32);
-  EXPECT_EQ(cm32.rtp_tag_length, 4u);
-  EXPECT_EQ(cm32.rtcp_tag_length, 10u);  // SRTCP keeps 80 bits
-  EXPECT_EQ(profile_info(Profile::kAeadAes128Gcm).salt_length, 12u);
-}
-
 // RFC 5764 §4.2: client key | server key | client salt | server salt.
 TEST(SrtpKeys, SplitsInTheRfc5764Order) {
   struct Case {

@@ -4,6 +4,7 @@
 #define DTLS_SRTP_SRTP_SRTP_PROFILE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -20,8 +21,9 @@ enum class Profile {
 struct ProfileInfo {
   Profile profile;
   std::string_view name;  // OpenSSL's and RFC 5764's: "SRTP_AES128_CM_SHA1_80"
-  size_t key_length;      // master key
-  size_t salt_length;     // master salt
+  std::uint16_t id;    // SRTPProtectionProfile in use_srtp (RFC 5764 §4.1.2)
+  size_t key_length;   // master key
+  size_t salt_length;  // master salt
   size_t rtp_tag_length;
   size_t rtcp_tag_length;  // SRTCP keeps the 80-bit tag for _32 (RFC 5764)
   bool aead;
@@ -30,6 +32,8 @@ struct ProfileInfo {
 const ProfileInfo& profile_info(Profile p);
 // By OpenSSL's name (what DtlsAssociation::srtp_profile() returns).
 std::optional<Profile> profile_from_name(std::string_view name);
+// By its use_srtp identifier.
+std::optional<Profile> profile_from_id(std::uint16_t id);
 std::span<const ProfileInfo> all_profiles();
 
 // What SRTCP adds after the payload: E flag and index (4 bytes), then the tag.

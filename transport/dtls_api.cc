@@ -10,6 +10,7 @@
 
 #include "certs/credentials.h"
 #include "certs/fingerprint.h"
+#include "transport/srtp_keying.h"
 #include "transport/udp_endpoint.h"
 
 namespace dtls {
@@ -837,21 +838,7 @@ void Session::on_rtcp(std::function<void(std::span<const std::uint8_t>)> cb) {
 Result<srtp::SrtpKeys> Session::srtp_keys() const {
   return read_association(
       core_, Result<srtp::SrtpKeys>(destroyed()),
-      [](DtlsAssociation& a) -> Result<srtp::SrtpKeys> {
-        if (a.state() != DtlsAssociation::State::kOpen) {
-          return make_error("ERR_DTLS_SESSION_NOT_OPEN",
-                            "the handshake has not completed");
-        }
-        auto profile = srtp::profile_from_name(a.srtp_profile());
-        if (!profile) {
-          return make_error("ERR_SRTP_NOT_NEGOTIATED",
-                            "the handshake agreed on no SRTP profile");
-        }
-        auto material = a.export_keying_material(
-            srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
-        if (!material.ok()) return material.error();
-        return srtp::SrtpKeys::split_and_wipe(*profile, *material);
-      });
+      [](DtlsAssociation& a) { return export_srtp_keys(a); });
 }
 
 srtp::Side Session::srtp_side() const {

@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "certs/server_identity.h"
+#include "srtp/srtp_profile.h"
 #include "transport/record_expansion.h"
 
 namespace dtls {
@@ -81,13 +82,10 @@ std::string alert_code(int description) {
   return name;
 }
 
-// RFC 5764 §4.1.2 and RFC 7714 §14.2 profile identifiers.
+// The use_srtp identifier of a profile name (0 for none).
 std::uint16_t srtp_profile_id(std::string_view name) {
-  if (name == "SRTP_AES128_CM_SHA1_80") return 0x0001;
-  if (name == "SRTP_AES128_CM_SHA1_32") return 0x0002;
-  if (name == "SRTP_AEAD_AES_128_GCM") return 0x0007;
-  if (name == "SRTP_AEAD_AES_256_GCM") return 0x0008;
-  return 0;
+  auto p = srtp::profile_from_name(name);
+  return p ? srtp::profile_info(*p).id : 0;
 }
 
 // DER of a session (node's session blobs); empty when OpenSSL cannot encode it.

@@ -11,15 +11,10 @@
 #include <cctype>
 #include <cstring>
 
+#include "srtp/srtp_profile.h"
+
 namespace dtls {
 namespace {
-
-constexpr std::array<std::string_view, 4> kSrtpProfiles = {
-    "SRTP_AES128_CM_SHA1_80",
-    "SRTP_AES128_CM_SHA1_32",
-    "SRTP_AEAD_AES_128_GCM",
-    "SRTP_AEAD_AES_256_GCM",
-};
 
 Error invalid(std::string message) {
   return make_error("ERR_INVALID_ARG_VALUE", std::move(message));
@@ -328,7 +323,12 @@ const std::vector<std::string>& root_certificates() {
 }
 
 std::span<const std::string_view> supported_srtp_profiles() {
-  return kSrtpProfiles;
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const srtp::ProfileInfo& p : srtp::all_profiles()) v.push_back(p.name);
+    return v;
+  }();
+  return names;
 }
 
 Result<std::vector<std::string>> parse_srtp_profiles(std::string_view list) {
@@ -338,11 +338,12 @@ Result<std::vector<std::string>> parse_srtp_profiles(std::string_view list) {
   while (true) {
     size_t colon = list.find(':', start);
     std::string_view name = list.substr(start, colon - start);
-    if (std::find(kSrtpProfiles.begin(), kSrtpProfiles.end(), name) ==
-        kSrtpProfiles.end()) {
-      return invalid("srtp: unknown profile \"" + std::string(name) +
-                     "\" (SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32, "
-                     "SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM)");
+    if (!srtp::profile_from_name(name)) {
+      std::string known;
+      for (std::string_view n : supported_srtp_profiles())
+        known += (known.empty() ? "" : ", ") + std::string(n);
+      return invalid("srtp: unknown profile \"" + std::string(name) + "\" (" +
+                     known + ")");
     }
     if (std::find(out.begin(), out.end(), name) != out.end()) {
       return invalid("srtp: profile \"" + std::string(name) +

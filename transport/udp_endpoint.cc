@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "transport/dtls_record.h"
+#include "transport/srtp_keying.h"
 
 namespace dtls {
 
@@ -448,21 +449,8 @@ void UdpEndpoint::on_media(std::span<std::uint8_t> data, PacketKind kind,
 // RFC 5764 §4.2: the SRTP master keys come from the RFC 5705 exporter with
 // the label EXTRACTOR-dtls_srtp, split by the negotiated profile.
 void UdpEndpoint::start_srtp(Session& s) {
-  const std::string name = s.association->srtp_profile();
-  if (name.empty() || s.srtp) return;
-  auto profile = srtp::profile_from_name(name);
-  if (!profile) {
-    s.srtp_error =
-        make_error("ERR_SRTP_NOT_NEGOTIATED", "unsupported profile " + name);
-    return;
-  }
-  auto material = s.association->export_keying_material(
-      srtp::SrtpKeys::material_length(*profile), srtp::kExporterLabel);
-  if (!material.ok()) {
-    s.srtp_error = material.error();
-    return;
-  }
-  auto keys = srtp::SrtpKeys::split_and_wipe(*profile, *material);
+  if (s.association->srtp_profile().empty() || s.srtp) return;
+  auto keys = export_srtp_keys(*s.association);
   if (!keys.ok()) {
     s.srtp_error = keys.error();
     return;
