@@ -210,6 +210,16 @@ PacketStatus SrtpContext::from_libsrtp(int libsrtp_status) {
 
 SrtpContext::~SrtpContext() { LibsrtpEvents::remove(this); }
 
+Status validate_context_options(const ContextOptions& options) {
+  // libsrtp's window (RFC 3711 §3.3.2) takes 64..32768 packets.
+  if (options.replay_window < 64 || options.replay_window > 0x8000) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "srtp_replay_window must be 64..32768 packets, got " +
+                          std::to_string(options.replay_window));
+  }
+  return {};
+}
+
 Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
     const SrtpKeys& keys, Side side, ContextOptions options) {
   const ProfileInfo& info = profile_info(keys.profile);
@@ -222,11 +232,7 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
                           std::to_string(info.key_length) + "-byte keys and " +
                           std::to_string(info.salt_length) + "-byte salts");
   }
-  if (options.replay_window < 64 || options.replay_window > 0x8000) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "replay_window must be 64..32768 packets, got " +
-                          std::to_string(options.replay_window));
-  }
+  if (Status s = validate_context_options(options); !s.ok()) return s.error();
   if (Status s = ensure_initialized(); !s.ok()) return s.error();
   auto h = std::make_unique<Handles>();
   for (bool outbound : {true, false}) {

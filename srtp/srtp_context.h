@@ -72,6 +72,10 @@ struct ContextOptions {
   bool allow_repeat_tx = true;
 };
 
+// ERR_OUT_OF_RANGE for a replay window outside 64..32768 (the message names
+// the API's option, srtp_replay_window).
+Status validate_context_options(const ContextOptions& options);
+
 // Makes sure libsrtp is initialised: once per process, from any thread. It
 // also installs libsrtp's process-wide event handler, which reports key-limit
 // events to the SrtpContext that made the libsrtp session; events of other

@@ -208,26 +208,20 @@ Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
   ao.idle_timeout = o.idle_timeout;
   ao.keylog = true;  // lines go to on_keylog when one is set
   if (Status s = validate_association_options(ao); !s.ok()) return s.error();
-  if (o.srtp_replay_window < 64 || o.srtp_replay_window > 0x8000) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "srtp_replay_window must be 64..32768 packets, got " +
-                          std::to_string(o.srtp_replay_window));
+  if (Status s = srtp::validate_context_options(
+          {.replay_window = o.srtp_replay_window});
+      !s.ok()) {
+    return s.error();
   }
   if (o.send_queue_limit < 1 || o.send_queue_limit > (1u << 20)) {
     return make_error("ERR_OUT_OF_RANGE",
                       "send_queue_limit must be 1..1048576 datagrams, got " +
                           std::to_string(o.send_queue_limit));
   }
-  constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
-  for (auto [name, size] :
-       {std::pair{"recv_buffer_size", o.recv_buffer_size},
-        std::pair{"send_buffer_size", o.send_buffer_size}}) {
-    if (size > kMaxBuffer) {
-      return make_error("ERR_OUT_OF_RANGE",
-                        std::string(name) + " must be at most " +
-                            std::to_string(kMaxBuffer) + " bytes, got " +
-                            std::to_string(size));
-    }
+  if (Status s =
+          validate_socket_buffer_sizes(o.recv_buffer_size, o.send_buffer_size);
+      !s.ok()) {
+    return s.error();
   }
   return Built{std::move(ctx), std::move(ao)};
 }
@@ -1237,11 +1231,10 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   auto bind = bind_address(options.host, *options.port);
   if (!bind.ok()) return bind.error();
   built->association.request_cert = options.request_cert;
-  if (options.psk_identity_hint.size() > 128) {
-    return invalid("psk_identity_hint is over 128 bytes");
-  }
   built->association.psk_server = options.psk_callback;
   built->association.psk_identity_hint = options.psk_identity_hint;
+  if (Status s = validate_association_options(built->association); !s.ok())
+    return s.error();
   if (options.sni_callback) {
     built->association.sni_callback =
         [cb = options.sni_callback](std::string_view name)

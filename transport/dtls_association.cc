@@ -123,6 +123,11 @@ Status validate_association_options(const AssociationOptions& o) {
       o.idle_timeout > std::chrono::hours(24)) {
     return out_of_range("idle_timeout must be 0 (none) or 1 ms..24 h");
   }
+  // RFC 4279 §5.3: the hint, like the identity, is at most 128 bytes.
+  if (o.psk_identity_hint.size() > 128) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "psk_identity_hint is over 128 bytes");
+  }
   return {};
 }
 
@@ -134,10 +139,6 @@ Status validate(const DtlsContext& context, const AssociationOptions& o,
   if (role == Role::kServer && !context.has_certificate() && !o.psk_server) {
     return make_error("ERR_INVALID_ARG_VALUE",
                       "a server needs a certificate and key (or PSK)");
-  }
-  if (o.psk_identity_hint.size() > 128) {
-    return make_error("ERR_INVALID_ARG_VALUE",
-                      "psk_identity_hint is over 128 bytes");
   }
   return {};
 }

@@ -95,6 +95,21 @@ int UdpEndpoint::send_buffer_size() const {
   return socket_int_option(&udp_, SO_SNDBUF);
 }
 
+Status validate_socket_buffer_sizes(size_t receive, size_t send) {
+  // setsockopt takes an int, and the kernel doubles it.
+  constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
+  for (auto [name, size] : {std::pair{"recv_buffer_size", receive},
+                            std::pair{"send_buffer_size", send}}) {
+    if (size > kMaxBuffer) {
+      return make_error("ERR_OUT_OF_RANGE",
+                        std::string(name) + " must be at most " +
+                            std::to_string(kMaxBuffer) + " bytes, got " +
+                            std::to_string(size));
+    }
+  }
+  return {};
+}
+
 Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     uv_loop_t* loop, const PeerAddress& bind, UdpEndpointOptions options,
     Callbacks callbacks) {
@@ -110,13 +125,10 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
   }
   if (Status st = validate_half_open_limits(options.half_open); !st.ok())
     return st.error();
-  // setsockopt takes an int, and the kernel doubles it.
-  constexpr size_t kMaxBuffer = std::numeric_limits<int>::max() / 2;
-  if (options.receive_buffer_size > kMaxBuffer ||
-      options.send_buffer_size > kMaxBuffer) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "socket buffer sizes must be at most " +
-                          std::to_string(kMaxBuffer) + " bytes");
+  if (Status st = validate_socket_buffer_sizes(options.receive_buffer_size,
+                                               options.send_buffer_size);
+      !st.ok()) {
+    return st.error();
   }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));

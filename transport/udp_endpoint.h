@@ -187,6 +187,11 @@ struct UdpEndpointStats {
   std::uint64_t half_open_refused = 0;
 };
 
+// SO_RCVBUF / SO_SNDBUF requests (node dgram's recvBufferSize /
+// sendBufferSize): 0 (the kernel's default) or at most INT_MAX / 2 bytes.
+// ERR_OUT_OF_RANGE names the option.
+Status validate_socket_buffer_sizes(size_t receive, size_t send);
+
 class UdpEndpoint {
  public:
   struct Callbacks {
