@@ -173,6 +173,15 @@ struct SecureOptions {
   std::vector<std::string> fingerprints;
   std::uint32_t mtu = 1200;
   std::chrono::milliseconds handshake_timeout{120000};
+  // Handshake retransmission (RFC 6347 §4.2.4.1): a flight is sent again
+  // after retransmit_initial (20 ms..60 s), doubling up to retransmit_max
+  // (retransmit_initial..60 s). With adaptive_retransmit, the first timeout
+  // of each flight follows the round trip measured on earlier ones (RFC 6298
+  // estimator, Karn's rule) within [100 ms, retransmit_initial]; off by
+  // default until measured on lossy links.
+  std::chrono::milliseconds retransmit_initial{1000};
+  std::chrono::milliseconds retransmit_max{60000};
+  bool adaptive_retransmit = false;
   // Ends an open session that received nothing (DTLS or SRTP) for this long
   // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the
   // default): never. ICE sessions have consent freshness instead.

@@ -254,6 +254,12 @@ TEST(DtlsApi, OptionErrorsFailAtTheCall) {
       {"half-open timeout",
        [](ListenOptions& o) { o.half_open_timeout = milliseconds(10); },
        "ERR_OUT_OF_RANGE"},
+      {"retransmit initial",
+       [](ListenOptions& o) { o.retransmit_initial = milliseconds(5); },
+       "ERR_OUT_OF_RANGE"},
+      {"retransmit max below initial",
+       [](ListenOptions& o) { o.retransmit_max = milliseconds(500); },
+       "ERR_OUT_OF_RANGE"},
       {"half-open grace",
        [](ListenOptions& o) { o.half_open_grace = milliseconds(-1); },
        "ERR_OUT_OF_RANGE"},
@@ -488,6 +494,45 @@ TEST(DtlsApi, HalfOpenHandshakesAreBoundedAndExpire) {
   for (int fd : fds) close(fd);
   endpoint->close();
   ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+}
+
+// retransmit_initial / adaptive_retransmit reach the handshake: the client's
+// last flight is lost once; with adaptation it goes again after the 100 ms
+// floor (loopback's round trip is far below it), without it after
+// retransmit_initial (here 800 ms).
+TEST(DtlsApi, RetransmitOptionsReachTheHandshake) {
+  for (bool adaptive : {true, false}) {
+    Loop loop;
+    auto endpoint = listen(
+        loop.get(), [](Session) {}, listen_options());
+    ASSERT_TRUE(endpoint.ok());
+    auto server = PeerAddress::parse("127.0.0.1", endpoint->address().port);
+    testing::UdpRelay relay(loop.get(), *server);
+    int to_server = 0;
+    relay.set_hook(
+        [&](testing::UdpRelay::Direction d, std::vector<std::uint8_t>&) {
+          if (d != testing::UdpRelay::Direction::kToTarget) return true;
+          return ++to_server != 3;  // hello, hello with cookie, *last flight*
+        });
+    ConnectOptions co = connect_options();
+    co.retransmit_initial = milliseconds(800);
+    co.adaptive_retransmit = adaptive;
+    auto s = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
+    ASSERT_TRUE(s.ok());
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(loop.run_until([&] { return ready(s->opened()); }));
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(s->opened().get().ok());
+    EXPECT_EQ(s->stats().retransmit_count, 1u);
+    if (adaptive) {
+      EXPECT_LT(took, milliseconds(600)) << "adaptive";
+    } else {
+      EXPECT_GE(took, milliseconds(800)) << "fixed";
+    }
+    endpoint->close();
+    s->close();
+    loop.run_until([] { return false; }, milliseconds(20));
+  }
 }
 
 // Names are looked up on the loop (uv_getaddrinfo): the session comes back at

@@ -107,14 +107,22 @@ std::array<std::uint8_t, 16384>& read_scratch() {
 
 }  // namespace
 
+RetransmitConfig retransmit_config(const AssociationOptions& o) {
+  // The adaptive floor is RetransmitConfig's default, or the initial value
+  // when that is lower.
+  return {.initial = o.initial_retransmit_timeout,
+          .max = o.max_retransmit_timeout,
+          .adaptive = o.adaptive_retransmit,
+          .floor =
+              std::min(RetransmitConfig{}.floor, o.initial_retransmit_timeout)};
+}
+
 Status validate_association_options(const AssociationOptions& o) {
   if (o.mtu < 256 || o.mtu > 65535) {
     return out_of_range("mtu must be 256..65535, got " + std::to_string(o.mtu));
   }
-  if (o.initial_retransmit_timeout < std::chrono::milliseconds(20) ||
-      o.initial_retransmit_timeout > std::chrono::seconds(60)) {
-    return out_of_range("initial_retransmit_timeout must be 20 ms..60 s");
-  }
+  if (Status s = validate_retransmit_config(retransmit_config(o)); !s.ok())
+    return s;
   if (o.handshake_timeout < std::chrono::milliseconds(1) ||
       o.handshake_timeout > std::chrono::hours(1)) {
     return out_of_range("handshake_timeout must be 1 ms..1 h");
@@ -148,7 +156,10 @@ Status validate(const DtlsContext& context, const AssociationOptions& o,
 DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
                                  AssociationOptions options, Role role,
                                  TimePoint now)
-    : context_(std::move(context)), options_(std::move(options)), role_(role) {
+    : context_(std::move(context)),
+      options_(std::move(options)),
+      role_(role),
+      timer_(retransmit_config(options_)) {
   stats_.created_at = now;
   handshake_deadline_ = now + options_.handshake_timeout;
   last_activity_ = now;
@@ -233,6 +244,7 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::connect(
       std::move(context), std::move(options), Role::kClient, now));
   if (Status s = a->init(); !s.ok()) return s.error();
   a->pump(now);
+  a->timer_.flight_sent(now);  // the first ClientHello
   return a;
 }
 
@@ -263,6 +275,7 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
         "the ClientHello was not accepted: " + drain_openssl_errors());
   }
   a->pump(now);
+  a->timer_.flight_sent(now);  // ServerHello .. ServerHelloDone
   a->release_buffers();
   return a;
 }
@@ -275,16 +288,22 @@ DtlsAssociation* DtlsAssociation::from_ssl(const SSL* ssl) {
 unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
   auto* self = from_ssl(ssl);
   if (self == nullptr) return 1'000'000;
+  using std::chrono::microseconds;
+  Duration next;
   if (previous_us == 0) {
-    return static_cast<unsigned int>(
-        std::chrono::microseconds(self->options_.initial_retransmit_timeout)
-            .count());
+    // A new flight's timer (dtls1_start_timer after the last one stopped).
+    next = self->timer_.first_timeout();
+  } else {
+    // OpenSSL asks for the next duration right before it retransmits a flight
+    // on timeout (dtls1_handle_timeout).
+    self->stats_.retransmit_count++;
+    self->timer_.flight_retransmitted();
+    next = self->timer_.next_timeout(microseconds(previous_us));
   }
-  // OpenSSL asks for the next duration right before it retransmits a flight on
-  // timeout (dtls1_handle_timeout): RFC 6347 §4.2.4.1 "double the value ... up
-  // to [the] maximum".
-  self->stats_.retransmit_count++;
-  return std::min(previous_us * 2u, kMaxRetransmitUs);
+  self->timer_.note_timeout(next);
+  return static_cast<unsigned int>(std::clamp<long long>(
+      std::chrono::duration_cast<microseconds>(next).count(), 1,
+      kMaxRetransmitUs));
 }
 
 // Once the handshake is over, OpenSSL would keep a read buffer of ~18 KiB
@@ -352,12 +371,30 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
         const bool open = state_ == State::kOpen;
         const std::uint64_t before =
             stats_.messages_received + alerts_received_;
+        const std::uint64_t steps = handshake_steps_;
+        const std::uint64_t written = queue_.datagrams_written();
         queue_.set_input(r.bytes);
         pump(now);
         queue_.clear_input();
         if (open && stats_.messages_received + alerts_received_ != before)
           guard_.authenticated(r.header.sequence);
+        if (!open) {
+          note_flights(now, handshake_steps_ != steps,
+                       queue_.datagrams_written() != written);
+        }
       });
+}
+
+void DtlsAssociation::note_flights(TimePoint now, bool stepped, bool wrote) {
+  if (stepped) {
+    // The peer's answer to our flight began to arrive (its first message
+    // moved the handshake); what we wrote with it is our next flight.
+    timer_.flight_answered(now);
+    if (wrote) timer_.flight_sent(now);
+  } else if (wrote) {
+    // OpenSSL resent our flight for a repeated one of the peer's.
+    timer_.flight_retransmitted();
+  }
 }
 
 RecordGuard::ReadState DtlsAssociation::read_state() const {

@@ -26,6 +26,7 @@
 #include "transport/datagram_bio.h"
 #include "transport/dtls_context.h"
 #include "transport/record_guard.h"
+#include "transport/retransmit_timer.h"
 #include "transport/time.h"
 
 namespace dtls {
@@ -51,8 +52,14 @@ struct AssociationOptions {
   // are fragmented to fit it.
   std::uint32_t mtu = 1200;
   // RFC 6347 §4.2.4.1: initial retransmission timeout, doubled on each
-  // retransmission and capped at 60 s. 20 ms..60 s.
+  // retransmission and capped at max_retransmit_timeout. 20 ms..60 s.
   std::chrono::milliseconds initial_retransmit_timeout{1000};
+  // initial_retransmit_timeout..60 s (RFC 6347's cap is 60 s).
+  std::chrono::milliseconds max_retransmit_timeout{60000};
+  // The initial timeout of each flight follows the round trip measured on
+  // earlier flights (RetransmitTimer, RFC 9147 §5.8), within
+  // [100 ms, initial_retransmit_timeout].
+  bool adaptive_retransmit = false;
   // The whole handshake must finish within this (node `handshakeTimeout`), 1
   // ms..1 h.
   std::chrono::milliseconds handshake_timeout{120000};
@@ -109,6 +116,8 @@ struct EphemeralKeyInfo {
 // Checks option ranges (ERR_OUT_OF_RANGE) so that callers can refuse bad
 // options up front.
 Status validate_association_options(const AssociationOptions& options);
+// The retransmission schedule `options` ask for.
+RetransmitConfig retransmit_config(const AssociationOptions& options);
 
 struct DtlsEvent {
   enum class Type {
@@ -248,6 +257,8 @@ class DtlsAssociation final : private SslEventSink {
   // Our certificate in this handshake (after SNI), if any.
   std::optional<certs::Certificate> certificate() const;
   const AssociationStats& stats() const { return stats_; }
+  // The retransmission timer: its RTT estimate (adaptive_retransmit).
+  const RetransmitTimer& retransmit_timer() const { return timer_; }
   // Whether OpenSSL's record buffers are freed right now: true for an open
   // session between calls (about 20 KiB less per idle session), and for a
   // server waiting for the client's second flight (a half-open handshake).
@@ -265,6 +276,9 @@ class DtlsAssociation final : private SslEventSink {
   void update_timer(TimePoint now);
   // What the record guard lets through now.
   RecordGuard::ReadState read_state() const;
+  // After a record during the handshake: whether it moved the handshake and
+  // whether we wrote, for the retransmission timer's RTT samples.
+  void note_flights(TimePoint now, bool stepped, bool wrote);
   Error handshake_error();
   // OpenSSL's record buffers, held only during a call once the session is
   // open (see release_buffers). take_buffers is false, and the association
@@ -276,6 +290,7 @@ class DtlsAssociation final : private SslEventSink {
   // SslEventSink
   void on_keylog_line(const char* line) override;
   void on_alert(bool sent, int level, int description) override;
+  void on_handshake_step() override { handshake_steps_++; }
   int on_verify_certificate(X509_STORE_CTX* store) override;
   int on_client_hello(int* alert) override;
   bool on_verify_cookie(std::span<const std::uint8_t> cookie) override;
@@ -313,8 +328,11 @@ class DtlsAssociation final : private SslEventSink {
   size_t event_head_ = 0;
   AssociationStats stats_;
   RecordGuard guard_{stats_.record_drops};
+  RetransmitTimer timer_;
   // Alerts OpenSSL read from the peer (after decryption, when protected).
   std::uint64_t alerts_received_ = 0;
+  // Handshake state transitions so far (on_handshake_step).
+  std::uint64_t handshake_steps_ = 0;
   // The open session's smallest protected record (its cipher's expansion).
   size_t min_protected_length_ = 0;
   TimePoint handshake_deadline_;

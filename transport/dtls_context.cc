@@ -29,8 +29,10 @@ void keylog_cb(const SSL* ssl, const char* line) {
 }
 
 void info_cb(const SSL* ssl, int where, int ret) {
-  if ((where & SSL_CB_ALERT) == 0) return;
-  if (auto* s = sink(ssl))
+  auto* s = sink(ssl);
+  if (s == nullptr) return;
+  if ((where & SSL_CB_LOOP) != 0) s->on_handshake_step();
+  if ((where & SSL_CB_ALERT) != 0)
     s->on_alert((where & SSL_CB_WRITE) != 0, ret >> 8, ret & 0xff);
 }
 

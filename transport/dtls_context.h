@@ -89,6 +89,9 @@ class SslEventSink {
   virtual ~SslEventSink() = default;
   virtual void on_keylog_line(const char* line) = 0;
   virtual void on_alert(bool sent, int level, int description) = 0;
+  // The handshake state machine moved (SSL_CB_LOOP): a message read or
+  // written. A repeated flight, ours or the peer's, does not move it.
+  virtual void on_handshake_step() = 0;
   // Whole-chain certificate check; return 1 to continue the handshake, 0 to
   // fail it.
   virtual int on_verify_certificate(X509_STORE_CTX* store) = 0;

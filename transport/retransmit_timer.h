@@ -1,0 +1,75 @@
+// How long a DTLS flight waits before it is sent again (RFC 6347 §4.2.4.1):
+// an initial value, doubled on each retransmission of the flight, capped.
+// With `adaptive`, the initial value follows the measured round trip instead
+// (RFC 9147 §5.8 recommends it): RFC 6298's estimator (SRTT, RTTVAR, RTO)
+// over the time from a flight's first transmission to the first datagram of
+// the peer's answer, within [floor, initial]. A flight that was sent more than
+// once gives no sample (Karn's algorithm, RFC 6298 §5), and the backed-off
+// value then stays until a sample comes.
+//
+// Sans-I/O: the association tells it when flights go and answers come.
+#ifndef DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_
+#define DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_
+
+#include <chrono>
+#include <optional>
+
+#include "transport/error.h"
+#include "transport/time.h"
+
+namespace dtls {
+
+struct RetransmitConfig {
+  // The first timeout of a flight: always without `adaptive`, and the most
+  // with it. 20 ms..60 s.
+  std::chrono::milliseconds initial{1000};
+  // Doubling stops here. initial..60 s.
+  std::chrono::milliseconds max{60000};
+  bool adaptive = false;
+  // The least an adaptive timeout is (a loopback or LAN round trip would
+  // otherwise make it a few milliseconds). 10 ms..initial.
+  std::chrono::milliseconds floor{100};
+};
+
+// ERR_OUT_OF_RANGE for a value outside its range (the message names it).
+Status validate_retransmit_config(const RetransmitConfig& config);
+
+class RetransmitTimer {
+ public:
+  explicit RetransmitTimer(RetransmitConfig config = {}) : config_(config) {}
+
+  // A new flight left (its first transmission) at `now`.
+  void flight_sent(TimePoint now);
+  // The current flight was sent again (timer or a peer's repeated flight).
+  void flight_retransmitted() { retransmitted_ = true; }
+  // The peer's answer to the current flight began to arrive at `now`: one
+  // RTT sample unless the flight was sent more than once.
+  void flight_answered(TimePoint now);
+
+  // The first timeout of a new flight.
+  Duration first_timeout() const;
+  // The timeout after one of `previous` expired: doubled, capped.
+  Duration next_timeout(Duration previous) const;
+  // The timeout in force when the current flight last went out.
+  void note_timeout(Duration in_force) { in_force_ = in_force; }
+
+  std::optional<Duration> smoothed_rtt() const { return srtt_; }
+  std::optional<Duration> rtt_variation() const { return rttvar_; }
+  int samples() const { return samples_; }
+  const RetransmitConfig& config() const { return config_; }
+
+ private:
+  RetransmitConfig config_;
+  std::optional<TimePoint> sent_at_;  // the current flight, until answered
+  bool retransmitted_ = false;
+  std::optional<Duration> srtt_, rttvar_;
+  int samples_ = 0;
+  Duration in_force_{};
+  // Karn: the backed-off timeout of a flight answered after retransmission,
+  // kept for the next flights until a sample comes.
+  std::optional<Duration> backoff_;
+};
+
+}  // namespace dtls
+
+#endif  // DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_

@@ -1,0 +1,115 @@
+#include "transport/retransmit_timer.h"
+
+#include <gtest/gtest.h>
+
+namespace dtls {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(RetransmitTimer, FixedScheduleWithoutAdaptation) {
+  RetransmitTimer t({.initial = seconds(1), .max = seconds(60)});
+  const TimePoint t0{};
+  t.flight_sent(t0);
+  t.flight_answered(t0 + milliseconds(50));
+  // Measured, but not used.
+  EXPECT_EQ(t.samples(), 1);
+  EXPECT_EQ(t.first_timeout(), seconds(1));
+  // RFC 6347 §4.2.4.1: doubling, capped.
+  EXPECT_EQ(t.next_timeout(seconds(1)), seconds(2));
+  EXPECT_EQ(t.next_timeout(seconds(32)), seconds(60));
+  RetransmitTimer capped({.initial = seconds(1), .max = seconds(3)});
+  EXPECT_EQ(capped.next_timeout(seconds(2)), seconds(3));
+}
+
+// RFC 6298 §2.2-2.3: the first sample R gives SRTT R, RTTVAR R/2, RTO 3R;
+// later samples move them by 1/8 and 1/4.
+TEST(RetransmitTimer, AdaptiveFollowsRfc6298) {
+  RetransmitTimer t({.initial = seconds(1),
+                     .max = seconds(60),
+                     .adaptive = true,
+                     .floor = milliseconds(100)});
+  const TimePoint t0{};
+  EXPECT_EQ(t.first_timeout(), seconds(1));  // nothing measured yet
+  t.flight_sent(t0);
+  t.flight_answered(t0 + milliseconds(50));
+  EXPECT_EQ(t.smoothed_rtt(), milliseconds(50));
+  EXPECT_EQ(t.rtt_variation(), milliseconds(25));
+  EXPECT_EQ(t.first_timeout(), milliseconds(150));
+  t.flight_sent(t0 + seconds(1));
+  t.flight_answered(t0 + seconds(1) + milliseconds(90));
+  // SRTT = 7/8 50 + 1/8 90 = 55; RTTVAR = 3/4 25 + 1/4 40 = 28.75.
+  EXPECT_EQ(t.smoothed_rtt(), milliseconds(55));
+  EXPECT_EQ(t.rtt_variation(), std::chrono::microseconds(28750));
+  EXPECT_EQ(t.first_timeout(), milliseconds(170));
+  // A second answer to the same flight is no sample.
+  t.flight_answered(t0 + seconds(2));
+  EXPECT_EQ(t.samples(), 2);
+}
+
+TEST(RetransmitTimer, FloorAndInitialBoundTheAdaptiveTimeout) {
+  RetransmitTimer t({.initial = seconds(1),
+                     .max = seconds(60),
+                     .adaptive = true,
+                     .floor = milliseconds(100)});
+  const TimePoint t0{};
+  t.flight_sent(t0);
+  t.flight_answered(t0 + milliseconds(1));  // loopback
+  EXPECT_EQ(t.first_timeout(), milliseconds(100));
+  RetransmitTimer slow({.initial = seconds(1),
+                        .max = seconds(60),
+                        .adaptive = true,
+                        .floor = milliseconds(100)});
+  slow.flight_sent(t0);
+  slow.flight_answered(t0 + milliseconds(600));  // RTO 1.8 s
+  EXPECT_EQ(slow.first_timeout(), seconds(1));
+}
+
+// RFC 6298 §5 (Karn): a flight sent twice gives no sample, and the backed-off
+// timeout stays until a clean sample.
+TEST(RetransmitTimer, RetransmittedFlightsGiveNoSampleAndKeepTheBackoff) {
+  RetransmitTimer t({.initial = seconds(1),
+                     .max = seconds(60),
+                     .adaptive = true,
+                     .floor = milliseconds(100)});
+  const TimePoint t0{};
+  t.flight_sent(t0);
+  t.flight_answered(t0 + milliseconds(50));
+  ASSERT_EQ(t.first_timeout(), milliseconds(150));
+  // The next flight times out once (150 -> 300 ms) and is answered late.
+  t.flight_sent(t0 + seconds(1));
+  t.note_timeout(milliseconds(150));
+  t.flight_retransmitted();
+  t.note_timeout(t.next_timeout(milliseconds(150)));
+  t.flight_answered(t0 + seconds(1) + milliseconds(400));
+  EXPECT_EQ(t.samples(), 1);
+  EXPECT_EQ(t.smoothed_rtt(), milliseconds(50));
+  EXPECT_EQ(t.first_timeout(), milliseconds(300));
+  // A clean sample ends the backoff.
+  t.flight_sent(t0 + seconds(2));
+  t.flight_answered(t0 + seconds(2) + milliseconds(50));
+  EXPECT_LT(t.first_timeout(), milliseconds(300));
+}
+
+TEST(RetransmitTimer, ConfigIsValidated) {
+  EXPECT_TRUE(validate_retransmit_config({}).ok());
+  EXPECT_EQ(
+      validate_retransmit_config({.initial = milliseconds(10)}).error().code,
+      "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(
+      validate_retransmit_config({.initial = seconds(2), .max = seconds(1)})
+          .error()
+          .code,
+      "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(validate_retransmit_config({.max = seconds(61)}).error().code,
+            "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(validate_retransmit_config(
+                {.initial = milliseconds(50), .floor = milliseconds(100)})
+                .error()
+                .code,
+            "ERR_OUT_OF_RANGE");
+}
+
+}  // namespace
+}  // namespace dtls
