@@ -16,6 +16,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
+#include "transport/dtls_record.h"
 
 namespace dtls {
 namespace {
@@ -432,6 +433,33 @@ bool ready(const std::shared_future<T>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
+// One half-open peer by hand: a first ClientHello from `fd`, the cookie back,
+// the ClientHello with it. True once the server has the session.
+bool half_open_from(Loop& loop, int fd, const sockaddr_in& to,
+                    const std::function<bool()>& accepted) {
+  std::vector<std::uint8_t> hello;
+  auto ctx = DtlsContext::create({});
+  auto probe = DtlsAssociation::connect(*ctx, {}, Clock::now());
+  if (!probe.ok() || !(*probe)->pop_datagram(hello)) return false;
+  const auto* dest = reinterpret_cast<const sockaddr*>(&to);
+  if (sendto(fd, hello.data(), hello.size(), 0, dest, sizeof(to)) <= 0)
+    return false;
+  std::vector<std::uint8_t> hvr(2048);
+  ssize_t n = -1;
+  if (!loop.run_until([&] {
+        n = recv(fd, hvr.data(), hvr.size(), 0);
+        return n > 0;
+      })) {
+    return false;
+  }
+  hvr.resize(static_cast<size_t>(n));
+  auto second = testing::client_hello_with_cookie(
+      hello, testing::hello_verify_cookie(hvr));
+  if (sendto(fd, second.data(), second.size(), 0, dest, sizeof(to)) <= 0)
+    return false;
+  return loop.run_until(accepted);
+}
+
 // Peers that answer the cookie and go silent: at max_half_open_per_address
 // the oldest is replaced (its session ends with ERR_DTLS_HANDSHAKE_EVICTED),
 // and the rest end after half_open_timeout (ERR_DTLS_HANDSHAKE_TIMEOUT);
@@ -446,35 +474,17 @@ TEST(DtlsApi, HalfOpenHandshakesAreBoundedAndExpire) {
   auto endpoint = listen(
       loop.get(), [&](Session s) { sessions.push_back(s); }, lo);
   ASSERT_TRUE(endpoint.ok());
-  std::vector<std::uint8_t> hello;
-  {
-    auto ctx = DtlsContext::create({});
-    auto probe = DtlsAssociation::connect(*ctx, {}, Clock::now());
-    ASSERT_TRUE((*probe)->pop_datagram(hello));
-  }
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   to.sin_port = htons(endpoint->address().port);
   std::vector<int> fds;
-  for (int i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < 3; ++i) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     ASSERT_GE(fd, 0);
     fds.push_back(fd);
-    const auto* dest = reinterpret_cast<const sockaddr*>(&to);
-    ASSERT_GT(sendto(fd, hello.data(), hello.size(), 0, dest, sizeof(to)), 0);
-    std::vector<std::uint8_t> hvr(2048);
-    ssize_t n = -1;
-    ASSERT_TRUE(loop.run_until([&] {
-      n = recv(fd, hvr.data(), hvr.size(), 0);
-      return n > 0;
-    }));
-    hvr.resize(static_cast<size_t>(n));
-    auto second = testing::client_hello_with_cookie(
-        hello, testing::hello_verify_cookie(hvr));
-    ASSERT_GT(sendto(fd, second.data(), second.size(), 0, dest, sizeof(to)), 0);
     ASSERT_TRUE(
-        loop.run_until([&] { return sessions.size() == size_t(i) + 1; }));
+        half_open_from(loop, fd, to, [&] { return sessions.size() == i + 1; }));
   }
   EXPECT_EQ(endpoint->stats().half_open, 2u);
   EXPECT_EQ(endpoint->stats().half_open_evicted, 1u);
@@ -492,6 +502,89 @@ TEST(DtlsApi, HalfOpenHandshakesAreBoundedAndExpire) {
   EXPECT_EQ(endpoint->stats().half_open_expired, 2u);
   EXPECT_EQ(endpoint->stats().server_busy_count, 0u);
   for (int fd : fds) close(fd);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+}
+
+// A replaced half-open handshake's callback closes the endpoint: the hello
+// that replaced it makes no session, and nothing is touched after.
+TEST(DtlsApi, ACallbackOfAReplacedHandshakeMayCloseTheEndpoint) {
+  Loop loop;
+  std::vector<Session> sessions;
+  ListenOptions lo = listen_options();
+  lo.max_half_open_per_address = 1;
+  lo.half_open_grace = milliseconds(0);
+  Result<Endpoint> endpoint = make_error("ERR_TEST", "not yet");
+  endpoint = listen(
+      loop.get(),
+      [&](Session s) {
+        if (sessions.empty()) {
+          s.on_error([&](const Error&) { endpoint->close(); });
+        }
+        sessions.push_back(s);
+      },
+      lo);
+  ASSERT_TRUE(endpoint.ok());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(endpoint->address().port);
+  int a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ASSERT_TRUE(
+      half_open_from(loop, a, to, [&] { return sessions.size() == 1; }));
+  // The second replaces the first, whose on_error closes the endpoint.
+  half_open_from(loop, b, to, [&] { return endpoint->state().destroyed; });
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+  EXPECT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].closed().get().error().code,
+            "ERR_DTLS_HANDSHAKE_EVICTED");
+  close(a);
+  close(b);
+}
+
+// A client that sends part of its next flight (here its Certificate) and
+// stops is still half-open: nothing before its Finished is authenticated. It
+// ends after half_open_timeout, measured from that last step.
+TEST(DtlsApi, AHandshakeThatStopsMidFlightStaysHalfOpen) {
+  Loop loop;
+  std::vector<Session> sessions;
+  ListenOptions lo = listen_options();
+  lo.half_open_timeout = milliseconds(300);
+  lo.half_open_grace = milliseconds(100);
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { sessions.push_back(s); }, lo);
+  ASSERT_TRUE(endpoint.ok());
+  auto server = PeerAddress::parse("127.0.0.1", endpoint->address().port);
+  testing::UdpRelay relay(loop.get(), *server);
+  int to_server = 0;
+  relay.set_hook(
+      [&](testing::UdpRelay::Direction d, std::vector<std::uint8_t>& dg) {
+        if (d != testing::UdpRelay::Direction::kToTarget) return true;
+        ++to_server;
+        if (to_server <= 2) return true;  // the two ClientHellos
+        if (to_server > 3) return false;  // nothing more
+        // The last flight's first record only (the Certificate).
+        auto h = parse_record_header(dg);
+        if (!h) return false;
+        dg.resize(kRecordHeaderSize + h->length);
+        return true;
+      });
+  ConnectOptions co = connect_options();
+  co.handshake_timeout = std::chrono::seconds(5);
+  auto s = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(
+      loop.run_until([&] { return to_server >= 3 && sessions.size() == 1; }));
+  loop.run_until([] { return false; }, milliseconds(50));
+  EXPECT_EQ(endpoint->stats().half_open, 1u);
+  ASSERT_TRUE(loop.run_until([&] { return ready(sessions[0].closed()); },
+                             std::chrono::seconds(3)));
+  EXPECT_EQ(sessions[0].closed().get().error().code,
+            "ERR_DTLS_HANDSHAKE_TIMEOUT");
+  EXPECT_EQ(endpoint->stats().half_open_expired, 1u);
+  EXPECT_EQ(endpoint->stats().half_open, 0u);
+  s->destroy();
   endpoint->close();
   ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
 }

@@ -366,8 +366,6 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
       datagram, [this] { return read_state(); },
       [&](const RecordGuard::Record& r) {
         if (state_ != State::kHandshaking && state_ != State::kOpen) return;
-        // Only what passes the guard keeps a session alive (idle_timeout).
-        last_activity_ = now;
         const bool open = state_ == State::kOpen;
         const std::uint64_t before =
             stats_.messages_received + alerts_received_;
@@ -376,11 +374,18 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
         queue_.set_input(r.bytes);
         pump(now);
         queue_.clear_input();
-        if (open && stats_.messages_received + alerts_received_ != before)
-          guard_.authenticated(r.header.sequence);
-        if (!open) {
-          note_flights(now, handshake_steps_ != steps,
-                       queue_.datagrams_written() != written);
+        const bool authenticated =
+            stats_.messages_received + alerts_received_ != before;
+        const bool wrote = queue_.datagrams_written() != written;
+        if (open) {
+          if (authenticated) guard_.authenticated(r.header.sequence);
+          // Only what OpenSSL authenticated (data, an alert, a repeated
+          // Finished it answered) keeps an open session alive: a forged
+          // record that passes the guard must not hold off idle_timeout.
+          if (authenticated || wrote) last_activity_ = now;
+        } else {
+          last_activity_ = now;
+          note_flights(now, handshake_steps_ != steps, wrote);
         }
       });
 }

@@ -209,6 +209,9 @@ class DtlsAssociation final : private SslEventSink {
   // message of its second flight), or the handshake is over. A server
   // association that stays false is half-open (see HalfOpenTable).
   bool peer_progressed() const { return progressed_; }
+  // Handshake state transitions so far (messages read and written); a
+  // repeated flight, ours or the peer's, adds none.
+  std::uint64_t handshake_steps() const { return handshake_steps_; }
   Role role() const { return role_; }
   // "DTLSv1.2" once open, else "".
   std::string protocol() const;

@@ -28,10 +28,13 @@ Status validate_half_open_limits(const HalfOpenLimits& l) {
 }
 
 std::string HalfOpenTable::address_of(const PeerAddress& peer) {
-  // key() is family | address | port (2 bytes).
+  // key() is family (1 byte) | address (4 or 16) | port (2). An IPv6 host
+  // usually holds a whole /64 (RFC 4291 §2.5.1 interface identifiers), so a
+  // /64 counts as one address; an IPv4 address as itself.
   auto k = peer.key();
-  return std::string(reinterpret_cast<const char*>(k.data()),
-                     k.size() >= 2 ? k.size() - 2 : k.size());
+  const size_t address = k.size() >= 3 ? k.size() - 3 : 0;
+  const size_t kept = address == 16 ? 8 : address;
+  return std::string(reinterpret_cast<const char*>(k.data()), 1 + kept);
 }
 
 size_t HalfOpenTable::count_for_address(const PeerAddress& peer) const {

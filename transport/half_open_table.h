@@ -1,19 +1,22 @@
 // Half-open server handshakes: associations accepted after a valid cookie (so
-// the peer's address is real: it answered our HelloVerifyRequest) whose peer
-// has sent nothing of its second flight yet. Each holds a full OpenSSL
-// handshake state (~50 KiB), and a peer that stops after the cookie would hold
-// it until handshake_timeout (node's 120 s): 10,000 of them from one host fill
-// max_sessions and lock everyone out for two minutes.
+// the peer's address is real: it answered our HelloVerifyRequest) whose
+// handshake has not completed. Each holds a full OpenSSL handshake state
+// (~45 KiB), and a peer that stops after the cookie (or after any message of
+// its next flight, none of which is authenticated before its Finished) would
+// hold it until handshake_timeout (node's 120 s): 10,000 of them from one host
+// fill max_sessions and lock everyone out for two minutes.
 //
 // The table bounds them per source IP address and in total. When a bound is
 // reached, a new valid hello replaces the oldest half-open handshake (of that
 // address, or of all) rather than being refused, once that one has had
 // `grace` to progress: a correct client answers our first flight within a
-// round trip, so one silent for longer has most likely gone (and if its
-// flight was lost, its retransmitted hello passes the cookie again). While
-// every half-open handshake is younger than that, the new hello is refused
-// and its client retransmits it. A half-open handshake that does not progress
-// within `timeout` of its acceptance is ended too.
+// round trip, so one silent for longer has most likely gone (if our flight
+// was lost, its retransmitted hello passes the cookie again; if its own
+// second flight was lost, it cannot recover: its retransmissions reach no
+// session). While every half-open handshake is younger than that, the new
+// hello is refused and its client retransmits it. A half-open handshake that
+// takes no step (a message read or a flight written) within `timeout` is
+// ended too. "Age" is the time since the last step.
 //
 // Sans-I/O: it keeps addresses and times; the endpoint ends the associations.
 #ifndef DTLS_SRTP_TRANSPORT_HALF_OPEN_TABLE_H_
@@ -33,14 +36,15 @@
 namespace dtls {
 
 struct HalfOpenLimits {
-  // Half-open handshakes from one IP address (any port). 1..65535. Clients
-  // behind one NAT share it; so does a load test from one host.
+  // Half-open handshakes from one IP address (any port; for IPv6, one /64).
+  // 1..65535. Clients behind one NAT share it; so does a load test from one
+  // host.
   size_t per_address = 32;
   // Half-open handshakes in all. 1..1,000,000.
   size_t total = 1024;
-  // From the acceptance of the ClientHello to the peer's next flight. Much
-  // shorter than handshake_timeout, which still bounds the whole handshake.
-  // 100 ms..1 h.
+  // Between steps of the handshake (from the acceptance of the ClientHello
+  // to the peer's next message, and so on). Much shorter than
+  // handshake_timeout, which still bounds the whole handshake. 100 ms..1 h.
   std::chrono::milliseconds timeout{10000};
   // How long a half-open handshake is safe from replacement. 0..timeout.
   std::chrono::milliseconds grace{1000};
@@ -66,9 +70,10 @@ class HalfOpenTable {
   Admission admit(const PeerAddress& peer, TimePoint now,
                   bool must_make_room = false) const;
 
-  // A server association for `peer` was accepted at `now`.
+  // A server association for `peer` was accepted, or its handshake took a
+  // step, at `now` (it moves to the back of the order).
   void add(const PeerAddress& peer, TimePoint now);
-  // `peer`'s handshake progressed, or its association ended. No-op when it is
+  // `peer`'s handshake completed, or its association ended. No-op when it is
   // not in the table.
   void remove(const PeerAddress& peer);
   bool contains(const PeerAddress& peer) const {

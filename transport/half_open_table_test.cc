@@ -77,6 +77,16 @@ TEST(HalfOpenTable, NothingIsReplacedWithinItsGrace) {
             Verdict::kReplace);
 }
 
+// An IPv6 host usually holds a whole /64: its addresses count as one.
+TEST(HalfOpenTable, AnIpv6Slash64IsOneAddress) {
+  HalfOpenTable t({.per_address = 2, .total = 10, .timeout = seconds(10)});
+  t.add(at("2001:db8:1:2::1", 1), TimePoint{});
+  t.add(at("2001:db8:1:2:ffff::9", 1), TimePoint{});
+  EXPECT_EQ(t.count_for_address(at("2001:db8:1:2:abcd::", 7)), 2u);
+  EXPECT_EQ(t.count_for_address(at("2001:db8:1:3::1", 1)), 0u);
+  EXPECT_EQ(t.count_for_address(at("10.0.0.1", 1)), 0u);
+}
+
 TEST(HalfOpenTable, ProgressAndEndingLeaveTheTable) {
   HalfOpenTable t({.per_address = 1, .total = 10, .timeout = seconds(10)});
   t.add(at("10.0.0.1", 1), TimePoint{});

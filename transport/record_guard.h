@@ -103,7 +103,9 @@ class RecordGuard {
   // OpenSSL's 12 retransmissions), and a server application data that
   // overtakes its flight; its ChangeCipherSpec, which moves OpenSSL to epoch
   // 1, comes in the same datagram as its Finished. Past this, dropped.
-  static constexpr unsigned kMaxEarlyProtectedRecords = 32;
+  // OpenSSL 3.0 keeps a whole read buffer (~17 KiB) per buffered record, so
+  // this bounds what a peer can make a handshake hold (~136 KiB).
+  static constexpr unsigned kMaxEarlyProtectedRecords = 8;
   // RFC 6347 §4.1.2.6: "a window size of 64 is preferred".
   static constexpr std::uint64_t kReplayWindow = 64;
 

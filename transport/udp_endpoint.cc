@@ -375,8 +375,8 @@ UdpEndpoint::Session* UdpEndpoint::accept_hello(
     return nullptr;
   }
   // A half-open slot taken by a peer that went silent after the cookie is
-  // given to this one, whose address also answered a cookie: a correct
-  // client that loses its slot retransmits its hello and gets one back.
+  // given to this one, whose address also answered a cookie, once that one
+  // has had its grace to answer.
   const bool full = sessions_.size() >= options_.max_sessions;
   const HalfOpenTable::Admission admission = half_open_.admit(peer, now, full);
   using Verdict = HalfOpenTable::Admission::Verdict;
@@ -389,20 +389,28 @@ UdpEndpoint::Session* UdpEndpoint::accept_hello(
     }
     return nullptr;
   }
+  // The association first: a hello that OpenSSL refuses (malformed past the
+  // prefix the cookie gate read) must not cost anyone else their slot.
+  auto a =
+      DtlsAssociation::accept(options_.context, options, data, cookie, now);
+  if (!a.ok()) return nullptr;  // no state kept
   if (admission.verdict == Verdict::kReplace) {
     stats_.half_open_evicted++;
     destroy_session(admission.victim,
                     make_error("ERR_DTLS_HANDSHAKE_EVICTED",
                                "a newer handshake took the place of this "
                                "half-open one"));
-    if (closing_) return nullptr;  // a callback closed the endpoint
+    // The victim's callbacks may have called back in: closed the endpoint,
+    // or made a session (a connect) to this very address.
+    if (closing_ || released_ || find(peer) != nullptr) return nullptr;
+    if (sessions_.size() >= options_.max_sessions) {
+      stats_.server_busy_count++;
+      return nullptr;
+    }
   }
-  auto a =
-      DtlsAssociation::accept(options_.context, options, data, cookie, now);
-  // A malformed hello that passed the prefix check: no state kept.
-  if (!a.ok()) return nullptr;
   stats_.server_sessions++;
   Session& s = add(peer, std::move(a).value());
+  s.steps_seen = s.association->handshake_steps();
   half_open_.add(peer, now);
   deadlines_.set(half_open_id_, half_open_.next_deadline());
   return &s;
@@ -740,7 +748,18 @@ void UdpEndpoint::after(const PeerAddress& peer) {
     forget_half_open(peer);
   } else {
     deadlines_.set(id, a->next_deadline());
-    if (a->peer_progressed()) forget_half_open(peer);
+    if (a->state() != DtlsAssociation::State::kHandshaking) {
+      forget_half_open(peer);
+    } else if (a->handshake_steps() != s->steps_seen) {
+      // A step of the handshake (a message of the peer's read, or our next
+      // flight): the no-progress clock starts again, and the oldest-first
+      // order of replacement follows.
+      s->steps_seen = a->handshake_steps();
+      if (half_open_.contains(peer)) {
+        half_open_.add(peer, Clock::now());
+        deadlines_.set(half_open_id_, half_open_.next_deadline());
+      }
+    }
   }
   // Callbacks last: they may call back into the endpoint (send, connect,
   // close). A finished association's events come first, then on_finished with
@@ -933,6 +952,7 @@ void UdpEndpoint::destroy(std::optional<Error> error) {
   ice_by_id_.clear();
   held_.clear();
   deadlines_ = DeadlineQueue();
+  half_open_ = HalfOpenTable(options_.half_open);
   release_handles();
   for (const auto& [peer, session] : sessions) {
     if (error && callbacks_.on_event) {
@@ -1152,19 +1172,27 @@ void UdpEndpoint::on_ice_dtls(std::span<const std::uint8_t> data,
     hold(data, peer, now);
     return;
   }
-  IceSession& ice = *it->second;
+  IceSession* ice = it->second;
   // One association per ICE session; and with a=setup:active on our side
   // the peer does not get to start one.
-  if (ice.key || ice.options.dtls_client) return;
+  if (ice->key || ice->options.dtls_client) return;
   // The check proved the address, but the cookie exchange stays: it costs
   // the peer one round trip and keeps one code path for all handshakes.
   auto cookie = check_cookie(data, peer);
   if (!cookie) return;
-  Session* s = accept_hello(data, *cookie, peer, ice.options.association, now);
+  const std::string ufrag = ice->options.local.ufrag;
+  Session* s = accept_hello(data, *cookie, peer, ice->options.association, now);
   if (s == nullptr) return;
-  s->ice = &ice;
-  ice.key = peer;
-  ice_event(ice, {IceEvent::Type::kSessionStarted, peer, {}});
+  // A replaced half-open handshake's callbacks may have removed this ICE
+  // session meanwhile.
+  auto still = ice_sessions_.find(ufrag);
+  if (still == ice_sessions_.end() || still->second.get() != ice || ice->key) {
+    destroy_session(peer);
+    return;
+  }
+  s->ice = ice;
+  ice->key = peer;
+  ice_event(*ice, {IceEvent::Type::kSessionStarted, peer, {}});
   after(peer);
 }
 

@@ -331,6 +331,8 @@ class UdpEndpoint {
     std::unique_ptr<srtp::SrtpContext> srtp;
     std::optional<Error> srtp_error;  // keys could not be set up
     IceSession* ice = nullptr;        // an ICE-lite session's association
+    // The association's handshake_steps() when last seen (half-open clock).
+    std::uint64_t steps_seen = 0;
   };
   struct Held {
     PeerAddress from;
