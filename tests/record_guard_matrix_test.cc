@@ -50,15 +50,6 @@ using testing::PairConfig;
 using testing::Side;
 using testing::test_credentials;
 
-constexpr std::uint16_t kDtls10 = kDtls10Version;
-constexpr std::uint16_t kDtls12 = kDtls12Version;
-constexpr std::uint8_t kChangeCipherSpec = kContentChangeCipherSpec;
-constexpr std::uint8_t kAlert = kContentAlert;
-constexpr std::uint8_t kHandshake = kContentHandshake;
-constexpr std::uint8_t kApplicationData = kContentApplicationData;
-constexpr size_t kMaxPlaintext = kMaxPlaintextLength;
-constexpr size_t kMaxProtected = kMaxProtectedLength;
-
 // ---- Wire helpers
 
 Bytes record(std::uint8_t type, std::uint16_t version, std::uint16_t epoch,
@@ -296,7 +287,8 @@ std::vector<Probe> probes_for(Point point, size_t min, std::uint64_t& seq) {
   const bool open = point == Point::kAfter;
   const bool reads_epoch_0 = point == Point::kBefore || point == Point::kMid;
   // The protected type a correct peer sends at that point.
-  const std::uint8_t protected_type = open ? kApplicationData : kHandshake;
+  const std::uint8_t protected_type =
+      open ? kContentApplicationData : kContentHandshake;
   std::vector<Probe> p;
   auto add = [&](std::string what, Bytes datagram,
                  std::optional<RecordDrop> reason) {
@@ -309,97 +301,109 @@ std::vector<Probe> probes_for(Point point, size_t min, std::uint64_t& seq) {
   add("a truncated record header", Bytes{23, 0xFE, 0xFD, 0, 1},
       RecordDrop::kMalformed);
   {
-    Bytes r = record(protected_type, kDtls12, 1, next(), noise(min + 8, salt));
+    Bytes r =
+        record(protected_type, kDtls12Version, 1, next(), noise(min + 8, salt));
     r.pop_back();
     add("a record whose length runs past the datagram", r,
         RecordDrop::kMalformed);
   }
   // unknown_type.
   add("content type 24 (heartbeat), epoch 1",
-      record(24, kDtls12, 1, next(), noise(min + 8, salt)),
+      record(24, kDtls12Version, 1, next(), noise(min + 8, salt)),
       RecordDrop::kUnknownType);
-  add("content type 99, epoch 0", record(99, kDtls12, 0, next(), {1, 2}),
+  add("content type 99, epoch 0", record(99, kDtls12Version, 0, next(), {1, 2}),
       RecordDrop::kUnknownType);
   // bad_version.
   add("record version 0x0303 (TLS 1.2)",
-      record(kHandshake, 0x0303, 0, next(), fragment(1, 4, 0, {0, 0, 0, 0})),
+      record(kContentHandshake, 0x0303, 0, next(),
+             fragment(1, 4, 0, {0, 0, 0, 0})),
       RecordDrop::kBadVersion);
   add("record version 0xFEFC (DTLS 1.3)",
       record(protected_type, 0xFEFC, 1, next(), noise(min + 8, salt)),
       RecordDrop::kBadVersion);
   if (open) {
     add("DTLS 1.0 record once 1.2 is agreed",
-        record(kApplicationData, kDtls10, 1, next(), noise(min + 8, salt)),
+        record(kContentApplicationData, kDtls10Version, 1, next(),
+               noise(min + 8, salt)),
         RecordDrop::kBadVersion);
   }
   // bad_epoch.
-  add("epoch 2", record(protected_type, kDtls12, 2, next(), noise(min, salt)),
+  add("epoch 2",
+      record(protected_type, kDtls12Version, 2, next(), noise(min, salt)),
       RecordDrop::kBadEpoch);
   add("epoch 0xFFFF",
-      record(kHandshake, kDtls12, 0xFFFF, next(), noise(min + 30, salt)),
+      record(kContentHandshake, kDtls12Version, 0xFFFF, next(),
+             noise(min + 30, salt)),
       RecordDrop::kBadEpoch);
   // too_short: one byte under the suite's smallest record, of each type that
   // may come protected at that point.
   for (std::uint8_t type :
-       open ? std::vector<std::uint8_t>{kApplicationData, kAlert, kHandshake}
-            : std::vector<std::uint8_t>{kHandshake, kAlert}) {
+       open ? std::vector<std::uint8_t>{kContentApplicationData, kContentAlert,
+                                        kContentHandshake}
+            : std::vector<std::uint8_t>{kContentHandshake, kContentAlert}) {
     add("epoch-1 type " + std::to_string(type) + " of min - 1 bytes",
-        record(type, kDtls12, 1, next(), noise(min - 1, salt + type)),
+        record(type, kDtls12Version, 1, next(), noise(min - 1, salt + type)),
         RecordDrop::kTooShort);
   }
   // too_long.
   add("protected record of 2^14 + 2048 + 1 bytes",
-      record(protected_type, kDtls12, 1, next(),
-             noise(kMaxProtected + 1, salt)),
+      record(protected_type, kDtls12Version, 1, next(),
+             noise(kMaxProtectedLength + 1, salt)),
       RecordDrop::kTooLong);
   // unexpected_type: ChangeCipherSpec is never protected.
   add("epoch-1 ChangeCipherSpec",
-      record(kChangeCipherSpec, kDtls12, 1, next(), noise(min, salt)),
+      record(kContentChangeCipherSpec, kDtls12Version, 1, next(),
+             noise(min, salt)),
       RecordDrop::kUnexpected);
   if (!open) {
     add("plaintext record of 2^14 + 1 bytes",
-        record(kHandshake, kDtls12, 0, next(),
-               fragment(11, kMaxPlaintext, 0,
-                        noise(kMaxPlaintext + 1 - kHandshakeHeaderSize, 1))),
+        record(
+            kContentHandshake, kDtls12Version, 0, next(),
+            fragment(11, kMaxPlaintextLength, 0,
+                     noise(kMaxPlaintextLength + 1 - kHandshakeHeaderSize, 1))),
         RecordDrop::kTooLong);
     add("epoch-0 application data",
-        record(kApplicationData, kDtls12, 0, next(), {1, 2, 3}),
+        record(kContentApplicationData, kDtls12Version, 0, next(), {1, 2, 3}),
         RecordDrop::kUnexpected);
-    add("alert of three bytes", record(kAlert, kDtls12, 0, next(), {2, 40, 0}),
+    add("alert of three bytes",
+        record(kContentAlert, kDtls12Version, 0, next(), {2, 40, 0}),
         RecordDrop::kMalformed);
-    add("alert of level 3", record(kAlert, kDtls12, 0, next(), {3, 40}),
+    add("alert of level 3",
+        record(kContentAlert, kDtls12Version, 0, next(), {3, 40}),
         RecordDrop::kMalformed);
     add("ChangeCipherSpec of value 2",
-        record(kChangeCipherSpec, kDtls12, 0, next(), {2}),
+        record(kContentChangeCipherSpec, kDtls12Version, 0, next(), {2}),
         RecordDrop::kMalformed);
     add("handshake fragment past its message",
-        record(kHandshake, kDtls12, 0, next(),
+        record(kContentHandshake, kDtls12Version, 0, next(),
                fragment(11, 100, 90, noise(20, salt))),
         RecordDrop::kMalformed);
     add("HelloRequest with a body",
-        record(kHandshake, kDtls12, 0, next(), fragment(0, 2, 0, {0, 0})),
+        record(kContentHandshake, kDtls12Version, 0, next(),
+               fragment(0, 2, 0, {0, 0})),
         RecordDrop::kMalformed);
   } else {
     // plaintext_after_handshake.
     add("epoch-0 fatal alert once open",
-        record(kAlert, kDtls12, 0, next(), {2, 40}), RecordDrop::kPlaintext);
+        record(kContentAlert, kDtls12Version, 0, next(), {2, 40}),
+        RecordDrop::kPlaintext);
     add("epoch-0 ClientHello once open",
-        record(kHandshake, kDtls12, 0, next(),
+        record(kContentHandshake, kDtls12Version, 0, next(),
                fragment(1, 4, 0, {0xFE, 0xFD, 0, 0})),
         RecordDrop::kPlaintext);
     add("epoch-0 ChangeCipherSpec once open",
-        record(kChangeCipherSpec, kDtls12, 0, next(), {1}),
+        record(kContentChangeCipherSpec, kDtls12Version, 0, next(), {1}),
         RecordDrop::kPlaintext);
   }
   if (reads_epoch_0) {
     // epoch_flood: the first two are exactly the suite's smallest record (a
     // handshake message and an alert); they reach OpenSSL like the next 30.
     for (int i = 0; i < kFlood; ++i) {
-      const std::uint8_t type = i == 1 ? kAlert : kHandshake;
+      const std::uint8_t type = i == 1 ? kContentAlert : kContentHandshake;
       const size_t size = i < 2 ? min : min + 24 + static_cast<size_t>(i % 9);
       add("forged epoch-1 record #" + std::to_string(i) + " of " +
               std::to_string(size) + " bytes",
-          record(type, kDtls12, 1, next(),
+          record(type, kDtls12Version, 1, next(),
                  noise(size, salt + static_cast<std::uint32_t>(i))),
           i < static_cast<int>(RecordGuard::kMaxEarlyProtectedRecords)
               ? std::nullopt
@@ -411,17 +415,18 @@ std::vector<Probe> probes_for(Point point, size_t min, std::uint64_t& seq) {
     // they are decrypted at once, fail, and are dropped silently. No MAC or
     // tag failure path may be fatal.
     for (std::uint8_t type :
-         open ? std::vector<std::uint8_t>{kApplicationData, kAlert, kHandshake}
-              : std::vector<std::uint8_t>{kHandshake, kAlert}) {
+         open ? std::vector<std::uint8_t>{kContentApplicationData,
+                                          kContentAlert, kContentHandshake}
+              : std::vector<std::uint8_t>{kContentHandshake, kContentAlert}) {
       add("forged epoch-1 type " + std::to_string(type) + " of exactly " +
               std::to_string(min) + " bytes",
-          record(type, kDtls12, 1, next(), noise(min, salt + 7 * type)),
+          record(type, kDtls12Version, 1, next(), noise(min, salt + 7 * type)),
           std::nullopt);
     }
     if (!open) {
       for (int i = 0; i < kFlood; ++i) {
         add("forged Finished #" + std::to_string(i),
-            record(kHandshake, kDtls12, 1, next(),
+            record(kContentHandshake, kDtls12Version, 1, next(),
                    noise(min + 24, salt + static_cast<std::uint32_t>(i))),
             std::nullopt);
       }
@@ -461,7 +466,7 @@ class MatrixRun {
   void run() {
     PairConfig c = suite_config(suite_);
     c.on_deliver = [this](Side to, const Bytes& d) {
-      if (has_record(d, kApplicationData, 1)) last_data_[index(to)] = d;
+      if (has_record(d, kContentApplicationData, 1)) last_data_[index(to)] = d;
       if (phase_ == Phase::kBefore && !server_before_ && pair_->server()) {
         // The server association was just made from the ClientHello; the
         // client's next flight is not there yet.
@@ -597,13 +602,14 @@ class MatrixRun {
   // Delivers the first datagram of a side's that holds its ChangeCipherSpec
   // to `to` by hand, with probes before and after the ChangeCipherSpec.
   std::optional<Duration> split(Side to, const Bytes& d) {
-    if (split_[index(to)] || !has_record(d, kChangeCipherSpec, 0))
+    if (split_[index(to)] || !has_record(d, kContentChangeCipherSpec, 0))
       return Duration::zero();
     split_[index(to)] = true;
     DtlsAssociation* a = association(to);
     std::vector<Bytes> records = split_records(d);
     size_t ccs = 0;
-    while (ccs < records.size() && records[ccs][0] != kChangeCipherSpec) ++ccs;
+    while (ccs < records.size() && records[ccs][0] != kContentChangeCipherSpec)
+      ++ccs;
     const TimePoint now = pair_->now;
     if (ccs > 0) {
       a->handle_datagram(
@@ -721,8 +727,8 @@ TEST(RecordGuardMatrixSuites, EveryDefaultSuiteIsInTheMatrix) {
 std::vector<Bytes> short_forgeries(std::uint64_t seq) {
   std::vector<Bytes> out;
   for (size_t size = 0; size < 40; ++size) {
-    for (std::uint8_t type : {kHandshake, kAlert})
-      out.push_back(record(type, kDtls12, 1, seq++,
+    for (std::uint8_t type : {kContentHandshake, kContentAlert})
+      out.push_back(record(type, kDtls12Version, 1, seq++,
                            noise(size, static_cast<std::uint32_t>(size))));
   }
   return out;
@@ -924,7 +930,7 @@ class Ledger {
       }
       if (h.epoch == 0) {
         want.by_reason[static_cast<size_t>(RecordDrop::kPlaintext)]++;
-      } else if (h.content_type == kApplicationData &&
+      } else if (h.content_type == kContentApplicationData &&
                  !authenticated_[i].insert(r).second) {
         want.by_reason[static_cast<size_t>(RecordDrop::kReplayed)]++;
       }
@@ -978,7 +984,7 @@ void run_lossy(const Suite& suite, std::uint64_t seed, const Bytes* session,
   if (session) c.client.session = *decode_session(*session);
   bool last_flight_lost = false;
   auto lose_last_flight = [&](const Bytes& d, int) -> std::optional<Duration> {
-    if (last_flight_lost || !has_record(d, kChangeCipherSpec, 0))
+    if (last_flight_lost || !has_record(d, kContentChangeCipherSpec, 0))
       return Duration::zero();
     last_flight_lost = true;
     return std::nullopt;

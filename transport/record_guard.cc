@@ -3,16 +3,6 @@
 namespace dtls {
 namespace {
 
-constexpr std::uint8_t kChangeCipherSpec = kContentChangeCipherSpec;
-constexpr std::uint8_t kAlert = kContentAlert;
-constexpr std::uint8_t kHandshake = kContentHandshake;
-constexpr std::uint8_t kApplicationData = kContentApplicationData;
-constexpr std::uint16_t kDtls10 = kDtls10Version;
-constexpr std::uint16_t kDtls12 = kDtls12Version;
-constexpr size_t kMaxPlaintext = kMaxPlaintextLength;
-constexpr size_t kMaxProtected = kMaxProtectedLength;
-constexpr std::uint8_t kHelloRequest = kHandshakeHelloRequest;
-
 std::uint32_t u24(std::span<const std::uint8_t> p, size_t at) {
   return std::uint32_t{p[at]} << 16 | std::uint32_t{p[at + 1]} << 8 | p[at + 2];
 }
@@ -31,7 +21,7 @@ bool fragments_frame(std::span<const std::uint8_t> body, size_t max_message) {
     if (length > body.size() - kHandshakeHeaderSize) return false;
     if (offset + length > message_length || message_length > max_message)
       return false;
-    if (type == kHelloRequest && message_length != 0) return false;
+    if (type == kHandshakeHelloRequest && message_length != 0) return false;
     body = body.subspan(kHandshakeHeaderSize + length);
   }
   return true;
@@ -82,10 +72,11 @@ RecordDropStats& RecordDropStats::operator+=(const RecordDropStats& other) {
 std::optional<RecordDrop> RecordGuard::check(const Record& record,
                                              const ReadState& state) const {
   const RecordHeader& h = record.header;
-  if (h.content_type < kChangeCipherSpec || h.content_type > kApplicationData) {
+  if (h.content_type < kContentChangeCipherSpec ||
+      h.content_type > kContentApplicationData) {
     return RecordDrop::kUnknownType;
   }
-  if (h.version != kDtls10 && h.version != kDtls12)
+  if (h.version != kDtls10Version && h.version != kDtls12Version)
     return RecordDrop::kBadVersion;
   // Once open, protected records carry the negotiated version. Epoch-0 records
   // are judged below as plaintext: a correct peer's late ClientHello or
@@ -104,23 +95,23 @@ std::optional<RecordDrop> RecordGuard::check(const Record& record,
     // then are parts of a retransmitted last flight, which OpenSSL drops too
     // (its Finished, in epoch 1, is what makes us retransmit ours).
     if (state.open) return RecordDrop::kPlaintext;
-    if (body.size() > kMaxPlaintext) return RecordDrop::kTooLong;
+    if (body.size() > kMaxPlaintextLength) return RecordDrop::kTooLong;
     switch (h.content_type) {
-      case kApplicationData:
+      case kContentApplicationData:
         // No keys, no data: OpenSSL 3.0 answers it with a fatal
         // unexpected_message.
         return RecordDrop::kUnexpected;
-      case kAlert:
+      case kContentAlert:
         // RFC 5246 §7.2: level (warning 1, fatal 2) and description; anything
         // else is a fatal alert in OpenSSL 3.0.
         if (body.size() != 2 || body[0] < 1 || body[0] > 2)
           return RecordDrop::kMalformed;
         break;
-      case kChangeCipherSpec:
+      case kContentChangeCipherSpec:
         // RFC 5246 §7.1: one byte, 1.
         if (body.size() != 1 || body[0] != 1) return RecordDrop::kMalformed;
         break;
-      case kHandshake:
+      case kContentHandshake:
         if (!fragments_frame(body, state.max_handshake_message))
           return RecordDrop::kMalformed;
         break;
@@ -130,13 +121,14 @@ std::optional<RecordDrop> RecordGuard::check(const Record& record,
 
   // Epoch 1: protected. Its contents are OpenSSL's to authenticate; what can
   // be judged without the keys is its size and type.
-  if (body.size() > kMaxProtected) return RecordDrop::kTooLong;
+  if (body.size() > kMaxProtectedLength) return RecordDrop::kTooLong;
   // An AEAD record carries at least its explicit nonce and tag; a CBC record
   // its IV and a block of MAC and padding. OpenSSL 3.0 before 3.0.22 ends the
   // association on an AEAD record shorter than that.
   if (body.size() < state.min_protected_length) return RecordDrop::kTooShort;
   // ChangeCipherSpec is always sent in the epoch before the change.
-  if (h.content_type == kChangeCipherSpec) return RecordDrop::kUnexpected;
+  if (h.content_type == kContentChangeCipherSpec)
+    return RecordDrop::kUnexpected;
   if (!state.open) {
     if (state.epoch == 0 && early_protected_ >= kMaxEarlyProtectedRecords)
       return RecordDrop::kEpochFlood;
