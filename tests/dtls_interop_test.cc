@@ -153,7 +153,7 @@ class Driver {
     std::uint8_t addr[7] = {4};
     std::memcpy(addr + 1, &from.sin_addr, 4);
     std::memcpy(addr + 5, &from.sin_port, 2);
-    auto decision = gate.inspect(d, addr);
+    auto decision = gate.inspect(d, addr, Clock::now());
     peer = from;
     if (decision.verdict == CookieGate::Verdict::kHelloVerify) {
       hello_verify_requests++;

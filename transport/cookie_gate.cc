@@ -69,6 +69,20 @@ CookieGate::KeyedHmac CookieGate::key_hmac(const Secret& secret) {
   SHA256_Update(&h.outer, opad, kBlock);
   OPENSSL_cleanse(ipad, kBlock);
   OPENSSL_cleanse(opad, kBlock);
+  // The clock offset: HMAC(secret, label), its first four bytes.
+  static constexpr char kLabel[] = "dtls-srtp cookie clock";
+  std::uint8_t inner_digest[SHA256_DIGEST_LENGTH];
+  std::uint8_t mac[SHA256_DIGEST_LENGTH];
+  SHA256_CTX ctx = h.inner;
+  SHA256_Update(&ctx, kLabel, sizeof(kLabel) - 1);
+  SHA256_Final(inner_digest, &ctx);
+  ctx = h.outer;
+  SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
+  SHA256_Final(mac, &ctx);
+  h.clock_offset = static_cast<std::uint32_t>(mac[0]) << 24 |
+                   static_cast<std::uint32_t>(mac[1]) << 16 |
+                   static_cast<std::uint32_t>(mac[2]) << 8 | mac[3];
+  OPENSSL_cleanse(mac, sizeof(mac));
   return h;
 }
 
@@ -117,16 +131,29 @@ std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
   return out;
 }
 
+std::uint32_t CookieGate::stamp(const KeyedHmac& key, TimePoint now) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      now.time_since_epoch())
+                      .count();
+  // Modulo 2^32 ms (49 days): only differences over one rotation matter.
+  return static_cast<std::uint32_t>(ms) + key.clock_offset;
+}
+
 CookieGate::Cookie CookieGate::compute(const KeyedHmac& key,
+                                       std::uint32_t issued_at,
                                        const ClientHelloPrefix& hello,
                                        std::span<const std::uint8_t> peer) {
   // RFC 6347 §4.2.1: Cookie = HMAC(Secret, Client-IP, Client-Parameters). The
   // parameters are the ones that precede the cookie, so the first fragment
   // alone is enough; the client must repeat them unchanged in its second
-  // ClientHello, and the random makes each hello unique. Input: len(peer) |
-  // len(session_id) | peer | client_version | random | session_id.
-  std::array<std::uint8_t, 2 + 255 + 2 + 32 + 32> input;
+  // ClientHello, and the random makes each hello unique. The issued-at stamp
+  // travels in the clear and is covered by the MAC, so a client can delay its
+  // answer (a longer round trip) but not shorten it. Input: issued_at |
+  // len(peer) | len(session_id) | peer | client_version | random | session_id.
+  std::array<std::uint8_t, kTimeSize + 2 + 255 + 2 + 32 + 32> input;
   size_t n = 0;
+  for (int shift = 24; shift >= 0; shift -= 8)
+    input[n++] = static_cast<std::uint8_t>(issued_at >> shift);
   input[n++] = static_cast<std::uint8_t>(peer.size());
   input[n++] = static_cast<std::uint8_t>(hello.session_id.size());
   std::memcpy(input.data() + n, peer.data(), peer.size());
@@ -147,24 +174,42 @@ CookieGate::Cookie CookieGate::compute(const KeyedHmac& key,
   SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
   SHA256_Final(mac, &ctx);
   Cookie out;
-  std::memcpy(out.data(), mac, out.size());
+  std::memcpy(out.data(), input.data(), kTimeSize);
+  std::memcpy(out.data() + kTimeSize, mac, kMacSize);
   return out;
 }
 
-bool CookieGate::verify(const ClientHelloPrefix& hello,
-                        std::span<const std::uint8_t> peer) const {
+std::optional<Duration> CookieGate::check(const KeyedHmac& key,
+                                          const ClientHelloPrefix& hello,
+                                          std::span<const std::uint8_t> peer,
+                                          TimePoint now) {
+  const std::uint32_t issued_at =
+      static_cast<std::uint32_t>(hello.cookie[0]) << 24 |
+      static_cast<std::uint32_t>(hello.cookie[1]) << 16 |
+      static_cast<std::uint32_t>(hello.cookie[2]) << 8 | hello.cookie[3];
+  const Cookie c = compute(key, issued_at, hello, peer);
+  if (CRYPTO_memcmp(c.data() + kTimeSize, hello.cookie.data() + kTimeSize,
+                    kMacSize) != 0) {
+    return std::nullopt;
+  }
+  // Unsigned arithmetic: the difference is right across the 2^32 wrap.
+  const std::uint32_t age_ms = stamp(key, now) - issued_at;
+  return std::chrono::milliseconds(age_ms);
+}
+
+std::optional<Duration> CookieGate::verify(const ClientHelloPrefix& hello,
+                                           std::span<const std::uint8_t> peer,
+                                           TimePoint now) const {
   if (!has_current_ || hello.cookie.size() != kCookieSize || peer.size() > 255)
-    return false;
-  Cookie c = compute(current_, hello, peer);
-  if (CRYPTO_memcmp(c.data(), hello.cookie.data(), kCookieSize) == 0)
-    return true;
-  if (!has_previous_) return false;
-  c = compute(previous_, hello, peer);
-  return CRYPTO_memcmp(c.data(), hello.cookie.data(), kCookieSize) == 0;
+    return std::nullopt;
+  if (auto age = check(current_, hello, peer, now)) return age;
+  if (!has_previous_) return std::nullopt;
+  return check(previous_, hello, peer, now);
 }
 
 CookieGate::Decision CookieGate::inspect(std::span<const std::uint8_t> datagram,
-                                         std::span<const std::uint8_t> peer) {
+                                         std::span<const std::uint8_t> peer,
+                                         TimePoint now) {
   Decision d;
   auto hello = parse_client_hello_prefix(datagram);
   if (!hello || peer.size() > 255) return d;
@@ -172,10 +217,13 @@ CookieGate::Decision CookieGate::inspect(std::span<const std::uint8_t> datagram,
     refused_++;
     return d;
   }
-  if (!hello->cookie.empty() && verify(*hello, peer)) {
-    d.verdict = Verdict::kAccept;
-    d.cookie = hello->cookie;
-    return d;
+  if (!hello->cookie.empty()) {
+    if (auto age = verify(*hello, peer, now)) {
+      d.verdict = Verdict::kAccept;
+      d.cookie = hello->cookie;
+      d.cookie_age = *age;
+      return d;
+    }
   }
   // RFC 6347 §4.2.1 HelloVerifyRequest. The record sequence number echoes the
   // ClientHello's
@@ -183,7 +231,7 @@ CookieGate::Decision CookieGate::inspect(std::span<const std::uint8_t> datagram,
   // record sequence number in the HelloVerifyRequest"), and the version is
   // DTLS 1.0 ("DTLS 1.2 server implementations SHOULD use DTLS version 1.0
   // regardless of the version of TLS that is expected to be negotiated").
-  Cookie cookie = compute(current_, *hello, peer);
+  Cookie cookie = compute(current_, stamp(current_, now), *hello, peer);
   const std::uint32_t body_len = 2 + 1 + kCookieSize;
   reply_.clear();
   reply_.push_back(kContentHandshake);

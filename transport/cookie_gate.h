@@ -8,17 +8,23 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "transport/dtls_record.h"
+#include "transport/time.h"
 
 namespace dtls {
 
 class CookieGate {
  public:
   static constexpr size_t kSecretSize = 32;
-  static constexpr size_t kCookieSize = 20;  // truncated HMAC-SHA256: 160 bits
+  // When the cookie was issued (4 bytes, milliseconds on a clock offset per
+  // secret) and a truncated HMAC-SHA256 over it and the hello (16 bytes).
+  static constexpr size_t kTimeSize = 4;
+  static constexpr size_t kMacSize = 16;
+  static constexpr size_t kCookieSize = kTimeSize + kMacSize;
 
   enum class Verdict {
     kDrop,  // not a first ClientHello fragment, or answering would amplify
@@ -32,6 +38,10 @@ class CookieGate {
         reply;  // kHelloVerify: points into the gate's buffer
     std::span<const std::uint8_t>
         cookie;  // kAccept: the verified cookie (into the datagram)
+    // kAccept: how long ago the cookie was issued, i.e. one round trip to the
+    // client (plus its own delay), measured with no state kept in between:
+    // the server's first retransmission timeout can follow it.
+    std::optional<Duration> cookie_age;
   };
 
   // A gate with a random secret. When the random generator fails it has none
@@ -44,7 +54,7 @@ class CookieGate {
   // `peer` identifies the source transport address (any stable encoding of
   // family, address and port). The reply span stays valid until the next call.
   Decision inspect(std::span<const std::uint8_t> datagram,
-                   std::span<const std::uint8_t> peer);
+                   std::span<const std::uint8_t> peer, TimePoint now);
 
   // Starts a new secret; cookies made with the one before stay valid until the
   // next rotation. The caller decides the period (the I/O layer uses a timer):
@@ -60,9 +70,11 @@ class CookieGate {
   static std::array<std::uint8_t, kSecretSize> derive_secret(
       std::span<const std::uint8_t, kSecretSize> master, std::uint64_t period);
 
-  // Whether `cookie` is what this gate would issue for the prefix and peer.
-  bool verify(const ClientHelloPrefix& hello,
-              std::span<const std::uint8_t> peer) const;
+  // Whether the hello's cookie is one this gate issued for the prefix and
+  // peer (under the current or previous secret); if so, its age at `now`.
+  std::optional<Duration> verify(const ClientHelloPrefix& hello,
+                                 std::span<const std::uint8_t> peer,
+                                 TimePoint now) const;
 
   // Whether the gate holds a secret (false after the random generator failed).
   bool has_secret() const { return has_current_; }
@@ -79,11 +91,22 @@ class CookieGate {
   struct KeyedHmac {
     SHA256_CTX inner;
     SHA256_CTX outer;
+    // Added to the clock in issued-at stamps, so that a cookie does not tell
+    // how long the host has been up. Derived from the secret: workers that
+    // share a secret agree on it.
+    std::uint32_t clock_offset;
   };
   static KeyedHmac key_hmac(const Secret& secret);
 
-  static Cookie compute(const KeyedHmac& key, const ClientHelloPrefix& hello,
+  static std::uint32_t stamp(const KeyedHmac& key, TimePoint now);
+  static Cookie compute(const KeyedHmac& key, std::uint32_t issued_at,
+                        const ClientHelloPrefix& hello,
                         std::span<const std::uint8_t> peer);
+  // The cookie's age under `key` if its MAC verifies.
+  static std::optional<Duration> check(const KeyedHmac& key,
+                                       const ClientHelloPrefix& hello,
+                                       std::span<const std::uint8_t> peer,
+                                       TimePoint now);
 
   void forget_secrets();
 

@@ -16,6 +16,7 @@ namespace {
 
 const std::vector<std::uint8_t> kPeer = {4, 10, 0, 0, 1, 0x13, 0x88};
 const std::vector<std::uint8_t> kOtherPeer = {4, 10, 0, 0, 2, 0x13, 0x88};
+const TimePoint kNow{};
 
 struct Client {
   std::unique_ptr<DtlsAssociation> a;
@@ -42,7 +43,7 @@ std::vector<std::uint8_t> answer(Client& c, std::span<const std::uint8_t> hvr) {
 // The client's second ClientHello, carrying the cookie `gate` issued for its
 // first one.
 std::vector<std::uint8_t> second_hello(CookieGate& gate, Client& c) {
-  auto d = gate.inspect(c.first_hello, kPeer);
+  auto d = gate.inspect(c.first_hello, kPeer, kNow);
   EXPECT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
   return answer(c, std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()));
 }
@@ -50,7 +51,7 @@ std::vector<std::uint8_t> second_hello(CookieGate& gate, Client& c) {
 TEST(CookieGate, HelloVerifyRequestThenAccept) {
   CookieGate gate;
   Client c = new_client();
-  auto d1 = gate.inspect(c.first_hello, kPeer);
+  auto d1 = gate.inspect(c.first_hello, kPeer, kNow);
   ASSERT_EQ(d1.verdict, CookieGate::Verdict::kHelloVerify);
   EXPECT_LE(d1.reply.size(), c.first_hello.size());
   // RFC 6347 §4.2.1: the HelloVerifyRequest echoes the ClientHello's record
@@ -68,7 +69,7 @@ TEST(CookieGate, HelloVerifyRequestThenAccept) {
   ASSERT_TRUE(prefix);
   EXPECT_EQ(prefix->cookie.size(), CookieGate::kCookieSize);
   EXPECT_EQ(prefix->message_seq, 1);
-  auto d2 = gate.inspect(second, kPeer);
+  auto d2 = gate.inspect(second, kPeer, kNow);
   EXPECT_EQ(d2.verdict, CookieGate::Verdict::kAccept);
   EXPECT_EQ(d2.cookie.size(), CookieGate::kCookieSize);
 }
@@ -77,9 +78,10 @@ TEST(CookieGate, CookieIsBoundToThePeerAddress) {
   CookieGate gate;
   Client c = new_client();
   auto second = second_hello(gate, c);
-  EXPECT_NE(gate.inspect(second, kOtherPeer).verdict,
+  EXPECT_NE(gate.inspect(second, kOtherPeer, kNow).verdict,
             CookieGate::Verdict::kAccept);
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
 }
 
 TEST(CookieGate, ForgedCookiesNeverVerify) {
@@ -94,13 +96,14 @@ TEST(CookieGate, ForgedCookiesNeverVerify) {
     for (int bit = 0; bit < 8; ++bit) {
       auto forged = second;
       forged[cookie_at + i] ^= static_cast<std::uint8_t>(1 << bit);
-      ASSERT_NE(gate.inspect(forged, kPeer).verdict,
+      ASSERT_NE(gate.inspect(forged, kPeer, kNow).verdict,
                 CookieGate::Verdict::kAccept);
     }
   }
   // Another gate (another secret) does not accept our cookie either.
   CookieGate other;
-  EXPECT_NE(other.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_NE(other.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
 }
 
 TEST(CookieGate, PreviousSecretStillVerifiesOnce) {
@@ -108,9 +111,10 @@ TEST(CookieGate, PreviousSecretStillVerifiesOnce) {
   Client c = new_client();
   auto second = second_hello(gate, c);
   gate.rotate();
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
   gate.rotate();
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict,
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
             CookieGate::Verdict::kHelloVerify);
 }
 
@@ -125,14 +129,14 @@ TEST(CookieGate, WithoutARandomSecretItAnswersAndAcceptsNothing) {
     EXPECT_EQ(no_random.refused(), 1);
   }
   EXPECT_FALSE(gate->has_secret());
-  auto d = gate->inspect(c.first_hello, kPeer);
+  auto d = gate->inspect(c.first_hello, kPeer, kNow);
   EXPECT_EQ(d.verdict, CookieGate::Verdict::kDrop);
   EXPECT_TRUE(d.reply.empty());
   EXPECT_EQ(gate->refused(), 1u);
   // A rotation that gets its random bytes brings the gate back.
   gate->rotate();
   EXPECT_TRUE(gate->has_secret());
-  EXPECT_EQ(gate->inspect(c.first_hello, kPeer).verdict,
+  EXPECT_EQ(gate->inspect(c.first_hello, kPeer, kNow).verdict,
             CookieGate::Verdict::kHelloVerify);
   EXPECT_EQ(gate->refused(), 1u);
 }
@@ -141,15 +145,17 @@ TEST(CookieGate, AFailedRotationRefusesEvenCookiesItIssued) {
   CookieGate gate;
   Client c = new_client();
   auto second = second_hello(gate, c);
-  ASSERT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  ASSERT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
   {
     testing::FailingRandom no_random;
     gate.rotate();
     EXPECT_EQ(no_random.refused(), 1);
   }
   EXPECT_FALSE(gate.has_secret());
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kDrop);
-  EXPECT_EQ(gate.inspect(c.first_hello, kPeer).verdict,
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect(c.first_hello, kPeer, kNow).verdict,
             CookieGate::Verdict::kDrop);
   EXPECT_EQ(gate.refused(), 2u);
 }
@@ -160,7 +166,8 @@ TEST(CookieGate, SharedSecretAcrossWorkers) {
   CookieGate a(secret), b(secret);
   Client c = new_client();
   auto second = second_hello(a, c);
-  EXPECT_EQ(b.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(b.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
 }
 
 // Workers that share a master derive the same secret per period, and a
@@ -179,13 +186,13 @@ TEST(CookieGate, DerivedSecretsAgreePerPeriod) {
   CookieGate behind(CookieGate::derive_secret(master, 41));
   Client c = new_client();
   auto second = second_hello(ahead, c);
-  EXPECT_EQ(behind.inspect(second, kPeer).verdict,
+  EXPECT_EQ(behind.inspect(second, kPeer, kNow).verdict,
             CookieGate::Verdict::kHelloVerify);
   behind.rotate(CookieGate::derive_secret(master, 42));
-  EXPECT_EQ(behind.inspect(second, kPeer).verdict,
+  EXPECT_EQ(behind.inspect(second, kPeer, kNow).verdict,
             CookieGate::Verdict::kAccept);
   CookieGate stranger(CookieGate::derive_secret(other, 42));
-  EXPECT_EQ(stranger.inspect(second, kPeer).verdict,
+  EXPECT_EQ(stranger.inspect(second, kPeer, kNow).verdict,
             CookieGate::Verdict::kHelloVerify);
 }
 
@@ -201,7 +208,7 @@ TEST(CookieGate, CookielessFloodNeverAccepts) {
                                       static_cast<std::uint8_t>(rng()),
                                       static_cast<std::uint8_t>(rng()),
                                       1};
-    auto d = gate.inspect(c.first_hello, peer);
+    auto d = gate.inspect(c.first_hello, peer, kNow);
     ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
     ASSERT_LE(d.reply.size(), c.first_hello.size());
   }
@@ -225,41 +232,60 @@ TEST(CookieGate, NeverAmplifiesEvenTheSmallestHello) {
   tiny[24] = static_cast<std::uint8_t>(frag);
   ASSERT_TRUE(parse_client_hello_prefix(tiny));
   CookieGate gate;
-  auto d = gate.inspect(tiny, kPeer);
+  auto d = gate.inspect(tiny, kPeer, kNow);
   ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
   EXPECT_LE(d.reply.size(), tiny.size());
   EXPECT_EQ(d.reply.size(), kRecordHeaderSize + kHandshakeHeaderSize + 3 +
                                 CookieGate::kCookieSize);
   // One byte shorter and it is no ClientHello prefix at all.
   tiny.pop_back();
-  EXPECT_EQ(gate.inspect(tiny, kPeer).verdict, CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect(tiny, kPeer, kNow).verdict,
+            CookieGate::Verdict::kDrop);
 }
 
 TEST(CookieGate, DropsWhatIsNotAClientHello) {
   CookieGate gate;
   std::vector<std::uint8_t> junk(200, 0x42);
-  EXPECT_EQ(gate.inspect(junk, kPeer).verdict, CookieGate::Verdict::kDrop);
-  EXPECT_EQ(gate.inspect({}, kPeer).verdict, CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect(junk, kPeer, kNow).verdict,
+            CookieGate::Verdict::kDrop);
+  EXPECT_EQ(gate.inspect({}, kPeer, kNow).verdict, CookieGate::Verdict::kDrop);
   Client c = new_client();
   std::vector<std::uint8_t> long_peer(256, 1);
-  EXPECT_EQ(gate.inspect(c.first_hello, long_peer).verdict,
+  EXPECT_EQ(gate.inspect(c.first_hello, long_peer, kNow).verdict,
             CookieGate::Verdict::kDrop);
 }
 
-// The cookie is HMAC-SHA256(secret, len(peer) | len(session_id) | peer |
-// client_version | random | session_id), truncated to 20 bytes (see
-// CookieGate::compute): checked against OpenSSL's own HMAC.
+// The cookie is issued_at | HMAC-SHA256(secret, issued_at | len(peer) |
+// len(session_id) | peer | client_version | random | session_id) truncated to
+// 16 bytes, issued_at being the time in milliseconds (mod 2^32) plus an offset
+// of the secret's, big-endian (see CookieGate::compute): checked against
+// OpenSSL's own HMAC.
 TEST(CookieGate, CookieIsTheDocumentedHmac) {
   std::array<std::uint8_t, CookieGate::kSecretSize> secret;
   for (size_t i = 0; i < secret.size(); ++i)
     secret[i] = static_cast<std::uint8_t>(i * 7 + 1);
   CookieGate gate(secret);
   Client c = new_client();
-  auto d = gate.inspect(c.first_hello, kPeer);
+  const TimePoint at{std::chrono::milliseconds(0x1234567890)};
+  auto d = gate.inspect(c.first_hello, kPeer, at);
   ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
   auto hello = parse_client_hello_prefix(c.first_hello);
   ASSERT_TRUE(hello);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  static constexpr char kLabel[] = "dtls-srtp cookie clock";
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(kLabel), sizeof(kLabel) - 1, mac,
+       &len);
+  const std::uint32_t offset = std::uint32_t{mac[0]} << 24 |
+                               std::uint32_t{mac[1]} << 16 |
+                               std::uint32_t{mac[2]} << 8 | mac[3];
+  const std::uint32_t issued_at = 0x34567890u + offset;
   std::vector<std::uint8_t> input = {
+      static_cast<std::uint8_t>(issued_at >> 24),
+      static_cast<std::uint8_t>(issued_at >> 16),
+      static_cast<std::uint8_t>(issued_at >> 8),
+      static_cast<std::uint8_t>(issued_at),
       static_cast<std::uint8_t>(kPeer.size()),
       static_cast<std::uint8_t>(hello->session_id.size())};
   input.insert(input.end(), kPeer.begin(), kPeer.end());
@@ -267,15 +293,75 @@ TEST(CookieGate, CookieIsTheDocumentedHmac) {
   input.push_back(static_cast<std::uint8_t>(hello->client_version));
   input.insert(input.end(), hello->random.begin(), hello->random.end());
   input.insert(input.end(), hello->session_id.begin(), hello->session_id.end());
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        input.data(), input.size(), mac, &len);
+  std::vector<std::uint8_t> expected(input.begin(), input.begin() + 4);
+  expected.insert(expected.end(), mac, mac + CookieGate::kMacSize);
   // The cookie is the reply's last 20 bytes.
   std::vector<std::uint8_t> cookie(d.reply.end() - CookieGate::kCookieSize,
                                    d.reply.end());
-  EXPECT_EQ(cookie,
-            std::vector<std::uint8_t>(mac, mac + CookieGate::kCookieSize));
+  EXPECT_EQ(cookie, expected);
+}
+
+// The cookie tells the server, with no state kept, how long the exchange
+// took: the client's round trip, for the first retransmission timeout.
+TEST(CookieGate, AnAcceptedCookieGivesItsAge) {
+  CookieGate gate;
+  Client c = new_client();
+  const TimePoint sent{std::chrono::hours(1000)};
+  auto d = gate.inspect(c.first_hello, kPeer, sent);
+  ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+  auto second =
+      answer(c, std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()));
+  auto accepted =
+      gate.inspect(second, kPeer, sent + std::chrono::milliseconds(37));
+  ASSERT_EQ(accepted.verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(accepted.cookie_age, std::chrono::milliseconds(37));
+  // Under the previous secret too.
+  gate.rotate();
+  accepted = gate.inspect(second, kPeer, sent + std::chrono::milliseconds(90));
+  ASSERT_EQ(accepted.verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(accepted.cookie_age, std::chrono::milliseconds(90));
+}
+
+// Milliseconds wrap every 2^32 (49 days); an age across the wrap is right.
+TEST(CookieGate, CookieAgeSurvivesTheClockWrap) {
+  std::array<std::uint8_t, CookieGate::kSecretSize> secret{9};
+  CookieGate gate(secret);
+  Client c = new_client();
+  for (std::int64_t base : {std::int64_t{0}, (std::int64_t{1} << 32) - 5,
+                            (std::int64_t{3} << 32) - 1}) {
+    Client c = new_client();
+    const TimePoint sent{std::chrono::milliseconds(base)};
+    auto d = gate.inspect(c.first_hello, kPeer, sent);
+    ASSERT_EQ(d.verdict, CookieGate::Verdict::kHelloVerify);
+    auto second =
+        answer(c, std::vector<std::uint8_t>(d.reply.begin(), d.reply.end()));
+    auto accepted =
+        gate.inspect(second, kPeer, sent + std::chrono::milliseconds(20));
+    ASSERT_EQ(accepted.verdict, CookieGate::Verdict::kAccept) << base;
+    EXPECT_EQ(accepted.cookie_age, std::chrono::milliseconds(20)) << base;
+  }
+}
+
+// The stamp is covered by the MAC: a client cannot claim a shorter round
+// trip (an earlier stamp would make the server retransmit sooner).
+TEST(CookieGate, ATamperedStampDoesNotVerify) {
+  CookieGate gate;
+  Client c = new_client();
+  auto second = second_hello(gate, c);
+  auto prefix = parse_client_hello_prefix(second);
+  ASSERT_TRUE(prefix);
+  const size_t at = static_cast<size_t>(prefix->cookie.data() - second.data());
+  for (size_t i = 0; i < CookieGate::kTimeSize; ++i) {
+    auto forged = second;
+    forged[at + i] ^= 0x01;
+    EXPECT_NE(gate.inspect(forged, kPeer, kNow).verdict,
+              CookieGate::Verdict::kAccept)
+        << i;
+  }
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
 }
 
 // A flood of spoofed hellos costs no allocation per hello.
@@ -283,17 +369,20 @@ TEST(CookieGate, AnsweringAHelloAllocatesNothing) {
   if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
   CookieGate gate;
   Client c = new_client();
-  gate.inspect(c.first_hello, kPeer);  // the reply buffer exists from here
+  gate.inspect(c.first_hello, kPeer,
+               kNow);  // the reply buffer exists from here
   auto second = second_hello(gate, c);
   const long before = testing::allocation_count();
   for (int i = 0; i < 1000; ++i) {
     c.first_hello[40] = static_cast<std::uint8_t>(i);  // a new random
-    ASSERT_EQ(gate.inspect(c.first_hello, kPeer).verdict,
+    ASSERT_EQ(gate.inspect(c.first_hello, kPeer, kNow).verdict,
               CookieGate::Verdict::kHelloVerify);
   }
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
   gate.rotate();
-  EXPECT_EQ(gate.inspect(second, kPeer).verdict, CookieGate::Verdict::kAccept);
+  EXPECT_EQ(gate.inspect(second, kPeer, kNow).verdict,
+            CookieGate::Verdict::kAccept);
   EXPECT_EQ(testing::allocation_count() - before, 0);
 }
 

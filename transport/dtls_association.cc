@@ -161,6 +161,7 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
       role_(role),
       timer_(retransmit_config(options_)) {
   stats_.created_at = now;
+  now_ = now;
   handshake_deadline_ = now + options_.handshake_timeout;
   last_activity_ = now;
 }
@@ -244,20 +245,23 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::connect(
       std::move(context), std::move(options), Role::kClient, now));
   if (Status s = a->init(); !s.ok()) return s.error();
   a->pump(now);
-  a->timer_.flight_sent(now);  // the first ClientHello
   return a;
 }
 
 Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
     std::shared_ptr<const DtlsContext> context, AssociationOptions options,
     std::span<const std::uint8_t> client_hello,
-    std::span<const std::uint8_t> cookie, TimePoint now) {
+    std::span<const std::uint8_t> cookie, TimePoint now,
+    std::optional<Duration> cookie_age) {
   if (!context) return make_error("ERR_INVALID_ARG_VALUE", "no DTLS context");
   if (Status s = validate(*context, options, Role::kServer); !s.ok())
     return s.error();
   std::unique_ptr<DtlsAssociation> a(new DtlsAssociation(
       std::move(context), std::move(options), Role::kServer, now));
   if (Status s = a->init(); !s.ok()) return s.error();
+  // The HelloVerifyRequest was this server's first flight and the ClientHello
+  // its answer (RFC 9147 §5.8: base the timer on the measured round trip).
+  if (cookie_age) a->timer_.add_sample(*cookie_age);
   a->verified_cookie_.assign(cookie.begin(), cookie.end());
   a->stats_.datagrams_received++;
   // DTLSv1_listen re-reads the ClientHello, checks the cookie through
@@ -275,7 +279,6 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
         "the ClientHello was not accepted: " + drain_openssl_errors());
   }
   a->pump(now);
-  a->timer_.flight_sent(now);  // ServerHello .. ServerHelloDone
   a->release_buffers();
   return a;
 }
@@ -291,7 +294,11 @@ unsigned int DtlsAssociation::timer_cb(SSL* ssl, unsigned int previous_us) {
   using std::chrono::microseconds;
   Duration next;
   if (previous_us == 0) {
-    // A new flight's timer (dtls1_start_timer after the last one stopped).
+    // A new flight's timer: dtls1_start_timer asks as the flight's first
+    // message goes out, after the peer's answer stopped the last one.
+    self->timer_.flight_sent(self->now_);
+    // The steps that follow in this call are our own writes, not answers.
+    self->reading_peer_ = false;
     next = self->timer_.first_timeout();
   } else {
     // OpenSSL asks for the next duration right before it retransmits a flight
@@ -372,7 +379,9 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
         const std::uint64_t steps = handshake_steps_;
         const std::uint64_t written = queue_.datagrams_written();
         queue_.set_input(r.bytes);
+        reading_peer_ = true;
         pump(now);
+        reading_peer_ = false;
         queue_.clear_input();
         const bool authenticated =
             stats_.messages_received + alerts_received_ != before;
@@ -385,21 +394,25 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
           if (authenticated || wrote) last_activity_ = now;
         } else {
           last_activity_ = now;
-          note_flights(now, handshake_steps_ != steps, wrote);
+          note_flights(handshake_steps_ != steps, wrote);
         }
       });
 }
 
-void DtlsAssociation::note_flights(TimePoint now, bool stepped, bool wrote) {
-  if (stepped) {
-    // The peer's answer to our flight began to arrive (its first message
-    // moved the handshake); what we wrote with it is our next flight.
-    timer_.flight_answered(now);
-    if (wrote) timer_.flight_sent(now);
-  } else if (wrote) {
-    // OpenSSL resent our flight for a repeated one of the peer's.
-    timer_.flight_retransmitted();
-  }
+void DtlsAssociation::note_flights(bool stepped, bool wrote) {
+  // A record that moved nothing but made us write: OpenSSL resent our flight
+  // for a repeated one of the peer's (its Finished).
+  if (!stepped && wrote) timer_.flight_retransmitted();
+}
+
+void DtlsAssociation::on_handshake_step() {
+  handshake_steps_++;
+  // A step while a peer's record is read is a whole message of its answer
+  // (dtls_get_message gave one): the first one ends our flight's round trip.
+  // It has to be noted here, before OpenSSL starts our next flight's timer in
+  // the same call (timer_cb), so that flight already uses the sample: the
+  // ClientHello with the cookie uses the cookie exchange's round trip.
+  if (reading_peer_) timer_.flight_answered(now_);
 }
 
 RecordGuard::ReadState DtlsAssociation::read_state() const {
@@ -450,6 +463,7 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
   }
   BufferScope buffers(*this);
   if (!buffers.ok()) return;
+  now_ = now;
   if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
     fail(handshake_error());
     return;
@@ -484,6 +498,7 @@ void DtlsAssociation::update_timer(TimePoint now) {
 }
 
 void DtlsAssociation::pump(TimePoint now) {
+  now_ = now;
   if (state_ == State::kHandshaking) {
     int r = SSL_do_handshake(ssl_.get());
     if (r == 1) {

@@ -164,11 +164,14 @@ class DtlsAssociation final : private SslEventSink {
       TimePoint now);
 
   // Server: `client_hello` is a datagram the CookieGate accepted with `cookie`;
-  // per-peer state starts here (RFC 6347 §4.2.1).
+  // per-peer state starts here (RFC 6347 §4.2.1). `cookie_age`, when the gate
+  // measured it, is the round trip the cookie exchange took: with
+  // adaptive_retransmit the server's first flight is timed by it.
   static Result<std::unique_ptr<DtlsAssociation>> accept(
       std::shared_ptr<const DtlsContext> context, AssociationOptions options,
       std::span<const std::uint8_t> client_hello,
-      std::span<const std::uint8_t> cookie, TimePoint now);
+      std::span<const std::uint8_t> cookie, TimePoint now,
+      std::optional<Duration> cookie_age = std::nullopt);
 
   ~DtlsAssociation() override;
   DtlsAssociation(const DtlsAssociation&) = delete;
@@ -280,8 +283,8 @@ class DtlsAssociation final : private SslEventSink {
   // What the record guard lets through now.
   RecordGuard::ReadState read_state() const;
   // After a record during the handshake: whether it moved the handshake and
-  // whether we wrote, for the retransmission timer's RTT samples.
-  void note_flights(TimePoint now, bool stepped, bool wrote);
+  // whether we wrote, for the retransmission timer.
+  void note_flights(bool stepped, bool wrote);
   Error handshake_error();
   // OpenSSL's record buffers, held only during a call once the session is
   // open (see release_buffers). take_buffers is false, and the association
@@ -293,7 +296,7 @@ class DtlsAssociation final : private SslEventSink {
   // SslEventSink
   void on_keylog_line(const char* line) override;
   void on_alert(bool sent, int level, int description) override;
-  void on_handshake_step() override { handshake_steps_++; }
+  void on_handshake_step() override;
   int on_verify_certificate(X509_STORE_CTX* store) override;
   int on_client_hello(int* alert) override;
   bool on_verify_cookie(std::span<const std::uint8_t> cookie) override;
@@ -336,6 +339,10 @@ class DtlsAssociation final : private SslEventSink {
   std::uint64_t alerts_received_ = 0;
   // Handshake state transitions so far (on_handshake_step).
   std::uint64_t handshake_steps_ = 0;
+  // The time of the call into OpenSSL under way, for its callbacks.
+  TimePoint now_{};
+  // Whether that call is reading one of the peer's records.
+  bool reading_peer_ = false;
   // The open session's smallest protected record (its cipher's expansion).
   size_t min_protected_length_ = 0;
   TimePoint handshake_deadline_;

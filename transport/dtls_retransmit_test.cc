@@ -90,6 +90,49 @@ TEST(DtlsRetransmit, ALostFlightIsResentAfterTheMeasuredRoundTrip) {
   }
 }
 
+// The cookie exchange is the first round trip either side measures: the
+// client times it from its first ClientHello to the HelloVerifyRequest, the
+// server reads it from the cookie's issued-at stamp (CookieGate). So the
+// ClientHello with the cookie (client datagram 1) and the server's first
+// flight (server datagram 1) are each resent after RFC 6298's first RTO, 3 R,
+// when lost once; 1 s on the fixed schedule.
+TEST(DtlsRetransmit, TheCookieExchangeTimesTheNextFlights) {
+  for (long one_way : {25L, 75L}) {
+    for (bool adaptive : {false, true}) {
+      for (bool server_side : {false, true}) {
+        SCOPED_TRACE("RTT " + std::to_string(2 * one_way) + " ms, adaptive " +
+                     std::to_string(adaptive) + ", lost by the " +
+                     (server_side ? "server" : "client"));
+        PairConfig c = pair_config(milliseconds(one_way), adaptive);
+        DtlsPair* pair = nullptr;
+        Recorded r;
+        auto filter = [&r, &pair](const std::vector<std::uint8_t>&,
+                                  int n) -> std::optional<Duration> {
+          r.sent.push_back(pair->now);
+          if (n == 1) return std::nullopt;
+          return Duration::zero();
+        };
+        if (server_side) {
+          c.server_filter = filter;
+        } else {
+          c.client_filter = filter;
+        }
+        DtlsPair p(c);
+        pair = &p;
+        ASSERT_TRUE(p.start());
+        p.run_handshake();
+        ASSERT_TRUE(p.both_open());
+        ASSERT_GE(r.sent.size(), 3u);
+        const long rtt = 2 * one_way;
+        EXPECT_EQ(ms(r.sent[2] - r.sent[1]),
+                  adaptive ? std::max(100L, 3 * rtt) : 1000L);
+        const DtlsAssociation* a = server_side ? p.server() : p.client();
+        EXPECT_EQ(a->stats().retransmit_count, 1u);
+      }
+    }
+  }
+}
+
 // The server's last flight always lost: the client's last flight goes again
 // after the adaptive first timeout (2.5 R, as above), doubling, capped by
 // max_retransmit_timeout.

@@ -39,7 +39,11 @@ void RetransmitTimer::flight_answered(TimePoint now) {
     backoff_ = std::max(backoff_.value_or(Duration::zero()), in_force_);
     return;
   }
-  const Duration r = std::max(now - sent, Duration::zero());
+  add_sample(now - sent);
+}
+
+void RetransmitTimer::add_sample(Duration rtt) {
+  const Duration r = std::max(rtt, Duration::zero());
   // RFC 6298 §2.2, §2.3 (alpha 1/8, beta 1/4).
   if (!srtt_) {
     srtt_ = r;

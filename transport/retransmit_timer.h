@@ -45,6 +45,8 @@ class RetransmitTimer {
   // The peer's answer to the current flight began to arrive at `now`: one
   // RTT sample unless the flight was sent more than once.
   void flight_answered(TimePoint now);
+  // A round trip measured elsewhere (a stateless cookie exchange).
+  void add_sample(Duration rtt);
 
   // The first timeout of a new flight.
   Duration first_timeout() const;

@@ -336,7 +336,7 @@ void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
     }
   }
   if (!options_.accept_incoming) return;
-  auto cookie = check_cookie(data, peer);
+  auto cookie = check_cookie(data, peer, now);
   if (!cookie) return;
   if (restart) {
     stats_.peer_restarts++;
@@ -353,10 +353,11 @@ void UdpEndpoint::on_dtls(std::span<const std::uint8_t> data,
 
 // RFC 6347 §4.2.1: a hello without a fresh cookie of ours gets a
 // HelloVerifyRequest and no state; the verified cookie otherwise.
-std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
-    std::span<const std::uint8_t> data, const PeerAddress& peer) {
+std::optional<CookieGate::Decision> UdpEndpoint::check_cookie(
+    std::span<const std::uint8_t> data, const PeerAddress& peer,
+    TimePoint now) {
   if (!gate_) return std::nullopt;
-  CookieGate::Decision d = gate_->inspect(data, peer.key());
+  CookieGate::Decision d = gate_->inspect(data, peer.key(), now);
   stats_.cookie_refusals = gate_->refused();
   if (d.verdict == CookieGate::Verdict::kHelloVerify) {
     stats_.hello_verify_requests++;
@@ -364,11 +365,11 @@ std::optional<std::span<const std::uint8_t>> UdpEndpoint::check_cookie(
     return std::nullopt;
   }
   if (d.verdict != CookieGate::Verdict::kAccept) return std::nullopt;
-  return d.cookie;
+  return d;
 }
 
 UdpEndpoint::Session* UdpEndpoint::accept_hello(
-    std::span<const std::uint8_t> data, std::span<const std::uint8_t> cookie,
+    std::span<const std::uint8_t> data, const CookieGate::Decision& admitted,
     const PeerAddress& peer, const AssociationOptions& options, TimePoint now) {
   if (busy_) {
     stats_.server_busy_count++;
@@ -391,8 +392,8 @@ UdpEndpoint::Session* UdpEndpoint::accept_hello(
   }
   // The association first: a hello that OpenSSL refuses (malformed past the
   // prefix the cookie gate read) must not cost anyone else their slot.
-  auto a =
-      DtlsAssociation::accept(options_.context, options, data, cookie, now);
+  auto a = DtlsAssociation::accept(options_.context, options, data,
+                                   admitted.cookie, now, admitted.cookie_age);
   if (!a.ok()) return nullptr;  // no state kept
   if (admission.verdict == Verdict::kReplace) {
     stats_.half_open_evicted++;
@@ -1178,7 +1179,7 @@ void UdpEndpoint::on_ice_dtls(std::span<const std::uint8_t> data,
   if (ice->key || ice->options.dtls_client) return;
   // The check proved the address, but the cookie exchange stays: it costs
   // the peer one round trip and keeps one code path for all handshakes.
-  auto cookie = check_cookie(data, peer);
+  auto cookie = check_cookie(data, peer, now);
   if (!cookie) return;
   const std::string ufrag = ice->options.local.ufrag;
   Session* s = accept_hello(data, *cookie, peer, ice->options.association, now);

@@ -356,12 +356,14 @@ class UdpEndpoint {
                                  const Session& s) const;
   void hold(std::span<const std::uint8_t> data, const PeerAddress& from,
             TimePoint now);
-  std::optional<std::span<const std::uint8_t>> check_cookie(
-      std::span<const std::uint8_t> data, const PeerAddress& peer);
+  // The gate's kAccept decision, or nothing (answered or dropped).
+  std::optional<CookieGate::Decision> check_cookie(
+      std::span<const std::uint8_t> data, const PeerAddress& peer,
+      TimePoint now);
   // A server association for `peer` from a hello whose cookie passed; null
   // when busy or the hello is malformed.
   Session* accept_hello(std::span<const std::uint8_t> data,
-                        std::span<const std::uint8_t> cookie,
+                        const CookieGate::Decision& admitted,
                         const PeerAddress& peer,
                         const AssociationOptions& options, TimePoint now);
   // Takes `peer` out of the half-open table (its handshake progressed or it

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
       std::abort();
     }
   }
-  dtls::CookieGate::Decision d = gate.inspect(in, peer);
+  dtls::CookieGate::Decision d = gate.inspect(in, peer, dtls::TimePoint{});
   if (d.verdict == dtls::CookieGate::Verdict::kHelloVerify &&
       d.reply.size() > size)
     std::abort();

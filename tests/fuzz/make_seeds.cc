@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         continue;
       }
       write(dir + "/client_hello/hello" + std::to_string(hello++), d);
-      auto decision = gate.inspect(d, peer);
+      auto decision = gate.inspect(d, peer, now);
       if (decision.verdict == CookieGate::Verdict::kHelloVerify) {
         std::vector<std::uint8_t> hvr(decision.reply.begin(),
                                       decision.reply.end());

@@ -141,7 +141,7 @@ void DtlsPair::deliver(Side to, std::vector<std::uint8_t>& datagram) {
     return;
   }
   // No per-peer state until the gate accepts a cookie (RFC 6347 §4.2.1).
-  CookieGate::Decision d = gate.inspect(datagram, kClientAddress);
+  CookieGate::Decision d = gate.inspect(datagram, kClientAddress, now);
   switch (d.verdict) {
     case CookieGate::Verdict::kDrop:
       gate_drops++;
@@ -153,7 +153,7 @@ void DtlsPair::deliver(Side to, std::vector<std::uint8_t>& datagram) {
       break;
     case CookieGate::Verdict::kAccept: {
       auto s = DtlsAssociation::accept(server_context_, config_.server,
-                                       datagram, d.cookie, now);
+                                       datagram, d.cookie, now, d.cookie_age);
       if (s.ok()) {
         server_ = std::move(s).value();
       } else {
