@@ -208,6 +208,7 @@ Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
   ao.initial_retransmit_timeout = o.retransmit_initial;
   ao.max_retransmit_timeout = o.retransmit_max;
   ao.adaptive_retransmit = o.adaptive_retransmit;
+  ao.initial_rtt = o.initial_rtt;
   ao.idle_timeout = o.idle_timeout;
   ao.keylog = true;  // lines go to on_keylog when one is set
   if (Status s = validate_association_options(ao); !s.ok()) return s.error();
@@ -388,6 +389,7 @@ struct SessionCore {
     out.messages_received = s.messages_received;
     out.messages_sent = s.messages_sent;
     out.retransmit_count = s.retransmit_count;
+    out.smoothed_rtt = s.smoothed_rtt;
     out.record_drops = s.record_drops;
     out.is_connected = true;
     return out;

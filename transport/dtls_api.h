@@ -64,6 +64,9 @@ struct SessionStats {
   std::uint64_t messages_received = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t retransmit_count = 0;
+  // The handshake's smoothed round trip (RFC 6298), from the cookie exchange
+  // and the flights; empty before a first sample.
+  std::optional<Duration> smoothed_rtt;
   // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
   // by kind (authentication, replay, malformed, too short), key soft-limit
   // events.
@@ -182,6 +185,10 @@ struct SecureOptions {
   std::chrono::milliseconds retransmit_initial{1000};
   std::chrono::milliseconds retransmit_max{60000};
   bool adaptive_retransmit = false;
+  // With adaptive_retransmit: a round trip to the peer known beforehand (0:
+  // none; up to 60 s), e.g. ICE's, or stats().smoothed_rtt of an earlier
+  // session with the same peer. Even the first flight is then timed by it.
+  std::chrono::milliseconds initial_rtt{0};
   // Ends an open session that received nothing (DTLS or SRTP) for this long
   // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the
   // default): never. ICE sessions have consent freshness instead.

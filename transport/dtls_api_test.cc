@@ -617,6 +617,8 @@ TEST(DtlsApi, RetransmitOptionsReachTheHandshake) {
     const auto took = std::chrono::steady_clock::now() - t0;
     ASSERT_TRUE(s->opened().get().ok());
     EXPECT_EQ(s->stats().retransmit_count, 1u);
+    // The cookie exchange and the server's flight gave samples.
+    EXPECT_TRUE(s->stats().smoothed_rtt.has_value());
     if (adaptive) {
       EXPECT_LT(took, milliseconds(600)) << "adaptive";
     } else {
@@ -626,6 +628,40 @@ TEST(DtlsApi, RetransmitOptionsReachTheHandshake) {
     s->close();
     loop.run_until([] { return false; }, milliseconds(20));
   }
+}
+
+// initial_rtt times even the first flight: the first ClientHello, lost, goes
+// again after 3 x 40 ms instead of retransmit_initial.
+TEST(DtlsApi, AKnownRoundTripReachesTheFirstFlight) {
+  Loop loop;
+  auto endpoint = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  auto server = PeerAddress::parse("127.0.0.1", endpoint->address().port);
+  testing::UdpRelay relay(loop.get(), *server);
+  int to_server = 0;
+  relay.set_hook(
+      [&](testing::UdpRelay::Direction d, std::vector<std::uint8_t>&) {
+        return d != testing::UdpRelay::Direction::kToTarget || ++to_server != 1;
+      });
+  ConnectOptions co = connect_options();
+  co.retransmit_initial = milliseconds(800);
+  co.adaptive_retransmit = true;
+  co.initial_rtt = milliseconds(40);
+  auto s = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
+  ASSERT_TRUE(s.ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(loop.run_until([&] { return ready(s->opened()); }));
+  ASSERT_TRUE(s->opened().get().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(600));
+  EXPECT_EQ(s->stats().retransmit_count, 1u);
+  co.initial_rtt = milliseconds(60001);
+  auto bad = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "ERR_OUT_OF_RANGE");
+  endpoint->close();
+  s->close();
+  loop.run_until([] { return false; }, milliseconds(20));
 }
 
 // Names are looked up on the loop (uv_getaddrinfo): the session comes back at

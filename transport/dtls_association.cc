@@ -131,6 +131,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.idle_timeout > std::chrono::hours(24)) {
     return out_of_range("idle_timeout must be 0 (none) or 1 ms..24 h");
   }
+  if (o.initial_rtt < std::chrono::milliseconds(0) ||
+      o.initial_rtt > std::chrono::seconds(60)) {
+    return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
+  }
   // RFC 4279 §5.3: the hint, like the identity, is at most 128 bytes.
   if (o.psk_identity_hint.size() > 128) {
     return make_error("ERR_INVALID_ARG_VALUE",
@@ -162,6 +166,10 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
       timer_(retransmit_config(options_)) {
   stats_.created_at = now;
   now_ = now;
+  if (options_.initial_rtt > Duration::zero()) {
+    timer_.add_sample(options_.initial_rtt);
+    stats_.smoothed_rtt = timer_.smoothed_rtt();
+  }
   handshake_deadline_ = now + options_.handshake_timeout;
   last_activity_ = now;
 }
@@ -261,7 +269,10 @@ Result<std::unique_ptr<DtlsAssociation>> DtlsAssociation::accept(
   if (Status s = a->init(); !s.ok()) return s.error();
   // The HelloVerifyRequest was this server's first flight and the ClientHello
   // its answer (RFC 9147 §5.8: base the timer on the measured round trip).
-  if (cookie_age) a->timer_.add_sample(*cookie_age);
+  if (cookie_age) {
+    a->timer_.add_sample(*cookie_age);
+    a->stats_.smoothed_rtt = a->timer_.smoothed_rtt();
+  }
   a->verified_cookie_.assign(cookie.begin(), cookie.end());
   a->stats_.datagrams_received++;
   // DTLSv1_listen re-reads the ClientHello, checks the cookie through
@@ -412,7 +423,10 @@ void DtlsAssociation::on_handshake_step() {
   // It has to be noted here, before OpenSSL starts our next flight's timer in
   // the same call (timer_cb), so that flight already uses the sample: the
   // ClientHello with the cookie uses the cookie exchange's round trip.
-  if (reading_peer_) timer_.flight_answered(now_);
+  if (reading_peer_) {
+    timer_.flight_answered(now_);
+    stats_.smoothed_rtt = timer_.smoothed_rtt();
+  }
 }
 
 RecordGuard::ReadState DtlsAssociation::read_state() const {

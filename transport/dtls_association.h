@@ -60,6 +60,12 @@ struct AssociationOptions {
   // earlier flights (RetransmitTimer, RFC 9147 §5.8), within
   // [100 ms, initial_retransmit_timeout].
   bool adaptive_retransmit = false;
+  // A round trip to the peer known before the handshake (0: none), 0..60 s:
+  // ICE's, or an earlier session's with the same peer (RFC 9002 §6.2.2, RFC
+  // 8489 §6.2.1 cache one per server). With adaptive_retransmit it is the
+  // estimator's first sample, so even the first flight is timed by it; RFC
+  // 9147 §5.8.2 keeps 1 s for a first flight only without such knowledge.
+  std::chrono::milliseconds initial_rtt{0};
   // The whole handshake must finish within this (node `handshakeTimeout`), 1
   // ms..1 h.
   std::chrono::milliseconds handshake_timeout{120000};
@@ -150,6 +156,9 @@ struct AssociationStats {
   std::uint64_t datagrams_received = 0;
   // Records the guard dropped before OpenSSL saw them, by reason.
   RecordDropStats record_drops;
+  // The retransmission timer's smoothed round trip (RFC 6298), once it has
+  // a sample: what a later session with this peer may take as initial_rtt.
+  std::optional<Duration> smoothed_rtt;
   TimePoint created_at{};
   std::optional<TimePoint> handshake_completed_at;
 };

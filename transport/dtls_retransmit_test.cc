@@ -133,6 +133,37 @@ TEST(DtlsRetransmit, TheCookieExchangeTimesTheNextFlights) {
   }
 }
 
+// A round trip known beforehand (ICE's, an earlier session's) is the first
+// sample: the first ClientHello, lost once, goes again after 3 R instead of
+// the initial 1 s; without adaptive_retransmit it changes nothing.
+TEST(DtlsRetransmit, AKnownRoundTripTimesTheFirstFlight) {
+  for (long one_way : {25L, 75L}) {
+    for (bool adaptive : {false, true}) {
+      SCOPED_TRACE("RTT " + std::to_string(2 * one_way) + " ms, adaptive " +
+                   std::to_string(adaptive));
+      PairConfig c = pair_config(milliseconds(one_way), adaptive);
+      c.client.initial_rtt = milliseconds(2 * one_way);
+      Recorded r;
+      DtlsPair* pair = nullptr;
+      record_client(c, r, pair, [](int n) { return n == 0; });
+      DtlsPair p(c);
+      pair = &p;
+      ASSERT_TRUE(p.start());
+      p.run_handshake();
+      ASSERT_TRUE(p.both_open());
+      ASSERT_GE(r.sent.size(), 2u);
+      const long rtt = 2 * one_way;
+      EXPECT_EQ(ms(r.sent[1] - r.sent[0]),
+                adaptive ? std::max(100L, 3 * rtt) : 1000L);
+      // Every side reports its estimate, from whatever samples it had.
+      ASSERT_TRUE(p.client()->stats().smoothed_rtt.has_value());
+      EXPECT_EQ(ms(*p.client()->stats().smoothed_rtt), rtt);
+      ASSERT_TRUE(p.server()->stats().smoothed_rtt.has_value());
+      EXPECT_EQ(ms(*p.server()->stats().smoothed_rtt), rtt);
+    }
+  }
+}
+
 // The server's last flight always lost: the client's last flight goes again
 // after the adaptive first timeout (2.5 R, as above), doubling, capped by
 // max_retransmit_timeout.
@@ -226,6 +257,12 @@ TEST(DtlsRetransmit, OptionsAreValidated) {
   o.max_retransmit_timeout = seconds(60);
   o.initial_retransmit_timeout = milliseconds(50);  // floor follows it down
   o.adaptive_retransmit = true;
+  EXPECT_TRUE(validate_association_options(o).ok());
+  o.initial_rtt = milliseconds(-1);
+  EXPECT_EQ(validate_association_options(o).error().code, "ERR_OUT_OF_RANGE");
+  o.initial_rtt = seconds(61);
+  EXPECT_EQ(validate_association_options(o).error().code, "ERR_OUT_OF_RANGE");
+  o.initial_rtt = seconds(60);
   EXPECT_TRUE(validate_association_options(o).ok());
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -31,6 +32,15 @@ const char kBenchUsage[] =
     "skips)\n"
     "  --half-open N      then N half-open handshakes (default 1000, 0 "
     "skips)\n"
+    "  --lossy N          lossy phase: N handshakes per point and schedule\n"
+    "                     through the impairing relay (default 300, 0 skips)\n"
+    "  --lossy-openssl N  openssl s_client/s_server handshakes per point, the\n"
+    "                     reference (default 100, 0 skips)\n"
+    "  --lossy-rtts A,B   round trips in ms (default 50,150)\n"
+    "  --lossy-losses A,B loss per direction in percent (default 0,5,10,20)\n"
+    "  --lossy-spread S   seconds over which each point's handshakes start\n"
+    "                     (default 15)\n"
+    "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
     "ceiling\n";
@@ -187,7 +197,59 @@ std::string to_table(const BenchResult& r) {
   return t.str();
 }
 
-std::string to_json(const BenchOptions& o, const BenchResult& r) {
+std::string to_lossy_table(const LossyResult& r) {
+  std::ostringstream t;
+  char line[256];
+  t << "handshakes through the impairing relay (loss each way, " << r.timeout_s
+    << " s timeout";
+  if (!r.openssl_version.empty()) t << "; reference " << r.openssl_version;
+  t << ")\n";
+  std::snprintf(line, sizeof(line),
+                "%-9s %6s %6s %6s %6s %9s %9s %9s %9s %9s %9s\n", "stack",
+                "rtt_ms", "loss%", "count", "failed", "p50_ms", "p90_ms",
+                "p99_ms", "max_ms", "dgram/hs", "rexmit/hs");
+  t << line;
+  for (const LossyPoint& p : r.points) {
+    std::snprintf(
+        line, sizeof(line),
+        "%-9s %6d %6.0f %6d %6d %9.0f %9.0f %9.0f %9.0f %9.2f %9.2f\n",
+        p.stack.c_str(), p.rtt_ms, p.loss * 100, p.count, p.failures, p.p50_ms,
+        p.p90_ms, p.p99_ms, p.max_ms, p.datagrams_per_handshake,
+        p.retransmits_per_handshake);
+    t << line;
+  }
+  t << "p99 / the fixed schedule's p99 (same RTT and loss):\n";
+  for (const LossyPoint& p : r.points) {
+    if (p.stack == "fixed" || p.loss == 0) continue;
+    std::snprintf(line, sizeof(line),
+                  "  RTT %4d ms, loss %3.0f %%: %-9s %.2f\n", p.rtt_ms,
+                  p.loss * 100, p.stack.c_str(), r.p99_over_fixed(p));
+    t << line;
+  }
+  return t.str();
+}
+
+std::string lossy_json(const LossyResult& r) {
+  std::ostringstream j;
+  j << "{\"timeout_s\": " << r.timeout_s << ", \"openssl_version\": \""
+    << r.openssl_version << "\", \"points\": [";
+  for (size_t i = 0; i < r.points.size(); ++i) {
+    const LossyPoint& p = r.points[i];
+    j << (i ? "," : "") << "\n    {\"stack\": \"" << p.stack
+      << "\", \"rtt_ms\": " << p.rtt_ms << ", \"loss\": " << p.loss
+      << ", \"count\": " << p.count << ", \"failures\": " << p.failures
+      << ", \"p50_ms\": " << p.p50_ms << ", \"p90_ms\": " << p.p90_ms
+      << ", \"p99_ms\": " << p.p99_ms << ", \"max_ms\": " << p.max_ms
+      << ", \"datagrams_per_handshake\": " << p.datagrams_per_handshake
+      << ", \"retransmits_per_handshake\": " << p.retransmits_per_handshake
+      << ", \"p99_over_fixed\": " << r.p99_over_fixed(p) << "}";
+  }
+  j << "]}";
+  return j.str();
+}
+
+std::string to_json(const BenchOptions& o, const BenchResult& r,
+                    const LossyResult* lossy) {
   std::ostringstream j;
   const HandshakeResult& h = r.handshake;
   j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
@@ -268,7 +330,9 @@ std::string to_json(const BenchOptions& o, const BenchResult& r) {
     j << "], \"ratio\": " << m.ratio()
       << ", \"bound_ratio\": " << m.bound_ratio() << "}";
   }
-  j << "\n  ]\n}\n";
+  j << "\n  ]";
+  if (lossy != nullptr) j << ",\n  \"lossy\": " << lossy_json(*lossy);
+  j << "\n}\n";
   return j.str();
 }
 
@@ -348,6 +412,8 @@ std::string to_svg(const BenchResult& r) {
 int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                       std::ostream& err) {
   BenchOptions o;
+  LossyOptions lossy;
+  bool lossy_only = false;
   std::string json, svg;
   auto bad = [&](const std::string& what) {
     err << "ERR_INVALID_ARG_VALUE: " << what << "\n" << kBenchUsage;
@@ -412,6 +478,32 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
       }
     } else if (a == "--profiles" && has_value) {
       o.profiles = split(args[++i]);
+    } else if (a == "--lossy" && has_value &&
+               parse_number(args[i + 1], 0, 100000, v)) {
+      lossy.handshakes = static_cast<int>(v);
+      ++i;
+    } else if (a == "--lossy-openssl" && has_value &&
+               parse_number(args[i + 1], 0, 100000, v)) {
+      lossy.openssl_handshakes = static_cast<int>(v);
+      ++i;
+    } else if (a == "--lossy-spread" && has_value &&
+               parse_number(args[i + 1], 0.1, 3600, v)) {
+      lossy.spread_s = v;
+      ++i;
+    } else if (a == "--lossy-rtts" && has_value) {
+      lossy.rtts_ms.clear();
+      for (const std::string& p : split(args[++i])) {
+        if (!parse_number(p, 0, 10000, v)) return bad("bad RTT '" + p + "'");
+        lossy.rtts_ms.push_back(static_cast<int>(v));
+      }
+    } else if (a == "--lossy-losses" && has_value) {
+      lossy.losses.clear();
+      for (const std::string& p : split(args[++i])) {
+        if (!parse_number(p, 0, 99, v)) return bad("bad loss '" + p + "'");
+        lossy.losses.push_back(v / 100);
+      }
+    } else if (a == "--lossy-only") {
+      lossy_only = true;
     } else if (a == "--json" && has_value) {
       json = args[++i];
     } else if (a == "--svg" && has_value) {
@@ -420,22 +512,40 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
       return bad("bad option '" + a + "'");
     }
   }
-  auto r = run_loopback_bench(o, [&err](const std::string& line) {
+  auto progress = [&err](const std::string& line) {
     err << "... " << line << std::endl;
-  });
-  if (!r.ok()) {
-    err << r.error().to_string() << "\n";
-    return r.error().code == "ERR_INVALID_ARG_VALUE" ||
-                   r.error().code == "ERR_OUT_OF_RANGE"
+  };
+  auto failed = [&err](const Error& e) {
+    err << e.to_string() << "\n";
+    return e.code == "ERR_INVALID_ARG_VALUE" || e.code == "ERR_OUT_OF_RANGE"
                ? 2
                : 1;
+  };
+  std::optional<BenchResult> r;
+  if (!lossy_only) {
+    auto bench = run_loopback_bench(o, progress);
+    if (!bench.ok()) return failed(bench.error());
+    r = std::move(bench).value();
+    out << to_table(*r);
   }
-  out << to_table(*r);
-  if (!json.empty() && !write_file(json, to_json(o, *r), out)) {
+  std::optional<LossyResult> l;
+  if (lossy.handshakes > 0 || lossy.openssl_handshakes > 0) {
+    auto run = run_lossy_bench(lossy, progress);
+    if (!run.ok()) return failed(run.error());
+    l = std::move(run).value();
+    out << (r ? "\n" : "") << to_lossy_table(*l);
+  }
+  std::string json_text;
+  if (r) {
+    json_text = to_json(o, *r, l ? &*l : nullptr);
+  } else if (l) {
+    json_text = "{\n  \"lossy\": " + lossy_json(*l) + "\n}\n";
+  }
+  if (!json.empty() && !write_file(json, json_text, out)) {
     err << "ERR_FS_WRITE: cannot write " << json << "\n";
     return 1;
   }
-  if (!svg.empty() && !write_file(svg, to_svg(*r), out)) {
+  if (!svg.empty() && r && !write_file(svg, to_svg(*r), out)) {
     err << "ERR_FS_WRITE: cannot write " << svg << "\n";
     return 1;
   }

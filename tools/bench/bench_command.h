@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/bench/loopback_bench.h"
+#include "tools/bench/lossy_bench.h"
 
 namespace dtls::bench {
 
@@ -15,7 +16,10 @@ namespace dtls::bench {
 int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                       std::ostream& err);
 
-std::string to_json(const BenchOptions& o, const BenchResult& r);
+// `lossy` (the lossy phase), when it ran, goes in as "lossy".
+std::string to_json(const BenchOptions& o, const BenchResult& r,
+                    const LossyResult* lossy = nullptr);
+std::string to_lossy_table(const LossyResult& r);
 std::string to_svg(const BenchResult& r);
 std::string to_table(const BenchResult& r);
 

@@ -26,10 +26,9 @@
 #include <optional>
 #include <thread>
 
-#include "certs/fingerprint.h"
-#include "certs/generate.h"
 #include "srtp/libsrtp_policy.h"
 #include "srtp/srtp_context.h"
+#include "tools/bench/bench_support.h"
 #include "transport/dtls_api.h"
 #include "transport/receive_batch.h"
 #include "transport/send_batch.h"
@@ -104,33 +103,6 @@ CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
 
 double loop_cpu(EventLoop& loop) {
   return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-struct Identity {
-  std::string cert, key, fingerprint;
-};
-
-Result<Identity> identity() {
-  auto c = certs::generate_certificate();
-  if (!c.ok()) return c.error();
-  return Identity{
-      c->leaf().to_pem(), c->key.to_pem(),
-      certs::Fingerprint::of(c->leaf(), certs::HashAlgorithm::kSha256)
-          .to_sdp()};
 }
 
 std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {

@@ -9,8 +9,10 @@ struct ImpairingRelay::Flow {
       : relay(&r),
         index(n),
         client(std::move(c)),
-        to_target(r.config_.to_target, flow_seed(r.config_.seed, n, 0)),
-        to_client(r.config_.to_client, flow_seed(r.config_.seed, n, 1)) {}
+        to_target(r.config_.to_target,
+                  flow_seed(r.config_.seed, r.config_.first_flow + n, 0)),
+        to_client(r.config_.to_client,
+                  flow_seed(r.config_.seed, r.config_.first_flow + n, 1)) {}
   ImpairingRelay* relay;
   std::size_t index;
   PeerAddress client;
@@ -147,6 +149,7 @@ void ImpairingRelay::front_recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
   auto* self = static_cast<ImpairingRelay*>(h->data);
   Flow* f = self->flow_for(PeerAddress::from_sockaddr(addr));
   if (f == nullptr) return;
+  if (!self->first_at_) self->first_at_ = Clock::now();
   self->offer(f->index, false, buf->base, static_cast<std::size_t>(n));
 }
 

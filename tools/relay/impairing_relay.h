@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,10 @@ struct RelayConfig {
   ImpairmentConfig to_target;  // client -> target
   ImpairmentConfig to_client;  // target -> client
   std::uint64_t seed = 1;
+  // The first client is flow `first_flow` (seeds follow the flow number): a
+  // relay per handshake can impair its n-th handshake as a shared relay
+  // impairs its n-th client.
+  std::uint64_t first_flow = 0;
   // Clients beyond this many are dropped (counted in refused_flows).
   std::size_t max_flows = 4096;
 };
@@ -61,6 +66,8 @@ class ImpairingRelay {
   RelayStats stats() const;
   // Datagrams decided but not yet delivered.
   std::size_t in_flight() const { return pending_.size(); }
+  // When the first client datagram arrived, if one has.
+  std::optional<TimePoint> first_datagram_at() const { return first_at_; }
 
  private:
   struct Flow;
@@ -101,6 +108,7 @@ class ImpairingRelay {
   std::unordered_map<PeerAddress, std::size_t, PeerAddressHash> by_client_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   std::uint64_t order_ = 0;
+  std::optional<TimePoint> first_at_;
   std::uint64_t refused_flows_ = 0;
   std::uint64_t send_errors_ = 0;
   std::vector<char> buffer_ = std::vector<char>(65536);

@@ -1,0 +1,25 @@
+// Small pieces every benchmark phase shares.
+#ifndef DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
+#define DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "transport/error.h"
+
+namespace dtls::bench {
+
+double median(std::vector<double> v);
+// The value at rank p (0..1) of v, nearest rank; 0 for an empty v.
+double percentile(std::vector<double> v, double p);
+
+// A fresh ECDSA P-256 certificate: PEM certificate and key, and its SDP
+// fingerprint ("sha-256 AB:...").
+struct Identity {
+  std::string cert, key, fingerprint;
+};
+Result<Identity> identity();
+
+}  // namespace dtls::bench
+
+#endif  // DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
