@@ -90,8 +90,8 @@ std::string to_table(const BenchResult& r) {
   t << "handshakes (ECDSA P-256, cookie exchange, mutual auth, use_srtp)\n";
   t << "  ours: " << fmt("%.0f", h.per_second) << "/s  p50 "
     << fmt("%.2f", h.p50_ms) << " ms  p99 " << fmt("%.2f", h.p99_ms)
-    << " ms  failures " << h.failures << "  cpu server "
-    << fmt("%.2f", h.server_cpu_s) << " s, client "
+    << " ms  failures " << h.failures << "  retransmits " << h.retransmits
+    << "  cpu server " << fmt("%.2f", h.server_cpu_s) << " s, client "
     << fmt("%.2f", h.client_cpu_s) << " s\n";
   if (h.ceiling_per_second > 0) {
     t << "  ceiling (in-memory OpenSSL, both ends on one thread): "
@@ -109,7 +109,8 @@ std::string to_table(const BenchResult& r) {
   if (one.count > 0) {
     t << "  ours, server and clients on one loop on one core: "
       << fmt("%.0f", one.per_second) << "/s  p50 " << fmt("%.2f", one.p50_ms)
-      << " ms  failures " << one.failures << "\n";
+      << " ms  failures " << one.failures << "  retransmits " << one.retransmits
+      << "\n";
     if (!one.slices.empty()) {
       t << "    slices (ours / in-memory on that core):";
       for (const auto& sl : one.slices) {
@@ -124,8 +125,8 @@ std::string to_table(const BenchResult& r) {
     t << "  " << w.workers
       << " workers on the port: " << fmt("%.0f", w.per_second) << "/s  p50 "
       << fmt("%.2f", w.p50_ms) << " ms  p99 " << fmt("%.2f", w.p99_ms)
-      << " ms  failures " << w.failures << "  cpu servers "
-      << fmt("%.2f", w.server_cpu_s) << " s, client "
+      << " ms  failures " << w.failures << "  retransmits " << w.retransmits
+      << "  cpu servers " << fmt("%.2f", w.server_cpu_s) << " s, client "
       << fmt("%.2f", w.client_cpu_s) << " s\n";
   }
   const HandshakeResult& tf = r.tickets_full;
@@ -262,7 +263,8 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   j << "  \"media_cores\": {\"sender\": " << r.media_cores.sender
     << ", \"receiver\": " << r.media_cores.receiver << "},\n";
   j << "  \"handshake\": {\"count\": " << h.count
-    << ", \"failures\": " << h.failures << ", \"seconds\": " << h.seconds
+    << ", \"failures\": " << h.failures
+    << ", \"retransmits\": " << h.retransmits << ", \"seconds\": " << h.seconds
     << ", \"per_second\": " << h.per_second << ", \"p50_ms\": " << h.p50_ms
     << ", \"p99_ms\": " << h.p99_ms << ", \"server_cpu_s\": " << h.server_cpu_s
     << ", \"client_cpu_s\": " << h.client_cpu_s
@@ -270,6 +272,7 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   const HandshakeResult& one = r.handshake_one_core;
   j << "  \"handshake_one_core\": {\"count\": " << one.count
     << ", \"failures\": " << one.failures
+    << ", \"retransmits\": " << one.retransmits
     << ", \"per_second\": " << one.per_second << ", \"p50_ms\": " << one.p50_ms
     << ", \"p99_ms\": " << one.p99_ms << ", \"cpu_s\": " << one.server_cpu_s
     << ", \"ceiling_per_second\": " << one.ceiling_per_second
@@ -284,6 +287,7 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
     const HandshakeResult& w = r.handshake_workers[i];
     j << (i ? ", " : "") << "{\"workers\": " << w.workers
       << ", \"failures\": " << w.failures
+      << ", \"retransmits\": " << w.retransmits
       << ", \"per_second\": " << w.per_second << ", \"p50_ms\": " << w.p50_ms
       << ", \"p99_ms\": " << w.p99_ms
       << ", \"server_cpu_s\": " << w.server_cpu_s

@@ -139,6 +139,7 @@ struct ConnectDriver {
   int total;
   bool keep_open;
   int started = 0, done = 0, failures = 0, reused = 0;
+  std::uint64_t retransmits = 0;
   std::vector<double> latencies_ms;
   std::vector<Session> open;
   std::promise<void> finished;
@@ -159,6 +160,7 @@ struct ConnectDriver {
     s->on_opened(
         [this, t0, session = *s](const Result<std::string>& r) mutable {
           if (r.ok() && session.is_session_reused()) ++reused;
+          retransmits += session.stats().retransmit_count;
           if (!keep_open) session.close();
           finish_one(r.ok(), t0);
         });
@@ -201,6 +203,7 @@ Result<HandshakeResult> handshake_phase(
   r.count = o.handshakes;
   r.failures = client.dispatcher()->call([&] { return d.failures; });
   r.reused = client.dispatcher()->call([&] { return d.reused; });
+  r.retransmits = client.dispatcher()->call([&] { return d.retransmits; });
   r.per_second = r.seconds > 0 ? (r.count - r.failures) / r.seconds : 0;
   auto lat = client.dispatcher()->call([&] { return d.latencies_ms; });
   r.p50_ms = percentile(lat, 0.50);
@@ -228,6 +231,7 @@ Result<HandshakeResult> one_core_phase(const BenchOptions& o, EventLoop& server,
     if (!r.ok()) return r.error();
     all.count += r->count;
     all.failures += r->failures;
+    all.retransmits += r->retransmits;
     all.seconds += r->seconds;
     all.server_cpu_s += r->server_cpu_s;
     slice.ours_per_s = r->per_second;

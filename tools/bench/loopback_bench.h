@@ -73,6 +73,9 @@ struct HandshakeResult {
   double server_cpu_s = 0, client_cpu_s = 0;
   double ceiling_per_second = 0;  // in-memory OpenSSL, both ends on one core
   int reused = 0;                 // handshakes that resumed a session
+  // The clients' timer-driven flight retransmissions: none is needed on
+  // loopback, so each one is a timeout the load made spurious.
+  std::uint64_t retransmits = 0;
   // One-core runs: each slice of ours beside the in-memory ceiling's slice
   // run just before it on the same CPU (empty without ceilings).
   struct Slice {

@@ -149,6 +149,49 @@ TEST(ImpairingRelay, TheSameSeedLosesTheSameDatagrams) {
   EXPECT_NE(a, c);
 }
 
+// A relay made for one handshake, with first_flow n, impairs its client as a
+// shared relay impairs its n-th client (the lossy benchmark runs openssl's
+// n-th handshake so).
+TEST(ImpairingRelay, FirstFlowMatchesTheSharedRelaysNthClient) {
+  UvTestLoop loop;
+  auto received = [&](Socket& target, Socket& client,
+                      ImpairingRelay& r) -> std::set<std::uint32_t> {
+    for (std::uint32_t i = 0; i < 100; ++i) {
+      client.send(r.address(), i);
+      if (i % 25 == 24) {
+        EXPECT_TRUE(loop.run_until([&] {
+          return r.stats().to_target.offered >= i + 1 && r.in_flight() == 0;
+        }));
+      }
+    }
+    std::set<std::uint32_t> got;
+    for (const auto& d : target.received)
+      got.insert(static_cast<unsigned char>(d[3]));
+    return got;
+  };
+  RelayConfig c;
+  c.seed = 21;
+  c.to_target.loss = 0.3;
+  // Shared: clients 0 and 1 send one datagram each first, then client 2.
+  Socket shared_target(loop.get(), false);
+  Socket c0(loop.get(), false), c1(loop.get(), false), c2(loop.get(), false);
+  auto shared = relay(loop.get(), shared_target.address(), c);
+  c0.send(shared->address(), 0);
+  ASSERT_TRUE(loop.run_until([&] { return shared->stats().flows == 1; }));
+  c1.send(shared->address(), 0);
+  ASSERT_TRUE(loop.run_until([&] { return shared->stats().flows == 2; }));
+  ASSERT_TRUE(loop.run_until([&] { return shared->in_flight() == 0; }));
+  shared_target.received.clear();
+  const auto via_shared = received(shared_target, c2, *shared);
+  // Alone, as flow 2.
+  Socket alone_target(loop.get(), false), c3(loop.get(), false);
+  c.first_flow = 2;
+  auto alone = relay(loop.get(), alone_target.address(), c);
+  const auto via_alone = received(alone_target, c3, *alone);
+  EXPECT_EQ(via_shared, via_alone);
+  EXPECT_LT(via_alone.size(), 90u);  // some were lost
+}
+
 TEST(ImpairingRelay, EachClientIsAFlowWithItsOwnAddress) {
   UvTestLoop loop;
   Socket target(loop.get(), true);
