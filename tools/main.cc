@@ -7,6 +7,7 @@
 #include "tools/bench/bench_command.h"
 #include "tools/cert_command.h"
 #include "tools/peer_commands.h"
+#include "tools/relay/relay_command.h"
 #include "tools/webrtc_command.h"
 
 namespace {
@@ -19,6 +20,7 @@ constexpr char kUsage[] =
     "  cert     write a new certificate and key, print its SDP fingerprint\n"
     "  serve    a DTLS echo server\n"
     "  connect  a DTLS client: send messages, print the replies\n"
+    "  relay    an impairing UDP relay (loss, delay, reordering, ...)\n"
     "  webrtc   a browser sends media to an ICE-lite endpoint, which echoes "
     "it\n"
     "run 'dtls-srtp <command> --help' for a command's options\n";
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
   }
   if (command == "webrtc") {
     return dtls::tools::run_webrtc_command(args, std::cout, std::cerr);
+  }
+  if (command == "relay") {
+    return dtls::relay::run_relay_command(args, std::cout, std::cerr);
   }
   if (command == "connect") {
     return dtls::tools::run_connect_command(args, std::cout, std::cerr);
