@@ -26,6 +26,7 @@ cd "$(dirname "$0")/.." || exit 1
 KNOWN_VERSIONS=(3.0.17-1~deb12u2 3.0.19-1~deb12u2 3.0.20-1~deb12u2 3.0.22-1~deb12u2)
 TARGETS=(
   //transport:dtls_association_test
+  //transport:dtls_retransmit_test
   //transport:udp_endpoint_test
   //transport:dtls_api_test
   //transport:record_guard_test
@@ -35,6 +36,7 @@ TARGETS=(
   //tests:half_open_flood_test
   //tests:dtls_interop_test
   //tests:dtls_api_interop_test
+  //tests:impaired_media_test
   //tests:openssl_version_test
 )
 
