@@ -1,87 +1,41 @@
-// The I/O layer: one libuv UDP socket carrying many DTLS associations.
+// The I/O layer: one libuv UDP socket under an EndpointCore.
 //
-// Receives datagrams, demultiplexes them (RFC 7983), answers ClientHellos
-// statelessly through a CookieGate, keys associations by peer address, drives
-// every association's deadline from one uv_timer_t, and sends what the
-// associations produce. Everything runs on the loop's thread. The node-style
-// public API (listen/connect, Session, Endpoint handles) sits on top of this.
+// Socket and timer glue only: it reads batches of datagrams (recvmmsg, UDP
+// GRO) and hands each to the core with one "now" per wakeup, sends what the
+// core writes (straight to the kernel, in sendmmsg batches with UDP GSO while
+// corked, or through libuv's bounded queue when the kernel pushes back), arms
+// one timer at the core's next deadline, and turns ICMP errors on a connected
+// socket into the end of its one session. Everything runs on the loop's
+// thread. The node-style public API (listen/connect, Session, Endpoint
+// handles) sits on top of this.
 #ifndef DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
 #define DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
 
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "srtp/srtp_context.h"
-#include "transport/cookie_gate.h"
-#include "transport/deadline_queue.h"
 #include "transport/demux.h"
 #include "transport/dtls_association.h"
-#include "transport/half_open_table.h"
+#include "transport/endpoint_core.h"
 #include "transport/ice_lite.h"
+#include "transport/ice_lite_table.h"
 #include "transport/peer_address.h"
 #include "transport/receive_batch.h"
 #include "transport/send_batch.h"
+#include "transport/time.h"
 
 namespace dtls {
 
-// One WebRTC peer on an ICE-lite endpoint (RFC 8445 §2.5): the credentials
-// from the offer/answer, which side starts DTLS, and how its certificate is
-// checked.
-struct IceSessionOptions {
-  IceCredentials local;      // our a=ice-ufrag / a=ice-pwd
-  std::string remote_ufrag;  // the peer's a=ice-ufrag; empty accepts any
-  // a=setup:active on our side (RFC 5763 §5): we send the ClientHello once a
-  // check has succeeded. Otherwise (passive) the peer does.
-  bool dtls_client = false;
-  // Usually peer_fingerprints from the offer's a=fingerprint.
-  AssociationOptions association;
-  // RFC 7675 §5.1: the session ends (ERR_ICE_CONSENT_EXPIRED) when no valid
-  // check has refreshed consent for this long; counted from creation until
-  // the first check.
-  std::chrono::milliseconds consent_timeout{30000};
-  size_t max_addresses = 8;  // valid peer addresses remembered
-};
-
-struct IceEvent {
-  enum class Type {
-    kChecked,         // first valid check from `address`
-    kNominated,       // `address` is the selected pair now (USE-CANDIDATE)
-    kSessionStarted,  // the DTLS association exists, keyed by `address`
-    kFailed,          // consent expired before any DTLS association (`error`)
-  };
-  Type type = Type::kChecked;
-  PeerAddress address;
-  Error error;
-};
-
-struct UdpEndpointOptions {
-  std::shared_ptr<const DtlsContext> context;
-  // For associations this endpoint accepts (server side).
-  AssociationOptions server_association;
-  // Accept ClientHellos from anyone (a listening endpoint). A client-only
-  // endpoint drops them.
-  bool accept_incoming = false;
-  // New handshakes beyond this many sessions are refused (counted in
-  // server_busy_count).
-  size_t max_sessions = 10000;
-  // Half-open handshakes (a valid cookie, then nothing of the peer's second
-  // flight): bounded per source address and in total, and ended after
-  // half_open.timeout; at a bound, or at max_sessions, a new valid hello
-  // replaces the oldest half-open one past its grace, else it is refused
-  // (HalfOpenTable).
-  HalfOpenLimits half_open;
-  // How often the cookie secret rotates (RFC 6347 §4.2.1 suggests changing it
-  // frequently).
-  std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
+// The I/O layer's options beside the core's (EndpointCoreOptions).
+struct UdpEndpointOptions : EndpointCoreOptions {
   // A client endpoint for one peer: the first connect() also connects the
   // socket, so the kernel drops datagrams from anyone else and an ICMP port
   // unreachable comes back as ECONNREFUSED (RFC 1122 §4.1.3.3: UDP must pass
@@ -99,11 +53,6 @@ struct UdpEndpointOptions {
   // SO_REUSEPORT: several endpoints (one per worker loop) bind one port and
   // the kernel spreads peers over them by address (a peer stays on one).
   bool reuse_port = false;
-  // When set, the cookie secret of each rotation period is derived from this
-  // master (CookieGate::derive_secret), so that every endpoint given the same
-  // master accepts the others' cookies. Otherwise each has a random one.
-  std::optional<std::array<std::uint8_t, CookieGate::kSecretSize>>
-      cookie_master_secret;
   // Messages taken per receive system call (recvmmsg). Each costs 64 KiB of
   // receive buffer (resident only once a datagram lands there), so listening
   // endpoints batch and one-peer client endpoints do not.
@@ -124,68 +73,10 @@ struct UdpEndpointOptions {
   // How long close() waits for queued datagrams (close_notify alerts) to
   // leave before the socket is released anyway.
   std::chrono::milliseconds close_flush_timeout{1000};
-  // Each session's SRTP contexts (made when its handshake completes with an
-  // SRTP profile).
-  srtp::ContextOptions srtp;
-  // An ICE-lite endpoint (WebRTC): STUN checks are answered for the sessions
-  // added with add_ice_session, and DTLS and SRTP are accepted only from
-  // addresses that passed a check. A ClientHello that arrives before its
-  // address's first check is held (ice_hold_time, at most ice_hold_datagrams
-  // across all peers) and replayed once the check succeeds.
-  bool ice_lite = false;
-  std::chrono::milliseconds ice_hold_time{2000};
-  size_t ice_hold_datagrams = 64;
 };
 
-struct UdpEndpointStats {
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t packets_received = 0;
-  std::uint64_t packets_sent = 0;
-  std::uint64_t server_sessions = 0;
-  std::uint64_t client_sessions = 0;
-  std::uint64_t server_busy_count = 0;
-  std::uint64_t hello_verify_requests = 0;
-  // ClientHellos turned away because the cookie gate has no secret: the
-  // random generator failed when it was made or rotated (fail closed).
-  std::uint64_t cookie_refusals = 0;
-  std::uint64_t send_errors = 0;
-  std::uint64_t send_batches = 0;   // sendmmsg calls (corked sends)
-  std::uint64_t receive_calls = 0;  // recvmmsg calls that returned data
-  // Datagrams that arrived inside a coalesced message (UDP GRO).
-  std::uint64_t datagrams_coalesced = 0;
-  std::uint64_t sends_queued = 0;      // the kernel pushed back (EAGAIN)
-  std::uint64_t send_queue_drops = 0;  // ... and the queue was full
-  std::uint64_t socket_errors = 0;     // receive errors, e.g. ICMP unreachable
-  // SRTP/SRTCP from an address with no session, or before its keys exist.
-  std::uint64_t media_without_session = 0;
-  std::uint64_t media_before_keys = 0;
-  // RFC 6347 §4.2.8: established associations replaced by a new handshake
-  // from the same address (after a valid cookie).
-  std::uint64_t peer_restarts = 0;
-  // STUN (ICE-lite endpoints): valid checks answered with success, requests
-  // answered with an error (bad credentials, unknown ufrag, ...), messages
-  // dropped (malformed, not requests, or a non-ICE endpoint).
-  std::uint64_t stun_checks = 0;
-  std::uint64_t stun_errors = 0;
-  std::uint64_t stun_dropped = 0;
-  // DTLS from addresses without a valid check: held, and of those replayed.
-  std::uint64_t ice_held = 0;
-  std::uint64_t ice_replayed = 0;
-  std::uint64_t ice_consent_expired = 0;
-  DemuxCounters demux;
-  // DTLS records the sessions' record guards dropped, by reason (the sum of
-  // every session's, those that ended included).
-  RecordDropStats record_drops;
-  // Half-open handshakes replaced by a newer valid hello
-  // (ERR_DTLS_HANDSHAKE_EVICTED) and ended for not progressing within
-  // half_open.timeout (ERR_DTLS_HANDSHAKE_TIMEOUT).
-  std::uint64_t half_open_evicted = 0;
-  std::uint64_t half_open_expired = 0;
-  // Valid hellos refused because every half-open handshake in the way was
-  // still within its grace (no state kept; the client retransmits).
-  std::uint64_t half_open_refused = 0;
-};
+// One set of counters for the core and the socket.
+using UdpEndpointStats = EndpointCounters;
 
 // SO_RCVBUF / SO_SNDBUF requests (node dgram's recvBufferSize /
 // sendBufferSize): 0 (the kernel's default) or at most INT_MAX / 2 bytes.
@@ -288,11 +179,12 @@ class UdpEndpoint {
   bool corked() const { return corked_ > 0; }
 
   // While busy, new handshakes are refused and counted (node `endpoint.busy`).
-  void set_busy(bool busy) { busy_ = busy; }
-  bool busy() const { return busy_; }
+  void set_busy(bool busy) { core_.set_busy(busy); }
+  bool busy() const { return core_.busy(); }
   // node's server.setSecureContext: handshakes that start from now on use
   // `context`; sessions already open (or handshaking) keep theirs.
   void set_context(std::shared_ptr<const DtlsContext> context) {
+    core_.set_context(context);
     options_.context = std::move(context);
   }
   const std::shared_ptr<const DtlsContext>& context() const {
@@ -300,11 +192,11 @@ class UdpEndpoint {
   }
   const UdpEndpointOptions& options() const { return options_; }
   const PeerAddress& local_address() const { return local_; }
-  size_t session_count() const { return sessions_.size(); }
+  size_t session_count() const { return core_.session_count(); }
   // Server handshakes accepted whose peer has not answered our first flight.
-  size_t half_open_count() const { return half_open_.size(); }
-  bool closing() const { return closing_; }
-  const UdpEndpointStats& stats() const { return stats_; }
+  size_t half_open_count() const { return core_.half_open_count(); }
+  bool closing() const { return core_.closing(); }
+  const UdpEndpointStats& stats() const { return core_.stats(); }
   // Datagrams waiting in libuv's send queue (node dgram's
   // getSendQueueCount).
   size_t send_queue_count() const { return uv_udp_get_send_queue_count(&udp_); }
@@ -318,117 +210,71 @@ class UdpEndpoint {
   bool coalescing_receives() const { return coalescing_; }
 
  private:
-  struct IceSession {
-    IceSessionOptions options;
-    IceLiteResponder responder;
-    DeadlineQueue::Id consent_id = 0;
-    TimePoint created{};
-    std::optional<PeerAddress> key;  // of its DTLS association
-  };
-  struct Session {
-    DeadlineQueue::Id id;
-    std::unique_ptr<DtlsAssociation> association;
-    std::unique_ptr<srtp::SrtpContext> srtp;
-    std::optional<Error> srtp_error;  // keys could not be set up
-    IceSession* ice = nullptr;        // an ICE-lite session's association
-    // The association's handshake_steps() when last seen (half-open clock).
-    std::uint64_t steps_seen = 0;
-  };
-  struct Held {
-    PeerAddress from;
-    TimePoint at;
-    std::vector<std::uint8_t> data;
-  };
   struct SendRequest;
+  // What the core writes goes to the socket (or the batch) through this.
+  class Output : public DatagramSink {
+   public:
+    explicit Output(UdpEndpoint& endpoint) : endpoint_(endpoint) {}
+    int send(const PeerAddress& to,
+             std::span<const std::uint8_t> data) override;
+    std::span<std::uint8_t> media_buffer(size_t size) override;
+    int send_media(const PeerAddress& to, size_t length) override;
+    Status before_connect(const PeerAddress& peer) override;
+    void flushed() override;
+    std::string describe(int error) const override;
+
+   private:
+    UdpEndpoint& endpoint_;
+    bool batched_ = false;  // the last media_buffer() is a batch slot
+  };
 
   UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
-  void on_datagram(std::span<std::uint8_t> data, const sockaddr* from);
-  void on_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
-               TimePoint now);
-  void on_ice_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
+  static EndpointCore::Callbacks core_callbacks(Callbacks& callbacks);
+  void on_datagram(std::span<std::uint8_t> data, const sockaddr* from,
                    TimePoint now);
-  void on_stun(std::span<const std::uint8_t> data, const PeerAddress& peer,
-               TimePoint now);
-  // The session a datagram from `from` belongs to (ICE: any valid address of
-  // it), with its key.
-  Session* route(const PeerAddress& from, PeerAddress& key);
-  const PeerAddress& destination(const PeerAddress& key,
-                                 const Session& s) const;
-  void hold(std::span<const std::uint8_t> data, const PeerAddress& from,
-            TimePoint now);
-  // The gate's kAccept decision, or nothing (answered or dropped).
-  std::optional<CookieGate::Decision> check_cookie(
-      std::span<const std::uint8_t> data, const PeerAddress& peer,
-      TimePoint now);
-  // A server association for `peer` from a hello whose cookie passed; null
-  // when busy or the hello is malformed.
-  Session* accept_hello(std::span<const std::uint8_t> data,
-                        const CookieGate::Decision& admitted,
-                        const PeerAddress& peer,
-                        const AssociationOptions& options, TimePoint now);
-  // Takes `peer` out of the half-open table (its handshake progressed or it
-  // ended) and moves the table's deadline.
-  void forget_half_open(const PeerAddress& peer);
-  // Ends the half-open handshakes whose time is up.
-  void expire_half_open(TimePoint now);
-  void replay_held(const PeerAddress& from, TimePoint now);
-  void check_consent(IceSession& ice, TimePoint now);
-  void forget_ice(IceSession* ice);
-  void ice_event(IceSession& ice, IceEvent event);
-  void on_media(std::span<std::uint8_t> data, PacketKind kind,
-                const PeerAddress& peer);
-  void start_srtp(Session& s);
-  void finished(const PeerAddress& peer, const Session& s);
-  void after(const PeerAddress& peer);
+  // Arms the timer at the core's next deadline (when it moved).
+  void rearm(TimePoint now = Clock::now());
   void on_timer();
-  void rearm();
   // 0, UV_ENOBUFS when the send queue is full (dropped), or the socket error.
   int send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
   void release_handles();
   void release_when_flushed();
   void on_socket_error(int uv_error);
+  // A send error that ends a connected client, acted on once the
+  // association's output has been handed over.
+  void handle_pending_socket_error();
   int send_queued(const sockaddr* to, std::span<const std::uint8_t> data);
   // Sends what the batch holds (sendmmsg; libuv's queue for what the kernel
   // pushes back, or for everything while that queue is not empty).
   void flush_batch();
-  // Copies `packet` into `buffer` (room for the SRTP trailer) and protects
-  // it there; the protected length.
-  static Result<size_t> protect_into(Session& s, PacketKind kind,
-                                     std::span<const std::uint8_t> packet,
-                                     std::span<std::uint8_t> buffer);
-  Result<size_t> send_media_corked(const PeerAddress& to, Session& s,
-                                   PacketKind kind,
-                                   std::span<const std::uint8_t> packet);
-  // Ends a session whose SRTP context reached a key's hard limit.
-  void end_for_key_limit(const PeerAddress& peer);
   // Counts one datagram that left.
   void count_sent(size_t bytes) {
-    stats_.packets_sent++;
-    stats_.bytes_sent += bytes;
+    io_stats().packets_sent++;
+    io_stats().bytes_sent += bytes;
   }
+  EndpointCounters& io_stats() { return core_.mutable_stats(); }
   // One datagram dropped because the send queue is full; on_drain follows
   // when it empties.
   void drop_for_full_queue() {
-    stats_.send_queue_drops++;
+    io_stats().send_queue_drops++;
     drain_pending_ = true;
   }
-  Session* find(const PeerAddress& peer);
-  Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 
   static void poll_cb(uv_poll_t* p, int status, int events);
   // Takes what waits on the socket, one ReceiveBatch at a time; -errno of a
   // descriptor that cannot be read any more, else 0.
   int read_socket();
   static void timer_cb(uv_timer_t* t);
-  static void rotate_cb(uv_timer_t* t);
-  std::uint64_t cookie_period() const;
   static void close_cb(uv_handle_t* h);
   static void send_cb(uv_udp_send_t* req, int status);
   static void flush_timeout_cb(uv_timer_t* t);
 
   uv_loop_t* loop_;
   UdpEndpointOptions options_;
+  // on_closed and on_drain; the core has the others.
   Callbacks callbacks_;
+  Output output_{*this};
+  EndpointCore core_;
   // Sends go through libuv's handle (its send queue for what the kernel
   // pushes back). Receives do not: libuv's recvmmsg reads no control data,
   // so no UDP GRO. A poll handle on a duplicate of the descriptor says when
@@ -436,25 +282,12 @@ class UdpEndpoint {
   uv_udp_t udp_{};
   uv_poll_t poll_{};
   int poll_fd_ = -1;
-  uv_timer_t timer_{};
-  uv_timer_t rotate_timer_{};
+  uv_timer_t timer_{};              // the core's next deadline
+  uv_timer_t flush_timer_{};        // close(): close_flush_timeout
+  std::optional<TimePoint> armed_;  // what timer_ is set for
   int open_handles_ = 0;
   std::shared_ptr<UdpEndpoint> self_;  // held while libuv handles point at this
   PeerAddress local_;
-  // Listening (or ICE-lite) endpoints only: a connecting one never answers a
-  // ClientHello, and a gate costs a random secret and its HMAC key.
-  std::optional<CookieGate> gate_;
-  std::unordered_map<PeerAddress, Session, PeerAddressHash> sessions_;
-  std::unordered_map<DeadlineQueue::Id, PeerAddress> by_id_;
-  std::unordered_map<std::string, std::unique_ptr<IceSession>> ice_sessions_;
-  std::unordered_map<PeerAddress, IceSession*, PeerAddressHash> ice_by_address_;
-  std::unordered_map<DeadlineQueue::Id, IceSession*> ice_by_id_;
-  std::deque<Held> held_;
-  DeadlineQueue deadlines_;
-  DeadlineQueue::Id next_id_ = 1;
-  HalfOpenTable half_open_;
-  // The half-open table's entry in deadlines_ (its oldest entry's deadline).
-  DeadlineQueue::Id half_open_id_ = 0;
   // Heap bytes left unzeroed: the kernel and libsrtp write them before
   // anything reads them. Zeroing them cost every connect 128 KiB of page
   // faults and kept all of it resident.
@@ -467,21 +300,16 @@ class UdpEndpoint {
   };
   ReceiveBatch receive_;
   bool coalescing_ = false;
-  std::vector<std::uint8_t> out_;
   Bytes media_out_;                   // one packet being protected
   std::unique_ptr<SendBatch> batch_;  // made at the first corked send
   int corked_ = 0;
-  std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
-  bool busy_ = false;
-  bool closing_ = false;
   bool released_ = false;       // uv_close called on the handles
   bool flushing_ = false;       // close(): waiting for the send queue to empty
   bool drain_pending_ = false;  // a drop for a full queue, no on_drain yet
   std::optional<PeerAddress> connected_;  // connect_socket: the one peer
-  int pending_socket_error_ = 0;  // seen while sending, handled in after()
+  int pending_socket_error_ = 0;  // seen while sending, handled once flushed
   bool heard_from_peer_ = false;  // connect_socket: any datagram from it
   int refusals_ = 0;              // ICMP unreachables before that
-  UdpEndpointStats stats_;
 };
 
 }  // namespace dtls

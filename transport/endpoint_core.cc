@@ -1,0 +1,760 @@
+#include "transport/endpoint_core.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "transport/dtls_record.h"
+#include "transport/srtp_keying.h"
+#include "transport/stun_message.h"
+
+namespace dtls {
+
+Status DatagramSink::before_connect(const PeerAddress&) { return {}; }
+
+std::string DatagramSink::describe(int error) const {
+  return std::strerror(-error);
+}
+
+EndpointCore::EndpointCore(EndpointCoreOptions options, Callbacks callbacks,
+                           DatagramSink& sink, TimePoint now)
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      sink_(sink),
+      ice_(options_.ice_hold_time, options_.ice_hold_datagrams),
+      half_open_id_(next_id_++),
+      consent_id_(next_id_++),
+      rotation_id_(next_id_++),
+      half_open_(options_.half_open) {
+  if (!options_.accept_incoming && !options_.ice_lite) return;
+  if (options_.cookie_master_secret) {
+    cookie_period_ = cookie_period(now);
+    gate_.emplace(CookieGate::derive_secret(*options_.cookie_master_secret,
+                                            cookie_period_));
+  } else {
+    gate_.emplace();
+  }
+  if (options_.accept_incoming)
+    deadlines_.set(rotation_id_, now + rotation_interval());
+}
+
+EndpointCore::~EndpointCore() = default;
+
+std::uint64_t EndpointCore::cookie_period(TimePoint now) const {
+  const auto period = std::max<std::chrono::milliseconds::rep>(
+      1, options_.cookie_rotation.count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          now.time_since_epoch())
+          .count() /
+      period);
+}
+
+Duration EndpointCore::rotation_interval() const {
+  auto period = std::max<std::chrono::milliseconds::rep>(
+      1, options_.cookie_rotation.count());
+  // With a shared master, rotation follows the period number (a clock all
+  // workers share); checking 8 times a period keeps any worker at most an
+  // eighth of a period behind the others.
+  if (options_.cookie_master_secret)
+    period = std::max<std::chrono::milliseconds::rep>(1, period / 8);
+  return std::chrono::milliseconds(period);
+}
+
+void EndpointCore::rotate_cookie(TimePoint now) {
+  deadlines_.set(rotation_id_, now + rotation_interval());
+  if (!gate_) return;
+  if (!options_.cookie_master_secret) {
+    gate_->rotate();
+    return;
+  }
+  const std::uint64_t period = cookie_period(now);
+  if (period == cookie_period_) return;
+  cookie_period_ = period;
+  gate_->rotate(
+      CookieGate::derive_secret(*options_.cookie_master_secret, period));
+}
+
+EndpointCore::Session* EndpointCore::find(const PeerAddress& peer) {
+  auto it = sessions_.find(peer);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+EndpointCore::Session& EndpointCore::add(const PeerAddress& peer,
+                                         std::unique_ptr<DtlsAssociation> a) {
+  DeadlineQueue::Id id = next_id_++;
+  by_id_[id] = peer;
+  // Associations only get datagrams from this endpoint, which outlives them.
+  a->share_record_drops(&stats_.record_drops);
+  return sessions_
+      .emplace(peer, Session{id, std::move(a), nullptr, std::nullopt})
+      .first->second;
+}
+
+bool EndpointCore::handle_datagram(std::span<std::uint8_t> data,
+                                   const PeerAddress& from, TimePoint now) {
+  stats_.packets_received++;
+  stats_.bytes_received += data.size();
+  PacketKind kind = classify(data);
+  stats_.demux.count(kind);
+  if (closing_) return false;
+  if (kind != PacketKind::kDtls && kind != PacketKind::kRtp &&
+      kind != PacketKind::kRtcp && kind != PacketKind::kStun) {
+    return false;  // RFC 7983: ZRTP, TURN channels and the rest are not ours
+  }
+  if (from.empty()) return false;
+  if (kind == PacketKind::kRtp || kind == PacketKind::kRtcp) {
+    on_media(data, kind, from, now);
+  } else if (kind == PacketKind::kStun) {
+    on_stun(data, from, now);
+  } else {
+    on_dtls(data, from, now);
+  }
+  return true;
+}
+
+void EndpointCore::on_dtls(std::span<const std::uint8_t> data,
+                           const PeerAddress& peer, TimePoint now) {
+  if (options_.ice_lite) {
+    on_ice_dtls(data, peer, now);
+    return;
+  }
+  bool restart = false;
+  if (Session* s = find(peer)) {
+    // RFC 6347 §4.2.8: a new ClientHello (epoch 0) from the address of an
+    // established association is a peer that restarted (a reloaded page, a
+    // reused port). Answer it through the cookie exchange; the old
+    // association goes only once the cookie shows the new peer is reachable.
+    // During a handshake, ClientHellos are retransmissions and go to it.
+    restart = options_.accept_incoming &&
+              s->association->state() != DtlsAssociation::State::kHandshaking &&
+              parse_client_hello_prefix(data).has_value();
+    if (!restart) {
+      s->association->handle_datagram(data, now);
+      after(peer, now);
+      return;
+    }
+  }
+  if (!options_.accept_incoming) return;
+  auto cookie = check_cookie(data, peer, now);
+  if (!cookie) return;
+  if (restart) {
+    stats_.peer_restarts++;
+    destroy_session(peer,
+                    make_error("ERR_DTLS_PEER_RESTARTED",
+                               peer.to_string() + " started a new handshake"));
+    if (closing_) return;  // a callback closed the endpoint
+  }
+  if (!accept_hello(data, *cookie, peer, options_.server_association, now))
+    return;
+  if (callbacks_.on_session) callbacks_.on_session(peer);
+  after(peer, now);
+}
+
+// RFC 6347 §4.2.1: a hello without a fresh cookie of ours gets a
+// HelloVerifyRequest and no state; the verified cookie otherwise.
+std::optional<CookieGate::Decision> EndpointCore::check_cookie(
+    std::span<const std::uint8_t> data, const PeerAddress& peer,
+    TimePoint now) {
+  if (!gate_) return std::nullopt;
+  CookieGate::Decision d = gate_->inspect(data, peer.key(), now);
+  stats_.cookie_refusals = gate_->refused();
+  if (d.verdict == CookieGate::Verdict::kHelloVerify) {
+    stats_.hello_verify_requests++;
+    send_datagram(peer, d.reply);
+    return std::nullopt;
+  }
+  if (d.verdict != CookieGate::Verdict::kAccept) return std::nullopt;
+  return d;
+}
+
+EndpointCore::Session* EndpointCore::accept_hello(
+    std::span<const std::uint8_t> data, const CookieGate::Decision& admitted,
+    const PeerAddress& peer, const AssociationOptions& options, TimePoint now) {
+  if (busy_) {
+    stats_.server_busy_count++;
+    return nullptr;
+  }
+  // A half-open slot taken by a peer that went silent after the cookie is
+  // given to this one, whose address also answered a cookie, once that one
+  // has had its grace to answer.
+  const bool full = sessions_.size() >= options_.max_sessions;
+  const HalfOpenTable::Admission admission = half_open_.admit(peer, now, full);
+  using Verdict = HalfOpenTable::Admission::Verdict;
+  if (admission.verdict == Verdict::kRefuse) {
+    // No state: the client retransmits its hello.
+    if (full) {
+      stats_.server_busy_count++;
+    } else {
+      stats_.half_open_refused++;
+    }
+    return nullptr;
+  }
+  // The association first: a hello that OpenSSL refuses (malformed past the
+  // prefix the cookie gate read) must not cost anyone else their slot.
+  auto a = DtlsAssociation::accept(options_.context, options, data,
+                                   admitted.cookie, now, admitted.cookie_age);
+  if (!a.ok()) return nullptr;  // no state kept
+  if (admission.verdict == Verdict::kReplace) {
+    stats_.half_open_evicted++;
+    destroy_session(admission.victim,
+                    make_error("ERR_DTLS_HANDSHAKE_EVICTED",
+                               "a newer handshake took the place of this "
+                               "half-open one"));
+    // The victim's callbacks may have called back in: closed the endpoint,
+    // or made a session (a connect) to this very address.
+    if (closing_ || find(peer) != nullptr) return nullptr;
+    if (sessions_.size() >= options_.max_sessions) {
+      stats_.server_busy_count++;
+      return nullptr;
+    }
+  }
+  stats_.server_sessions++;
+  Session& s = add(peer, std::move(a).value());
+  s.steps_seen = s.association->handshake_steps();
+  half_open_.add(peer, now);
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
+  return &s;
+}
+
+void EndpointCore::forget_half_open(const PeerAddress& peer) {
+  if (!half_open_.contains(peer)) return;
+  half_open_.remove(peer);
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
+}
+
+void EndpointCore::expire_half_open(TimePoint now) {
+  while (auto peer = half_open_.pop_expired(now)) {
+    stats_.half_open_expired++;
+    destroy_session(
+        *peer,
+        make_error("ERR_DTLS_HANDSHAKE_TIMEOUT",
+                   "the peer did not answer our first flight within " +
+                       std::to_string(half_open_.limits().timeout.count()) +
+                       " ms"));
+    if (closing_) return;
+  }
+  deadlines_.set(half_open_id_, half_open_.next_deadline());
+}
+
+// SRTP and SRTCP (RFC 7983: first byte 128..191; RFC 5761 §4 splits them by
+// payload type), unprotected in place in the receive buffer.
+void EndpointCore::on_media(std::span<std::uint8_t> data, PacketKind kind,
+                            const PeerAddress& peer, TimePoint now) {
+  PeerAddress key;
+  Session* s = route(peer, key);
+  if (s == nullptr) {
+    stats_.media_without_session++;
+    return;
+  }
+  if (!s->srtp) {
+    stats_.media_before_keys++;
+    return;
+  }
+  srtp::PacketResult r = kind == PacketKind::kRtp
+                             ? s->srtp->unprotect_rtp(data)
+                             : s->srtp->unprotect_rtcp(data);
+  if (r.status == srtp::PacketStatus::kKeyLimit) {
+    end_for_key_limit(key);
+    return;
+  }
+  // Authenticated media proves the peer is there (idle_timeout).
+  if (r.ok() && s->association->tracks_activity())
+    s->association->note_activity(now);
+  // Failures are counted by the context and never delivered.
+  if (r.ok() && callbacks_.on_media) {
+    callbacks_.on_media(key, kind, data.first(r.length));
+  }
+}
+
+// RFC 5764 §4.2: the SRTP master keys come from the RFC 5705 exporter with
+// the label EXTRACTOR-dtls_srtp, split by the negotiated profile.
+void EndpointCore::start_srtp(Session& s) {
+  if (s.association->srtp_profile().empty() || s.srtp) return;
+  auto keys = export_srtp_keys(*s.association);
+  if (!keys.ok()) {
+    s.srtp_error = keys.error();
+    return;
+  }
+  auto side = s.association->role() == Role::kClient ? srtp::Side::kClient
+                                                     : srtp::Side::kServer;
+  auto ctx = srtp::SrtpContext::create(*keys, side, options_.srtp);
+  if (!ctx.ok()) {
+    s.srtp_error = ctx.error();
+    return;
+  }
+  s.srtp = std::move(ctx).value();
+}
+
+Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
+                                        PacketKind kind,
+                                        std::span<const std::uint8_t> packet,
+                                        TimePoint) {
+  Session* s = find(peer);
+  if (s == nullptr ||
+      s->association->state() != DtlsAssociation::State::kOpen) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      "no open session with " + peer.to_string());
+  }
+  if (!s->srtp) {
+    if (s->srtp_error) return *s->srtp_error;
+    return make_error("ERR_SRTP_NOT_NEGOTIATED",
+                      "the handshake agreed on no SRTP profile");
+  }
+  if (packet.size() > kMaxMediaPacket) {
+    return make_error("ERR_SRTP_PACKET_TOO_LARGE",
+                      "a packet of " + std::to_string(packet.size()) +
+                          " bytes does not fit in one datagram");
+  }
+  // The backpressure signal stays immediate: the queue is full now.
+  std::span<std::uint8_t> buffer =
+      sink_.media_buffer(packet.size() + srtp::kMaxTrailer);
+  if (buffer.empty()) {
+    return make_error("ERR_SEND_QUEUE_FULL",
+                      "the socket and the send queue are full; the packet "
+                      "was dropped");
+  }
+  // Copied once into the sink's buffer and protected there: the caller's
+  // packet stays as it was, and nothing is allocated.
+  std::copy(packet.begin(), packet.end(), buffer.begin());
+  srtp::PacketResult r = kind == PacketKind::kRtcp
+                             ? s->srtp->protect_rtcp(buffer, packet.size())
+                             : s->srtp->protect_rtp(buffer, packet.size());
+  if (!r.ok()) {
+    if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
+    return make_error(srtp::packet_status_code(r.status),
+                      std::string("cannot protect this ") +
+                          (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
+                          " packet");
+  }
+  const int e = sink_.send_media(destination(peer, *s), r.length);
+  if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
+  if (e == DatagramSink::kSendQueueFull) {
+    // The backpressure signal: the kernel is full and so is our queue.
+    return make_error("ERR_SEND_QUEUE_FULL",
+                      "the socket and the send queue are full; the packet "
+                      "was dropped");
+  }
+  if (e != 0) {
+    return make_error("ERR_SOCKET_SEND",
+                      "the socket refused the packet: " + sink_.describe(e));
+  }
+  return r.length;
+}
+
+// RFC 3711 §9.2: a master key past its hard limit is not used again, and a
+// DTLS-SRTP session here never re-keys (renegotiation is refused), so the
+// session ends: close_notify to the peer, ERR_SRTP_KEY_LIMIT to ours.
+void EndpointCore::end_for_key_limit(const PeerAddress& peer) {
+  if (Session* s = find(peer)) {
+    s->association->close();
+    while (s->association->pop_datagram(out_))
+      send_datagram(destination(peer, *s), out_);
+  }
+  destroy_session(
+      peer, make_error("ERR_SRTP_KEY_LIMIT",
+                       "an SRTP master key reached its packet limit (RFC 3711 "
+                       "§9.2) and the session cannot re-key"));
+}
+
+const srtp::MediaCounters* EndpointCore::media_counters(
+    const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s && s->srtp ? &s->srtp->counters() : nullptr;
+}
+
+srtp::SrtpContext* EndpointCore::srtp_context(const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s ? s->srtp.get() : nullptr;
+}
+
+void EndpointCore::finished(const PeerAddress& peer, const Session& s) {
+  static const srtp::MediaCounters kNone;
+  // A WebRTC transport ends with its DTLS association (RFC 8842 §5): later
+  // checks for its ufrag are refused.
+  if (s.ice != nullptr) forget_ice(s.ice);
+  if (callbacks_.on_finished) {
+    callbacks_.on_finished(peer, *s.association,
+                           s.srtp ? s.srtp->counters() : kNone);
+  }
+}
+
+Status EndpointCore::connect(const PeerAddress& peer,
+                             AssociationOptions options, TimePoint now) {
+  if (closing_)
+    return make_error("ERR_INVALID_STATE", "the endpoint is closing");
+  if (find(peer)) {
+    return make_error("ERR_DTLS_SESSION_EXISTS",
+                      "a session to " + peer.to_string() + " exists");
+  }
+  auto a = DtlsAssociation::connect(options_.context, std::move(options), now);
+  if (!a.ok()) return a.error();
+  if (Status st = sink_.before_connect(peer); !st.ok()) return st;
+  add(peer, std::move(a).value());
+  stats_.client_sessions++;
+  after(peer, now);
+  return {};
+}
+
+Result<size_t> EndpointCore::send(const PeerAddress& peer,
+                                  std::span<const std::uint8_t> message,
+                                  TimePoint now) {
+  Session* s = find(peer);
+  if (s == nullptr) {
+    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                      "no session with " + peer.to_string());
+  }
+  auto r = s->association->send(message);
+  after(peer, now);
+  return r;
+}
+
+void EndpointCore::close_session(const PeerAddress& peer, TimePoint now) {
+  if (Session* s = find(peer)) {
+    s->association->close();
+    after(peer, now);
+  }
+}
+
+void EndpointCore::destroy_session(const PeerAddress& peer,
+                                   std::optional<Error> error) {
+  auto it = sessions_.find(peer);
+  if (it == sessions_.end()) return;
+  // Out of the tables before any callback, which may call back in.
+  Session s = std::move(it->second);
+  sessions_.erase(it);
+  deadlines_.erase(s.id);
+  by_id_.erase(s.id);
+  forget_half_open(peer);
+  if (error && callbacks_.on_event) {
+    callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
+  }
+  finished(peer, s);
+}
+
+DtlsAssociation* EndpointCore::association(const PeerAddress& peer) {
+  Session* s = find(peer);
+  return s ? s->association.get() : nullptr;
+}
+
+void EndpointCore::close(TimePoint now) {
+  if (closing_) return;
+  closing_ = true;
+  ice_.clear_held();
+  std::vector<PeerAddress> peers;
+  for (const auto& [peer, s] : sessions_) peers.push_back(peer);
+  for (const PeerAddress& peer : peers) {
+    if (Session* s = find(peer)) {
+      s->association->close();  // close_notify (RFC 5246 §7.2.1)
+      after(peer, now);
+    }
+  }
+}
+
+void EndpointCore::destroy(std::optional<Error> error) {
+  closing_ = true;
+  // Out of the tables before any callback, which may call back in.
+  auto sessions = std::move(sessions_);
+  sessions_.clear();
+  by_id_.clear();
+  // Kept alive until the sessions' callbacks have run.
+  IceLiteTable::Sessions ice_sessions = ice_.take_all();
+  deadlines_ = DeadlineQueue();
+  half_open_ = HalfOpenTable(options_.half_open);
+  for (const auto& [peer, session] : sessions) {
+    if (error && callbacks_.on_event) {
+      callbacks_.on_event(peer, DtlsEvent{DtlsEvent::Type::kError, {}, *error});
+    }
+    finished(peer, session);
+  }
+}
+
+// Flushes one association: its datagrams to the sink, its events to the
+// callback, its deadline to the queue; and forgets it once it has finished.
+void EndpointCore::after(const PeerAddress& peer, TimePoint now) {
+  Session* s = find(peer);
+  if (s == nullptr) return;
+  DtlsAssociation* a = s->association.get();
+  while (a->pop_datagram(out_)) send_datagram(destination(peer, *s), out_);
+  std::vector<DtlsEvent> events;
+  DtlsEvent e;
+  while (a->pop_event(e)) {
+    // Keys first, so that a handshake callback can send media at once.
+    if (e.type == DtlsEvent::Type::kHandshakeComplete) start_srtp(*s);
+    events.push_back(std::move(e));
+  }
+  const DeadlineQueue::Id id = s->id;
+  std::optional<Session> done;
+  if (a->state() == DtlsAssociation::State::kClosed ||
+      a->state() == DtlsAssociation::State::kFailed) {
+    done = std::move(*s);
+    deadlines_.erase(id);
+    by_id_.erase(id);
+    sessions_.erase(peer);  // `s` is gone from here on; `done` keeps it
+    forget_half_open(peer);
+  } else {
+    deadlines_.set(id, a->next_deadline());
+    if (a->state() != DtlsAssociation::State::kHandshaking) {
+      forget_half_open(peer);
+    } else if (a->handshake_steps() != s->steps_seen) {
+      // A step of the handshake (a message of the peer's read, or our next
+      // flight): the no-progress clock starts again, and the oldest-first
+      // order of replacement follows.
+      s->steps_seen = a->handshake_steps();
+      if (half_open_.contains(peer)) {
+        half_open_.add(peer, now);
+        deadlines_.set(half_open_id_, half_open_.next_deadline());
+      }
+    }
+  }
+  // Callbacks last: they may call back into the endpoint (send, connect,
+  // close). A finished association's events come first, then on_finished with
+  // its final state.
+  for (const DtlsEvent& ev : events) {
+    if (callbacks_.on_event) callbacks_.on_event(peer, ev);
+  }
+  if (done) finished(peer, *done);
+  sink_.flushed();
+}
+
+void EndpointCore::handle_timeout(TimePoint now) {
+  // Collect first: handling a timeout sets a new deadline, which must wait for
+  // the next run.
+  std::vector<DeadlineQueue::Id> due;
+  while (auto id = deadlines_.pop_due(now)) due.push_back(*id);
+  for (DeadlineQueue::Id id : due) {
+    if (id == half_open_id_) {
+      expire_half_open(now);
+      if (closing_) break;
+      continue;
+    }
+    if (id == consent_id_) {
+      expire_consent(now);
+      continue;
+    }
+    if (id == rotation_id_) {
+      rotate_cookie(now);
+      continue;
+    }
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) continue;
+    PeerAddress peer = it->second;
+    if (Session* s = find(peer)) {
+      s->association->handle_timeout(now);
+      after(peer, now);
+    }
+  }
+}
+
+// --- ICE-lite (RFC 8445 §2.5) ---
+
+EndpointCore::Session* EndpointCore::route(const PeerAddress& from,
+                                           PeerAddress& key) {
+  if (Session* s = find(from)) {
+    key = from;
+    return s;
+  }
+  // RFC 8445 §11.1: media may come from any validated address of the session
+  // (until the nomination settles, and after the peer moves).
+  IceSession* ice = ice_.by_address(from);
+  if (ice == nullptr || !ice->key) return nullptr;
+  key = *ice->key;
+  return find(key);
+}
+
+const PeerAddress& EndpointCore::destination(const PeerAddress& key,
+                                             const Session& s) const {
+  // RFC 8445 §12.1: once nominated, media goes over the selected pair.
+  if (s.ice != nullptr && s.ice->responder.selected())
+    return *s.ice->responder.selected();
+  return key;
+}
+
+PeerAddress EndpointCore::remote_of(const PeerAddress& key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? key : destination(key, it->second);
+}
+
+Status EndpointCore::add_ice_session(IceSessionOptions options, TimePoint now) {
+  if (!options_.ice_lite) {
+    return make_error("ERR_INVALID_STATE",
+                      "ICE sessions need an ICE-lite endpoint "
+                      "(UdpEndpointOptions::ice_lite)");
+  }
+  if (closing_)
+    return make_error("ERR_INVALID_STATE", "the endpoint is closing");
+  if (Status st = ice_.add(std::move(options), now); !st.ok()) return st;
+  deadlines_.set(consent_id_, ice_.next_deadline());
+  return {};
+}
+
+void EndpointCore::remove_ice_session(const std::string& ufrag, TimePoint now) {
+  IceSession* ice = ice_.find(ufrag);
+  if (ice == nullptr) return;
+  if (ice->key) {
+    close_session(*ice->key, now);  // forgotten when it finishes
+    return;
+  }
+  forget_ice(ice);
+}
+
+const IceLiteResponder* EndpointCore::ice_responder(
+    const std::string& ufrag) const {
+  const IceSession* ice = ice_.find(ufrag);
+  return ice == nullptr ? nullptr : &ice->responder;
+}
+
+void EndpointCore::forget_ice(IceSession* ice) {
+  // After destroy() the table no longer holds it (it is only kept alive).
+  if (ice_.find(ice->options.local.ufrag) != ice) return;
+  if (ice->key) {
+    if (auto s = sessions_.find(*ice->key);
+        s != sessions_.end() && s->second.ice == ice) {
+      s->second.ice = nullptr;
+    }
+  }
+  ice_.remove(ice);
+  deadlines_.set(consent_id_, ice_.next_deadline());
+}
+
+void EndpointCore::ice_event(IceSession& ice, IceEvent event) {
+  if (!callbacks_.on_ice) return;
+  const std::string ufrag = ice.options.local.ufrag;  // `ice` may go
+  callbacks_.on_ice(ufrag, event);
+}
+
+void EndpointCore::on_stun(std::span<const std::uint8_t> data,
+                           const PeerAddress& peer, TimePoint now) {
+  auto m = stun::Message::parse(data);
+  if (!options_.ice_lite || !m || m->message_class() != stun::Class::kRequest ||
+      m->method() != stun::kMethodBinding) {
+    stats_.stun_dropped++;
+    return;
+  }
+  auto ufrag = local_ufrag(*m);
+  IceSession* found = ufrag ? ice_.find(*ufrag) : nullptr;
+  if (found == nullptr) {
+    // RFC 8489 §9.1.3: no USERNAME is 400, a USERNAME nobody owns 401. Never
+    // larger than the request: a spoofed source gains nothing.
+    if (m->has_fingerprint() && !m->check_fingerprint()) {
+      stats_.stun_dropped++;
+      return;
+    }
+    stats_.stun_errors++;
+    auto r = IceLiteResponder::reject(
+        *m, m->username() && m->has_integrity() ? 401 : 400);
+    if (r && r->bytes().size() <= data.size()) send_datagram(peer, r->bytes());
+    return;
+  }
+  IceSession& ice = *found;
+  IceLiteResponder::Reply reply = ice.responder.handle(*m, peer, now);
+  if (reply.response) send_datagram(peer, reply.response->bytes());
+  if (reply.outcome != IceLiteResponder::Outcome::kSuccess) {
+    (reply.outcome == IceLiteResponder::Outcome::kError
+         ? stats_.stun_errors
+         : stats_.stun_dropped)++;
+    return;
+  }
+  stats_.stun_checks++;
+  ice_.checked(ice, peer, reply.evicted);
+  deadlines_.set(consent_id_, ice_.next_deadline());
+  const std::string name = ice.options.local.ufrag;
+  auto still = [&]() -> IceSession* {
+    return closing_ ? nullptr : ice_.find(name);
+  };
+  if (reply.nominated) ice_event(ice, {IceEvent::Type::kNominated, peer, {}});
+  if (reply.new_address) {
+    if (IceSession* i = still())
+      ice_event(*i, {IceEvent::Type::kChecked, peer, {}});
+  }
+  IceSession* i = still();
+  if (i == nullptr) return;
+  // RFC 5763 §5 with a=setup:active on our side: our ClientHello goes to the
+  // first address that passed a check.
+  if (i->options.dtls_client && !i->key && find(peer) == nullptr) {
+    auto a =
+        DtlsAssociation::connect(options_.context, i->options.association, now);
+    if (!a.ok()) {
+      const Error e = a.error();
+      forget_ice(i);
+      if (callbacks_.on_ice)
+        callbacks_.on_ice(name, {IceEvent::Type::kFailed, peer, e});
+      return;
+    }
+    Session& s = add(peer, std::move(a).value());
+    s.ice = i;
+    i->key = peer;
+    stats_.client_sessions++;
+    ice_event(*i, {IceEvent::Type::kSessionStarted, peer, {}});
+    after(peer, now);
+    return;
+  }
+  if (reply.new_address) replay_held(peer, now);
+}
+
+void EndpointCore::on_ice_dtls(std::span<const std::uint8_t> data,
+                               const PeerAddress& peer, TimePoint now) {
+  PeerAddress key;
+  if (Session* s = route(peer, key)) {
+    s->association->handle_datagram(data, now);
+    after(key, now);
+    return;
+  }
+  IceSession* ice = ice_.by_address(peer);
+  if (ice == nullptr) {
+    if (ice_.hold(data, peer, now)) stats_.ice_held++;
+    return;
+  }
+  // One association per ICE session; and with a=setup:active on our side
+  // the peer does not get to start one.
+  if (ice->key || ice->options.dtls_client) return;
+  // The check proved the address, but the cookie exchange stays: it costs
+  // the peer one round trip and keeps one code path for all handshakes.
+  auto cookie = check_cookie(data, peer, now);
+  if (!cookie) return;
+  const std::string ufrag = ice->options.local.ufrag;
+  Session* s = accept_hello(data, *cookie, peer, ice->options.association, now);
+  if (s == nullptr) return;
+  // A replaced half-open handshake's callbacks may have removed this ICE
+  // session meanwhile.
+  if (ice_.find(ufrag) != ice || ice->key) {
+    destroy_session(peer);
+    return;
+  }
+  s->ice = ice;
+  ice->key = peer;
+  ice_event(*ice, {IceEvent::Type::kSessionStarted, peer, {}});
+  after(peer, now);
+}
+
+void EndpointCore::replay_held(const PeerAddress& from, TimePoint now) {
+  for (const auto& d : ice_.take_held(from, now)) {
+    if (closing_) return;
+    stats_.ice_replayed++;
+    on_dtls(d, from, now);
+  }
+}
+
+void EndpointCore::expire_consent(TimePoint now) {
+  while (IceSession* ice = ice_.pop_expired(now)) {
+    stats_.ice_consent_expired++;
+    const Error e = make_error(
+        "ERR_ICE_CONSENT_EXPIRED",
+        "no valid ICE check for " + ice->options.local.ufrag + " in " +
+            std::to_string(ice->options.consent_timeout.count()) +
+            " ms: the peer withdrew consent (RFC 7675 §5.1)");
+    if (ice->key) {
+      destroy_session(*ice->key, e);  // forgets `ice` too
+    } else {
+      const std::string ufrag = ice->options.local.ufrag;
+      forget_ice(ice);
+      if (callbacks_.on_ice)
+        callbacks_.on_ice(ufrag, {IceEvent::Type::kFailed, {}, e});
+    }
+    if (closing_) return;
+  }
+  deadlines_.set(consent_id_, ice_.next_deadline());
+}
+
+}  // namespace dtls
