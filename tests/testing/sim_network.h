@@ -1,0 +1,117 @@
+// A simulated network of endpoint cores: each sits at an address, every
+// datagram crosses a seeded link (loss, duplication, reordering, delay) to
+// the node at its destination, and one simulated clock drives all of them
+// (OpenSSL's DTLS timer included, through fake_wall_clock). Addresses with no
+// core behind them collect what is sent there, so a test can play a peer by
+// hand. Nothing sleeps and nothing touches a socket.
+#ifndef DTLS_SRTP_TESTS_TESTING_SIM_NETWORK_H_
+#define DTLS_SRTP_TESTS_TESTING_SIM_NETWORK_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "tests/testing/sim_link.h"
+#include "transport/endpoint_core.h"
+#include "transport/peer_address.h"
+#include "transport/time.h"
+
+namespace dtls::testing {
+
+// 10.0.0.<host>:<port>, a simulated address.
+PeerAddress sim_address(int host, std::uint16_t port = 5000);
+
+class SimNetwork {
+ public:
+  struct Datagram {
+    PeerAddress from;
+    PeerAddress to;
+    std::vector<std::uint8_t> bytes;
+  };
+
+  // `link` applies to every datagram unless set_link says otherwise.
+  explicit SimNetwork(std::uint64_t seed = 1, LinkConfig link = {});
+  ~SimNetwork();
+
+  TimePoint now() const { return now_; }
+
+  // A core at `address` (replacing one that is there: a peer restarting on
+  // the same address). Built at now().
+  EndpointCore& add(const PeerAddress& address, EndpointCoreOptions options,
+                    EndpointCore::Callbacks callbacks = {});
+  // The core at `address`, or null.
+  EndpointCore* at(const PeerAddress& address);
+  // The node leaves (its datagrams in flight still arrive elsewhere; those
+  // to it are collected like any address without a core).
+  void remove(const PeerAddress& address);
+  // The node at `from` is at `to` from now on (NAT rebinding).
+  void move(const PeerAddress& from, const PeerAddress& to);
+
+  // Datagrams from `from` to `to` cross this link (a one-way setting).
+  void set_link(const PeerAddress& from, const PeerAddress& to,
+                LinkConfig link);
+  // Sees every datagram as it is sent: false drops it.
+  std::function<bool(Datagram&)> filter;
+
+  // A datagram from anyone (a hand-made peer, or a spoofed source), over the
+  // link from `from` to `to`.
+  void send(const PeerAddress& from, const PeerAddress& to,
+            std::vector<std::uint8_t> bytes);
+  // What arrived at addresses without a core, in order; taken out.
+  std::vector<Datagram> take_collected(const PeerAddress& to);
+
+  // Runs (datagrams and deadlines in time order) until `done` holds or
+  // `limit` of simulated time has passed; whether `done` holds.
+  bool run_until(const std::function<bool()>& done,
+                 Duration limit = std::chrono::seconds(60));
+  // Runs for `d` of simulated time.
+  void run_for(Duration d);
+
+  struct Stats {
+    std::uint64_t sent = 0, delivered = 0, lost = 0, filtered = 0,
+                  collected = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Node;
+  class Sink;
+  struct InFlight {
+    TimePoint at;
+    std::uint64_t order;  // FIFO among equal times
+    Datagram datagram;
+    bool operator>(const InFlight& o) const {
+      return at != o.at ? at > o.at : order > o.order;
+    }
+  };
+  Node* node(const PeerAddress& address);
+  const LinkConfig& link(const PeerAddress& from, const PeerAddress& to) const;
+  bool chance(double p);
+  // Everything due at now(); false when nothing was.
+  bool step();
+  void advance(TimePoint to);
+
+  TimePoint now_;
+  std::mt19937_64 rng_;
+  LinkConfig default_link_;
+  std::vector<std::pair<std::pair<PeerAddress, PeerAddress>, LinkConfig>>
+      links_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  // Nodes replaced or removed while one of their calls may still be on the
+  // stack: dropped at the next step.
+  std::vector<std::unique_ptr<Node>> retired_;
+  std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> queue_;
+  std::uint64_t order_ = 0;
+  std::unordered_map<PeerAddress, std::vector<Datagram>, PeerAddressHash>
+      collected_;
+  Stats stats_;
+};
+
+}  // namespace dtls::testing
+
+#endif  // DTLS_SRTP_TESTS_TESTING_SIM_NETWORK_H_

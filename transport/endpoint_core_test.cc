@@ -1,0 +1,706 @@
+// The endpoint core over a simulated network (tests/testing/sim_network):
+// several cores and hand-played peers at simulated addresses, one simulated
+// clock, seeded loss. Every wait here is simulated time; the times asserted
+// are exact.
+#include "transport/endpoint_core.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/testing/cookie_exchange.h"
+#include "tests/testing/dtls_pair.h"
+#include "tests/testing/ice_check.h"
+#include "tests/testing/rtp_packets.h"
+#include "tests/testing/sim_network.h"
+#include "transport/stun_message.h"
+
+namespace dtls {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::sim_address;
+using testing::SimNetwork;
+
+const certs::Credentials& creds(int i) {
+  return testing::test_credentials("endpoint-core-" + std::to_string(i));
+}
+
+certs::Fingerprint fp(int i) {
+  return certs::Fingerprint::of(creds(i).leaf(), certs::HashAlgorithm::kSha256);
+}
+
+std::shared_ptr<const DtlsContext> context(int i) {
+  DtlsContextOptions o;
+  o.credentials = creds(i);
+  o.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
+  return std::move(DtlsContext::create(o)).value();
+}
+
+const PeerAddress kServer = sim_address(1, 443);
+
+PeerAddress client_address(int i) { return sim_address(10 + i, 5000); }
+
+EndpointCoreOptions server_options() {
+  EndpointCoreOptions o;
+  o.context = context(0);
+  o.accept_incoming = true;
+  o.server_association.peer_fingerprints = {fp(1)};
+  return o;
+}
+
+EndpointCoreOptions client_options(int cert = 1) {
+  EndpointCoreOptions o;
+  o.context = context(cert);
+  return o;
+}
+
+AssociationOptions pin_server() {
+  AssociationOptions a;
+  a.peer_fingerprints = {fp(0)};
+  return a;
+}
+
+std::vector<std::uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+struct Recorder {
+  std::vector<PeerAddress> sessions;
+  std::vector<std::pair<PeerAddress, DtlsEvent>> events;
+  std::vector<DtlsAssociation::State> finished;
+  struct Media {
+    PeerAddress from;
+    PacketKind kind;
+    std::vector<std::uint8_t> packet;
+  };
+  std::vector<Media> media;
+  std::vector<std::pair<std::string, IceEvent>> ice;
+  int count(IceEvent::Type t) const {
+    int n = 0;
+    for (const auto& [u, e] : ice) n += e.type == t;
+    return n;
+  }
+  int count(DtlsEvent::Type t) const {
+    int n = 0;
+    for (const auto& [p, e] : events) n += e.type == t;
+    return n;
+  }
+  std::vector<std::string> error_codes() const {
+    std::vector<std::string> codes;
+    for (const auto& [p, e] : events) {
+      if (e.type == DtlsEvent::Type::kError) codes.push_back(e.error.code);
+    }
+    return codes;
+  }
+  EndpointCore::Callbacks callbacks() {
+    return {
+        [this](const PeerAddress& p) { sessions.push_back(p); },
+        [this](const PeerAddress& p, const DtlsEvent& e) {
+          events.emplace_back(p, e);
+        },
+        [this](const PeerAddress&, const DtlsAssociation& a,
+               const srtp::MediaCounters&) { finished.push_back(a.state()); },
+        [this](const PeerAddress& p, PacketKind k,
+               std::span<const std::uint8_t> m) {
+          media.push_back({p, k, {m.begin(), m.end()}});
+        },
+        [this](const std::string& ufrag, const IceEvent& e) {
+          ice.emplace_back(ufrag, e);
+        }};
+  }
+};
+
+bool both_open(const Recorder& a, const Recorder& b, int n = 1) {
+  return a.count(DtlsEvent::Type::kHandshakeComplete) == n &&
+         b.count(DtlsEvent::Type::kHandshakeComplete) == n;
+}
+
+// A first ClientHello (no cookie) as a client core sends it: taken from one
+// that connects to an address where nobody is.
+std::vector<std::uint8_t> first_client_hello(SimNetwork& net) {
+  const PeerAddress from = sim_address(200, 1);
+  const PeerAddress nobody = sim_address(201, 1);
+  EXPECT_TRUE(net.add(from, client_options())
+                  .connect(nobody, pin_server(), net.now())
+                  .ok());
+  net.run_until([&] { return net.stats().collected >= 1; }, seconds(1));
+  net.remove(from);
+  auto got = net.take_collected(nobody);
+  EXPECT_FALSE(got.empty());
+  return got.empty() ? std::vector<std::uint8_t>() : got[0].bytes;
+}
+
+// Plays the client half of the cookie exchange from `from` by hand: the
+// HelloVerifyRequest's cookie, or empty when none came.
+std::vector<std::uint8_t> cookie_for(SimNetwork& net,
+                                     const std::vector<std::uint8_t>& hello,
+                                     const PeerAddress& from,
+                                     const PeerAddress& server = kServer) {
+  net.send(from, server, hello);
+  net.run_for(milliseconds(30));
+  for (const auto& d : net.take_collected(from)) {
+    auto cookie = testing::hello_verify_cookie(d.bytes);
+    if (!cookie.empty()) return {cookie.begin(), cookie.end()};
+  }
+  return {};
+}
+
+TEST(EndpointCore, HandshakeDataAndMediaOverALossyLink) {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    testing::LinkConfig lossy;
+    lossy.loss = 0.15;
+    lossy.duplicate = 0.05;
+    lossy.reorder = 0.1;
+    SimNetwork net(seed, lossy);
+    Recorder srec, crec;
+    EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+    EndpointCore& c =
+        net.add(client_address(1), client_options(), crec.callbacks());
+    AssociationOptions a = pin_server();
+    a.initial_retransmit_timeout = milliseconds(200);
+    ASSERT_TRUE(c.connect(kServer, a, net.now()).ok());
+    ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }))
+        << "seed " << seed;
+    ASSERT_EQ(srec.sessions, std::vector<PeerAddress>{client_address(1)});
+    EXPECT_GE(s.stats().hello_verify_requests, 1u);
+    EXPECT_EQ(s.stats().server_sessions, 1u);
+    EXPECT_EQ(c.stats().client_sessions, 1u);
+    EXPECT_EQ(*c.association(kServer)->export_keying_material(
+                  60, "EXTRACTOR-dtls_srtp"),
+              *s.association(client_address(1))
+                   ->export_keying_material(60, "EXTRACTOR-dtls_srtp"));
+    // Data and media over a clean link (DTLS does not resend data).
+    net.set_link(kServer, client_address(1), {});
+    net.set_link(client_address(1), kServer, {});
+    net.run_for(seconds(3));  // late duplicates and retransmissions drain
+    ASSERT_TRUE(c.send(kServer, bytes("ping"), net.now()).ok());
+    const auto rtp = testing::make_rtp(7, 1, 160);
+    ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp, rtp, net.now()).ok());
+    ASSERT_TRUE(s.send_media(client_address(1), PacketKind::kRtp,
+                             testing::make_rtp(8, 1, 160), net.now())
+                    .ok());
+    ASSERT_TRUE(net.run_until([&] {
+      return srec.count(DtlsEvent::Type::kData) == 1 &&
+             srec.media.size() == 1 && crec.media.size() == 1;
+    }));
+    EXPECT_EQ(srec.media[0].packet, rtp);
+    EXPECT_EQ(srec.media[0].from, client_address(1));
+    EXPECT_EQ(s.media_counters(client_address(1))->rtp_packets_unprotected, 1u);
+    // The client's close_notify ends the server's session.
+    c.close(net.now());
+    ASSERT_TRUE(
+        net.run_until([&] { return srec.count(DtlsEvent::Type::kClosed); }));
+    EXPECT_EQ(s.session_count(), 0u);
+    EXPECT_EQ(srec.finished, std::vector<DtlsAssociation::State>{
+                                 DtlsAssociation::State::kClosed});
+    EXPECT_FALSE(c.connect(kServer, pin_server(), net.now()).ok());
+  }
+}
+
+// next_deadline() and handle_timeout() carry the association's timers: the
+// ClientHello is resent after exactly initial_retransmit_timeout, and the
+// handshake ends at exactly handshake_timeout.
+TEST(EndpointCore, DeadlinesRunInSimulatedTime) {
+  SimNetwork net;
+  Recorder crec;
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  const PeerAddress nobody = sim_address(99);
+  const TimePoint t0 = net.now();
+  AssociationOptions a = pin_server();
+  a.initial_retransmit_timeout = milliseconds(300);
+  a.handshake_timeout = milliseconds(1000);
+  ASSERT_TRUE(c.connect(nobody, a, t0).ok());
+  EXPECT_EQ(c.next_deadline(), t0 + milliseconds(300));
+  net.run_for(milliseconds(299));
+  EXPECT_EQ(net.take_collected(nobody).size(), 1u);
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(net.take_collected(nobody).size(), 1u);  // the retransmission
+  ASSERT_TRUE(
+      net.run_until([&] { return crec.count(DtlsEvent::Type::kError) == 1; }));
+  EXPECT_EQ(net.now(), t0 + milliseconds(1000));
+  EXPECT_EQ(crec.error_codes(),
+            std::vector<std::string>{"ERR_DTLS_HANDSHAKE_TIMEOUT"});
+  EXPECT_EQ(c.session_count(), 0u);
+  EXPECT_FALSE(c.next_deadline());
+}
+
+TEST(EndpointCore, BusyAndMaxSessionsRefuseNewHandshakes) {
+  for (bool use_busy : {true, false}) {
+    SimNetwork net;
+    Recorder srec, crec;
+    EndpointCoreOptions o = server_options();
+    o.max_sessions = use_busy ? 10 : 0;
+    EndpointCore& s = net.add(kServer, o, srec.callbacks());
+    s.set_busy(use_busy);
+    EndpointCore& c =
+        net.add(client_address(1), client_options(), crec.callbacks());
+    AssociationOptions a = pin_server();
+    a.initial_retransmit_timeout = milliseconds(50);
+    a.handshake_timeout = milliseconds(300);
+    const TimePoint t0 = net.now();
+    ASSERT_TRUE(c.connect(kServer, a, t0).ok());
+    ASSERT_TRUE(net.run_until(
+        [&] { return crec.count(DtlsEvent::Type::kError) == 1; }));
+    EXPECT_EQ(net.now(), t0 + milliseconds(300));
+    EXPECT_EQ(crec.error_codes(),
+              std::vector<std::string>{"ERR_DTLS_HANDSHAKE_TIMEOUT"});
+    // Every hello with a valid cookie (the first and each retransmission)
+    // was refused without state.
+    EXPECT_GE(s.stats().server_busy_count, 2u);
+    EXPECT_EQ(s.stats().server_sessions, 0u);
+    EXPECT_EQ(s.session_count(), 0u);
+    EXPECT_TRUE(srec.sessions.empty());
+    if (use_busy) {
+      // No longer busy: the next handshake goes through.
+      s.set_busy(false);
+      ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+      ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+    }
+  }
+}
+
+// A client with creds(1) completes a handshake, vanishes without a
+// close_notify, and a new one (creds(cert)) takes its address and starts a
+// handshake: a peer restart (RFC 6347 §4.2.8).
+void restart_peer(SimNetwork& net, Recorder& srec, Recorder& first,
+                  Recorder& second, int cert) {
+  EndpointCore& c1 =
+      net.add(client_address(1), client_options(), first.callbacks());
+  ASSERT_TRUE(c1.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, first); }));
+  EndpointCore& c2 =
+      net.add(client_address(1), client_options(cert), second.callbacks());
+  ASSERT_TRUE(c2.connect(kServer, pin_server(), net.now()).ok());
+}
+
+TEST(EndpointCore, PeerRestartingOnTheSameAddressGetsANewSession) {
+  SimNetwork net;
+  Recorder srec, first, second;
+  EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+  restart_peer(net, srec, first, second, 1);
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 2 &&
+           second.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  EXPECT_EQ(s.stats().peer_restarts, 1u);
+  EXPECT_EQ(s.session_count(), 1u);
+  EXPECT_EQ(srec.sessions,
+            (std::vector<PeerAddress>{client_address(1), client_address(1)}));
+  EXPECT_EQ(srec.error_codes(),
+            std::vector<std::string>{"ERR_DTLS_PEER_RESTARTED"});
+  // The restart went through the cookie exchange like the first handshake.
+  EXPECT_EQ(s.stats().hello_verify_requests, 2u);
+}
+
+// Issue 8, faults: the peer comes back on the same address with another
+// certificate. The cookie exchange lets the restart through (RFC 6347
+// §4.2.8), and the pin stops the new handshake.
+TEST(EndpointCore, APeerThatReturnsWithAnotherCertificateIsRefused) {
+  SimNetwork net;
+  Recorder srec, first, second;
+  EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+  restart_peer(net, srec, first, second, /*cert=*/2);
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kError) == 2 &&
+           second.count(DtlsEvent::Type::kError) == 1;
+  }));
+  EXPECT_EQ(srec.error_codes(),
+            (std::vector<std::string>{"ERR_DTLS_PEER_RESTARTED",
+                                      "ERR_DTLS_CERT_FINGERPRINT_MISMATCH"}));
+  ASSERT_EQ(second.error_codes().size(), 1u);
+  EXPECT_EQ(second.error_codes()[0].rfind("ERR_DTLS_ALERT_", 0), 0u)
+      << second.error_codes()[0];
+  EXPECT_EQ(s.session_count(), 0u);
+}
+
+// An open session ends ERR_DTLS_IDLE_TIMEOUT once its peer has been silent
+// for idle_timeout; authenticated media keeps it alive (the core reports it
+// to the association), as DTLS does.
+TEST(EndpointCore, IdleTimeoutEndsASessionWhosePeerVanished) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCoreOptions o = server_options();
+  o.server_association.idle_timeout = milliseconds(400);
+  EndpointCore& s = net.add(kServer, o, srec.callbacks());
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  net.run_for(milliseconds(100));  // the handshake's last flights settle
+  // A second of media, every 100 ms: no idle timeout.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(
+        c.send_media(kServer, PacketKind::kRtp,
+                     testing::make_rtp(5, static_cast<std::uint16_t>(i), 100),
+                     net.now())
+            .ok());
+    net.run_for(milliseconds(100));
+  }
+  EXPECT_EQ(srec.media.size(), 10u);
+  EXPECT_EQ(srec.count(DtlsEvent::Type::kError), 0);
+  // The client vanishes: the last packet arrived 10 ms after it was sent,
+  // 90 ms ago, so the session ends 310 ms from now.
+  net.remove(client_address(1));
+  const TimePoint last_heard = net.now() - milliseconds(90);
+  ASSERT_TRUE(
+      net.run_until([&] { return srec.count(DtlsEvent::Type::kError) == 1; }));
+  EXPECT_EQ(net.now(), last_heard + milliseconds(400));
+  EXPECT_EQ(srec.error_codes(),
+            std::vector<std::string>{"ERR_DTLS_IDLE_TIMEOUT"});
+  EXPECT_EQ(s.session_count(), 0u);
+}
+
+// RFC 6347 §4.2.1: the cookie secret rotates every cookie_rotation; a cookie
+// stays good through one rotation (the previous secret) and not two.
+TEST(EndpointCore, CookiesOutliveOneRotationButNotTwo) {
+  SimNetwork net;
+  EndpointCoreOptions o = server_options();
+  o.cookie_rotation = milliseconds(1000);
+  EndpointCore& s = net.add(kServer, o);
+  const auto hello = first_client_hello(net);
+  ASSERT_FALSE(hello.empty());
+  const PeerAddress peer = sim_address(50, 1);
+  auto cookie = cookie_for(net, hello, peer);
+  ASSERT_FALSE(cookie.empty());
+  EXPECT_EQ(s.stats().hello_verify_requests, 1u);
+  const auto hello2 = testing::client_hello_with_cookie(hello, cookie);
+  // Between one and two rotations later: accepted.
+  net.run_for(milliseconds(1500));
+  net.send(peer, kServer, hello2);
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(s.stats().server_sessions, 1u);
+  EXPECT_EQ(s.stats().hello_verify_requests, 1u);
+  // A second peer gets a cookie of the current secret.
+  const PeerAddress other = sim_address(50, 2);
+  auto other_cookie = cookie_for(net, hello, other);
+  ASSERT_FALSE(other_cookie.empty());
+  EXPECT_EQ(s.stats().hello_verify_requests, 2u);
+  // Two rotations after it was made, that one is refused with a fresh one.
+  net.run_for(milliseconds(2000));
+  net.send(other, kServer,
+           testing::client_hello_with_cookie(hello, other_cookie));
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(s.stats().server_sessions, 1u);
+  EXPECT_EQ(s.stats().hello_verify_requests, 3u);
+  auto again = net.take_collected(other);
+  ASSERT_FALSE(again.empty());
+  EXPECT_FALSE(testing::hello_verify_cookie(again.back().bytes).empty());
+}
+
+// With one cookie master, endpoints (workers of one port) accept each
+// other's cookies: the secret follows the rotation period, not the endpoint.
+TEST(EndpointCore, EndpointsWithOneCookieMasterAcceptEachOthersCookies) {
+  SimNetwork net;
+  EndpointCoreOptions o = server_options();
+  o.cookie_master_secret.emplace();
+  o.cookie_master_secret->fill(7);
+  o.cookie_rotation = milliseconds(8000);
+  const PeerAddress worker2 = sim_address(2, 443);
+  EndpointCore& w1 = net.add(kServer, o);
+  EndpointCore& w2 = net.add(worker2, o);
+  const auto hello = first_client_hello(net);
+  const PeerAddress peer = sim_address(50, 1);
+  auto cookie = cookie_for(net, hello, peer, kServer);
+  ASSERT_FALSE(cookie.empty());
+  net.send(peer, worker2, testing::client_hello_with_cookie(hello, cookie));
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(w2.stats().server_sessions, 1u);
+  EXPECT_EQ(w2.stats().hello_verify_requests, 0u);
+  EXPECT_EQ(w1.stats().server_sessions, 0u);
+  // Without the master, another endpoint's cookie is not one of ours.
+  const PeerAddress lone = sim_address(3, 443);
+  EndpointCore& w3 = net.add(lone, server_options());
+  net.send(peer, lone, testing::client_hello_with_cookie(hello, cookie));
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(w3.stats().server_sessions, 0u);
+  EXPECT_EQ(w3.stats().hello_verify_requests, 1u);
+}
+
+// A flood of ClientHellos from spoofed sources costs the server no state: one
+// HelloVerifyRequest each, no larger than the hello. Peers that answer the
+// cookie and go silent are bounded per address, replaced after their grace,
+// and expire; every one is counted.
+TEST(EndpointCore, FloodsAreAnsweredWithoutStateAndCountedExactly) {
+  SimNetwork net;
+  EndpointCoreOptions o = server_options();
+  o.half_open.per_address = 4;
+  o.half_open.grace = milliseconds(1000);
+  o.half_open.timeout = milliseconds(5000);
+  Recorder srec;
+  EndpointCore& s = net.add(kServer, o, srec.callbacks());
+  const auto hello = first_client_hello(net);
+  constexpr int kSpoofed = 500;
+  for (int i = 0; i < kSpoofed; ++i) {
+    net.send(sim_address(100, static_cast<std::uint16_t>(1000 + i)), kServer,
+             hello);
+  }
+  net.run_for(milliseconds(50));
+  EXPECT_EQ(s.stats().hello_verify_requests, static_cast<unsigned>(kSpoofed));
+  EXPECT_EQ(s.stats().demux[PacketKind::kDtls],
+            static_cast<unsigned>(kSpoofed));
+  EXPECT_EQ(s.session_count(), 0u);
+  EXPECT_EQ(s.half_open_count(), 0u);
+  for (int i = 0; i < kSpoofed; ++i) {
+    auto got = net.take_collected(
+        sim_address(100, static_cast<std::uint16_t>(1000 + i)));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LE(got[0].bytes.size(), hello.size());
+  }
+  // Six peers of one address answer their cookies, then go silent.
+  auto half_open = [&](int port) {
+    const PeerAddress from = sim_address(60, static_cast<std::uint16_t>(port));
+    auto cookie = cookie_for(net, hello, from);
+    EXPECT_FALSE(cookie.empty());
+    net.send(from, kServer, testing::client_hello_with_cookie(hello, cookie));
+    net.run_for(milliseconds(20));
+  };
+  for (int port = 1; port <= 6; ++port) half_open(port);
+  EXPECT_EQ(s.half_open_count(), 4u);
+  EXPECT_EQ(s.stats().half_open_refused, 2u);  // within the others' grace
+  // Past their grace, a new one replaces the oldest.
+  net.run_for(milliseconds(1000));
+  half_open(7);
+  EXPECT_EQ(s.half_open_count(), 4u);
+  EXPECT_EQ(s.stats().half_open_evicted, 1u);
+  EXPECT_EQ(srec.error_codes(),
+            std::vector<std::string>{"ERR_DTLS_HANDSHAKE_EVICTED"});
+  // No step for half_open.timeout: all of them end.
+  ASSERT_TRUE(net.run_until([&] { return s.session_count() == 0; }));
+  EXPECT_EQ(s.stats().half_open_expired, 4u);
+  EXPECT_EQ(s.half_open_count(), 0u);
+  EXPECT_EQ(s.stats().server_sessions, 5u);
+}
+
+// close() sends close_notify to every session and takes nothing after;
+// destroy(error) ends every session with the error.
+TEST(EndpointCore, CloseAndDestroyEndEverySession) {
+  SimNetwork net;
+  Recorder srec;
+  EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+  std::vector<Recorder> crecs(3);
+  for (int i = 0; i < 3; ++i) {
+    EndpointCore& c = net.add(client_address(i), client_options(),
+                              crecs[static_cast<size_t>(i)].callbacks());
+    ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  }
+  ASSERT_TRUE(net.run_until(
+      [&] { return srec.count(DtlsEvent::Type::kHandshakeComplete) == 3; }));
+  s.close(net.now());
+  EXPECT_TRUE(s.closing());
+  ASSERT_TRUE(net.run_until([&] {
+    for (const auto& r : crecs) {
+      if (r.count(DtlsEvent::Type::kClosed) != 1) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(s.connect(client_address(0), pin_server(), net.now()).error().code,
+            "ERR_INVALID_STATE");
+  EndpointCore* c0 = net.at(client_address(0));
+  ASSERT_TRUE(c0->connect(kServer, pin_server(), net.now()).ok());
+  net.run_for(seconds(2));
+  EXPECT_EQ(s.stats().hello_verify_requests, 3u);  // nothing more answered
+  c0->destroy(make_error("ERR_APP_SHUTDOWN", "going away"));
+  EXPECT_EQ(crecs[0].error_codes(),
+            std::vector<std::string>{"ERR_APP_SHUTDOWN"});
+  EXPECT_EQ(c0->session_count(), 0u);
+  EXPECT_FALSE(c0->next_deadline());
+}
+
+// --- ICE-lite (RFC 8445 §2.5) ---
+
+constexpr char kUfrag[] = "srvr";
+constexpr char kPwd[] = "0123456789abcdefghijklmn";
+constexpr char kBrowserUfrag[] = "brws";
+
+std::vector<std::uint8_t> check(bool use_candidate = false,
+                                std::uint8_t id = 1) {
+  return testing::ice_check(std::string(kUfrag) + ":" + kBrowserUfrag, kPwd,
+                            use_candidate, id);
+}
+
+EndpointCoreOptions ice_options() {
+  EndpointCoreOptions o;
+  o.context = context(0);
+  o.ice_lite = true;
+  return o;
+}
+
+IceSessionOptions ice_session() {
+  IceSessionOptions o;
+  o.local = {kUfrag, kPwd};
+  o.remote_ufrag = kBrowserUfrag;
+  o.association.peer_fingerprints = {fp(1)};
+  return o;
+}
+
+TEST(EndpointCoreIce, PassiveHoldsAnEarlyClientHelloAndReplaysItAfterTheCheck) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
+  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
+  const PeerAddress browser = client_address(1);
+  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
+  std::vector<std::vector<std::uint8_t>> from_server;
+  net.filter = [&](SimNetwork::Datagram& d) {
+    if (d.from == kServer) from_server.push_back(d.bytes);
+    return true;
+  };
+  // The ClientHello comes first, from an address no check has proved: held.
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  net.run_for(milliseconds(100));
+  EXPECT_EQ(s.stats().ice_held, 1u);
+  EXPECT_EQ(s.session_count(), 0u);
+  EXPECT_TRUE(from_server.empty());  // not even a HelloVerifyRequest
+  net.send(browser, kServer, check(true));
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  // The success response reflects the browser's address, signed with our pwd.
+  ASSERT_FALSE(from_server.empty());
+  auto res = stun::Message::parse(from_server[0]);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->message_class(), stun::Class::kSuccess);
+  EXPECT_EQ(res->xor_mapped_address(), browser);
+  EXPECT_TRUE(res->check_integrity(std::string_view(kPwd)));
+  EXPECT_TRUE(res->check_fingerprint());
+  // The held ClientHello was replayed (and answered with a cookie) rather
+  // than waiting for the client's retransmission a second later.
+  EXPECT_EQ(s.stats().ice_replayed, 1u);
+  EXPECT_EQ(s.stats().stun_checks, 1u);
+  EXPECT_EQ(c.association(kServer)->stats().retransmit_count, 0u);
+  EXPECT_EQ(srec.count(IceEvent::Type::kNominated), 1);
+  EXPECT_EQ(srec.count(IceEvent::Type::kChecked), 1);
+  EXPECT_EQ(srec.count(IceEvent::Type::kSessionStarted), 1);
+  for (const auto& [ufrag, e] : srec.ice) {
+    EXPECT_EQ(ufrag, kUfrag);
+    EXPECT_EQ(e.address, browser);
+  }
+  EXPECT_TRUE(srec.sessions.empty());  // ICE sessions are not on_session's
+  // SRTP both ways on the checked address.
+  ASSERT_TRUE(s.send_media(browser, PacketKind::kRtp,
+                           testing::make_rtp(1, 1, 100), net.now())
+                  .ok());
+  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
+                           testing::make_rtp(2, 1, 100), net.now())
+                  .ok());
+  ASSERT_TRUE(net.run_until(
+      [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
+  EXPECT_EQ(srec.media[0].from, browser);
+  EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 1, 100));
+  s.close(net.now());
+  ASSERT_TRUE(
+      net.run_until([&] { return crec.count(DtlsEvent::Type::kClosed); }));
+  // The ICE session went with its DTLS association.
+  EXPECT_EQ(s.ice_responder(kUfrag), nullptr);
+}
+
+// A held ClientHello is replayed only while fresh (ice_hold_time): one from
+// longer ago waits for the client's retransmission.
+TEST(EndpointCoreIce, AStaleHeldClientHelloIsNotReplayed) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCoreOptions o = ice_options();
+  o.ice_hold_time = milliseconds(500);
+  EndpointCore& s = net.add(kServer, o, srec.callbacks());
+  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
+  const PeerAddress browser = client_address(1);
+  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
+  AssociationOptions a = pin_server();
+  a.initial_retransmit_timeout = milliseconds(800);
+  const TimePoint t0 = net.now();
+  ASSERT_TRUE(c.connect(kServer, a, t0).ok());
+  net.run_for(milliseconds(600));
+  net.send(browser, kServer, check(true));
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  EXPECT_EQ(s.stats().ice_held, 1u);
+  EXPECT_EQ(s.stats().ice_replayed, 0u);
+  EXPECT_EQ(c.association(kServer)->stats().retransmit_count, 1u);
+  EXPECT_GT(net.now(), t0 + milliseconds(800));
+}
+
+TEST(EndpointCoreIce, ConsentExpiresWithAClearCode) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
+  // No check at all: the session fails on its own, at its consent_timeout.
+  auto lonely = ice_session();
+  lonely.local.ufrag = "lone";
+  lonely.consent_timeout = milliseconds(50);
+  const TimePoint t0 = net.now();
+  ASSERT_TRUE(s.add_ice_session(lonely, t0).ok());
+  ASSERT_TRUE(
+      net.run_until([&] { return srec.count(IceEvent::Type::kFailed) == 1; }));
+  EXPECT_EQ(net.now(), t0 + milliseconds(50));
+  EXPECT_EQ(srec.ice.back().first, "lone");
+  EXPECT_EQ(srec.ice.back().second.error.code, "ERR_ICE_CONSENT_EXPIRED");
+  EXPECT_EQ(s.ice_responder("lone"), nullptr);
+  // An established session whose checks stop ends with the same code,
+  // consent_timeout after the last check (RFC 7675 §5.1).
+  auto o = ice_session();
+  o.consent_timeout = milliseconds(400);
+  ASSERT_TRUE(s.add_ice_session(o, net.now()).ok());
+  const PeerAddress browser = client_address(1);
+  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
+  net.send(browser, kServer, check(true));
+  net.run_for(milliseconds(10));
+  const TimePoint checked = net.now();
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  // A later check moves the deadline.
+  net.run_for(milliseconds(100));
+  net.send(browser, kServer, check(false, 2));
+  net.run_for(milliseconds(10));
+  const TimePoint refreshed = net.now();
+  EXPECT_GT(refreshed, checked);
+  ASSERT_TRUE(
+      net.run_until([&] { return srec.count(DtlsEvent::Type::kError) == 1; }));
+  EXPECT_EQ(net.now(), refreshed + milliseconds(400));
+  EXPECT_EQ(srec.error_codes(),
+            std::vector<std::string>{"ERR_ICE_CONSENT_EXPIRED"});
+  EXPECT_EQ(srec.events.back().first, browser);
+  EXPECT_EQ(s.session_count(), 0u);
+  EXPECT_EQ(s.stats().ice_consent_expired, 2u);
+  EXPECT_EQ(s.ice_responder(kUfrag), nullptr);
+}
+
+// NAT rebinding: the peer's address changes mid-session. Its media is taken
+// from the new address only after a valid check there, and once that check
+// nominates it, our media goes there too (RFC 8445 §11.1, §12.1).
+TEST(EndpointCoreIce, MediaFollowsThePeerToANewAddressAfterACheck) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
+  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
+  const PeerAddress first = client_address(1);
+  const PeerAddress second = client_address(2);
+  EndpointCore& c = net.add(first, client_options(), crec.callbacks());
+  net.send(first, kServer, check(true));
+  net.run_for(milliseconds(20));
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  net.move(first, second);
+  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
+                           testing::make_rtp(2, 1, 80), net.now())
+                  .ok());
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(srec.media.size(), 0u);
+  EXPECT_EQ(s.stats().media_without_session, 1u);
+  net.send(second, kServer, check(true, 2));
+  net.run_for(milliseconds(20));
+  EXPECT_EQ(s.remote_of(first), second);
+  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
+                           testing::make_rtp(2, 2, 80), net.now())
+                  .ok());
+  ASSERT_TRUE(s.send_media(first, PacketKind::kRtp, testing::make_rtp(1, 1, 80),
+                           net.now())
+                  .ok());
+  ASSERT_TRUE(net.run_until(
+      [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
+  EXPECT_EQ(srec.media[0].from, first);  // under the session's key
+  EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 2, 80));
+}
+
+}  // namespace
+}  // namespace dtls
