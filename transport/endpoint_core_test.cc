@@ -1,7 +1,7 @@
 // The endpoint core over a simulated network (tests/testing/sim_network):
 // several cores and hand-played peers at simulated addresses, one simulated
 // clock, seeded loss. Every wait here is simulated time; the times asserted
-// are exact.
+// are exact. The ICE-lite half: endpoint_core_ice_test.cc.
 #include "transport/endpoint_core.h"
 
 #include <gtest/gtest.h>
@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "tests/testing/cookie_exchange.h"
-#include "tests/testing/dtls_pair.h"
-#include "tests/testing/ice_check.h"
+#include "tests/testing/endpoint_recorder.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/sim_network.h"
-#include "transport/stun_message.h"
 
 namespace dtls {
 namespace {
@@ -24,20 +22,14 @@ using std::chrono::seconds;
 using testing::sim_address;
 using testing::SimNetwork;
 
-const certs::Credentials& creds(int i) {
-  return testing::test_credentials("endpoint-core-" + std::to_string(i));
-}
-
-certs::Fingerprint fp(int i) {
-  return certs::Fingerprint::of(creds(i).leaf(), certs::HashAlgorithm::kSha256);
-}
+using Recorder = testing::EndpointRecorder;
+using testing::both_open;
 
 std::shared_ptr<const DtlsContext> context(int i) {
-  DtlsContextOptions o;
-  o.credentials = creds(i);
-  o.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
-  return std::move(DtlsContext::create(o)).value();
+  return testing::endpoint_context(i);
 }
+
+certs::Fingerprint fp(int i) { return testing::endpoint_fingerprint(i); }
 
 const PeerAddress kServer = sim_address(1, 443);
 
@@ -65,57 +57,6 @@ AssociationOptions pin_server() {
 
 std::vector<std::uint8_t> bytes(std::string_view s) {
   return {s.begin(), s.end()};
-}
-
-struct Recorder {
-  std::vector<PeerAddress> sessions;
-  std::vector<std::pair<PeerAddress, DtlsEvent>> events;
-  std::vector<DtlsAssociation::State> finished;
-  struct Media {
-    PeerAddress from;
-    PacketKind kind;
-    std::vector<std::uint8_t> packet;
-  };
-  std::vector<Media> media;
-  std::vector<std::pair<std::string, IceEvent>> ice;
-  int count(IceEvent::Type t) const {
-    int n = 0;
-    for (const auto& [u, e] : ice) n += e.type == t;
-    return n;
-  }
-  int count(DtlsEvent::Type t) const {
-    int n = 0;
-    for (const auto& [p, e] : events) n += e.type == t;
-    return n;
-  }
-  std::vector<std::string> error_codes() const {
-    std::vector<std::string> codes;
-    for (const auto& [p, e] : events) {
-      if (e.type == DtlsEvent::Type::kError) codes.push_back(e.error.code);
-    }
-    return codes;
-  }
-  EndpointCore::Callbacks callbacks() {
-    return {
-        [this](const PeerAddress& p) { sessions.push_back(p); },
-        [this](const PeerAddress& p, const DtlsEvent& e) {
-          events.emplace_back(p, e);
-        },
-        [this](const PeerAddress&, const DtlsAssociation& a,
-               const srtp::MediaCounters&) { finished.push_back(a.state()); },
-        [this](const PeerAddress& p, PacketKind k,
-               std::span<const std::uint8_t> m) {
-          media.push_back({p, k, {m.begin(), m.end()}});
-        },
-        [this](const std::string& ufrag, const IceEvent& e) {
-          ice.emplace_back(ufrag, e);
-        }};
-  }
-};
-
-bool both_open(const Recorder& a, const Recorder& b, int n = 1) {
-  return a.count(DtlsEvent::Type::kHandshakeComplete) == n &&
-         b.count(DtlsEvent::Type::kHandshakeComplete) == n;
 }
 
 // A first ClientHello (no cookie) as a client core sends it: taken from one
@@ -263,9 +204,9 @@ TEST(EndpointCore, BusyAndMaxSessionsRefuseNewHandshakes) {
   }
 }
 
-// A client with creds(1) completes a handshake, vanishes without a
-// close_notify, and a new one (creds(cert)) takes its address and starts a
-// handshake: a peer restart (RFC 6347 §4.2.8).
+// A client with certificate 1 completes a handshake, vanishes without a
+// close_notify, and a new one (certificate `cert`) takes its address and starts
+// a handshake: a peer restart (RFC 6347 §4.2.8).
 void restart_peer(SimNetwork& net, Recorder& srec, Recorder& first,
                   Recorder& second, int cert) {
   EndpointCore& c1 =
@@ -508,198 +449,6 @@ TEST(EndpointCore, CloseAndDestroyEndEverySession) {
             std::vector<std::string>{"ERR_APP_SHUTDOWN"});
   EXPECT_EQ(c0->session_count(), 0u);
   EXPECT_FALSE(c0->next_deadline());
-}
-
-// --- ICE-lite (RFC 8445 §2.5) ---
-
-constexpr char kUfrag[] = "srvr";
-constexpr char kPwd[] = "0123456789abcdefghijklmn";
-constexpr char kBrowserUfrag[] = "brws";
-
-std::vector<std::uint8_t> check(bool use_candidate = false,
-                                std::uint8_t id = 1) {
-  return testing::ice_check(std::string(kUfrag) + ":" + kBrowserUfrag, kPwd,
-                            use_candidate, id);
-}
-
-EndpointCoreOptions ice_options() {
-  EndpointCoreOptions o;
-  o.context = context(0);
-  o.ice_lite = true;
-  return o;
-}
-
-IceSessionOptions ice_session() {
-  IceSessionOptions o;
-  o.local = {kUfrag, kPwd};
-  o.remote_ufrag = kBrowserUfrag;
-  o.association.peer_fingerprints = {fp(1)};
-  return o;
-}
-
-TEST(EndpointCoreIce, PassiveHoldsAnEarlyClientHelloAndReplaysItAfterTheCheck) {
-  SimNetwork net;
-  Recorder srec, crec;
-  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
-  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
-  const PeerAddress browser = client_address(1);
-  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
-  std::vector<std::vector<std::uint8_t>> from_server;
-  net.filter = [&](SimNetwork::Datagram& d) {
-    if (d.from == kServer) from_server.push_back(d.bytes);
-    return true;
-  };
-  // The ClientHello comes first, from an address no check has proved: held.
-  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
-  net.run_for(milliseconds(100));
-  EXPECT_EQ(s.stats().ice_held, 1u);
-  EXPECT_EQ(s.session_count(), 0u);
-  EXPECT_TRUE(from_server.empty());  // not even a HelloVerifyRequest
-  net.send(browser, kServer, check(true));
-  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
-  // The success response reflects the browser's address, signed with our pwd.
-  ASSERT_FALSE(from_server.empty());
-  auto res = stun::Message::parse(from_server[0]);
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->message_class(), stun::Class::kSuccess);
-  EXPECT_EQ(res->xor_mapped_address(), browser);
-  EXPECT_TRUE(res->check_integrity(std::string_view(kPwd)));
-  EXPECT_TRUE(res->check_fingerprint());
-  // The held ClientHello was replayed (and answered with a cookie) rather
-  // than waiting for the client's retransmission a second later.
-  EXPECT_EQ(s.stats().ice_replayed, 1u);
-  EXPECT_EQ(s.stats().stun_checks, 1u);
-  EXPECT_EQ(c.association(kServer)->stats().retransmit_count, 0u);
-  EXPECT_EQ(srec.count(IceEvent::Type::kNominated), 1);
-  EXPECT_EQ(srec.count(IceEvent::Type::kChecked), 1);
-  EXPECT_EQ(srec.count(IceEvent::Type::kSessionStarted), 1);
-  for (const auto& [ufrag, e] : srec.ice) {
-    EXPECT_EQ(ufrag, kUfrag);
-    EXPECT_EQ(e.address, browser);
-  }
-  EXPECT_TRUE(srec.sessions.empty());  // ICE sessions are not on_session's
-  // SRTP both ways on the checked address.
-  ASSERT_TRUE(s.send_media(browser, PacketKind::kRtp,
-                           testing::make_rtp(1, 1, 100), net.now())
-                  .ok());
-  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
-                           testing::make_rtp(2, 1, 100), net.now())
-                  .ok());
-  ASSERT_TRUE(net.run_until(
-      [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
-  EXPECT_EQ(srec.media[0].from, browser);
-  EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 1, 100));
-  s.close(net.now());
-  ASSERT_TRUE(
-      net.run_until([&] { return crec.count(DtlsEvent::Type::kClosed); }));
-  // The ICE session went with its DTLS association.
-  EXPECT_EQ(s.ice_responder(kUfrag), nullptr);
-}
-
-// A held ClientHello is replayed only while fresh (ice_hold_time): one from
-// longer ago waits for the client's retransmission.
-TEST(EndpointCoreIce, AStaleHeldClientHelloIsNotReplayed) {
-  SimNetwork net;
-  Recorder srec, crec;
-  EndpointCoreOptions o = ice_options();
-  o.ice_hold_time = milliseconds(500);
-  EndpointCore& s = net.add(kServer, o, srec.callbacks());
-  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
-  const PeerAddress browser = client_address(1);
-  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
-  AssociationOptions a = pin_server();
-  a.initial_retransmit_timeout = milliseconds(800);
-  const TimePoint t0 = net.now();
-  ASSERT_TRUE(c.connect(kServer, a, t0).ok());
-  net.run_for(milliseconds(600));
-  net.send(browser, kServer, check(true));
-  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
-  EXPECT_EQ(s.stats().ice_held, 1u);
-  EXPECT_EQ(s.stats().ice_replayed, 0u);
-  EXPECT_EQ(c.association(kServer)->stats().retransmit_count, 1u);
-  EXPECT_GT(net.now(), t0 + milliseconds(800));
-}
-
-TEST(EndpointCoreIce, ConsentExpiresWithAClearCode) {
-  SimNetwork net;
-  Recorder srec, crec;
-  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
-  // No check at all: the session fails on its own, at its consent_timeout.
-  auto lonely = ice_session();
-  lonely.local.ufrag = "lone";
-  lonely.consent_timeout = milliseconds(50);
-  const TimePoint t0 = net.now();
-  ASSERT_TRUE(s.add_ice_session(lonely, t0).ok());
-  ASSERT_TRUE(
-      net.run_until([&] { return srec.count(IceEvent::Type::kFailed) == 1; }));
-  EXPECT_EQ(net.now(), t0 + milliseconds(50));
-  EXPECT_EQ(srec.ice.back().first, "lone");
-  EXPECT_EQ(srec.ice.back().second.error.code, "ERR_ICE_CONSENT_EXPIRED");
-  EXPECT_EQ(s.ice_responder("lone"), nullptr);
-  // An established session whose checks stop ends with the same code,
-  // consent_timeout after the last check (RFC 7675 §5.1).
-  auto o = ice_session();
-  o.consent_timeout = milliseconds(400);
-  ASSERT_TRUE(s.add_ice_session(o, net.now()).ok());
-  const PeerAddress browser = client_address(1);
-  EndpointCore& c = net.add(browser, client_options(), crec.callbacks());
-  net.send(browser, kServer, check(true));
-  net.run_for(milliseconds(10));
-  const TimePoint checked = net.now();
-  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
-  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
-  // A later check moves the deadline.
-  net.run_for(milliseconds(100));
-  net.send(browser, kServer, check(false, 2));
-  net.run_for(milliseconds(10));
-  const TimePoint refreshed = net.now();
-  EXPECT_GT(refreshed, checked);
-  ASSERT_TRUE(
-      net.run_until([&] { return srec.count(DtlsEvent::Type::kError) == 1; }));
-  EXPECT_EQ(net.now(), refreshed + milliseconds(400));
-  EXPECT_EQ(srec.error_codes(),
-            std::vector<std::string>{"ERR_ICE_CONSENT_EXPIRED"});
-  EXPECT_EQ(srec.events.back().first, browser);
-  EXPECT_EQ(s.session_count(), 0u);
-  EXPECT_EQ(s.stats().ice_consent_expired, 2u);
-  EXPECT_EQ(s.ice_responder(kUfrag), nullptr);
-}
-
-// NAT rebinding: the peer's address changes mid-session. Its media is taken
-// from the new address only after a valid check there, and once that check
-// nominates it, our media goes there too (RFC 8445 §11.1, §12.1).
-TEST(EndpointCoreIce, MediaFollowsThePeerToANewAddressAfterACheck) {
-  SimNetwork net;
-  Recorder srec, crec;
-  EndpointCore& s = net.add(kServer, ice_options(), srec.callbacks());
-  ASSERT_TRUE(s.add_ice_session(ice_session(), net.now()).ok());
-  const PeerAddress first = client_address(1);
-  const PeerAddress second = client_address(2);
-  EndpointCore& c = net.add(first, client_options(), crec.callbacks());
-  net.send(first, kServer, check(true));
-  net.run_for(milliseconds(20));
-  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
-  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
-  net.move(first, second);
-  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
-                           testing::make_rtp(2, 1, 80), net.now())
-                  .ok());
-  net.run_for(milliseconds(20));
-  EXPECT_EQ(srec.media.size(), 0u);
-  EXPECT_EQ(s.stats().media_without_session, 1u);
-  net.send(second, kServer, check(true, 2));
-  net.run_for(milliseconds(20));
-  EXPECT_EQ(s.remote_of(first), second);
-  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
-                           testing::make_rtp(2, 2, 80), net.now())
-                  .ok());
-  ASSERT_TRUE(s.send_media(first, PacketKind::kRtp, testing::make_rtp(1, 1, 80),
-                           net.now())
-                  .ok());
-  ASSERT_TRUE(net.run_until(
-      [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
-  EXPECT_EQ(srec.media[0].from, first);  // under the session's key
-  EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 2, 80));
 }
 
 }  // namespace
