@@ -218,7 +218,8 @@ class EndpointCore {
   // it; returns the bytes put on the wire. ERR_DTLS_SESSION_NOT_OPEN before the
   // handshake completes, ERR_SRTP_NOT_NEGOTIATED without an SRTP profile, the
   // packet's ERR_SRTP_* code when it cannot be protected, ERR_SEND_QUEUE_FULL
-  // or ERR_SOCKET_SEND when the sink refuses it.
+  // or ERR_SOCKET_SEND when the sink refuses it. (No deadline follows from a
+  // packet sent today; `now` keeps the call like every other.)
   Result<size_t> send_media(const PeerAddress& peer, PacketKind kind,
                             std::span<const std::uint8_t> packet,
                             TimePoint now);
