@@ -178,13 +178,13 @@ struct SecureOptions {
   std::chrono::milliseconds handshake_timeout{120000};
   // Handshake retransmission (RFC 6347 §4.2.4.1): a flight is sent again
   // after retransmit_initial (20 ms..60 s), doubling up to retransmit_max
-  // (retransmit_initial..60 s). With adaptive_retransmit, the first timeout
-  // of each flight follows the round trip measured on earlier ones (RFC 6298
-  // estimator, Karn's rule) within [100 ms, retransmit_initial]; off by
-  // default until measured on lossy links.
-  std::chrono::milliseconds retransmit_initial{1000};
-  std::chrono::milliseconds retransmit_max{60000};
-  bool adaptive_retransmit = false;
+  // (retransmit_initial..60 s). With adaptive_retransmit (the default), the
+  // first timeout of each flight follows the round trip measured on earlier
+  // ones, the cookie exchange included (RFC 6298 estimator, Karn's rule),
+  // within [200 ms, retransmit_initial]; false keeps the fixed schedule.
+  std::chrono::milliseconds retransmit_initial = RetransmitConfig{}.initial;
+  std::chrono::milliseconds retransmit_max = RetransmitConfig{}.max;
+  bool adaptive_retransmit = RetransmitConfig{}.adaptive;
   // With adaptive_retransmit: a round trip to the peer known beforehand (0:
   // none; up to 60 s), e.g. ICE's, or stats().smoothed_rtt of an earlier
   // session with the same peer. Even the first flight is then timed by it.

@@ -53,13 +53,14 @@ struct AssociationOptions {
   std::uint32_t mtu = 1200;
   // RFC 6347 §4.2.4.1: initial retransmission timeout, doubled on each
   // retransmission and capped at max_retransmit_timeout. 20 ms..60 s.
-  std::chrono::milliseconds initial_retransmit_timeout{1000};
+  std::chrono::milliseconds initial_retransmit_timeout =
+      RetransmitConfig{}.initial;
   // initial_retransmit_timeout..60 s (RFC 6347's cap is 60 s).
-  std::chrono::milliseconds max_retransmit_timeout{60000};
+  std::chrono::milliseconds max_retransmit_timeout = RetransmitConfig{}.max;
   // The initial timeout of each flight follows the round trip measured on
   // earlier flights (RetransmitTimer, RFC 9147 §5.8), within
-  // [100 ms, initial_retransmit_timeout].
-  bool adaptive_retransmit = false;
+  // [200 ms, initial_retransmit_timeout]. On by default.
+  bool adaptive_retransmit = RetransmitConfig{}.adaptive;
   // A round trip to the peer known before the handshake (0: none), 0..60 s:
   // ICE's, or an earlier session's with the same peer (RFC 9002 §6.2.2, RFC
   // 8489 §6.2.1 cache one per server). With adaptive_retransmit it is the

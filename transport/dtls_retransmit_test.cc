@@ -80,9 +80,9 @@ TEST(DtlsRetransmit, ALostFlightIsResentAfterTheMeasuredRoundTrip) {
         EXPECT_EQ(resent_after, 1000);
       } else {
         // SRTT = R, RTTVAR from R/2 to 3/8 R after the second (equal)
-        // sample: RTO = R + 4 * 3/8 R = 2.5 R, at least the 100 ms floor.
+        // sample: RTO = R + 4 * 3/8 R = 2.5 R, at least the 200 ms floor.
         const long rtt = 2 * one_way;
-        EXPECT_EQ(resent_after, std::max(100L, rtt * 5 / 2));
+        EXPECT_EQ(resent_after, std::max(200L, rtt * 5 / 2));
         EXPECT_EQ(ms(*p.client()->retransmit_timer().smoothed_rtt()), rtt);
       }
       EXPECT_EQ(p.client()->stats().retransmit_count, 1u);
@@ -125,7 +125,7 @@ TEST(DtlsRetransmit, TheCookieExchangeTimesTheNextFlights) {
         ASSERT_GE(r.sent.size(), 3u);
         const long rtt = 2 * one_way;
         EXPECT_EQ(ms(r.sent[2] - r.sent[1]),
-                  adaptive ? std::max(100L, 3 * rtt) : 1000L);
+                  adaptive ? std::max(200L, 3 * rtt) : 1000L);
         const DtlsAssociation* a = server_side ? p.server() : p.client();
         EXPECT_EQ(a->stats().retransmit_count, 1u);
       }
@@ -154,7 +154,7 @@ TEST(DtlsRetransmit, AKnownRoundTripTimesTheFirstFlight) {
       ASSERT_GE(r.sent.size(), 2u);
       const long rtt = 2 * one_way;
       EXPECT_EQ(ms(r.sent[1] - r.sent[0]),
-                adaptive ? std::max(100L, 3 * rtt) : 1000L);
+                adaptive ? std::max(200L, 3 * rtt) : 1000L);
       // Every side reports its estimate, from whatever samples it had.
       ASSERT_TRUE(p.client()->stats().smoothed_rtt.has_value());
       EXPECT_EQ(ms(*p.client()->stats().smoothed_rtt), rtt);
@@ -168,7 +168,7 @@ TEST(DtlsRetransmit, AKnownRoundTripTimesTheFirstFlight) {
 // after the adaptive first timeout (2.5 R, as above), doubling, capped by
 // max_retransmit_timeout.
 TEST(DtlsRetransmit, AdaptiveTimeoutsDoubleAndAreCapped) {
-  PairConfig c = pair_config(milliseconds(25), true);
+  PairConfig c = pair_config(milliseconds(75), true);
   c.client.max_retransmit_timeout = seconds(1);
   c.client.handshake_timeout = seconds(10);
   c.server_filter = [](const std::vector<std::uint8_t>&,
@@ -183,16 +183,16 @@ TEST(DtlsRetransmit, AdaptiveTimeoutsDoubleAndAreCapped) {
   DtlsPair p(c);
   pair = &p;
   ASSERT_TRUE(p.start());
-  p.run_for(seconds(4));
+  p.run_for(seconds(6));
   // A resent flight leaves as several datagrams at once: one time each.
   std::vector<TimePoint> flights;
   for (TimePoint t : r.sent)
     if (flights.empty() || t != flights.back()) flights.push_back(t);
   ASSERT_GE(flights.size(), 7u);
-  EXPECT_EQ(ms(flights[3] - flights[2]), 125);
-  EXPECT_EQ(ms(flights[4] - flights[3]), 250);
-  EXPECT_EQ(ms(flights[5] - flights[4]), 500);
-  EXPECT_EQ(ms(flights[6] - flights[5]), 1000);  // capped
+  EXPECT_EQ(ms(flights[3] - flights[2]), 375);  // 2.5 R at R = 150 ms
+  EXPECT_EQ(ms(flights[4] - flights[3]), 750);
+  EXPECT_EQ(ms(flights[5] - flights[4]), 1000);  // capped
+  EXPECT_EQ(ms(flights[6] - flights[5]), 1000);
 }
 
 // A round trip far below the floor (a LAN): the timeout stays at the floor.
@@ -207,10 +207,10 @@ TEST(DtlsRetransmit, AdaptiveTimeoutHasAFloor) {
   p.run_handshake();
   ASSERT_TRUE(p.both_open());
   ASSERT_GE(r.sent.size(), 4u);
-  EXPECT_EQ(ms(r.sent[3] - r.sent[2]), 100);
+  EXPECT_EQ(ms(r.sent[3] - r.sent[2]), 200);
 }
 
-// The server's last flight is held back 400 ms once: the client's 125 ms
+// The server's last flight is held back 400 ms once: the client's 200 ms
 // timer fires and resends its flight (a spurious retransmission), which the
 // server answers again. That answer gives no sample (Karn: it may answer
 // either transmission), so the estimate stays at the true 50 ms.

@@ -9,7 +9,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 TEST(RetransmitTimer, FixedScheduleWithoutAdaptation) {
-  RetransmitTimer t({.initial = seconds(1), .max = seconds(60)});
+  RetransmitTimer t(
+      {.initial = seconds(1), .max = seconds(60), .adaptive = false});
   const TimePoint t0{};
   t.flight_sent(t0);
   t.flight_answered(t0 + milliseconds(50));

@@ -39,7 +39,7 @@ const char kBenchUsage[] =
     "  --lossy-rtts A,B   round trips in ms (default 50,150)\n"
     "  --lossy-losses A,B loss per direction in percent (default 0,5,10,20)\n"
     "  --lossy-spread S   seconds over which each point's handshakes start\n"
-    "                     (default 15)\n"
+    "                     (default 30)\n"
     "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
