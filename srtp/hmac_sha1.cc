@@ -1,33 +1,26 @@
-// The low-level SHA1_* functions are deprecated in OpenSSL 3.0 but are the
-// same assembly (SHA-NI where the CPU has it) with a copyable state, which is
-// what makes a per-packet HMAC free of allocation.
-#define OPENSSL_SUPPRESS_DEPRECATED
-
 #include "srtp/hmac_sha1.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <srtp2/auth.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "crypto/hmac.h"
+
 namespace dtls::srtp {
 namespace {
 
-constexpr int kBlock = 64;
-constexpr int kDigest = SHA_DIGEST_LENGTH;
+constexpr int kDigest = crypto::HmacSha1::kDigestSize;
 
+// The keyed states, and the packet in progress (started from them).
 struct HmacState {
-  SHA_CTX inner_keyed;  // after H(K ^ ipad)
-  SHA_CTX outer_keyed;  // after H(K ^ opad)
-  SHA_CTX inner;        // the packet in progress
+  crypto::HmacSha1 key;
+  crypto::HmacSha1::Mac packet{key};
 };
 
 // libsrtp allocates the srtp_auth_t and its state together in its own
-// implementations; here one calloc holds both, freed by dealloc.
+// implementations; here one block holds both, freed by dealloc.
 struct Allocation {
   srtp_auth_t auth;
   HmacState state;
@@ -37,7 +30,7 @@ extern const srtp_auth_type_t kHmacSha1;
 
 srtp_err_status_t hmac_alloc(srtp_auth_t** a, int key_len, int out_len) {
   if (out_len > kDigest || key_len < 0) return srtp_err_status_bad_param;
-  auto* block = static_cast<Allocation*>(std::calloc(1, sizeof(Allocation)));
+  auto* block = new (std::nothrow) Allocation();
   if (block == nullptr) return srtp_err_status_alloc_fail;
   block->auth.type = &kHmacSha1;
   block->auth.state = &block->state;
@@ -49,45 +42,30 @@ srtp_err_status_t hmac_alloc(srtp_auth_t** a, int key_len, int out_len) {
 }
 
 srtp_err_status_t hmac_dealloc(srtp_auth_t* a) {
-  auto* block = reinterpret_cast<Allocation*>(a);
-  OPENSSL_cleanse(&block->state, sizeof(block->state));  // keyed states
-  std::free(block);
+  // The states wipe themselves (crypto::HmacKey).
+  delete reinterpret_cast<Allocation*>(a);
   return srtp_err_status_ok;
 }
 
 srtp_err_status_t hmac_init(void* statev, const std::uint8_t* key,
                             int key_len) {
+  if (key_len < 0) return srtp_err_status_bad_param;
   auto* s = static_cast<HmacState*>(statev);
-  std::uint8_t k[kBlock] = {};
-  if (key_len > kBlock) {
-    SHA1(key, static_cast<size_t>(key_len), k);  // RFC 2104 §2: long keys
-  } else if (key_len > 0) {
-    std::memcpy(k, key, static_cast<size_t>(key_len));
-  }
-  std::uint8_t pad[kBlock];
-  for (int i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
-  SHA1_Init(&s->inner_keyed);
-  SHA1_Update(&s->inner_keyed, pad, kBlock);
-  for (int i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
-  SHA1_Init(&s->outer_keyed);
-  SHA1_Update(&s->outer_keyed, pad, kBlock);
-  OPENSSL_cleanse(k, sizeof(k));
-  OPENSSL_cleanse(pad, sizeof(pad));
-  s->inner = s->inner_keyed;
+  s->key = crypto::HmacSha1({key, static_cast<size_t>(key_len)});
+  s->packet.restart();
   return srtp_err_status_ok;
 }
 
 srtp_err_status_t hmac_start(void* statev) {
-  auto* s = static_cast<HmacState*>(statev);
-  s->inner = s->inner_keyed;
+  static_cast<HmacState*>(statev)->packet.restart();
   return srtp_err_status_ok;
 }
 
 srtp_err_status_t hmac_update(void* statev, const std::uint8_t* message,
                               int octets) {
   if (octets < 0) return srtp_err_status_bad_param;
-  SHA1_Update(&static_cast<HmacState*>(statev)->inner, message,
-              static_cast<size_t>(octets));
+  static_cast<HmacState*>(statev)->packet.update(
+      {message, static_cast<size_t>(octets)});
   return srtp_err_status_ok;
 }
 
@@ -96,13 +74,9 @@ srtp_err_status_t hmac_compute(void* statev, const std::uint8_t* message,
   if (octets < 0 || tag_len < 0 || tag_len > kDigest)
     return srtp_err_status_bad_param;
   auto* s = static_cast<HmacState*>(statev);
-  std::uint8_t inner[kDigest], outer[kDigest];
-  SHA1_Update(&s->inner, message, static_cast<size_t>(octets));
-  SHA1_Final(inner, &s->inner);
-  SHA_CTX o = s->outer_keyed;
-  SHA1_Update(&o, inner, kDigest);
-  SHA1_Final(outer, &o);
-  std::memcpy(result, outer, static_cast<size_t>(tag_len));
+  s->packet.update({message, static_cast<size_t>(octets)});
+  const crypto::HmacSha1::Digest tag = s->packet.finish();
+  std::memcpy(result, tag.data(), static_cast<size_t>(tag_len));
   return srtp_err_status_ok;
 }
 

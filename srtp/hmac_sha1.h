@@ -2,9 +2,8 @@
 //
 // libsrtp 2.5.0's OpenSSL HMAC re-initialises an EVP_MAC_CTX for every
 // packet, and OpenSSL 3.0 duplicates the digest context to do it: two heap
-// allocations per protect and per unprotect. This one keeps the keyed inner
-// and outer SHA-1 states and copies them per packet (plain structs), so a
-// packet costs no allocation and less time.
+// allocations per protect and per unprotect. This one is crypto::HmacSha1,
+// keyed once per session key, so a packet costs no allocation and less time.
 #ifndef DTLS_SRTP_SRTP_HMAC_SHA1_H_
 #define DTLS_SRTP_SRTP_HMAC_SHA1_H_
 

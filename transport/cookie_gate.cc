@@ -1,13 +1,6 @@
-// The low-level SHA256_* functions are deprecated in OpenSSL 3.0 but are the
-// same assembly with a copyable state, which is what makes a cookie free of
-// allocation (as in srtp/hmac_sha1.cc).
-#define OPENSSL_SUPPRESS_DEPRECATED
-
 #include "transport/cookie_gate.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -52,37 +45,16 @@ CookieGate::CookieGate(std::span<const std::uint8_t, kSecretSize> secret) {
   reply_.reserve(kRecordHeaderSize + kHandshakeHeaderSize + 3 + kCookieSize);
 }
 
-// RFC 2104 with a key no longer than the block: the key padded with zeros,
-// XOR ipad / opad, absorbed once.
 CookieGate::KeyedHmac CookieGate::key_hmac(const Secret& secret) {
-  constexpr size_t kBlock = SHA256_CBLOCK;
-  std::uint8_t ipad[kBlock], opad[kBlock];
-  for (size_t i = 0; i < kBlock; ++i) {
-    const std::uint8_t k = i < secret.size() ? secret[i] : 0;
-    ipad[i] = k ^ 0x36;
-    opad[i] = k ^ 0x5c;
-  }
-  KeyedHmac h;
-  SHA256_Init(&h.inner);
-  SHA256_Update(&h.inner, ipad, kBlock);
-  SHA256_Init(&h.outer);
-  SHA256_Update(&h.outer, opad, kBlock);
-  OPENSSL_cleanse(ipad, kBlock);
-  OPENSSL_cleanse(opad, kBlock);
+  KeyedHmac h{crypto::HmacSha256(secret)};
   // The clock offset: HMAC(secret, label), its first four bytes.
   static constexpr char kLabel[] = "dtls-srtp cookie clock";
-  std::uint8_t inner_digest[SHA256_DIGEST_LENGTH];
-  std::uint8_t mac[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx = h.inner;
-  SHA256_Update(&ctx, kLabel, sizeof(kLabel) - 1);
-  SHA256_Final(inner_digest, &ctx);
-  ctx = h.outer;
-  SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
-  SHA256_Final(mac, &ctx);
+  crypto::HmacSha256::Digest mac = h.mac.mac(
+      {reinterpret_cast<const std::uint8_t*>(kLabel), sizeof(kLabel) - 1});
   h.clock_offset = static_cast<std::uint32_t>(mac[0]) << 24 |
                    static_cast<std::uint32_t>(mac[1]) << 16 |
                    static_cast<std::uint32_t>(mac[2]) << 8 | mac[3];
-  OPENSSL_cleanse(mac, sizeof(mac));
+  OPENSSL_cleanse(mac.data(), mac.size());
   return h;
 }
 
@@ -109,8 +81,9 @@ void CookieGate::rotate(std::span<const std::uint8_t, kSecretSize> secret) {
 }
 
 void CookieGate::forget_secrets() {
-  OPENSSL_cleanse(&current_, sizeof(current_));
-  OPENSSL_cleanse(&previous_, sizeof(previous_));
+  // Overwritten with the empty key's states: nothing of the secrets stays.
+  current_ = KeyedHmac();
+  previous_ = KeyedHmac();
   has_current_ = false;
   has_previous_ = false;
 }
@@ -124,11 +97,8 @@ std::array<std::uint8_t, CookieGate::kSecretSize> CookieGate::derive_secret(
     input[sizeof(kLabel) - 1 + static_cast<size_t>(i)] =
         static_cast<std::uint8_t>(period >> (56 - 8 * i));
   }
-  Secret out{};
-  unsigned len = 0;
-  HMAC(EVP_sha256(), master.data(), static_cast<int>(master.size()), input,
-       sizeof(input), out.data(), &len);
-  return out;
+  static_assert(crypto::HmacSha256::kDigestSize == kSecretSize);
+  return crypto::HmacSha256(master).mac(input);
 }
 
 std::uint32_t CookieGate::stamp(const KeyedHmac& key, TimePoint now) {
@@ -165,17 +135,10 @@ CookieGate::Cookie CookieGate::compute(const KeyedHmac& key,
   std::memcpy(input.data() + n, hello.session_id.data(),
               hello.session_id.size());
   n += hello.session_id.size();
-  std::uint8_t inner_digest[SHA256_DIGEST_LENGTH];
-  std::uint8_t mac[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx = key.inner;
-  SHA256_Update(&ctx, input.data(), n);
-  SHA256_Final(inner_digest, &ctx);
-  ctx = key.outer;
-  SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
-  SHA256_Final(mac, &ctx);
+  const crypto::HmacSha256::Digest mac = key.mac.mac(std::span(input).first(n));
   Cookie out;
   std::memcpy(out.data(), input.data(), kTimeSize);
-  std::memcpy(out.data() + kTimeSize, mac, kMacSize);
+  std::memcpy(out.data() + kTimeSize, mac.data(), kMacSize);
   return out;
 }
 

@@ -4,14 +4,13 @@
 #ifndef DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
 #define DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
 
-#include <openssl/sha.h>
-
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "crypto/hmac.h"
 #include "transport/dtls_record.h"
 #include "transport/time.h"
 
@@ -84,17 +83,14 @@ class CookieGate {
  private:
   using Secret = std::array<std::uint8_t, kSecretSize>;
   using Cookie = std::array<std::uint8_t, kCookieSize>;
-  // HMAC-SHA256 keyed once per secret: the SHA-256 states after
-  // H(K ^ ipad) and H(K ^ opad), copied per cookie. OpenSSL 3.0's one-shot
-  // HMAC() allocates a MAC context per call; this allocates nothing, which
-  // matters when spoofed hellos arrive by the hundred thousand.
+  // HMAC-SHA256 keyed once per secret: a cookie then costs no allocation,
+  // which matters when spoofed hellos arrive by the hundred thousand.
   struct KeyedHmac {
-    SHA256_CTX inner;
-    SHA256_CTX outer;
+    crypto::HmacSha256 mac;
     // Added to the clock in issued-at stamps, so that a cookie does not tell
     // how long the host has been up. Derived from the secret: workers that
     // share a secret agree on it.
-    std::uint32_t clock_offset;
+    std::uint32_t clock_offset = 0;
   };
   static KeyedHmac key_hmac(const Secret& secret);
 

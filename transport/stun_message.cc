@@ -2,12 +2,12 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "crypto/hmac.h"
 
 namespace dtls::stun {
 namespace {
@@ -51,22 +51,23 @@ bool known_required(std::uint16_t type) {
 }
 
 // The largest message whose integrity is checked: ICE checks are a few
-// hundred bytes, and the HMAC input is assembled on the stack.
+// hundred bytes, and a larger one is not worth hashing.
 constexpr size_t kMaxIntegrityInput = 2048;
 
+// §14.5: HMAC-SHA1 keyed with the password, over the header (its length
+// adjusted by the caller) and the attributes before MESSAGE-INTEGRITY.
 bool hmac_sha1(std::span<const std::uint8_t> key,
                std::span<const std::uint8_t> header,
                std::span<const std::uint8_t> body, std::uint8_t* out) {
   if (header.size() + body.size() > kMaxIntegrityInput) return false;
-  std::uint8_t input[kMaxIntegrityInput];
-  std::memcpy(input, header.data(), header.size());
-  std::memcpy(input + header.size(), body.data(), body.size());
-  unsigned len = 0;
-  static const std::uint8_t kEmpty = 0;
-  return HMAC(EVP_sha1(), key.empty() ? &kEmpty : key.data(),
-              static_cast<int>(key.size()), input, header.size() + body.size(),
-              out, &len) != nullptr &&
-         len == kIntegritySize;
+  const crypto::HmacSha1 keyed(key);
+  crypto::HmacSha1::Mac mac(keyed);
+  mac.update(header);
+  mac.update(body);
+  static_assert(crypto::HmacSha1::kDigestSize == kIntegritySize);
+  const crypto::HmacSha1::Digest digest = mac.finish();
+  std::memcpy(out, digest.data(), digest.size());
+  return true;
 }
 
 std::uint32_t crc32_of(std::span<const std::uint8_t> bytes) {
