@@ -5,11 +5,11 @@
 #include <atomic>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
 #include "certs/credentials.h"
 #include "certs/fingerprint.h"
+#include "transport/eventual.h"
 #include "transport/srtp_keying.h"
 #include "transport/udp_endpoint.h"
 
@@ -252,44 +252,6 @@ bool NetworkPolicy::allowed() { return g_network_allowed; }
 
 namespace detail {
 
-// A result that can also be waited on as a std::shared_future, whose shared
-// state is made only when someone asks for the future: most sessions are
-// driven by callbacks, and each promise costs two heap blocks. future() may be
-// called from any thread; set() runs on the loop thread, once.
-template <typename T>
-class LazyFuture {
- public:
-  std::shared_future<T> future() {
-    std::lock_guard lock(mu_);
-    if (!future_.valid()) {
-      std::promise<T> promise;
-      future_ = promise.get_future().share();
-      if (value_) {
-        promise.set_value(*value_);
-      } else {
-        promise_.emplace(std::move(promise));
-      }
-    }
-    return future_;
-  }
-  void set(const T& value) {
-    std::lock_guard lock(mu_);
-    value_ = value;
-    if (promise_) {
-      promise_->set_value(value);
-      promise_.reset();
-    }
-  }
-  // The value once set (loop thread).
-  const std::optional<T>& value() const { return value_; }
-
- private:
-  std::mutex mu_;
-  std::optional<std::promise<T>> promise_;
-  std::shared_future<T> future_;
-  std::optional<T> value_;
-};
-
 struct SessionCore {
   SessionCore(std::weak_ptr<EndpointCore> ep, PeerAddress p,
               std::shared_ptr<LoopDispatcher> d)
@@ -312,10 +274,8 @@ struct SessionCore {
   std::function<void()> on_drain;
   std::function<void(std::span<const std::uint8_t>)> on_session;
   bool is_client = false;
-  std::vector<std::function<void(const Result<std::string>&)>> opened_callbacks;
-  std::vector<std::function<void(const Status&)>> closed_callbacks;
-  LazyFuture<Result<std::string>> opened_result;
-  LazyFuture<Status> closed_result;
+  Eventual<Result<std::string>> opened;
+  Eventual<Status> closed;
   std::optional<Error> end_error;  // what ended it, if anything did
   bool ended = false;
   std::optional<TimePoint> closing_at;
@@ -323,23 +283,9 @@ struct SessionCore {
 
   DtlsAssociation* association() const;
 
-  void settle_opened(const Result<std::string>& r) {
-    if (opened_result.value()) return;
-    opened_result.set(r);
-    auto callbacks = std::move(opened_callbacks);
-    for (auto& cb : callbacks) cb(r);
-  }
-  void settle_closed() {
-    if (closed_result.value()) return;
-    Status status = end_error ? Status(*end_error) : Status();
-    closed_result.set(status);
-    auto callbacks = std::move(closed_callbacks);
-    for (auto& cb : callbacks) cb(status);
-    release_callbacks();
-  }
   void fail(const Error& e) {
     if (!end_error) end_error = e;
-    settle_opened(e);
+    opened.settle(e);
     if (on_error) on_error(e);
   }
   // The end, from whichever path: the snapshot is taken by the caller.
@@ -349,9 +295,10 @@ struct SessionCore {
     ice_waiting = false;
     snapshot.is_connected = false;
     snapshot.destroyed_at = Clock::now();
-    settle_opened(make_error("ERR_DTLS_SESSION_CLOSED",
+    opened.settle(make_error("ERR_DTLS_SESSION_CLOSED",
                              "closed before the handshake completed"));
-    settle_closed();
+    closed.settle(end_error ? Status(*end_error) : Status());
+    release_callbacks();
   }
   // Ends a session that never got an association (its name was still being
   // resolved).
@@ -373,8 +320,8 @@ struct SessionCore {
     on_rtcp = nullptr;
     on_drain = nullptr;
     on_session = nullptr;
-    opened_callbacks.clear();
-    closed_callbacks.clear();
+    opened.drop_callbacks();
+    closed.drop_callbacks();
   }
   SessionStats live_stats(const DtlsAssociation& a,
                           const srtp::MediaCounters* media) const {
@@ -419,10 +366,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
   std::optional<Error> destroy_error;
   TimePoint created_at = Clock::now();
   EndpointStats snapshot;
-  std::promise<Status> closed_promise;
-  std::shared_future<Status> closed_future =
-      closed_promise.get_future().share();
-  std::vector<std::function<void(const Status&)>> closed_callbacks;
+  Eventual<Status> closed;
 
   UdpEndpoint::Callbacks callbacks() {
     // The callbacks hold the core: it lives as long as the socket, whoever
@@ -496,7 +440,7 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
       case DtlsEvent::Type::kHandshakeComplete: {
         DtlsAssociation* a = udp ? udp->association(p) : nullptr;
         std::string protocol = a ? a->protocol() : "";
-        s->settle_opened(protocol);
+        s->opened.settle(protocol);
         if (s->on_handshake) s->on_handshake(protocol);
         break;
       }
@@ -559,13 +503,11 @@ struct EndpointCore : std::enable_shared_from_this<EndpointCore> {
     snapshot.is_connected = false;
     snapshot.destroyed_at = Clock::now();
     ended = true;
-    Status status = destroy_error ? Status(*destroy_error) : Status();
-    closed_promise.set_value(status);
-    auto callbacks = std::move(closed_callbacks);
-    for (auto& cb : callbacks) cb(status);
+    closed.settle(destroy_error ? Status(*destroy_error) : Status());
     // They may hold an Endpoint handle: no cycle after the end.
     on_session = nullptr;
     on_drain = nullptr;
+    closed.drop_callbacks();
     udp.reset();  // UdpEndpoint's close callback still holds it until it
                   // returns
   }
@@ -882,30 +824,18 @@ void Session::on_keylog(std::function<void(std::string_view)> cb) {
 void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
   if (!core_) return;
   // Settled already: called at once (on the loop thread, like every callback).
-  on_loop(core_->dispatcher, [&] {
-    if (const auto& r = core_->opened_result.value()) {
-      cb(*r);
-    } else {
-      core_->opened_callbacks.push_back(std::move(cb));
-    }
-  });
+  on_loop(core_->dispatcher, [&] { core_->opened.then(std::move(cb)); });
 }
 void Session::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
-  on_loop(core_->dispatcher, [&] {
-    if (core_->closed_result.value()) {
-      cb(*core_->closed_result.value());
-    } else {
-      core_->closed_callbacks.push_back(std::move(cb));
-    }
-  });
+  on_loop(core_->dispatcher, [&] { core_->closed.then(std::move(cb)); });
 }
 
 std::shared_future<Result<std::string>> Session::opened() const {
-  return core_->opened_result.future();
+  return core_->opened.future();
 }
 std::shared_future<Status> Session::closed() const {
-  return core_->closed_result.future();
+  return core_->closed.future();
 }
 
 AddressInfo Session::remote_address() const {
@@ -1199,7 +1129,7 @@ void Endpoint::destroy(std::optional<Error> error) {
   });
 }
 std::shared_future<Status> Endpoint::closed() const {
-  return core_->closed_future;
+  return core_->closed.future();
 }
 void Endpoint::on_drain(std::function<void()> cb) {
   if (!core_) return;
@@ -1210,13 +1140,7 @@ void Endpoint::on_drain(std::function<void()> cb) {
 
 void Endpoint::on_closed(std::function<void(const Status&)> cb) {
   if (!core_) return;
-  on_loop(core_->dispatcher, [&] {
-    if (core_->ended) {
-      cb(core_->closed_future.get());
-    } else {
-      core_->closed_callbacks.push_back(std::move(cb));
-    }
-  });
+  on_loop(core_->dispatcher, [&] { core_->closed.then(std::move(cb)); });
 }
 
 // ---- listen / connect
