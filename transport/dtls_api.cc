@@ -1,7 +1,5 @@
 #include "transport/dtls_api.h"
 
-#include <netdb.h>
-
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -10,6 +8,7 @@
 #include "certs/credentials.h"
 #include "certs/fingerprint.h"
 #include "transport/eventual.h"
+#include "transport/host_resolution.h"
 #include "transport/srtp_keying.h"
 #include "transport/udp_endpoint.h"
 
@@ -28,23 +27,6 @@ Error destroyed() {
 
 AddressInfo info(const PeerAddress& a) {
   return {a.ip(), a.family(), a.port()};
-}
-
-// An IP literal; "localhost" is taken as the loopback address (no lookup,
-// and IPv4 unless the caller prefers IPv6).
-std::optional<PeerAddress> literal(std::string_view host, std::uint16_t port,
-                                   bool prefer_v6 = false) {
-  if (host == "localhost") host = prefer_v6 ? "::1" : "127.0.0.1";
-  auto a = PeerAddress::parse(host, port);
-  if (!a.ok()) return std::nullopt;
-  return std::move(a).value();
-}
-
-Result<PeerAddress> bind_address(std::string_view host, std::uint16_t port,
-                                 bool prefer_v6 = false) {
-  if (auto a = literal(host, port, prefer_v6)) return *a;
-  return invalid("'" + std::string(host) +
-                 "' is not an IP address (bind addresses are not resolved)");
 }
 
 // Runs fn on the loop thread (at once without a dispatcher: the caller's loop).
@@ -613,54 +595,6 @@ Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
   }
   return {};
 }
-
-// A host name being resolved on the loop (uv_getaddrinfo runs getaddrinfo on
-// libuv's thread pool and calls back on the loop).
-struct PendingResolve {
-  uv_getaddrinfo_t req{};
-  uv_loop_t* loop = nullptr;
-  std::shared_ptr<detail::EndpointCore> core;
-  std::shared_ptr<detail::SessionCore> session;
-  Built built;
-  ConnectOptions options;
-  std::string host;
-  std::uint16_t port = 0;
-
-  static void done(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    std::unique_ptr<PendingResolve> self(
-        static_cast<PendingResolve*>(req->data));
-    // IPv4 first (node's "ipv4first"): a server on 127.0.0.1 is reached as
-    // "localhost" wherever ::1 is listed too.
-    const addrinfo* pick = nullptr;
-    for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
-      if (a->ai_family == AF_INET) {
-        pick = a;
-        break;
-      }
-      if (a->ai_family == AF_INET6 && pick == nullptr) pick = a;
-    }
-    std::optional<PeerAddress> remote;
-    if (status == 0 && pick != nullptr) {
-      PeerAddress a = PeerAddress::from_sockaddr(pick->ai_addr);
-      if (auto p = PeerAddress::parse(a.ip(), self->port); p.ok())
-        remote = std::move(p).value();
-    }
-    uv_freeaddrinfo(res);
-    auto& session = self->session;
-    if (session->ended) return;  // closed or destroyed while resolving
-    session->resolving = false;
-    if (!remote) {
-      session->finish_unattached(make_error(
-          "ERR_DTLS_HOST_NOT_FOUND",
-          "cannot resolve '" + self->host + "': " +
-              (status != 0 ? uv_strerror(status) : "no IPv4/IPv6 address")));
-      return;
-    }
-    Status s = start_client(self->loop, *self->core, session, *remote,
-                            self->built, self->options);
-    if (!s.ok()) session->finish_unattached(s.error());
-  }
-};
 
 }  // namespace
 
@@ -1249,27 +1183,22 @@ Result<Session> connect_on(uv_loop_t* loop,
         start_client(loop, *core, session_core, *remote, *built, options);
     if (!s.ok()) return s.error();
   } else {
-    auto pending = std::make_unique<PendingResolve>();
-    pending->loop = loop;
-    pending->core = core;
-    pending->session = session_core;
-    pending->built = std::move(built).value();
-    pending->options = std::move(options);
-    pending->host = std::string(host);
-    pending->port = port;
-    pending->req.data = pending.get();
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     session_core->resolving = true;
-    if (int r = uv_getaddrinfo(loop, &pending->req, PendingResolve::done,
-                               pending->host.c_str(), nullptr, &hints);
-        r != 0) {
-      return make_error(
-          "ERR_DTLS_HOST_NOT_FOUND",
-          "cannot resolve '" + pending->host + "': " + uv_strerror(r));
-    }
-    pending.release();  // done() owns it
+    Status s = resolve_host(
+        loop, std::string(host), port,
+        [loop, core, session_core, built = std::move(built).value(),
+         options = std::move(options)](Result<PeerAddress> remote) {
+          if (session_core->ended) return;  // closed or destroyed meanwhile
+          session_core->resolving = false;
+          if (!remote.ok()) {
+            session_core->finish_unattached(remote.error());
+            return;
+          }
+          Status st =
+              start_client(loop, *core, session_core, *remote, built, options);
+          if (!st.ok()) session_core->finish_unattached(st.error());
+        });
+    if (!s.ok()) return s.error();
   }
   if (dispatcher) {
     dispatcher->at_stop([weak = std::weak_ptr(session_core)] {
