@@ -1,25 +1,21 @@
 #include "transport/dtls_api.h"
 
 #include <atomic>
-#include <limits>
 #include <memory>
 #include <unordered_map>
 
-#include "certs/credentials.h"
-#include "certs/fingerprint.h"
 #include "transport/eventual.h"
 #include "transport/host_resolution.h"
+#include "transport/option_translation.h"
 #include "transport/srtp_keying.h"
 #include "transport/udp_endpoint.h"
 
 namespace dtls {
 namespace {
 
-std::atomic<bool> g_network_allowed{true};
+using detail::invalid_argument;
 
-Error invalid(std::string message) {
-  return make_error("ERR_INVALID_ARG_VALUE", std::move(message));
-}
+std::atomic<bool> g_network_allowed{true};
 
 Error destroyed() {
   return make_error("ERR_DTLS_SESSION_DESTROYED", "the session has ended");
@@ -49,182 +45,6 @@ Error access_denied() {
   return make_error(
       "ERR_ACCESS_DENIED",
       "Access to this API has been restricted: network use is not permitted");
-}
-
-struct Built {
-  std::shared_ptr<const DtlsContext> context;
-  AssociationOptions association;
-};
-
-// Every chain and key (cert/key, extra_certs/extra_keys, pfx), each key
-// matched to its chain by public key (node allows any order).
-Result<std::vector<certs::Credentials>> load_credentials(
-    const SecureOptions& o) {
-  std::vector<certs::Credentials> out;
-  std::vector<std::string_view> chains;
-  std::vector<std::pair<std::string_view, std::string_view>> keys;
-  if (!o.cert.empty()) chains.push_back(o.cert);
-  for (const auto& c : o.extra_certs) chains.push_back(c);
-  if (!o.key.empty()) keys.emplace_back(o.key, o.passphrase);
-  for (const auto& k : o.extra_keys)
-    keys.emplace_back(k.pem, k.passphrase ? *k.passphrase : o.passphrase);
-  if (chains.size() != keys.size()) {
-    if (chains.empty() || keys.empty()) {
-      return invalid(chains.empty() ? "key is given without cert"
-                                    : "cert is given without key");
-    }
-    return invalid(std::to_string(chains.size()) + " certificate chains but " +
-                   std::to_string(keys.size()) + " keys");
-  }
-  std::vector<bool> used(chains.size(), false);
-  for (size_t k = 0; k < keys.size(); ++k) {
-    bool matched = false;
-    for (size_t c = 0; c < chains.size() && !matched; ++c) {
-      if (used[c]) continue;
-      certs::LoadOptions lo;
-      lo.passphrase = keys[k].second;
-      auto creds = certs::load_pem_credentials(chains[c], keys[k].first, lo);
-      if (creds.ok()) {
-        used[c] = true;
-        matched = true;
-        out.push_back(std::move(creds).value());
-      } else if (creds.error().code != "ERR_CERT_KEY_MISMATCH") {
-        return creds.error();  // unreadable PEM, wrong passphrase, expired
-      }
-    }
-    if (!matched) {
-      return make_error(
-          "ERR_CERT_KEY_MISMATCH",
-          "key[" + std::to_string(k) + "] belongs to none of the certificates");
-    }
-  }
-  for (size_t i = 0; i < o.pfx.size(); ++i) {
-    certs::LoadOptions lo;
-    lo.passphrase = o.pfx[i].passphrase ? *o.pfx[i].passphrase
-                                        : std::string_view(o.passphrase);
-    auto creds = certs::load_pkcs12(o.pfx[i].data, lo);
-    if (!creds.ok()) {
-      Error e = creds.error();
-      e.message = "pfx[" + std::to_string(i) + "]: " + e.message;
-      return e;
-    }
-    out.push_back(std::move(creds).value());
-  }
-  return out;
-}
-
-Result<std::shared_ptr<const DtlsContext>> build_context(
-    const SecureOptions& o, bool honor_cipher_order_default = false) {
-  DtlsContextOptions co;
-  auto creds = load_credentials(o);
-  if (!creds.ok()) return creds.error();
-  for (auto& c : *creds) {
-    if (!co.credentials) {
-      co.credentials = std::move(c);
-    } else {
-      co.extra_credentials.push_back(std::move(c));
-    }
-  }
-  auto ca = certs::load_ca_list(o.ca);
-  if (!ca.ok()) return ca.error();
-  co.ca = std::move(ca).value();
-  co.crl = o.crl;
-  co.min_version = o.min_version;
-  co.max_version = o.max_version;
-  co.ciphers = o.ciphers;
-  co.ecdh_curve = o.ecdh_curve;
-  co.honor_cipher_order =
-      o.honor_cipher_order.value_or(honor_cipher_order_default);
-  co.sig_algs = o.sig_algs;
-  co.dhparam = o.dhparam;
-  co.session_tickets = o.session_tickets;
-  co.ticket_keys = o.ticket_keys;
-  co.session_timeout = o.session_timeout;
-  co.alpn_protocols = o.alpn;
-  co.srtp_profiles = o.srtp;
-  co.require_srtp = o.require_srtp;
-  return DtlsContext::create(std::move(co));
-}
-
-}  // namespace
-
-struct SecureContextAccess {
-  static const std::shared_ptr<const DtlsContext>& get(const SecureContext& c) {
-    return c.context_;
-  }
-};
-
-Result<SecureContext> create_secure_context(const SecureOptions& options) {
-  auto ctx = build_context(options);
-  if (!ctx.ok()) return ctx.error();
-  SecureContext out;
-  out.context_ = std::move(ctx).value();
-  return out;
-}
-
-namespace {
-
-Result<Built> build(const SecureOptions& o, bool server, bool psk = false) {
-  std::shared_ptr<const DtlsContext> ctx =
-      SecureContextAccess::get(o.secure_context);
-  if (!ctx) {
-    if (server && !psk && o.cert.empty() && o.key.empty() &&
-        o.extra_certs.empty() && o.pfx.empty())
-      return invalid("listen needs cert and key (or pfx, or psk_callback)");
-    auto built = build_context(o, /*honor_cipher_order_default=*/server);
-    if (!built.ok()) return built.error();
-    ctx = std::move(built).value();
-  }
-  if (server && !psk && !ctx->has_certificate()) {
-    return invalid("listen needs cert and key (the secure context has none)");
-  }
-  AssociationOptions ao;
-  for (const std::string& f : o.fingerprints) {
-    auto fp = certs::Fingerprint::parse_sdp(f);
-    if (!fp.ok()) return fp.error();
-    ao.peer_fingerprints.push_back(std::move(fp).value());
-  }
-  ao.reject_unauthorized = o.reject_unauthorized;
-  ao.mtu = o.mtu;
-  ao.handshake_timeout = o.handshake_timeout;
-  ao.initial_retransmit_timeout = o.retransmit_initial;
-  ao.max_retransmit_timeout = o.retransmit_max;
-  ao.adaptive_retransmit = o.adaptive_retransmit;
-  ao.initial_rtt = o.initial_rtt;
-  ao.idle_timeout = o.idle_timeout;
-  ao.keylog = true;  // lines go to on_keylog when one is set
-  if (Status s = validate_association_options(ao); !s.ok()) return s.error();
-  if (Status s = srtp::validate_context_options(
-          {.replay_window = o.srtp_replay_window});
-      !s.ok()) {
-    return s.error();
-  }
-  if (o.send_queue_limit < 1 || o.send_queue_limit > (1u << 20)) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "send_queue_limit must be 1..1048576 datagrams, got " +
-                          std::to_string(o.send_queue_limit));
-  }
-  if (Status s =
-          validate_socket_buffer_sizes(o.recv_buffer_size, o.send_buffer_size);
-      !s.ok()) {
-    return s.error();
-  }
-  return Built{std::move(ctx), std::move(ao)};
-}
-
-// What the socket options of SecureOptions mean for its UDP endpoint.
-UdpEndpointOptions endpoint_options(const SecureOptions& o,
-                                    std::shared_ptr<const DtlsContext> ctx) {
-  UdpEndpointOptions uo;
-  uo.context = std::move(ctx);
-  uo.srtp.replay_window = o.srtp_replay_window;
-  uo.max_queued_sends = o.send_queue_limit;
-  uo.always_queue_sends = o.always_queue_sends;
-  uo.receive_buffer_size = o.recv_buffer_size;
-  uo.send_buffer_size = o.send_buffer_size;
-  uo.segment_sends = o.udp_offload;
-  uo.coalesce_receives = o.udp_offload;
-  return uo;
 }
 
 }  // namespace
@@ -570,25 +390,16 @@ namespace {
 // `remote`; the session core is keyed by it from here on.
 Status start_client(uv_loop_t* loop, detail::EndpointCore& core,
                     const std::shared_ptr<detail::SessionCore>& session,
-                    const PeerAddress& remote, const Built& built,
-                    const ConnectOptions& options) {
-  const bool v6 = remote.family() == "IPv6";
-  std::string bind_host = options.bind_host;
-  if (v6 && bind_host == "0.0.0.0") bind_host = "::";
-  auto bind = bind_address(bind_host, options.bind_port, v6);
+                    const PeerAddress& remote,
+                    const detail::ConnectPlan& plan) {
+  auto bind = detail::client_bind_address(plan, remote);
   if (!bind.ok()) return bind.error();
-  if (bind->family() != remote.family()) {
-    return invalid("bind_host " + bind_host + " and " + remote.ip() +
-                   " are of different address families");
-  }
-  UdpEndpointOptions uo = endpoint_options(options, built.context);
-  uo.connect_socket = true;  // ICMP errors fail the handshake at once
-  auto udp = UdpEndpoint::open(loop, *bind, uo, core.callbacks());
+  auto udp = UdpEndpoint::open(loop, *bind, plan.endpoint, core.callbacks());
   if (!udp.ok()) return udp.error();
   core.udp = std::move(udp).value();
   session->peer = remote;
   core.sessions[remote] = session;
-  if (Status s = core.udp->connect(remote, built.association); !s.ok()) {
+  if (Status s = core.udp->connect(remote, plan.association); !s.ok()) {
     core.sessions.erase(remote);
     core.udp->destroy();
     return s;
@@ -614,7 +425,7 @@ T read_association(const std::shared_ptr<detail::SessionCore>& core, T fallback,
 template <class F>
 Result<size_t> send_on_socket(const std::shared_ptr<detail::SessionCore>& core,
                               F&& send) {
-  if (!core) return invalid("an empty Session handle");
+  if (!core) return invalid_argument("an empty Session handle");
   return on_loop(core->dispatcher, [&]() -> Result<size_t> {
     if (core->resolving) {
       return make_error("ERR_DTLS_SESSION_NOT_OPEN",
@@ -903,13 +714,13 @@ std::optional<certs::Certificate> Session::certificate() const {
 Status Endpoint::set_secure_context(SecureContext context) {
   if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
   auto ctx = SecureContextAccess::get(context);
-  if (!ctx) return invalid("set_secure_context needs a SecureContext");
+  if (!ctx) return invalid_argument("set_secure_context needs a SecureContext");
   return on_loop(core_->dispatcher, [&]() -> Status {
     if (!core_->udp || core_->ended)
       return make_error("ERR_INVALID_STATE", "the endpoint has closed");
     if (core_->listening && !ctx->has_certificate() &&
         !core_->udp->options().server_association.psk_server) {
-      return invalid("the secure context has no certificate");
+      return invalid_argument("the secure context has no certificate");
     }
     core_->udp->set_context(ctx);
     return Status();
@@ -1014,31 +825,16 @@ void Endpoint::close() {
 }
 Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
   if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
-  IceSessionOptions o;
-  if (config.local.ufrag.empty()) {
-    auto generated = generate_ice_credentials();
-    if (!generated.ok()) return generated.error();
-    o.local = std::move(generated).value();
-  } else {
-    o.local = std::move(config.local);
-  }
-  o.remote_ufrag = std::move(config.remote_ufrag);
-  o.dtls_client = config.dtls_client;
-  o.consent_timeout = config.consent_timeout;
-  if (config.fingerprints.empty()) {
-    return invalid("an ICE session needs the peer's a=fingerprint");
-  }
-  std::vector<certs::Fingerprint> pins;
-  for (const std::string& f : config.fingerprints) {
-    auto parsed = certs::Fingerprint::parse_sdp(f);
-    if (!parsed.ok()) return parsed.error();
-    pins.push_back(std::move(parsed).value());
-  }
+  const bool dtls_client = config.dtls_client;
+  auto translated = detail::translate_ice_session(std::move(config));
+  if (!translated.ok()) return translated.error();
+  IceSessionOptions& o = *translated;
   return on_loop(core_->dispatcher, [&]() -> Result<Session> {
     if (!core_->udp || core_->ended)
       return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    auto pins = std::move(o.association.peer_fingerprints);
     o.association = core_->ice_association;
-    o.association.peer_fingerprints = pins;
+    o.association.peer_fingerprints = std::move(pins);
     const IceCredentials local = o.local;
     if (Status st = core_->udp->add_ice_session(std::move(o)); !st.ok())
       return st.error();
@@ -1046,7 +842,7 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
                                                     core_->dispatcher);
     sc->ice_waiting = true;
     sc->ice = local;
-    sc->is_client = config.dtls_client;
+    sc->is_client = dtls_client;
     core_->ice_pending[local.ufrag] = sc;
     Session handle;
     handle.core_ = sc;
@@ -1084,57 +880,15 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
                            std::function<void(Session)> on_session,
                            ListenOptions options) {
   if (!NetworkPolicy::allowed()) return access_denied();
-  if (loop == nullptr) return invalid("no loop");
-  if (!options.port) return invalid("listen needs a port (0 picks a free one)");
-  if (options.max_sessions == 0)
-    return make_error("ERR_OUT_OF_RANGE", "max_sessions must be >= 1");
-  auto built =
-      build(options, /*server=*/true, /*psk=*/bool(options.psk_callback));
-  if (!built.ok()) return built.error();
-  auto bind = bind_address(options.host, *options.port);
-  if (!bind.ok()) return bind.error();
-  built->association.request_cert = options.request_cert;
-  built->association.psk_server = options.psk_callback;
-  built->association.psk_identity_hint = options.psk_identity_hint;
-  if (Status s = validate_association_options(built->association); !s.ok())
-    return s.error();
-  if (options.sni_callback) {
-    built->association.sni_callback =
-        [cb = options.sni_callback](std::string_view name)
-        -> Result<std::shared_ptr<const DtlsContext>> {
-      auto chosen = cb(name);
-      if (!chosen.ok()) return chosen.error();
-      return SecureContextAccess::get(*chosen);
-    };
-  }
+  if (loop == nullptr) return invalid_argument("no loop");
+  auto plan = detail::translate_listen(options);
+  if (!plan.ok()) return plan.error();
   auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->on_session = std::move(on_session);
   core->listening = true;
-  UdpEndpointOptions uo = endpoint_options(options, built->context);
-  uo.server_association = built->association;
-  uo.accept_incoming = true;
-  uo.max_sessions = options.max_sessions;
-  uo.half_open = {.per_address = options.max_half_open_per_address,
-                  .total = options.max_half_open,
-                  .timeout = options.half_open_timeout,
-                  .grace = options.half_open_grace};
-  if (Status st = validate_half_open_limits(uo.half_open); !st.ok())
-    return st.error();
-  uo.receive_batch = 16;  // one recvmmsg for up to 16 datagrams
-  uo.reuse_port = options.reuse_port;
-  if (!options.cookie_secret.empty()) {
-    if (options.cookie_secret.size() != CookieGate::kSecretSize) {
-      return invalid("cookie_secret must be 32 bytes, got " +
-                     std::to_string(options.cookie_secret.size()));
-    }
-    std::array<std::uint8_t, CookieGate::kSecretSize> master{};
-    std::copy(options.cookie_secret.begin(), options.cookie_secret.end(),
-              master.begin());
-    uo.cookie_master_secret = master;
-  }
-  uo.ice_lite = options.ice_lite;
-  core->ice_association = built->association;
-  auto udp = UdpEndpoint::open(loop, *bind, uo, core->callbacks());
+  core->ice_association = plan->endpoint.server_association;
+  auto udp = UdpEndpoint::open(loop, plan->bind, std::move(plan->endpoint),
+                               core->callbacks());
   if (!udp.ok()) return udp.error();
   core->udp = std::move(udp).value();
   if (dispatcher) {
@@ -1157,21 +911,9 @@ Result<Session> connect_on(uv_loop_t* loop,
                            std::string_view host, std::uint16_t port,
                            ConnectOptions options) {
   if (!NetworkPolicy::allowed()) return access_denied();
-  if (loop == nullptr) return invalid("no loop");
-  if (host.empty()) return invalid("connect needs a host");
-  if (port == 0) return make_error("ERR_OUT_OF_RANGE", "port must be 1..65535");
-  auto built = build(options, /*server=*/false);
-  if (!built.ok()) return built.error();
-  if (!options.session.empty()) {
-    auto session = decode_session(options.session);
-    if (!session.ok()) return session.error();
-    built->association.session = std::move(session).value();
-  }
-  built->association.psk_client = options.psk_callback;
-  // Checked here so that a bad bind_host fails at the call, names too.
-  if (auto b = bind_address(options.bind_host, 0); !b.ok()) return b.error();
-  built->association.servername =
-      options.servername.empty() ? std::string(host) : options.servername;
+  if (loop == nullptr) return invalid_argument("no loop");
+  auto plan = detail::translate_connect(host, port, options);
+  if (!plan.ok()) return plan.error();
   auto core = std::make_shared<detail::EndpointCore>(dispatcher);
   core->single_session = true;
   auto session_core =
@@ -1179,23 +921,21 @@ Result<Session> connect_on(uv_loop_t* loop,
   session_core->is_client = true;
   // An IP literal starts now; a name (even "localhost") is looked up first.
   if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
-    Status s =
-        start_client(loop, *core, session_core, *remote, *built, options);
+    Status s = start_client(loop, *core, session_core, *remote, *plan);
     if (!s.ok()) return s.error();
   } else {
     session_core->resolving = true;
     Status s = resolve_host(
         loop, std::string(host), port,
-        [loop, core, session_core, built = std::move(built).value(),
-         options = std::move(options)](Result<PeerAddress> remote) {
+        [loop, core, session_core,
+         plan = std::move(plan).value()](Result<PeerAddress> remote) {
           if (session_core->ended) return;  // closed or destroyed meanwhile
           session_core->resolving = false;
           if (!remote.ok()) {
             session_core->finish_unattached(remote.error());
             return;
           }
-          Status st =
-              start_client(loop, *core, session_core, *remote, built, options);
+          Status st = start_client(loop, *core, session_core, *remote, plan);
           if (!st.ok()) session_core->finish_unattached(st.error());
         });
     if (!s.ok()) return s.error();
