@@ -44,8 +44,8 @@
 namespace dtls {
 
 namespace detail {
-struct SessionCore;
-struct EndpointCore;
+struct SessionImpl;
+struct EndpointImpl;
 }  // namespace detail
 
 // node's { address, family, port }.
@@ -216,12 +216,12 @@ class Session {
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
-  friend struct detail::EndpointCore;
+  friend struct detail::EndpointImpl;
   friend class Endpoint;
   friend Result<Session> connect_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
                                     std::string_view, std::uint16_t,
                                     ConnectOptions);
-  std::shared_ptr<detail::SessionCore> core_;
+  std::shared_ptr<detail::SessionImpl> core_;
   std::shared_ptr<void> owner_;  // connect(): closing on the last handle's drop
 };
 
@@ -275,7 +275,7 @@ class Endpoint {
                                     std::function<void(Session)>,
                                     ListenOptions);
   Result<int> socket_buffer_size(bool receive) const;
-  std::shared_ptr<detail::EndpointCore> core_;
+  std::shared_ptr<detail::EndpointImpl> core_;
   std::shared_ptr<void>
       owner_;  // closes gracefully when the last handle is dropped
 };

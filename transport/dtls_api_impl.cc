@@ -1,0 +1,337 @@
+#include "transport/dtls_api_impl.h"
+
+#include <utility>
+
+#include "transport/host_resolution.h"
+
+namespace dtls::detail {
+namespace {
+
+Error endpoint_closed() {
+  return make_error("ERR_DTLS_SESSION_CLOSED", "the endpoint closed");
+}
+
+}  // namespace
+
+// ---- SessionImpl
+
+DtlsAssociation* SessionImpl::association() const {
+  auto ep = endpoint.lock();
+  if (ended || !ep || !ep->udp) return nullptr;
+  return ep->udp->association(peer);
+}
+
+SessionStats SessionImpl::live_stats(const DtlsAssociation& a,
+                                     const srtp::MediaCounters* media) const {
+  const AssociationStats& s = a.stats();
+  SessionStats out;
+  if (media) out.media = *media;
+  out.created_at = s.created_at;
+  out.handshake_completed_at = s.handshake_completed_at;
+  out.closing_at = closing_at;
+  out.bytes_received = s.bytes_received;
+  out.bytes_sent = s.bytes_sent;
+  out.messages_received = s.messages_received;
+  out.messages_sent = s.messages_sent;
+  out.retransmit_count = s.retransmit_count;
+  out.smoothed_rtt = s.smoothed_rtt;
+  out.record_drops = s.record_drops;
+  out.is_connected = true;
+  return out;
+}
+
+void SessionImpl::fail(const Error& e) {
+  if (!end_error) end_error = e;
+  opened.settle(e);
+  if (callbacks.on_error) callbacks.on_error(e);
+}
+
+void SessionImpl::finish() {
+  ended = true;
+  resolving = false;
+  ice_waiting = false;
+  snapshot.is_connected = false;
+  snapshot.destroyed_at = Clock::now();
+  opened.settle(make_error("ERR_DTLS_SESSION_CLOSED",
+                           "closed before the handshake completed"));
+  closed.settle(end_error ? Status(*end_error) : Status());
+  // Callbacks commonly capture a Session handle (to reply), which would
+  // otherwise keep it alive through itself forever.
+  callbacks = {};
+  opened.drop_callbacks();
+  closed.drop_callbacks();
+}
+
+void SessionImpl::finish_unattached(std::optional<Error> error) {
+  if (ended) return;
+  snapshot.created_at = created_at;
+  if (error) fail(*error);
+  finish();
+}
+
+void SessionImpl::close_now() {
+  if (ended) return;
+  if (!closing_at) closing_at = Clock::now();
+  if (ice_waiting) {
+    end_ice_wait(std::nullopt);
+    return;
+  }
+  if (resolving) {
+    finish_unattached(std::nullopt);
+    return;
+  }
+  if (auto ep = endpoint.lock(); ep && ep->udp) ep->udp->close_session(peer);
+}
+
+void SessionImpl::destroy_now(std::optional<Error> error) {
+  if (ended) return;
+  if (ice_waiting) {
+    end_ice_wait(std::move(error));
+    return;
+  }
+  if (resolving) {
+    finish_unattached(std::move(error));
+    return;
+  }
+  if (auto ep = endpoint.lock(); ep && ep->udp)
+    ep->udp->destroy_session(peer, std::move(error));
+}
+
+void SessionImpl::end_ice_wait(std::optional<Error> error) {
+  if (auto ep = endpoint.lock()) {
+    ep->ice_pending.erase(ice.ufrag);
+    if (ep->udp) ep->udp->remove_ice_session(ice.ufrag);
+  }
+  finish_unattached(std::move(error));
+}
+
+// ---- EndpointImpl
+
+UdpEndpoint::Callbacks EndpointImpl::udp_callbacks() {
+  auto self = shared_from_this();
+  return {
+      [self](const PeerAddress& p) { self->handle_session(p); },
+      [self](const PeerAddress& p, const DtlsEvent& e) {
+        self->handle_event(p, e);
+      },
+      [self](const PeerAddress& p, const DtlsAssociation& a,
+             const srtp::MediaCounters& m) { self->handle_finished(p, a, m); },
+      [self] { self->handle_closed(); },
+      [self](const PeerAddress& p, PacketKind kind,
+             std::span<const std::uint8_t> packet) {
+        self->handle_media(p, kind, packet);
+      },
+      [self](const std::string& ufrag, const IceEvent& e) {
+        self->handle_ice(ufrag, e);
+      },
+      [self] { self->handle_drain(); }};
+}
+
+// The socket's send queue emptied after it refused datagrams: the endpoint's
+// callback, then those of the sessions on that socket. Copies are called, so
+// a callback may replace itself.
+void EndpointImpl::handle_drain() {
+  if (auto cb = callbacks.on_drain) cb();
+  std::vector<std::shared_ptr<SessionImpl>> listening_sessions;
+  for (const auto& [peer, s] : sessions) {
+    if (s->callbacks.on_drain) listening_sessions.push_back(s);
+  }
+  for (const auto& s : listening_sessions) {
+    if (auto cb = s->callbacks.on_drain; cb && !s->ended) cb();
+  }
+}
+
+void EndpointImpl::handle_ice(const std::string& ufrag, const IceEvent& e) {
+  auto it = ice_pending.find(ufrag);
+  if (it == ice_pending.end()) return;
+  std::shared_ptr<SessionImpl> s = it->second;
+  if (e.type == IceEvent::Type::kSessionStarted) {
+    ice_pending.erase(it);
+    s->ice_waiting = false;
+    s->peer = e.address;
+    sessions[e.address] = s;
+  } else if (e.type == IceEvent::Type::kFailed) {
+    ice_pending.erase(it);
+    s->finish_unattached(e.error);
+  }
+}
+
+void EndpointImpl::handle_session(const PeerAddress& p) {
+  auto s = std::make_shared<SessionImpl>(weak_from_this(), p, dispatcher);
+  sessions[p] = s;
+  Session handle;
+  handle.core_ = std::move(s);
+  if (callbacks.on_session) callbacks.on_session(handle);
+}
+
+void EndpointImpl::handle_event(const PeerAddress& p, const DtlsEvent& e) {
+  auto it = sessions.find(p);
+  if (it == sessions.end()) return;
+  std::shared_ptr<SessionImpl> s = it->second;
+  const SessionCallbacks& cb = s->callbacks;
+  switch (e.type) {
+    case DtlsEvent::Type::kHandshakeComplete: {
+      DtlsAssociation* a = udp ? udp->association(p) : nullptr;
+      std::string protocol = a ? a->protocol() : "";
+      s->opened.settle(protocol);
+      if (cb.on_handshake) cb.on_handshake(protocol);
+      break;
+    }
+    case DtlsEvent::Type::kData:
+      if (cb.on_message) cb.on_message(e.data);
+      break;
+    case DtlsEvent::Type::kKeylog:
+      if (cb.on_keylog) {
+        cb.on_keylog(std::string_view(
+            reinterpret_cast<const char*>(e.data.data()), e.data.size()));
+      }
+      break;
+    case DtlsEvent::Type::kError:
+      s->fail(e.error);
+      break;
+    case DtlsEvent::Type::kSession:
+      if (cb.on_session) cb.on_session(e.data);
+      break;
+    case DtlsEvent::Type::kClosed:
+      break;  // handle_finished follows
+  }
+}
+
+void EndpointImpl::handle_media(const PeerAddress& p, PacketKind kind,
+                                std::span<const std::uint8_t> packet) {
+  auto it = sessions.find(p);
+  if (it == sessions.end()) return;
+  const SessionCallbacks& cb = it->second->callbacks;
+  auto& deliver = kind == PacketKind::kRtp ? cb.on_rtp : cb.on_rtcp;
+  if (deliver) deliver(packet);
+}
+
+void EndpointImpl::handle_finished(const PeerAddress& p,
+                                   const DtlsAssociation& a,
+                                   const srtp::MediaCounters& media) {
+  auto it = sessions.find(p);
+  if (it == sessions.end()) return;
+  std::shared_ptr<SessionImpl> s = it->second;
+  sessions.erase(it);
+  s->snapshot = s->live_stats(a, &media);
+  s->finish();
+  if (single_session && udp && !udp->closing()) udp->close();
+}
+
+void EndpointImpl::handle_closed() {
+  // Sessions still here when the socket went end with it.
+  auto left = std::move(sessions);
+  sessions.clear();
+  auto waiting = std::move(ice_pending);
+  ice_pending.clear();
+  for (auto& [ufrag, s] : waiting) {
+    s->finish_unattached(destroy_error.value_or(endpoint_closed()));
+  }
+  for (auto& [p, s] : left) {
+    s->fail(destroy_error.value_or(endpoint_closed()));
+    s->finish();
+  }
+  if (udp) snapshot = live_stats();
+  snapshot.is_connected = false;
+  snapshot.destroyed_at = Clock::now();
+  ended = true;
+  closed.settle(destroy_error ? Status(*destroy_error) : Status());
+  // They may hold an Endpoint handle: no cycle after the end.
+  callbacks = {};
+  closed.drop_callbacks();
+  udp.reset();  // UdpEndpoint's close callback still holds it until it returns
+}
+
+void EndpointImpl::close_now() {
+  if (udp) udp->close();
+}
+
+EndpointStats EndpointImpl::live_stats() const {
+  const UdpEndpointStats& s = udp->stats();
+  EndpointStats out;
+  out.created_at = created_at;
+  out.bytes_received = s.bytes_received;
+  out.bytes_sent = s.bytes_sent;
+  out.packets_received = s.packets_received;
+  out.packets_sent = s.packets_sent;
+  out.server_sessions = s.server_sessions;
+  out.client_sessions = s.client_sessions;
+  out.server_busy_count = s.server_busy_count;
+  out.record_drops = s.record_drops;
+  out.half_open = udp->half_open_count();
+  out.half_open_evicted = s.half_open_evicted;
+  out.half_open_expired = s.half_open_expired;
+  out.half_open_refused = s.half_open_refused;
+  out.is_connected = true;
+  return out;
+}
+
+Status EndpointImpl::start_client(uv_loop_t* loop,
+                                  const std::shared_ptr<SessionImpl>& session,
+                                  const PeerAddress& remote,
+                                  const ConnectPlan& plan) {
+  auto bind = client_bind_address(plan, remote);
+  if (!bind.ok()) return bind.error();
+  auto opened = UdpEndpoint::open(loop, *bind, plan.endpoint, udp_callbacks());
+  if (!opened.ok()) return opened.error();
+  udp = std::move(opened).value();
+  session->peer = remote;
+  sessions[remote] = session;
+  if (Status s = udp->connect(remote, plan.association); !s.ok()) {
+    sessions.erase(remote);
+    udp->destroy();
+    return s;
+  }
+  return {};
+}
+
+// ---- opening
+
+Result<std::shared_ptr<EndpointImpl>> open_listening(
+    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
+    ListenPlan plan, std::function<void(Session)> on_session) {
+  auto core = std::make_shared<EndpointImpl>(std::move(dispatcher));
+  core->callbacks.on_session = std::move(on_session);
+  core->listening = true;
+  core->ice_association = plan.endpoint.server_association;
+  auto udp = UdpEndpoint::open(loop, plan.bind, std::move(plan.endpoint),
+                               core->udp_callbacks());
+  if (!udp.ok()) return udp.error();
+  core->udp = std::move(udp).value();
+  return core;
+}
+
+Result<std::shared_ptr<SessionImpl>> open_client(
+    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
+    std::string_view host, std::uint16_t port, ConnectPlan plan) {
+  auto core = std::make_shared<EndpointImpl>(dispatcher);
+  core->single_session = true;
+  auto session =
+      std::make_shared<SessionImpl>(core, PeerAddress(), std::move(dispatcher));
+  session->is_client = true;
+  if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
+    Status s = core->start_client(loop, session, *remote, plan);
+    if (!s.ok()) return s.error();
+    return session;
+  }
+  session->resolving = true;
+  Status s = resolve_host(loop, std::string(host), port,
+                          [loop, core, session,
+                           plan = std::move(plan)](Result<PeerAddress> remote) {
+                            if (session->ended)
+                              return;  // closed or destroyed while resolving
+                            session->resolving = false;
+                            if (!remote.ok()) {
+                              session->finish_unattached(remote.error());
+                              return;
+                            }
+                            Status st = core->start_client(loop, session,
+                                                           *remote, plan);
+                            if (!st.ok())
+                              session->finish_unattached(st.error());
+                          });
+  if (!s.ok()) return s.error();
+  return session;
+}
+
+}  // namespace dtls::detail

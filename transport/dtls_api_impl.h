@@ -1,0 +1,146 @@
+// What the public handles (transport/dtls_api.h) stand for: a Session or
+// Endpoint handle holds a shared_ptr to a SessionImpl or EndpointImpl, which
+// live on the loop thread and turn the UDP endpoint's callbacks into the
+// API's events, results and stats. Private to //transport:dtls_api.
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_API_IMPL_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_API_IMPL_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "transport/dtls_api.h"
+#include "transport/eventual.h"
+#include "transport/option_translation.h"
+#include "transport/udp_endpoint.h"
+
+namespace dtls::detail {
+
+// What a session reports through; Session's setters replace them one by one.
+struct SessionCallbacks {
+  std::function<void(std::span<const std::uint8_t>)> on_message;
+  std::function<void(const Error&)> on_error;
+  std::function<void(const std::string&)> on_handshake;
+  std::function<void(std::string_view)> on_keylog;
+  std::function<void(std::span<const std::uint8_t>)> on_rtp;
+  std::function<void(std::span<const std::uint8_t>)> on_rtcp;
+  std::function<void()> on_drain;
+  std::function<void(std::span<const std::uint8_t>)> on_session;
+};
+
+struct SessionImpl {
+  SessionImpl(std::weak_ptr<EndpointImpl> ep, PeerAddress p,
+              std::shared_ptr<LoopDispatcher> d)
+      : dispatcher(std::move(d)), endpoint(std::move(ep)), peer(std::move(p)) {}
+
+  const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  std::weak_ptr<EndpointImpl> endpoint;
+  PeerAddress peer;  // empty while the host name is being resolved
+  bool resolving = false;
+  // An ICE session waiting for its first check (no association yet).
+  bool ice_waiting = false;
+  IceCredentials ice;
+  TimePoint created_at = Clock::now();
+  SessionCallbacks callbacks;
+  bool is_client = false;
+  Eventual<Result<std::string>> opened;
+  Eventual<Status> closed;
+  std::optional<Error> end_error;  // what ended it, if anything did
+  bool ended = false;
+  std::optional<TimePoint> closing_at;
+  SessionStats snapshot;
+
+  // The live association; null before it exists and after the end.
+  DtlsAssociation* association() const;
+  SessionStats live_stats(const DtlsAssociation& a,
+                          const srtp::MediaCounters* media) const;
+
+  // A failure: the first one is what ends the session.
+  void fail(const Error& e);
+  // The end, from whichever path: the snapshot is taken by the caller.
+  void finish();
+  // Ends a session that never got an association (its name was still being
+  // resolved, or its ICE check never came).
+  void finish_unattached(std::optional<Error> error);
+
+  // Session::close() and destroy(), on the loop.
+  void close_now();
+  void destroy_now(std::optional<Error> error);
+
+ private:
+  void end_ice_wait(std::optional<Error> error);
+};
+
+struct EndpointCallbacks {
+  std::function<void(Session)> on_session;
+  std::function<void()> on_drain;
+};
+
+struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
+  explicit EndpointImpl(std::shared_ptr<LoopDispatcher> d)
+      : dispatcher(std::move(d)) {}
+
+  const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  std::shared_ptr<UdpEndpoint> udp;
+  std::unordered_map<PeerAddress, std::shared_ptr<SessionImpl>, PeerAddressHash>
+      sessions;
+  // ICE sessions before their association exists, by local ufrag.
+  std::unordered_map<std::string, std::shared_ptr<SessionImpl>> ice_pending;
+  AssociationOptions ice_association;  // the base for ICE sessions
+  EndpointCallbacks callbacks;
+  bool listening = false;
+  bool single_session = false;  // made by connect(): closes with its session
+  bool ended = false;
+  std::optional<Error> destroy_error;
+  TimePoint created_at = Clock::now();
+  EndpointStats snapshot;
+  Eventual<Status> closed;
+
+  // For UdpEndpoint::open. They hold this object: it lives as long as the
+  // socket, whoever holds handles.
+  UdpEndpoint::Callbacks udp_callbacks();
+  EndpointStats live_stats() const;
+  // EventLoop::stop(), or the last Endpoint handle dropped.
+  void close_now();
+
+  // Opens the socket of a connect() endpoint and starts the handshake to
+  // `remote`; the session is keyed by it from here on.
+  Status start_client(uv_loop_t* loop,
+                      const std::shared_ptr<SessionImpl>& session,
+                      const PeerAddress& remote, const ConnectPlan& plan);
+
+ private:
+  void handle_session(const PeerAddress& p);
+  void handle_event(const PeerAddress& p, const DtlsEvent& e);
+  void handle_media(const PeerAddress& p, PacketKind kind,
+                    std::span<const std::uint8_t> packet);
+  void handle_finished(const PeerAddress& p, const DtlsAssociation& a,
+                       const srtp::MediaCounters& media);
+  void handle_ice(const std::string& ufrag, const IceEvent& e);
+  void handle_drain();
+  void handle_closed();
+};
+
+// listen(): a listening endpoint on `plan.bind`.
+Result<std::shared_ptr<EndpointImpl>> open_listening(
+    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
+    ListenPlan plan, std::function<void(Session)> on_session);
+
+// connect(): the session, on an endpoint of its own. An IP literal starts the
+// handshake now; a name (even "localhost") is resolved on the loop first, and
+// the session ends with ERR_DTLS_HOST_NOT_FOUND when it does not resolve.
+Result<std::shared_ptr<SessionImpl>> open_client(
+    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
+    std::string_view host, std::uint16_t port, ConnectPlan plan);
+
+}  // namespace dtls::detail
+
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_API_IMPL_H_
