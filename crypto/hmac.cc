@@ -76,9 +76,27 @@ HmacKey<Hash>::~HmacKey() {
 template <class Hash>
 typename HmacKey<Hash>::Digest HmacKey<Hash>::mac(
     std::span<const std::uint8_t> message) const {
-  Mac m(*this);
-  m.update(message);
-  return m.finish();
+  // Not through a Mac: its destructor wipes a state that may still be
+  // unfinished, and this one always ends finalised.
+  typename Hash::State inner = inner_;
+  Ops<Hash>::update(&inner, message.data(), message.size());
+  return finish(inner);
+}
+
+template <class Hash>
+typename HmacKey<Hash>::Digest HmacKey<Hash>::finish(
+    typename Hash::State& inner) const {
+  using O = Ops<Hash>;
+  Digest inner_digest;
+  O::final(inner_digest.data(), &inner);
+  // Once final, a state holds its digest and no more of the key (OpenSSL
+  // wipes the block buffer): neither copy needs wiping on this, the
+  // per-packet, path.
+  typename Hash::State outer = outer_;
+  O::update(&outer, inner_digest.data(), inner_digest.size());
+  Digest out;
+  O::final(out.data(), &outer);
+  return out;
 }
 
 template <class Hash>
@@ -96,16 +114,7 @@ void HmacKey<Hash>::Mac::update(std::span<const std::uint8_t> bytes) {
 
 template <class Hash>
 typename HmacKey<Hash>::Digest HmacKey<Hash>::Mac::finish() {
-  using O = Ops<Hash>;
-  Digest inner_digest;
-  O::final(inner_digest.data(), &inner_);
-  // Once final, a state holds its digest and no more of the key: neither copy
-  // needs wiping on this, the per-packet, path.
-  typename Hash::State outer = key_->outer_;
-  O::update(&outer, inner_digest.data(), inner_digest.size());
-  Digest out;
-  O::final(out.data(), &outer);
-  return out;
+  return key_->finish(inner_);
 }
 
 template <class Hash>

@@ -46,6 +46,7 @@ class HmacKey {
   HmacKey& operator=(const HmacKey&) = default;
   ~HmacKey();
 
+  // One message. Allocates nothing and leaves nothing of the key behind.
   Digest mac(std::span<const std::uint8_t> message) const;
 
   // A MAC over a message given in pieces. It refers to its key, which must
@@ -70,6 +71,9 @@ class HmacKey {
   };
 
  private:
+  // The MAC from an inner state that has absorbed the message; finalises it.
+  Digest finish(typename Hash::State& inner) const;
+
   typename Hash::State inner_;  // after H(K ^ ipad)
   typename Hash::State outer_;  // after H(K ^ opad)
 };
