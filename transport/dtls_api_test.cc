@@ -741,6 +741,8 @@ TEST(DtlsApi, ClosedPortFailsFastWithConnectionRefused) {
   }
   ConnectOptions o = connect_options();
   o.handshake_timeout = std::chrono::seconds(60);
+  // The second refusal comes with the first retransmission.
+  o.retransmit_initial = milliseconds(100);
   auto s = connect(loop.get(), "127.0.0.1", port, o);
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(loop.run_until([&] { return ready(s->closed()); },
