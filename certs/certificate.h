@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "certs/openssl_ptr.h"
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls::certs {
 

@@ -6,7 +6,7 @@
 #include <new>
 #include <string>
 
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
 
 namespace dtls::srtp {
 namespace {

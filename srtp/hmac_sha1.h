@@ -7,7 +7,7 @@
 #ifndef DTLS_SRTP_SRTP_HMAC_SHA1_H_
 #define DTLS_SRTP_SRTP_HMAC_SHA1_H_
 
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls::srtp {
 

@@ -11,7 +11,7 @@
 
 #include "srtp/srtp_keys.h"
 #include "srtp/srtp_profile.h"
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 struct srtp_ctx_t_;  // libsrtp's session (srtp_t)
 

@@ -9,7 +9,7 @@
 
 #include "srtp/secret_bytes.h"
 #include "srtp/srtp_profile.h"
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls::srtp {
 

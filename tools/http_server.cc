@@ -4,7 +4,7 @@
 #include <cctype>
 #include <optional>
 
-#include "transport/peer_address.h"
+#include "transport/base/peer_address.h"
 
 namespace dtls::tools {
 namespace {

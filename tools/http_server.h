@@ -11,7 +11,7 @@
 #include <functional>
 #include <string>
 
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls::tools {
 

@@ -10,9 +10,9 @@
 #include <span>
 #include <vector>
 
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
+#include "transport/base/time.h"
 #include "transport/dtls_record.h"
-#include "transport/time.h"
 
 namespace dtls {
 

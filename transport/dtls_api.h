@@ -33,13 +33,13 @@
 #include "certs/certificate.h"
 #include "srtp/srtp_context.h"
 #include "srtp/srtp_keys.h"
+#include "transport/base/error.h"
+#include "transport/base/time.h"
 #include "transport/dtls_association.h"
 #include "transport/dtls_options.h"
-#include "transport/error.h"
 #include "transport/event_loop.h"
 #include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
-#include "transport/time.h"
 
 namespace dtls {
 

@@ -23,11 +23,11 @@
 
 #include "certs/fingerprint.h"
 #include "certs/peer_certificate.h"
+#include "transport/base/time.h"
 #include "transport/datagram_bio.h"
 #include "transport/dtls_context.h"
 #include "transport/record_guard.h"
 #include "transport/retransmit_timer.h"
-#include "transport/time.h"
 
 namespace dtls {
 

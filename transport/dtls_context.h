@@ -18,7 +18,7 @@
 
 #include "certs/credentials.h"
 #include "certs/openssl_ptr.h"
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls {
 

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "srtp/srtp_context.h"
+#include "transport/base/error.h"
 #include "transport/dtls_association.h"
 #include "transport/dtls_context.h"
-#include "transport/error.h"
 #include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
 

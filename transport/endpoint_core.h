@@ -29,15 +29,15 @@
 #include <vector>
 
 #include "srtp/srtp_context.h"
+#include "transport/base/deadline_queue.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 #include "transport/cookie_gate.h"
-#include "transport/deadline_queue.h"
 #include "transport/demux.h"
 #include "transport/dtls_association.h"
 #include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
 #include "transport/ice_lite_table.h"
-#include "transport/peer_address.h"
-#include "transport/time.h"
 
 namespace dtls {
 

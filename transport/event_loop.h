@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls {
 

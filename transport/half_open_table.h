@@ -29,9 +29,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "transport/error.h"
-#include "transport/peer_address.h"
-#include "transport/time.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 
 namespace dtls {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "transport/error.h"
-#include "transport/peer_address.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
 
 namespace dtls {
 

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "transport/error.h"
-#include "transport/peer_address.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 #include "transport/stun_message.h"
-#include "transport/time.h"
 
 namespace dtls {
 

@@ -21,12 +21,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "transport/deadline_queue.h"
+#include "transport/base/deadline_queue.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 #include "transport/dtls_association.h"
-#include "transport/error.h"
 #include "transport/ice_lite.h"
-#include "transport/peer_address.h"
-#include "transport/time.h"
 
 namespace dtls {
 

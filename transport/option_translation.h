@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "certs/fingerprint.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
 #include "transport/dtls_association.h"
 #include "transport/dtls_context.h"
 #include "transport/dtls_options.h"
-#include "transport/error.h"
-#include "transport/peer_address.h"
 #include "transport/udp_endpoint.h"
 
 namespace dtls {

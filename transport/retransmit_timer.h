@@ -14,8 +14,8 @@
 #include <chrono>
 #include <optional>
 
-#include "transport/error.h"
-#include "transport/time.h"
+#include "transport/base/error.h"
+#include "transport/base/time.h"
 
 namespace dtls {
 

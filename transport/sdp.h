@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "certs/fingerprint.h"
-#include "transport/error.h"
+#include "transport/base/error.h"
+#include "transport/base/peer_address.h"
 #include "transport/ice_lite.h"
-#include "transport/peer_address.h"
 
 namespace dtls::sdp {
 

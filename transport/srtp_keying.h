@@ -3,8 +3,8 @@
 #define DTLS_SRTP_TRANSPORT_SRTP_KEYING_H_
 
 #include "srtp/srtp_keys.h"
+#include "transport/base/error.h"
 #include "transport/dtls_association.h"
-#include "transport/error.h"
 
 namespace dtls {
 

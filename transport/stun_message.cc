@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
 
 namespace dtls::stun {
 namespace {

@@ -13,7 +13,7 @@
 #include <span>
 #include <string_view>
 
-#include "transport/peer_address.h"
+#include "transport/base/peer_address.h"
 
 namespace dtls::stun {
 

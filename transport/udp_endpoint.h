@@ -22,15 +22,15 @@
 #include <vector>
 
 #include "srtp/srtp_context.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 #include "transport/demux.h"
 #include "transport/dtls_association.h"
 #include "transport/endpoint_core.h"
 #include "transport/ice_lite.h"
 #include "transport/ice_lite_table.h"
-#include "transport/peer_address.h"
 #include "transport/receive_batch.h"
 #include "transport/send_batch.h"
-#include "transport/time.h"
 
 namespace dtls {
 

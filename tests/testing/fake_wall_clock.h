@@ -9,7 +9,7 @@
 #ifndef DTLS_SRTP_TESTS_TESTING_FAKE_WALL_CLOCK_H_
 #define DTLS_SRTP_TESTS_TESTING_FAKE_WALL_CLOCK_H_
 
-#include "transport/time.h"
+#include "transport/base/time.h"
 
 namespace dtls::testing {
 

@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "transport/time.h"
+#include "transport/base/time.h"
 
 namespace dtls::testing {
 

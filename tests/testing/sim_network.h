@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "tests/testing/sim_link.h"
+#include "transport/base/peer_address.h"
+#include "transport/base/time.h"
 #include "transport/endpoint_core.h"
-#include "transport/peer_address.h"
-#include "transport/time.h"
 
 namespace dtls::testing {
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-#include "transport/peer_address.h"
+#include "transport/base/peer_address.h"
 
 namespace dtls::testing {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls::bench {
 

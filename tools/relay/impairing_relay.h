@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "tools/relay/impairment.h"
-#include "transport/peer_address.h"
+#include "transport/base/peer_address.h"
 
 namespace dtls::relay {
 

@@ -17,8 +17,8 @@
 #include <random>
 #include <string>
 
-#include "transport/error.h"
-#include "transport/time.h"
+#include "transport/base/error.h"
+#include "transport/base/time.h"
 
 namespace dtls::relay {
 

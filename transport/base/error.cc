@@ -1,4 +1,4 @@
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 #include <openssl/err.h>
 

@@ -1,15 +1,15 @@
 // Every session's next deadline in one indexed min-heap, so an endpoint runs
 // one timer for all of them (not a timer per session). Sans-I/O: it stores
 // times, it never reads a clock.
-#ifndef DTLS_SRTP_TRANSPORT_DEADLINE_QUEUE_H_
-#define DTLS_SRTP_TRANSPORT_DEADLINE_QUEUE_H_
+#ifndef DTLS_SRTP_TRANSPORT_BASE_DEADLINE_QUEUE_H_
+#define DTLS_SRTP_TRANSPORT_BASE_DEADLINE_QUEUE_H_
 
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
-#include "transport/time.h"
+#include "transport/base/time.h"
 
 namespace dtls {
 
@@ -48,4 +48,4 @@ class DeadlineQueue {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DEADLINE_QUEUE_H_
+#endif  // DTLS_SRTP_TRANSPORT_BASE_DEADLINE_QUEUE_H_

@@ -1,4 +1,4 @@
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>

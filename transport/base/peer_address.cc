@@ -1,4 +1,4 @@
-#include "transport/peer_address.h"
+#include "transport/base/peer_address.h"
 
 #include <arpa/inet.h>
 

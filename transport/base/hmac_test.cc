@@ -1,4 +1,4 @@
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

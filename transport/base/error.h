@@ -3,8 +3,8 @@
 // A code is a node-style string ("ERR_INVALID_ARG_VALUE") that programs may
 // compare; the message is for a person and may change. The README lists every
 // code.
-#ifndef DTLS_SRTP_TRANSPORT_ERROR_H_
-#define DTLS_SRTP_TRANSPORT_ERROR_H_
+#ifndef DTLS_SRTP_TRANSPORT_BASE_ERROR_H_
+#define DTLS_SRTP_TRANSPORT_BASE_ERROR_H_
 
 #include <cassert>
 #include <optional>
@@ -91,4 +91,4 @@ class [[nodiscard]] Status {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_ERROR_H_
+#endif  // DTLS_SRTP_TRANSPORT_BASE_ERROR_H_

@@ -8,8 +8,8 @@
 // H(K ^ opad); each MAC starts from copies of them (plain structs), so it
 // allocates nothing and skips two compression calls. Both states are wiped
 // when an HmacKey or a Mac goes away: they are as good as the key.
-#ifndef DTLS_SRTP_CRYPTO_HMAC_H_
-#define DTLS_SRTP_CRYPTO_HMAC_H_
+#ifndef DTLS_SRTP_TRANSPORT_BASE_HMAC_H_
+#define DTLS_SRTP_TRANSPORT_BASE_HMAC_H_
 
 #include <openssl/sha.h>
 
@@ -86,4 +86,4 @@ using HmacSha256 = HmacKey<Sha256>;
 
 }  // namespace dtls::crypto
 
-#endif  // DTLS_SRTP_CRYPTO_HMAC_H_
+#endif  // DTLS_SRTP_TRANSPORT_BASE_HMAC_H_

@@ -3,7 +3,7 @@
 // state that can be copied: what makes a MAC free of allocation.
 #define OPENSSL_SUPPRESS_DEPRECATED
 
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
 
 #include <openssl/crypto.h>
 

@@ -1,7 +1,7 @@
 // The time type of the protocol cores. Cores never read a clock: callers pass
 // "now".
-#ifndef DTLS_SRTP_TRANSPORT_TIME_H_
-#define DTLS_SRTP_TRANSPORT_TIME_H_
+#ifndef DTLS_SRTP_TRANSPORT_BASE_TIME_H_
+#define DTLS_SRTP_TRANSPORT_BASE_TIME_H_
 
 #include <chrono>
 
@@ -13,4 +13,4 @@ using Duration = Clock::duration;
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_TIME_H_
+#endif  // DTLS_SRTP_TRANSPORT_BASE_TIME_H_

@@ -1,4 +1,4 @@
-#include "transport/deadline_queue.h"
+#include "transport/base/deadline_queue.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // same keyed states copied by hand (what the cookie gate and srtp/hmac_sha1
 // did before) and beside OpenSSL's one-shot HMAC(). Ours over hand-copied is
 // the helper's cost; HMAC() over ours is what keying once saves.
-//   bazel run -c opt //crypto:hmac_benchmark
+//   bazel run -c opt //transport/base:hmac_benchmark
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <benchmark/benchmark.h>
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <vector>
 
-#include "crypto/hmac.h"
+#include "transport/base/hmac.h"
 
 namespace dtls::crypto {
 namespace {

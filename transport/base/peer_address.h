@@ -1,7 +1,7 @@
 // A UDP transport address with a stable byte form: the key of an endpoint's
 // session map and the peer identity a DTLS cookie is bound to.
-#ifndef DTLS_SRTP_TRANSPORT_PEER_ADDRESS_H_
-#define DTLS_SRTP_TRANSPORT_PEER_ADDRESS_H_
+#ifndef DTLS_SRTP_TRANSPORT_BASE_PEER_ADDRESS_H_
+#define DTLS_SRTP_TRANSPORT_BASE_PEER_ADDRESS_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "transport/error.h"
+#include "transport/base/error.h"
 
 namespace dtls {
 
@@ -67,4 +67,4 @@ struct PeerAddressHash {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_PEER_ADDRESS_H_
+#endif  // DTLS_SRTP_TRANSPORT_BASE_PEER_ADDRESS_H_
