@@ -15,8 +15,8 @@
 #include "certs/generate.h"
 #include "tests/testing/peer_files.h"
 #include "tests/testing/process.h"
-#include "transport/cookie_gate.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/cookie_gate.h"
+#include "transport/dtls/dtls_association.h"
 
 namespace dtls {
 namespace {

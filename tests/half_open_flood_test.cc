@@ -18,7 +18,7 @@
 #include "certs/generate.h"
 #include "tests/testing/cookie_exchange.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 #include "transport/udp_endpoint.h"
 
 namespace dtls {

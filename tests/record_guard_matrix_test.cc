@@ -33,11 +33,11 @@
 #include "certs/generate.h"
 #include "tests/testing/dtls_pair.h"
 #include "tests/testing/record_bytes.h"
-#include "transport/dtls_association.h"
-#include "transport/dtls_context.h"
-#include "transport/dtls_record.h"
-#include "transport/record_expansion.h"
-#include "transport/record_guard.h"
+#include "transport/dtls/dtls_association.h"
+#include "transport/dtls/dtls_context.h"
+#include "transport/dtls/dtls_record.h"
+#include "transport/dtls/record_expansion.h"
+#include "transport/dtls/record_guard.h"
 
 namespace dtls {
 namespace {

@@ -5,9 +5,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "transport/dtls/srtp_keying.h"
 #include "transport/dtls_api_impl.h"
 #include "transport/option_translation.h"
-#include "transport/srtp_keying.h"
 #include "transport/udp_endpoint.h"
 
 namespace dtls {

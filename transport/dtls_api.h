@@ -35,7 +35,7 @@
 #include "srtp/srtp_keys.h"
 #include "transport/base/error.h"
 #include "transport/base/time.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 #include "transport/dtls_options.h"
 #include "transport/event_loop.h"
 #include "transport/half_open_table.h"

@@ -16,7 +16,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 namespace {

@@ -17,8 +17,8 @@
 
 #include "srtp/srtp_context.h"
 #include "transport/base/error.h"
-#include "transport/dtls_association.h"
-#include "transport/dtls_context.h"
+#include "transport/dtls/dtls_association.h"
+#include "transport/dtls/dtls_context.h"
 #include "transport/half_open_table.h"
 #include "transport/ice_lite.h"
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <utility>
 
-#include "transport/dtls_record.h"
-#include "transport/srtp_keying.h"
+#include "transport/dtls/dtls_record.h"
+#include "transport/dtls/srtp_keying.h"
 
 namespace dtls {
 

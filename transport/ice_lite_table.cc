@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 

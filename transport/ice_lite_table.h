@@ -25,7 +25,7 @@
 #include "transport/base/error.h"
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 #include "transport/ice_lite.h"
 
 namespace dtls {

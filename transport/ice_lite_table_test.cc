@@ -4,7 +4,7 @@
 
 #include "tests/testing/ice_check.h"
 #include "tests/testing/record_bytes.h"
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 #include "transport/stun_message.h"
 
 namespace dtls {

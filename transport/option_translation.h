@@ -17,8 +17,8 @@
 #include "certs/fingerprint.h"
 #include "transport/base/error.h"
 #include "transport/base/peer_address.h"
-#include "transport/dtls_association.h"
-#include "transport/dtls_context.h"
+#include "transport/dtls/dtls_association.h"
+#include "transport/dtls/dtls_context.h"
 #include "transport/dtls_options.h"
 #include "transport/udp_endpoint.h"
 

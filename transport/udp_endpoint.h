@@ -25,7 +25,7 @@
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
 #include "transport/demux.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 #include "transport/endpoint_core.h"
 #include "transport/ice_lite.h"
 #include "transport/ice_lite_table.h"

@@ -7,7 +7,7 @@
 #include <span>
 
 #include "certs/generate.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   static const std::shared_ptr<const dtls::DtlsContext> context = [] {

@@ -9,8 +9,8 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
-#include "transport/cookie_gate.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/cookie_gate.h"
+#include "transport/dtls/dtls_association.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "tests/testing/cookie_exchange.h"
 
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls::testing {
 

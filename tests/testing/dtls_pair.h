@@ -12,8 +12,8 @@
 
 #include "certs/generate.h"
 #include "tests/testing/sim_link.h"
-#include "transport/cookie_gate.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/cookie_gate.h"
+#include "transport/dtls/dtls_association.h"
 
 namespace dtls::testing {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "certs/fingerprint.h"
-#include "transport/dtls_context.h"
+#include "transport/dtls/dtls_context.h"
 #include "transport/endpoint_core.h"
 
 namespace dtls::testing {

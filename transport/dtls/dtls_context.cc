@@ -1,4 +1,4 @@
-#include "transport/dtls_context.h"
+#include "transport/dtls/dtls_context.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>

@@ -1,4 +1,4 @@
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -10,8 +10,8 @@
 
 #include "tests/testing/dtls_pair.h"
 #include "tests/testing/fake_wall_clock.h"
-#include "transport/datagram_bio.h"
-#include "transport/dtls_record.h"
+#include "transport/dtls/datagram_bio.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 namespace {

@@ -8,8 +8,8 @@
 // value then stays until a sample comes.
 //
 // Sans-I/O: the association tells it when flights go and answers come.
-#ifndef DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_
-#define DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_RETRANSMIT_TIMER_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_RETRANSMIT_TIMER_H_
 
 #include <chrono>
 #include <optional>
@@ -79,4 +79,4 @@ class RetransmitTimer {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_RETRANSMIT_TIMER_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_RETRANSMIT_TIMER_H_

@@ -1,8 +1,8 @@
 // How much a cipher suite adds to a record at least: the smallest protected
 // record it can produce (an empty plaintext). The record guard drops anything
 // shorter before OpenSSL decrypts it.
-#ifndef DTLS_SRTP_TRANSPORT_RECORD_EXPANSION_H_
-#define DTLS_SRTP_TRANSPORT_RECORD_EXPANSION_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_RECORD_EXPANSION_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_RECORD_EXPANSION_H_
 
 #include <openssl/ssl.h>
 
@@ -25,4 +25,4 @@ size_t min_protected_record_length(const SSL* ssl);
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_RECORD_EXPANSION_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_RECORD_EXPANSION_H_

@@ -14,8 +14,8 @@
 // either something no correct DTLS 1.0/1.2 peer sends at that point, or
 // something OpenSSL would discard silently anyway (an epoch it cannot read).
 // Sans-I/O and allocation-free: spans into the caller's datagram.
-#ifndef DTLS_SRTP_TRANSPORT_RECORD_GUARD_H_
-#define DTLS_SRTP_TRANSPORT_RECORD_GUARD_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_RECORD_GUARD_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_RECORD_GUARD_H_
 
 #include <array>
 #include <cstddef>
@@ -24,7 +24,7 @@
 #include <span>
 #include <string_view>
 
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 
@@ -164,4 +164,4 @@ class RecordGuard {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_RECORD_GUARD_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_RECORD_GUARD_H_

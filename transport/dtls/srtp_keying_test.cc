@@ -1,4 +1,4 @@
-#include "transport/srtp_keying.h"
+#include "transport/dtls/srtp_keying.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "transport/cookie_gate.h"
+#include "transport/dtls/cookie_gate.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/testing/dtls_pair.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 
 namespace dtls {
 namespace {

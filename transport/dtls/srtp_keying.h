@@ -1,10 +1,10 @@
 // RFC 5764 §4.2: the SRTP master keys and salts of a DTLS association.
-#ifndef DTLS_SRTP_TRANSPORT_SRTP_KEYING_H_
-#define DTLS_SRTP_TRANSPORT_SRTP_KEYING_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_SRTP_KEYING_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_SRTP_KEYING_H_
 
 #include "srtp/srtp_keys.h"
 #include "transport/base/error.h"
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 
 namespace dtls {
 
@@ -16,4 +16,4 @@ Result<srtp::SrtpKeys> export_srtp_keys(const DtlsAssociation& association);
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_SRTP_KEYING_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_SRTP_KEYING_H_

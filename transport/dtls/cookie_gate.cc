@@ -1,4 +1,4 @@
-#include "transport/cookie_gate.h"
+#include "transport/dtls/cookie_gate.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

@@ -1,7 +1,7 @@
 // A DTLS configuration shared by many associations: one SSL_CTX with validated
 // options.
-#ifndef DTLS_SRTP_TRANSPORT_DTLS_CONTEXT_H_
-#define DTLS_SRTP_TRANSPORT_DTLS_CONTEXT_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_DTLS_CONTEXT_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_DTLS_CONTEXT_H_
 
 #include <openssl/ssl.h>
 
@@ -201,4 +201,4 @@ Result<std::vector<std::string>> parse_srtp_profiles(std::string_view list);
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DTLS_CONTEXT_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_DTLS_CONTEXT_H_

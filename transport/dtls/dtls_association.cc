@@ -1,4 +1,4 @@
-#include "transport/dtls_association.h"
+#include "transport/dtls/dtls_association.h"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -9,7 +9,7 @@
 
 #include "certs/server_identity.h"
 #include "srtp/srtp_profile.h"
-#include "transport/record_expansion.h"
+#include "transport/dtls/record_expansion.h"
 
 namespace dtls {
 namespace {

@@ -1,4 +1,4 @@
-#include "transport/record_guard.h"
+#include "transport/dtls/record_guard.h"
 
 namespace dtls {
 namespace {

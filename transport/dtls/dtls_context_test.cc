@@ -1,4 +1,4 @@
-#include "transport/dtls_context.h"
+#include "transport/dtls/dtls_context.h"
 
 #include <gtest/gtest.h>
 

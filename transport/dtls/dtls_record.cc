@@ -1,4 +1,4 @@
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 namespace {

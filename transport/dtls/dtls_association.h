@@ -8,8 +8,8 @@
 // wall-clock rate (any real event loop) sees retransmissions exactly on
 // schedule. Tests drive OpenSSL's clock from their simulated clock
 // (tests/testing/fake_wall_clock).
-#ifndef DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
-#define DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_DTLS_ASSOCIATION_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_DTLS_ASSOCIATION_H_
 
 #include <chrono>
 #include <cstdint>
@@ -24,10 +24,10 @@
 #include "certs/fingerprint.h"
 #include "certs/peer_certificate.h"
 #include "transport/base/time.h"
-#include "transport/datagram_bio.h"
-#include "transport/dtls_context.h"
-#include "transport/record_guard.h"
-#include "transport/retransmit_timer.h"
+#include "transport/dtls/datagram_bio.h"
+#include "transport/dtls/dtls_context.h"
+#include "transport/dtls/record_guard.h"
+#include "transport/dtls/retransmit_timer.h"
 
 namespace dtls {
 
@@ -373,4 +373,4 @@ class DtlsAssociation final : private SslEventSink {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DTLS_ASSOCIATION_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_DTLS_ASSOCIATION_H_

@@ -6,8 +6,8 @@
 // exactly one outgoing datagram and every BIO_read returns exactly one incoming
 // datagram (the one the caller set), so record boundaries and the configured
 // MTU hold on the wire.
-#ifndef DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_
-#define DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_DATAGRAM_BIO_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_DATAGRAM_BIO_H_
 
 #include <openssl/bio.h>
 
@@ -64,4 +64,4 @@ BIO* new_datagram_bio(DatagramQueue* queue);
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DATAGRAM_BIO_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_DATAGRAM_BIO_H_

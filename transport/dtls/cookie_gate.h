@@ -1,8 +1,8 @@
 // Stateless DTLS cookies (RFC 6347 §4.2.1): decides, per datagram and before
 // any per-peer state exists, whether a ClientHello gets a HelloVerifyRequest,
 // is accepted, or is dropped.
-#ifndef DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
-#define DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_COOKIE_GATE_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_COOKIE_GATE_H_
 
 #include <array>
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include "transport/base/hmac.h"
 #include "transport/base/time.h"
-#include "transport/dtls_record.h"
+#include "transport/dtls/dtls_record.h"
 
 namespace dtls {
 
@@ -116,4 +116,4 @@ class CookieGate {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_COOKIE_GATE_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_COOKIE_GATE_H_

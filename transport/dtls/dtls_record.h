@@ -1,8 +1,8 @@
 // Just enough DTLS 1.2 wire parsing to answer a ClientHello statelessly (RFC
 // 6347 §4.1, §4.2). Everything here reads untrusted bytes: every length is
 // checked, nothing is allocated.
-#ifndef DTLS_SRTP_TRANSPORT_DTLS_RECORD_H_
-#define DTLS_SRTP_TRANSPORT_DTLS_RECORD_H_
+#ifndef DTLS_SRTP_TRANSPORT_DTLS_DTLS_RECORD_H_
+#define DTLS_SRTP_TRANSPORT_DTLS_DTLS_RECORD_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -64,4 +64,4 @@ std::optional<ClientHelloPrefix> parse_client_hello_prefix(
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DTLS_RECORD_H_
+#endif  // DTLS_SRTP_TRANSPORT_DTLS_DTLS_RECORD_H_

@@ -1,4 +1,4 @@
-#include "transport/record_expansion.h"
+#include "transport/dtls/record_expansion.h"
 
 #include <gtest/gtest.h>
 

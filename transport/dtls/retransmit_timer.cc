@@ -1,4 +1,4 @@
-#include "transport/retransmit_timer.h"
+#include "transport/dtls/retransmit_timer.h"
 
 #include <algorithm>
 #include <string>

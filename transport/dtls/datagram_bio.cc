@@ -1,4 +1,4 @@
-#include "transport/datagram_bio.h"
+#include "transport/dtls/datagram_bio.h"
 
 #include <algorithm>
 #include <cstring>
