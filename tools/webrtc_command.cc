@@ -15,7 +15,7 @@
 #include "certs/generate.h"
 #include "tools/http_server.h"
 #include "transport/dtls_api.h"
-#include "transport/sdp.h"
+#include "transport/ice/sdp.h"
 
 namespace dtls::tools {
 

@@ -39,7 +39,7 @@
 #include "transport/dtls_options.h"
 #include "transport/event_loop.h"
 #include "transport/half_open_table.h"
-#include "transport/ice_lite.h"
+#include "transport/ice/ice_lite.h"
 
 namespace dtls {
 

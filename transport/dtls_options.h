@@ -20,7 +20,7 @@
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls/dtls_context.h"
 #include "transport/half_open_table.h"
-#include "transport/ice_lite.h"
+#include "transport/ice/ice_lite.h"
 
 namespace dtls {
 

@@ -36,8 +36,8 @@
 #include "transport/dtls/cookie_gate.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/half_open_table.h"
-#include "transport/ice_lite.h"
-#include "transport/ice_lite_table.h"
+#include "transport/ice/ice_lite.h"
+#include "transport/ice/ice_lite_table.h"
 
 namespace dtls {
 

@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "transport/endpoint_core.h"
-#include "transport/ice_lite.h"
-#include "transport/stun_message.h"
+#include "transport/ice/ice_lite.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls {
 

@@ -10,7 +10,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/sim_network.h"
 #include "transport/endpoint_core.h"
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls {
 namespace {

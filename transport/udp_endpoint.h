@@ -27,8 +27,8 @@
 #include "transport/demux.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/endpoint_core.h"
-#include "transport/ice_lite.h"
-#include "transport/ice_lite_table.h"
+#include "transport/ice/ice_lite.h"
+#include "transport/ice/ice_lite_table.h"
 #include "transport/receive_batch.h"
 #include "transport/send_batch.h"
 

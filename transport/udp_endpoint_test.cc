@@ -23,7 +23,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls {
 namespace {

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <span>
 
-#include "transport/ice_lite.h"
-#include "transport/stun_message.h"
+#include "transport/ice/ice_lite.h"
+#include "transport/ice/stun_message.h"
 
 namespace {
 

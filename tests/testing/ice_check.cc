@@ -1,6 +1,6 @@
 #include "tests/testing/ice_check.h"
 
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls::testing {
 

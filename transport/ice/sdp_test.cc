@@ -1,4 +1,4 @@
-#include "transport/sdp.h"
+#include "transport/ice/sdp.h"
 
 #include <gtest/gtest.h>
 

@@ -7,8 +7,8 @@
 // Sans-I/O bookkeeping: the endpoint core answers the checks (through each
 // session's IceLiteResponder), starts and ends the DTLS associations and
 // reports the events.
-#ifndef DTLS_SRTP_TRANSPORT_ICE_LITE_TABLE_H_
-#define DTLS_SRTP_TRANSPORT_ICE_LITE_TABLE_H_
+#ifndef DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_TABLE_H_
+#define DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_TABLE_H_
 
 #include <chrono>
 #include <cstdint>
@@ -26,7 +26,7 @@
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
 #include "transport/dtls/dtls_association.h"
-#include "transport/ice_lite.h"
+#include "transport/ice/ice_lite.h"
 
 namespace dtls {
 
@@ -145,4 +145,4 @@ class IceLiteTable {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_ICE_LITE_TABLE_H_
+#endif  // DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_TABLE_H_

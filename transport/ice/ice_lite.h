@@ -3,8 +3,8 @@
 // follows its nomination (USE-CANDIDATE) and tracks consent (RFC 7675).
 // Sans-I/O: requests, source addresses and "now" in; responses and outcomes
 // out. A lite agent never sends requests of its own.
-#ifndef DTLS_SRTP_TRANSPORT_ICE_LITE_H_
-#define DTLS_SRTP_TRANSPORT_ICE_LITE_H_
+#ifndef DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_H_
+#define DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_H_
 
 #include <chrono>
 #include <optional>
@@ -15,7 +15,7 @@
 #include "transport/base/error.h"
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls {
 
@@ -97,4 +97,4 @@ class IceLiteResponder {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_ICE_LITE_H_
+#endif  // DTLS_SRTP_TRANSPORT_ICE_ICE_LITE_H_

@@ -1,4 +1,4 @@
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>

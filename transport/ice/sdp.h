@@ -2,8 +2,8 @@
 // endpoint: read an offer (ICE credentials, fingerprints, setup role, m-lines,
 // BUNDLE, rtcp-mux, codecs) and write the answer. Not a general SDP library:
 // one candidate, bundled media, every m-line answered.
-#ifndef DTLS_SRTP_TRANSPORT_SDP_H_
-#define DTLS_SRTP_TRANSPORT_SDP_H_
+#ifndef DTLS_SRTP_TRANSPORT_ICE_SDP_H_
+#define DTLS_SRTP_TRANSPORT_ICE_SDP_H_
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +14,7 @@
 #include "certs/fingerprint.h"
 #include "transport/base/error.h"
 #include "transport/base/peer_address.h"
-#include "transport/ice_lite.h"
+#include "transport/ice/ice_lite.h"
 
 namespace dtls::sdp {
 
@@ -86,4 +86,4 @@ Result<std::string> write_answer(const Description& offer,
 
 }  // namespace dtls::sdp
 
-#endif  // DTLS_SRTP_TRANSPORT_SDP_H_
+#endif  // DTLS_SRTP_TRANSPORT_ICE_SDP_H_

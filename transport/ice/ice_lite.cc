@@ -1,4 +1,4 @@
-#include "transport/ice_lite.h"
+#include "transport/ice/ice_lite.h"
 
 #include <openssl/rand.h>
 

@@ -1,4 +1,4 @@
-#include "transport/ice_lite_table.h"
+#include "transport/ice/ice_lite_table.h"
 
 #include <utility>
 

@@ -1,11 +1,11 @@
-#include "transport/ice_lite_table.h"
+#include "transport/ice/ice_lite_table.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/testing/ice_check.h"
 #include "tests/testing/record_bytes.h"
 #include "transport/dtls/dtls_record.h"
-#include "transport/stun_message.h"
+#include "transport/ice/stun_message.h"
 
 namespace dtls {
 namespace {
