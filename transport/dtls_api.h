@@ -37,8 +37,8 @@
 #include "transport/base/time.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls_options.h"
+#include "transport/endpoint/half_open_table.h"
 #include "transport/event_loop.h"
-#include "transport/half_open_table.h"
 #include "transport/ice/ice_lite.h"
 
 namespace dtls {

@@ -19,7 +19,7 @@
 #include "transport/base/error.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls/dtls_context.h"
-#include "transport/half_open_table.h"
+#include "transport/endpoint/half_open_table.h"
 #include "transport/ice/ice_lite.h"
 
 namespace dtls {

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <span>
 
-#include "transport/demux.h"
 #include "transport/dtls/cookie_gate.h"
 #include "transport/dtls/dtls_record.h"
+#include "transport/endpoint/demux.h"
 
 namespace {
 

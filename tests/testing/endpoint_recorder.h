@@ -11,7 +11,7 @@
 
 #include "certs/fingerprint.h"
 #include "transport/dtls/dtls_context.h"
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 
 namespace dtls::testing {
 

@@ -19,7 +19,7 @@
 #include "tests/testing/sim_link.h"
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 
 namespace dtls::testing {
 

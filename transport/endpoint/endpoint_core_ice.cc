@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/stun_message.h"
 

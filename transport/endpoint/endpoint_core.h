@@ -14,8 +14,8 @@
 // cookie secret, routes SRTP/SRTCP (unprotected in place), and runs the
 // ICE-lite sessions (IceLiteTable: checks, consent, early ClientHellos held
 // and replayed).
-#ifndef DTLS_SRTP_TRANSPORT_ENDPOINT_CORE_H_
-#define DTLS_SRTP_TRANSPORT_ENDPOINT_CORE_H_
+#ifndef DTLS_SRTP_TRANSPORT_ENDPOINT_ENDPOINT_CORE_H_
+#define DTLS_SRTP_TRANSPORT_ENDPOINT_ENDPOINT_CORE_H_
 
 #include <array>
 #include <cerrno>
@@ -32,10 +32,10 @@
 #include "transport/base/deadline_queue.h"
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
-#include "transport/demux.h"
 #include "transport/dtls/cookie_gate.h"
 #include "transport/dtls/dtls_association.h"
-#include "transport/half_open_table.h"
+#include "transport/endpoint/demux.h"
+#include "transport/endpoint/half_open_table.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
 
@@ -356,4 +356,4 @@ class EndpointCore {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_ENDPOINT_CORE_H_
+#endif  // DTLS_SRTP_TRANSPORT_ENDPOINT_ENDPOINT_CORE_H_

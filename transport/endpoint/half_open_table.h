@@ -19,8 +19,8 @@
 // ended too. "Age" is the time since the last step.
 //
 // Sans-I/O: it keeps addresses and times; the endpoint ends the associations.
-#ifndef DTLS_SRTP_TRANSPORT_HALF_OPEN_TABLE_H_
-#define DTLS_SRTP_TRANSPORT_HALF_OPEN_TABLE_H_
+#ifndef DTLS_SRTP_TRANSPORT_ENDPOINT_HALF_OPEN_TABLE_H_
+#define DTLS_SRTP_TRANSPORT_ENDPOINT_HALF_OPEN_TABLE_H_
 
 #include <chrono>
 #include <cstddef>
@@ -115,4 +115,4 @@ class HalfOpenTable {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_HALF_OPEN_TABLE_H_
+#endif  // DTLS_SRTP_TRANSPORT_ENDPOINT_HALF_OPEN_TABLE_H_

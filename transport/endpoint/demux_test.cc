@@ -1,4 +1,4 @@
-#include "transport/demux.h"
+#include "transport/endpoint/demux.h"
 
 #include <gtest/gtest.h>
 

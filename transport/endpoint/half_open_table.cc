@@ -1,4 +1,4 @@
-#include "transport/half_open_table.h"
+#include "transport/endpoint/half_open_table.h"
 
 namespace dtls {
 

@@ -9,7 +9,7 @@
 #include "tests/testing/ice_check.h"
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/sim_network.h"
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 #include "transport/ice/stun_message.h"
 
 namespace dtls {

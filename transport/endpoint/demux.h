@@ -1,7 +1,7 @@
 // RFC 7983 demultiplexing of one UDP port: the first byte tells STUN, DTLS and
 // SRTP/SRTCP apart.
-#ifndef DTLS_SRTP_TRANSPORT_DEMUX_H_
-#define DTLS_SRTP_TRANSPORT_DEMUX_H_
+#ifndef DTLS_SRTP_TRANSPORT_ENDPOINT_DEMUX_H_
+#define DTLS_SRTP_TRANSPORT_ENDPOINT_DEMUX_H_
 
 #include <array>
 #include <cstdint>
@@ -38,4 +38,4 @@ struct DemuxCounters {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_DEMUX_H_
+#endif  // DTLS_SRTP_TRANSPORT_ENDPOINT_DEMUX_H_

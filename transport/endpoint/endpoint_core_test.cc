@@ -2,7 +2,7 @@
 // several cores and hand-played peers at simulated addresses, one simulated
 // clock, seeded loss. Every wait here is simulated time; the times asserted
 // are exact. The ICE-lite half: endpoint_core_ice_test.cc.
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 
 #include <gtest/gtest.h>
 

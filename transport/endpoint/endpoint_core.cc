@@ -1,4 +1,4 @@
-#include "transport/endpoint_core.h"
+#include "transport/endpoint/endpoint_core.h"
 
 #include <algorithm>
 #include <cstring>
