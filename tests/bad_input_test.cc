@@ -15,7 +15,7 @@
 #include "tests/testing/rtp_packets.h"
 #include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 namespace dtls {
 namespace {

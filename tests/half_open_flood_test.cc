@@ -19,7 +19,7 @@
 #include "tests/testing/cookie_exchange.h"
 #include "tests/testing/uv_test_loop.h"
 #include "transport/dtls/dtls_record.h"
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 namespace dtls {
 namespace {

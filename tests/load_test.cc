@@ -19,7 +19,7 @@
 
 #include "certs/generate.h"
 #include "tests/testing/uv_test_loop.h"
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 namespace dtls {
 namespace {

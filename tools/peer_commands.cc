@@ -6,8 +6,8 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
-#include "tools/uv_run_until.h"
 #include "transport/dtls_api.h"
+#include "transport/io/uv_run_until.h"
 
 namespace dtls::tools {
 

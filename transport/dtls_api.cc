@@ -7,8 +7,8 @@
 
 #include "transport/dtls/srtp_keying.h"
 #include "transport/dtls_api_impl.h"
+#include "transport/io/udp_endpoint.h"
 #include "transport/option_translation.h"
-#include "transport/udp_endpoint.h"
 
 namespace dtls {
 namespace {

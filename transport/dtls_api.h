@@ -38,8 +38,8 @@
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls_options.h"
 #include "transport/endpoint/half_open_table.h"
-#include "transport/event_loop.h"
 #include "transport/ice/ice_lite.h"
+#include "transport/io/event_loop.h"
 
 namespace dtls {
 

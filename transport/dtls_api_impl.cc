@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "transport/host_resolution.h"
+#include "transport/io/host_resolution.h"
 
 namespace dtls::detail {
 namespace {

@@ -19,8 +19,8 @@
 
 #include "transport/dtls_api.h"
 #include "transport/eventual.h"
+#include "transport/io/udp_endpoint.h"
 #include "transport/option_translation.h"
-#include "transport/udp_endpoint.h"
 
 namespace dtls::detail {
 

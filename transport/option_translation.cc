@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "certs/credentials.h"
-#include "transport/host_resolution.h"
+#include "transport/io/host_resolution.h"
 
 namespace dtls {
 namespace detail {

@@ -20,7 +20,7 @@
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls/dtls_context.h"
 #include "transport/dtls_options.h"
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 namespace dtls {
 

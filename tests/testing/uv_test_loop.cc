@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tools/uv_run_until.h"
+#include "transport/io/uv_run_until.h"
 
 namespace dtls::testing {
 
@@ -15,7 +15,7 @@ UvTestLoop::~UvTestLoop() {
 
 bool UvTestLoop::run_until(const std::function<bool()>& done,
                            std::chrono::milliseconds limit) {
-  return tools::uv_run_until(&loop_, done, limit);
+  return uv_run_until(&loop_, done, limit);
 }
 
 }  // namespace dtls::testing

@@ -30,8 +30,8 @@
 #include "srtp/srtp_context.h"
 #include "tools/bench/bench_support.h"
 #include "transport/dtls_api.h"
-#include "transport/receive_batch.h"
-#include "transport/send_batch.h"
+#include "transport/io/receive_batch.h"
+#include "transport/io/send_batch.h"
 
 namespace dtls::bench {
 namespace {

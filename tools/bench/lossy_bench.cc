@@ -17,7 +17,7 @@
 #include "tools/bench/bench_support.h"
 #include "tools/relay/impairing_relay.h"
 #include "transport/dtls_api.h"
-#include "transport/event_loop.h"
+#include "transport/io/event_loop.h"
 
 namespace dtls::bench {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "tools/relay/impairing_relay.h"
-#include "tools/uv_run_until.h"
+#include "transport/io/uv_run_until.h"
 
 namespace dtls::relay {
 
@@ -121,7 +121,7 @@ int run_relay_command(const std::vector<std::string>& args, std::ostream& out,
           << "to target: " << to_string(config.to_target) << "\n"
           << "to client: " << to_string(config.to_client) << "\n"
           << std::flush;
-      tools::uv_run_until(
+      uv_run_until(
           &loop, [] { return false; },
           std::chrono::milliseconds(static_cast<long long>(duration_s * 1000)),
           std::chrono::milliseconds(100));

@@ -1,4 +1,4 @@
-#include "transport/receive_batch.h"
+#include "transport/io/receive_batch.h"
 
 #include <netinet/udp.h>
 

@@ -1,8 +1,8 @@
 // A libuv loop the library owns, on a thread of its own, for applications
 // that do not run one. It is also how work crosses threads: LoopDispatcher
 // hands functions to the loop through one uv_async_t (nothing else crosses).
-#ifndef DTLS_SRTP_TRANSPORT_EVENT_LOOP_H_
-#define DTLS_SRTP_TRANSPORT_EVENT_LOOP_H_
+#ifndef DTLS_SRTP_TRANSPORT_IO_EVENT_LOOP_H_
+#define DTLS_SRTP_TRANSPORT_IO_EVENT_LOOP_H_
 
 #include <uv.h>
 
@@ -99,4 +99,4 @@ class EventLoop {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_EVENT_LOOP_H_
+#endif  // DTLS_SRTP_TRANSPORT_IO_EVENT_LOOP_H_

@@ -1,6 +1,6 @@
-#include "tools/uv_run_until.h"
+#include "transport/io/uv_run_until.h"
 
-namespace dtls::tools {
+namespace dtls {
 
 bool uv_run_until(uv_loop_t* loop, const std::function<bool()>& done,
                   std::chrono::milliseconds limit,
@@ -32,4 +32,4 @@ bool uv_run_until(uv_loop_t* loop, const std::function<bool()>& done,
   return check.met;
 }
 
-}  // namespace dtls::tools
+}  // namespace dtls

@@ -9,8 +9,8 @@
 // or route that refuses it (EINVAL: no checksum, a path MTU below the
 // datagrams; EIO: no checksum offload, IPsec) turns it off for the batch, and
 // that send is made again without.
-#ifndef DTLS_SRTP_TRANSPORT_SEND_BATCH_H_
-#define DTLS_SRTP_TRANSPORT_SEND_BATCH_H_
+#ifndef DTLS_SRTP_TRANSPORT_IO_SEND_BATCH_H_
+#define DTLS_SRTP_TRANSPORT_IO_SEND_BATCH_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -92,4 +92,4 @@ class SendBatch {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_SEND_BATCH_H_
+#endif  // DTLS_SRTP_TRANSPORT_IO_SEND_BATCH_H_

@@ -1,4 +1,4 @@
-#include "transport/receive_batch.h"
+#include "transport/io/receive_batch.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tests/testing/loopback_socket.h"
-#include "transport/send_batch.h"
+#include "transport/io/send_batch.h"
 
 namespace dtls {
 namespace {

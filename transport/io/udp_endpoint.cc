@@ -1,4 +1,4 @@
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "transport/event_loop.h"
+#include "transport/io/event_loop.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>

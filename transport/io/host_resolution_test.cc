@@ -1,4 +1,4 @@
-#include "transport/host_resolution.h"
+#include "transport/io/host_resolution.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 // sessions, peer restart, idle and consent deadlines, cookie rotation, early
 // ClientHello replay, floods) is tested in simulated time in
 // endpoint_core_test.cc.
-#include "transport/udp_endpoint.h"
+#include "transport/io/udp_endpoint.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "transport/send_batch.h"
+#include "transport/io/send_batch.h"
 
 #include <netinet/udp.h>
 

@@ -1,8 +1,8 @@
 // Host names and addresses for listen and connect: bind addresses are IP
 // literals (never looked up), a connect() host may be a name, resolved on the
 // loop.
-#ifndef DTLS_SRTP_TRANSPORT_HOST_RESOLUTION_H_
-#define DTLS_SRTP_TRANSPORT_HOST_RESOLUTION_H_
+#ifndef DTLS_SRTP_TRANSPORT_IO_HOST_RESOLUTION_H_
+#define DTLS_SRTP_TRANSPORT_IO_HOST_RESOLUTION_H_
 
 #include <netdb.h>
 #include <uv.h>
@@ -40,4 +40,4 @@ Status resolve_host(uv_loop_t* loop, std::string host, std::uint16_t port,
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_HOST_RESOLUTION_H_
+#endif  // DTLS_SRTP_TRANSPORT_IO_HOST_RESOLUTION_H_

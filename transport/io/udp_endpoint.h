@@ -8,8 +8,8 @@
 // socket into the end of its one session. Everything runs on the loop's
 // thread. The node-style public API (listen/connect, Session, Endpoint
 // handles) sits on top of this.
-#ifndef DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
-#define DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
+#ifndef DTLS_SRTP_TRANSPORT_IO_UDP_ENDPOINT_H_
+#define DTLS_SRTP_TRANSPORT_IO_UDP_ENDPOINT_H_
 
 #include <uv.h>
 
@@ -29,8 +29,8 @@
 #include "transport/endpoint/endpoint_core.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
-#include "transport/receive_batch.h"
-#include "transport/send_batch.h"
+#include "transport/io/receive_batch.h"
+#include "transport/io/send_batch.h"
 
 namespace dtls {
 
@@ -314,4 +314,4 @@ class UdpEndpoint {
 
 }  // namespace dtls
 
-#endif  // DTLS_SRTP_TRANSPORT_UDP_ENDPOINT_H_
+#endif  // DTLS_SRTP_TRANSPORT_IO_UDP_ENDPOINT_H_
