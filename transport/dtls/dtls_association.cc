@@ -17,6 +17,9 @@ namespace {
 constexpr unsigned int kMaxRetransmitUs =
     60'000'000;  // RFC 6347 §4.2.4.1: at least 60 s cap
 
+// RFC 4279 §5.3: a PSK identity, and so a hint, is at most 128 bytes.
+constexpr size_t kMaxPskIdentity = 128;
+
 Error out_of_range(std::string message) {
   return make_error("ERR_OUT_OF_RANGE", std::move(message));
 }
@@ -135,10 +138,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.initial_rtt > std::chrono::seconds(60)) {
     return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
   }
-  // RFC 4279 §5.3: the hint, like the identity, is at most 128 bytes.
-  if (o.psk_identity_hint.size() > 128) {
+  if (o.psk_identity_hint.size() > kMaxPskIdentity) {
     return make_error("ERR_INVALID_ARG_VALUE",
-                      "psk_identity_hint is over 128 bytes");
+                      "psk_identity_hint is over " +
+                          std::to_string(kMaxPskIdentity) + " bytes");
   }
   return {};
 }
@@ -1057,12 +1060,14 @@ unsigned int DtlsAssociation::psk_client_cb(SSL* ssl, const char* hint,
         "ERR_DTLS_PSK_REFUSED", "psk_callback gave no identity for the hint");
     return 0;
   }
-  if (id->identity.size() > 128 || id->identity.size() >= max_identity_len ||
-      id->key.empty() || id->key.size() > max_psk_len) {
+  if (id->identity.size() > kMaxPskIdentity ||
+      id->identity.size() >= max_identity_len || id->key.empty() ||
+      id->key.size() > max_psk_len) {
     self->pending_error_ = make_error(
-        "ERR_DTLS_PSK_INVALID",
-        "psk_callback: the identity must be at most 128 bytes and the key 1.." +
-            std::to_string(max_psk_len) + " bytes");
+        "ERR_DTLS_PSK_INVALID", "psk_callback: the identity must be at most " +
+                                    std::to_string(kMaxPskIdentity) +
+                                    " bytes and the key 1.." +
+                                    std::to_string(max_psk_len) + " bytes");
     return 0;
   }
   std::copy(id->identity.begin(), id->identity.end(), identity);
