@@ -23,6 +23,11 @@ struct LinkConfig {
   Duration reorder_delay = std::chrono::milliseconds(50);
   size_t mtu = 65535;  // larger datagrams are counted in `oversize` (and still
                        // delivered)
+  // A bottleneck (SimNetwork): bits per second (0: none) and the bytes that
+  // may wait for it before the tail is dropped, with the relay's model
+  // (tools/relay/impairment).
+  std::uint64_t rate_bps = 0;
+  size_t queue_bytes = 64 * 1024;
 };
 
 enum class Side { kA = 0, kB = 1 };

@@ -129,11 +129,32 @@ void SimNetwork::send(const PeerAddress& from, const PeerAddress& to,
     return;
   }
   const LinkConfig& c = link(from, to);
+  TimePoint leaves = now_;
+  if (c.rate_bps > 0) {
+    relay::Impairment* b = nullptr;
+    for (auto& [ends, bottleneck] : bottlenecks_) {
+      if (ends.first == from && ends.second == to) b = bottleneck.get();
+    }
+    if (b == nullptr) {
+      relay::ImpairmentConfig rate;
+      rate.rate_bps = c.rate_bps;
+      rate.queue_bytes = c.queue_bytes;
+      bottlenecks_.emplace_back(std::make_pair(from, to),
+                                std::make_unique<relay::Impairment>(rate, 0));
+      b = bottlenecks_.back().second.get();
+    }
+    const relay::Impairment::Fate fate = b->offer(d.bytes.size(), now_);
+    if (fate.copies == 0) {
+      stats_.queue_dropped++;
+      return;
+    }
+    leaves = fate.at[0];
+  }
   if (chance(c.loss)) {
     stats_.lost++;
     return;
   }
-  TimePoint at = now_ + c.delay;
+  TimePoint at = leaves + c.delay;
   if (chance(c.reorder)) {
     at += std::chrono::duration_cast<Duration>(
         c.reorder_delay * std::uniform_real_distribution<>(0, 1)(rng_));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/testing/sim_link.h"
+#include "tools/relay/impairment.h"
 #include "transport/base/peer_address.h"
 #include "transport/base/time.h"
 #include "transport/endpoint/endpoint_core.h"
@@ -75,6 +76,7 @@ class SimNetwork {
   struct Stats {
     std::uint64_t sent = 0, delivered = 0, lost = 0, filtered = 0,
                   collected = 0;
+    std::uint64_t queue_dropped = 0;  // at a full bottleneck queue
   };
   const Stats& stats() const { return stats_; }
 
@@ -101,6 +103,11 @@ class SimNetwork {
   LinkConfig default_link_;
   std::vector<std::pair<std::pair<PeerAddress, PeerAddress>, LinkConfig>>
       links_;
+  // The bottleneck of each rate-limited one-way link, made at its first
+  // datagram.
+  std::vector<std::pair<std::pair<PeerAddress, PeerAddress>,
+                        std::unique_ptr<relay::Impairment>>>
+      bottlenecks_;
   std::vector<std::unique_ptr<Node>> nodes_;
   // Nodes replaced or removed while one of their calls may still be on the
   // stack: dropped at the next step.
