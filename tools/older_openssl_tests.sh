@@ -25,11 +25,13 @@ cd "$(dirname "$0")/.." || exit 1
 # Debian 12's libssl3 builds (bookworm, bookworm-updates, bookworm-security).
 KNOWN_VERSIONS=(3.0.17-1~deb12u2 3.0.19-1~deb12u2 3.0.20-1~deb12u2 3.0.22-1~deb12u2)
 TARGETS=(
-  //transport:dtls_association_test
-  //transport:dtls_retransmit_test
-  //transport:udp_endpoint_test
+  //transport/dtls:dtls_association_test
+  //transport/dtls:dtls_retransmit_test
+  //transport/dtls:record_guard_test
+  //transport/endpoint:endpoint_core_test
+  //transport/endpoint:endpoint_core_ice_test
+  //transport/io:udp_endpoint_test
   //transport:dtls_api_test
-  //transport:record_guard_test
   //tests:record_guard_matrix_test
   //tests:bad_input_test
   //tests:flood_test
@@ -118,6 +120,17 @@ else
     printf '%s\n' "${KNOWN_VERSIONS[@]}"
     archive_versions | grep '^3\.0\.'
   } | sort -uV)
+fi
+
+# Every target must exist: with --keep_going Bazel skips a label it cannot
+# find and the pass would look green with tests missing (a folder move did
+# that once).
+if ! bazel query "set(${TARGETS[*]})" >/dev/null 2>&1; then
+  say "a target of this pass does not exist:"
+  for t in "${TARGETS[@]}"; do
+    bazel query "$t" >/dev/null 2>&1 || say "  $t"
+  done
+  exit 1
 fi
 
 # The version reporter, built (like the tests) against the installed headers.
