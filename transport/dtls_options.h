@@ -19,8 +19,11 @@
 #include "transport/base/error.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls/dtls_context.h"
+#include "transport/endpoint/endpoint_core.h"
 #include "transport/endpoint/half_open_table.h"
 #include "transport/ice/ice_lite.h"
+#include "transport/ice/ice_lite_table.h"
+#include "transport/io/udp_endpoint.h"
 
 namespace dtls {
 
@@ -116,7 +119,7 @@ struct SecureOptions {
   // When the kernel pushes back (EAGAIN), datagrams wait in the socket's
   // queue, at most this many (1..1048576); past it media sends fail with
   // ERR_SEND_QUEUE_FULL until on_drain.
-  size_t send_queue_limit = 4096;
+  size_t send_queue_limit = UdpEndpointOptions{}.max_queued_sends;
   // Every datagram goes through that queue, as if the kernel always pushed
   // back: loopback never does, so this is how an application tests its
   // backpressure handling (ERR_SEND_QUEUE_FULL, on_drain).
@@ -150,7 +153,7 @@ struct ListenOptions : SecureOptions {
   std::string host = "0.0.0.0";
   std::optional<std::uint16_t> port;  // required; 0 picks a free port
   bool request_cert = false;
-  size_t max_sessions = 10000;
+  size_t max_sessions = EndpointCoreOptions{}.max_sessions;
   // Half-open handshakes: a peer that answered our cookie and then sent
   // nothing of its next flight. At most max_half_open_per_address from one IP
   // address (any port) and max_half_open in all. At either bound, or at
@@ -192,7 +195,8 @@ struct IceSessionConfig {
   bool dtls_client = false;
   // RFC 7675: without a valid check for this long the session ends with
   // ERR_ICE_CONSENT_EXPIRED.
-  std::chrono::milliseconds consent_timeout{30000};
+  std::chrono::milliseconds consent_timeout =
+      IceSessionOptions{}.consent_timeout;
 };
 
 struct ConnectOptions : SecureOptions {
