@@ -45,14 +45,21 @@ struct Recorded {
   std::vector<TimePoint> sent;
 };
 
-void record_client(PairConfig& c, Recorded& r, DtlsPair*& pair,
-                   std::function<bool(int)> drop) {
-  c.client_filter = [&r, &pair, drop](const std::vector<std::uint8_t>&,
-                                      int n) -> std::optional<Duration> {
+// A filter that records when each datagram left and drops those `drop`
+// picks.
+auto recording_filter(Recorded& r, DtlsPair*& pair,
+                      std::function<bool(int)> drop) {
+  return [&r, &pair, drop](const std::vector<std::uint8_t>&,
+                           int n) -> std::optional<Duration> {
     r.sent.push_back(pair->now);
     if (drop(n)) return std::nullopt;
     return Duration::zero();
   };
+}
+
+void record_client(PairConfig& c, Recorded& r, DtlsPair*& pair,
+                   std::function<bool(int)> drop) {
+  c.client_filter = recording_filter(r, pair, std::move(drop));
 }
 
 // Client datagrams: 0 the first ClientHello, 1 the one with the cookie, 2 its
@@ -106,12 +113,7 @@ TEST(DtlsRetransmit, TheCookieExchangeTimesTheNextFlights) {
         PairConfig c = pair_config(milliseconds(one_way), adaptive);
         DtlsPair* pair = nullptr;
         Recorded r;
-        auto filter = [&r, &pair](const std::vector<std::uint8_t>&,
-                                  int n) -> std::optional<Duration> {
-          r.sent.push_back(pair->now);
-          if (n == 1) return std::nullopt;
-          return Duration::zero();
-        };
+        auto filter = recording_filter(r, pair, [](int n) { return n == 1; });
         if (server_side) {
           c.server_filter = filter;
         } else {
