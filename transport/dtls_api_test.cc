@@ -259,7 +259,10 @@ TEST(DtlsApi, OptionErrorsFailAtTheCall) {
        [](ListenOptions& o) { o.retransmit_initial = milliseconds(5); },
        "ERR_OUT_OF_RANGE"},
       {"retransmit max below initial",
-       [](ListenOptions& o) { o.retransmit_max = milliseconds(500); },
+       [](ListenOptions& o) {
+         o.retransmit_initial = milliseconds(1000);
+         o.retransmit_max = milliseconds(500);
+       },
        "ERR_OUT_OF_RANGE"},
       {"half-open grace",
        [](ListenOptions& o) { o.half_open_grace = milliseconds(-1); },

@@ -98,12 +98,17 @@ struct SecureOptions {
   std::chrono::milliseconds handshake_timeout =
       AssociationOptions{}.handshake_timeout;
   // Handshake retransmission (RFC 6347 §4.2.4.1): a flight is sent again
-  // after retransmit_initial (20 ms..60 s), doubling up to retransmit_max
-  // (retransmit_initial..60 s). With adaptive_retransmit (the default), the
-  // first timeout of each flight follows the round trip measured on earlier
-  // ones, the cookie exchange included (RFC 6298 estimator, Karn's rule),
-  // within [200 ms, retransmit_initial]; false keeps the fixed schedule.
-  std::chrono::milliseconds retransmit_initial = RetransmitConfig{}.initial;
+  // after retransmit_initial, doubling up to retransmit_max (20 ms..60 s).
+  // retransmit_initial is 20 ms..60 s, or 0 (the default): 400 ms when `srtp`
+  // offers profiles (RFC 9147 §5.8.2 recommends it for DTLS-SRTP), 1 s
+  // otherwise, capped at retransmit_max. With adaptive_retransmit (the
+  // default), the first timeout of each flight follows the round trip
+  // measured on earlier ones, the cookie exchange included (RFC 6298
+  // estimator, Karn's rule), from 200 ms (or retransmit_initial when lower)
+  // to the larger of retransmit_initial and 1 s; false keeps the fixed
+  // schedule.
+  std::chrono::milliseconds retransmit_initial =
+      AssociationOptions{}.initial_retransmit_timeout;
   std::chrono::milliseconds retransmit_max = RetransmitConfig{}.max;
   bool adaptive_retransmit = RetransmitConfig{}.adaptive;
   // With adaptive_retransmit: a round trip to the peer known beforehand (0:

@@ -316,7 +316,10 @@ TEST(OptionTranslation, ListenErrors) {
        [](ListenOptions& o) { o.retransmit_initial = milliseconds(19); },
        "ERR_OUT_OF_RANGE"},
       {"retransmit max below initial",
-       [](ListenOptions& o) { o.retransmit_max = milliseconds(999); },
+       [](ListenOptions& o) {
+         o.retransmit_initial = milliseconds(1000);
+         o.retransmit_max = milliseconds(999);
+       },
        "ERR_OUT_OF_RANGE"},
       {"initial rtt",
        [](ListenOptions& o) { o.initial_rtt = std::chrono::seconds(61); },

@@ -40,6 +40,8 @@ const char kBenchUsage[] =
     "  --lossy-losses A,B loss per direction in percent (default 0,5,10,20)\n"
     "  --lossy-spread S   seconds over which each point's handshakes start\n"
     "                     (default 30)\n"
+    "  --lossy-seed N     the relay's losses (default 1; the same seed gives\n"
+    "                     every stack and run the same losses)\n"
     "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
@@ -506,6 +508,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
         if (!parse_number(p, 0, 99, v)) return bad("bad loss '" + p + "'");
         lossy.losses.push_back(v / 100);
       }
+    } else if (a == "--lossy-seed" && has_value &&
+               parse_number(args[i + 1], 0, 1e6, v)) {
+      lossy.seed = static_cast<std::uint64_t>(v);
+      ++i;
     } else if (a == "--lossy-only") {
       lossy_only = true;
     } else if (a == "--json" && has_value) {

@@ -27,8 +27,8 @@ using std::chrono::milliseconds;
 constexpr char kProfile[] = "SRTP_AEAD_AES_128_GCM";
 constexpr char kCipher[] = "ECDHE-ECDSA-AES128-GCM-SHA256";
 
-// One (rtt, loss) point: its relay config and seed, shared by the three
-// stacks so that their n-th handshakes meet the same losses.
+// One (rtt, loss) point: its relay config and seed, shared by the stacks so
+// that their n-th handshakes meet the same losses.
 struct Point {
   int rtt_ms;
   double loss;
@@ -76,16 +76,32 @@ LossyPoint summarize(const std::string& stack, const Point& p, Tally t,
 
 // --- ours -----------------------------------------------------------------
 
-// One of our two schedules at one point: an endpoint of its own on the
-// server loop, a relay in front of it on the relay loop, and handshakes
-// started evenly from the client loop.
-struct OurRun {
-  Point point;
-  bool adaptive = false;
+// Our retransmission schedules.
+struct Schedule {
+  const char* name;
+  bool adaptive;
+  // retransmit_initial; 0 is the default (400 ms for DTLS-SRTP).
+  milliseconds initial;
   // Each handshake passes the round trip the last finished one measured as
   // initial_rtt, as an application reconnecting to a peer would (none for
   // the first).
-  bool carry_rtt = false;
+  bool carry_rtt;
+};
+constexpr Schedule kSchedules[] = {
+    // OpenSSL's own: what every session did before adaptation.
+    {"fixed", false, milliseconds(1000), false},
+    // RFC 9147 §5.8.2's DTLS-SRTP value alone, to tell its share.
+    {"fixed400", false, milliseconds(0), false},
+    {"adaptive", true, milliseconds(0), false},  // the defaults
+    {"adapt+rtt", true, milliseconds(0), true},
+};
+
+// One of our schedules at one point: an endpoint of its own on the server
+// loop, a relay in front of it on the relay loop, and handshakes started
+// evenly from the client loop.
+struct OurRun {
+  Point point;
+  const Schedule* schedule = nullptr;
   std::optional<Duration> last_rtt;  // client loop only
   Endpoint endpoint;
   std::unique_ptr<relay::ImpairingRelay> relay;
@@ -99,14 +115,11 @@ struct OurRun {
 
 class OurDriver {
  public:
+  // `base`: the options every handshake shares; each run's schedule is
+  // applied on top.
   OurDriver(EventLoop& client, std::vector<std::unique_ptr<OurRun>>& runs,
-            const LossyOptions& o, const ConnectOptions& fixed,
-            const ConnectOptions& adaptive)
-      : client_(client),
-        runs_(runs),
-        o_(o),
-        fixed_(fixed),
-        adaptive_(adaptive) {}
+            const LossyOptions& o, const ConnectOptions& base)
+      : client_(client), runs_(runs), o_(o), base_(base) {}
 
   // Starts the ticking on the client loop; the future resolves when every
   // handshake of every run has ended.
@@ -141,8 +154,10 @@ class OurDriver {
   void start_one(OurRun& run) {
     run.started++;
     const TimePoint t0 = Clock::now();
-    ConnectOptions co = run.adaptive ? adaptive_ : fixed_;
-    if (run.carry_rtt && run.last_rtt) {
+    ConnectOptions co = base_;
+    co.adaptive_retransmit = run.schedule->adaptive;
+    co.retransmit_initial = run.schedule->initial;
+    if (run.schedule->carry_rtt && run.last_rtt) {
       co.initial_rtt =
           std::max(milliseconds(1),
                    std::chrono::duration_cast<milliseconds>(*run.last_rtt));
@@ -181,7 +196,7 @@ class OurDriver {
   EventLoop& client_;
   std::vector<std::unique_ptr<OurRun>>& runs_;
   const LossyOptions& o_;
-  ConnectOptions fixed_, adaptive_;
+  ConnectOptions base_;
   TimePoint t0_;
   uv_timer_t timer_{};
   int finished_count_ = 0;
@@ -579,24 +594,25 @@ Result<LossyResult> run_lossy_bench(const LossyOptions& o,
     if (!relay_loop.ok()) return relay_loop.error();
     std::vector<std::unique_ptr<OurRun>> runs;
     for (const Point& p : points) {
-      for (int stack = 0; stack < 3; ++stack) {
+      for (const Schedule& schedule : kSchedules) {
         auto run = std::make_unique<OurRun>();
         run->point = p;
-        run->adaptive = stack > 0;
-        run->carry_rtt = stack == 2;
+        run->schedule = &schedule;
         runs.push_back(std::move(run));
       }
     }
-    auto configure = [&](SecureOptions& so, bool adaptive) {
+    // The server runs the same schedule as its clients.
+    auto configure = [&](SecureOptions& so, const Schedule& schedule) {
       so.srtp = kProfile;
       so.require_srtp = true;
       so.ciphers = kCipher;
-      so.adaptive_retransmit = adaptive;
+      so.adaptive_retransmit = schedule.adaptive;
+      so.retransmit_initial = schedule.initial;
       so.handshake_timeout = milliseconds(static_cast<long long>(timeout_ms));
     };
     for (auto& run : runs) {
       ListenOptions lo;
-      configure(lo, run->adaptive);
+      configure(lo, *run->schedule);
       lo.cert = s_id->cert;
       lo.key = s_id->key;
       lo.fingerprints = {c_id->fingerprint};
@@ -627,19 +643,17 @@ Result<LossyResult> run_lossy_bench(const LossyOptions& o,
       run->relay = std::move(rel).value();
       run->relay_port = run->relay->address().port();
     }
-    ConnectOptions fixed, adaptive;
-    for (ConnectOptions* co : {&fixed, &adaptive}) {
-      configure(*co, co == &adaptive);
-      co->cert = c_id->cert;
-      co->key = c_id->key;
-      co->fingerprints = {s_id->fingerprint};
-    }
+    ConnectOptions base;
+    configure(base, kSchedules[0]);
+    base.cert = c_id->cert;
+    base.key = c_id->key;
+    base.fingerprints = {s_id->fingerprint};
     if (progress) {
       progress("lossy: " + std::to_string(o.handshakes) +
                " handshakes per point and schedule through the relay, " +
                std::to_string(runs.size()) + " points at once");
     }
-    OurDriver driver(**client_loop, runs, o, fixed, adaptive);
+    OurDriver driver(**client_loop, runs, o, base);
     driver.start().wait();
     for (auto& run : runs) {
       run->tally.retransmits += run->server_retransmits.load();
@@ -647,11 +661,8 @@ Result<LossyResult> run_lossy_bench(const LossyOptions& o,
         return run->relay->stats();
       });
       run->tally.datagrams = s.to_target.offered + s.to_client.offered;
-      const char* stack = run->carry_rtt  ? "adapt+rtt"
-                          : run->adaptive ? "adaptive"
-                                          : "fixed";
       result.points.push_back(
-          summarize(stack, run->point, run->tally, timeout_ms));
+          summarize(run->schedule->name, run->point, run->tally, timeout_ms));
       (*relay_loop)->dispatcher()->call([&] { run->relay.reset(); });
     }
     (*client_loop)->stop();

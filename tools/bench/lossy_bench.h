@@ -1,8 +1,8 @@
 // The lossy phase: DTLS handshakes through the impairing relay, at a few
-// round trips and loss rates, with the fixed retransmission schedule and the
+// round trips and loss rates, with fixed retransmission schedules and the
 // adaptive one, beside openssl s_client / s_server through the same relay
 // with the same seeds (the n-th handshake of a point meets the same losses in
-// all three). Reports handshake time percentiles and datagrams per handshake.
+// all of them). Reports handshake time percentiles and datagrams per handshake.
 #ifndef DTLS_SRTP_TOOLS_BENCH_LOSSY_BENCH_H_
 #define DTLS_SRTP_TOOLS_BENCH_LOSSY_BENCH_H_
 
@@ -16,7 +16,7 @@
 namespace dtls::bench {
 
 struct LossyOptions {
-  int handshakes = 300;  // per point, for each of our two schedules (0 skips)
+  int handshakes = 300;  // per point, for each of our schedules (0 skips)
   // openssl s_client/s_server pairs per point (two processes each; 0 skips).
   int openssl_handshakes = 100;
   std::vector<int> rtts_ms = {50, 150};
@@ -34,9 +34,11 @@ struct LossyOptions {
 };
 
 struct LossyPoint {
-  // Ours: "fixed" (1 s, doubling), "adaptive" (adaptive_retransmit), and
-  // "adapt+rtt" (adaptive, each handshake given the round trip the previous
-  // one measured as initial_rtt); "openssl" (s_client / s_server).
+  // Ours: "fixed" (1 s, doubling: OpenSSL's schedule), "fixed400" (the
+  // DTLS-SRTP default initial value, 400 ms, without adaptation), "adaptive"
+  // (the defaults: 400 ms, adaptive_retransmit), and "adapt+rtt" (adaptive,
+  // each handshake given the round trip the previous one measured as
+  // initial_rtt); "openssl" (s_client / s_server).
   std::string stack;
   int rtt_ms = 0;
   double loss = 0;

@@ -22,7 +22,7 @@ TEST(LossyBench, SmallRunReportsEveryStackAndPoint) {
   auto r = run_lossy_bench(o, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_FALSE(r->openssl_version.empty());
-  ASSERT_EQ(r->points.size(), 8u);  // 2 losses x (3 of ours + openssl)
+  ASSERT_EQ(r->points.size(), 10u);  // 2 losses x (4 of ours + openssl)
   for (const LossyPoint& p : r->points) {
     SCOPED_TRACE(p.stack + " loss " + std::to_string(p.loss));
     EXPECT_EQ(p.rtt_ms, 40);
@@ -43,7 +43,8 @@ TEST(LossyBench, SmallRunReportsEveryStackAndPoint) {
   }
   // The table and JSON carry every point.
   const std::string table = to_lossy_table(*r);
-  for (const char* s : {"fixed", "adaptive", "adapt+rtt", "openssl"})
+  for (const char* s :
+       {"fixed", "fixed400", "adaptive", "adapt+rtt", "openssl"})
     EXPECT_NE(table.find(s), std::string::npos) << s;
 }
 
@@ -66,13 +67,14 @@ TEST(LossyBench, CommandLineOptions) {
   EXPECT_EQ(run_bench_command({"--lossy-losses", "150"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--lossy-rtts", "x"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--lossy", "-1"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--lossy-seed", "x"}, out, err), 2);
   std::ostringstream json;
-  ASSERT_EQ(
-      run_bench_command({"--lossy-only", "--lossy", "4", "--lossy-openssl", "0",
-                         "--lossy-rtts", "20", "--lossy-losses", "0",
-                         "--lossy-spread", "0.5", "--json", "-"},
-                        json, err),
-      0)
+  ASSERT_EQ(run_bench_command(
+                {"--lossy-only", "--lossy", "4", "--lossy-openssl", "0",
+                 "--lossy-rtts", "20", "--lossy-losses", "0", "--lossy-spread",
+                 "0.5", "--lossy-seed", "9", "--json", "-"},
+                json, err),
+            0)
       << err.str();
   EXPECT_NE(json.str().find("\"lossy\": {"), std::string::npos);
   EXPECT_NE(json.str().find("\"stack\": \"adapt+rtt\""), std::string::npos);

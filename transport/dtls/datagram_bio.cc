@@ -17,6 +17,7 @@ bool DatagramQueue::pop(std::vector<std::uint8_t>& out) {
   if (empty()) {
     out_.clear();
     head_ = 0;
+    burst_open_ = false;
     if (!recycle_) out_.shrink_to_fit();
   }
   return true;
@@ -41,14 +42,21 @@ struct DatagramBioMethods {
     BIO_clear_retry_flags(b);
     DatagramQueue* q = queue(b);
     if (q == nullptr || len < 0) return -1;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data);
+    if (q->burst_limit_ != 0 && q->burst_open_ && !q->empty() &&
+        q->out_.back().size() + static_cast<size_t>(len) <= q->burst_limit_) {
+      q->out_.back().insert(q->out_.back().end(), bytes, bytes + len);
+      q->bytes_written_ += static_cast<std::uint64_t>(len);
+      return len;
+    }
     std::vector<std::uint8_t> d;
     if (!q->spare_.empty()) {
       d.swap(q->spare_.back());
       q->spare_.pop_back();
     }
-    d.assign(reinterpret_cast<const std::uint8_t*>(data),
-             reinterpret_cast<const std::uint8_t*>(data) + len);
+    d.assign(bytes, bytes + len);
     q->out_.push_back(std::move(d));
+    q->burst_open_ = q->burst_limit_ != 0;
     ++q->datagrams_written_;
     q->bytes_written_ += static_cast<std::uint64_t>(len);
     return len;

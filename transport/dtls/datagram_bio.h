@@ -3,9 +3,10 @@
 //
 // OpenSSL 3.0 has no datagram memory BIO: BIO_s_mem would merge records written
 // separately and split reads at arbitrary points. Here every BIO_write is
-// exactly one outgoing datagram and every BIO_read returns exactly one incoming
-// datagram (the one the caller set), so record boundaries and the configured
-// MTU hold on the wire.
+// exactly one outgoing datagram (or, within a Burst, joins the one before it
+// up to the MTU) and every BIO_read returns exactly one incoming datagram (the
+// one the caller set), so record boundaries and the configured MTU hold on the
+// wire.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_DATAGRAM_BIO_H_
 #define DTLS_SRTP_TRANSPORT_DTLS_DATAGRAM_BIO_H_
 
@@ -35,6 +36,27 @@ class DatagramQueue {
   // Moves the oldest written datagram into `out` (reusing its capacity).
   bool pop(std::vector<std::uint8_t>& out);
 
+  // Writes made while a Burst lives join the burst's last datagram while the
+  // two fit in `limit` bytes, instead of each starting one. RFC 6347 §4.1.1
+  // allows several records per datagram, and OpenSSL packs a flight's first
+  // transmission so (its buffering BIO), but 3.0 flushes after every
+  // retransmitted message (dtls1_retransmit_message): a flight resent on
+  // timeout would otherwise leave as one datagram per message, each lost on
+  // its own (five for a client's certificate flight).
+  class Burst {
+   public:
+    Burst(DatagramQueue& q, size_t limit) : q_(q) {
+      q_.burst_limit_ = limit;
+      q_.burst_open_ = false;
+    }
+    ~Burst() { q_.burst_limit_ = 0; }
+    Burst(const Burst&) = delete;
+    Burst& operator=(const Burst&) = delete;
+
+   private:
+    DatagramQueue& q_;
+  };
+
   // From now on popped buffers are not recycled, and the spares are freed:
   // for a session whose handshake is over and that rarely writes again.
   void stop_recycling();
@@ -54,6 +76,8 @@ class DatagramQueue {
   std::vector<std::vector<std::uint8_t>>
       spare_;  // recycled buffers: no steady-state allocation
   bool recycle_ = true;
+  size_t burst_limit_ = 0;   // 0: no Burst
+  bool burst_open_ = false;  // out_.back() was written in this Burst
   std::uint64_t datagrams_written_ = 0;
   std::uint64_t bytes_written_ = 0;
 };

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "certs/openssl_ptr.h"
 
 namespace dtls {
@@ -25,6 +28,37 @@ TEST(DatagramBio, EachWriteIsOneDatagram) {
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(BIO_flush(bio.get()), 1);
   EXPECT_EQ(BIO_wpending(bio.get()), 0);
+}
+
+// Within a Burst writes join the burst's last datagram up to the limit; a
+// datagram from before the burst, or one already popped, is never extended.
+TEST(DatagramBio, WritesOfABurstShareDatagramsUpToTheLimit) {
+  DatagramQueue q;
+  ossl::BioPtr bio(new_datagram_bio(&q));
+  ASSERT_EQ(BIO_write(bio.get(), "old", 3), 3);
+  {
+    DatagramQueue::Burst burst(q, 6);
+    ASSERT_EQ(BIO_write(bio.get(), "ab", 2), 2);       // a new datagram
+    ASSERT_EQ(BIO_write(bio.get(), "cd", 2), 2);       // joins it: 4
+    ASSERT_EQ(BIO_write(bio.get(), "ef", 2), 2);       // 6, the limit
+    ASSERT_EQ(BIO_write(bio.get(), "g", 1), 1);        // would be 7: a new one
+    ASSERT_EQ(BIO_write(bio.get(), "hijklmn", 7), 7);  // over the limit alone
+  }
+  ASSERT_EQ(BIO_write(bio.get(), "o", 1), 1);  // after the burst: its own
+  EXPECT_EQ(q.datagrams_written(), 5u);
+  EXPECT_EQ(q.bytes_written(), 18u);
+  std::vector<std::string> got;
+  std::vector<std::uint8_t> d;
+  while (q.pop(d)) got.emplace_back(d.begin(), d.end());
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"old", "abcdef", "g", "hijklmn", "o"}));
+  // A popped datagram is gone: the next write of a burst starts one.
+  DatagramQueue::Burst burst(q, 100);
+  ASSERT_EQ(BIO_write(bio.get(), "p", 1), 1);
+  ASSERT_TRUE(q.pop(d));
+  ASSERT_EQ(BIO_write(bio.get(), "q", 1), 1);
+  ASSERT_TRUE(q.pop(d));
+  EXPECT_EQ(std::string(d.begin(), d.end()), "q");
 }
 
 TEST(DatagramBio, FirstInFirstOutAcrossInterleavedWritesAndPops) {

@@ -110,21 +110,33 @@ std::array<std::uint8_t, 16384>& read_scratch() {
 
 }  // namespace
 
-RetransmitConfig retransmit_config(const AssociationOptions& o) {
+RetransmitConfig retransmit_config(const AssociationOptions& o,
+                                   bool dtls_srtp) {
+  const std::chrono::milliseconds initial =
+      o.initial_retransmit_timeout > std::chrono::milliseconds::zero()
+          ? o.initial_retransmit_timeout
+          : default_initial_timeout(dtls_srtp, o.max_retransmit_timeout);
   // The adaptive floor is RetransmitConfig's default, or the initial value
   // when that is lower.
-  return {.initial = o.initial_retransmit_timeout,
+  return {.initial = initial,
           .max = o.max_retransmit_timeout,
           .adaptive = o.adaptive_retransmit,
-          .floor =
-              std::min(RetransmitConfig{}.floor, o.initial_retransmit_timeout)};
+          .floor = std::min(RetransmitConfig{}.floor, initial)};
 }
 
 Status validate_association_options(const AssociationOptions& o) {
   if (o.mtu < 256 || o.mtu > 65535) {
     return out_of_range("mtu must be 256..65535, got " + std::to_string(o.mtu));
   }
-  if (Status s = validate_retransmit_config(retransmit_config(o)); !s.ok())
+  if (o.initial_retransmit_timeout < std::chrono::milliseconds::zero()) {
+    return out_of_range(
+        "retransmit_initial must be 0 (the default) or "
+        "20 ms..60 s");
+  }
+  // The default initial timeout is capped at the maximum, so either
+  // resolution checks the same ranges.
+  if (Status s = validate_retransmit_config(retransmit_config(o, false));
+      !s.ok())
     return s;
   if (o.handshake_timeout < std::chrono::milliseconds(1) ||
       o.handshake_timeout > std::chrono::hours(1)) {
@@ -166,7 +178,7 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
     : context_(std::move(context)),
       options_(std::move(options)),
       role_(role),
-      timer_(retransmit_config(options_)) {
+      timer_(retransmit_config(options_, context_->offers_srtp())) {
   stats_.created_at = now;
   now_ = now;
   if (options_.initial_rtt > Duration::zero()) {
@@ -394,6 +406,8 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
         const std::uint64_t written = queue_.datagrams_written();
         queue_.set_input(r.bytes);
         reading_peer_ = true;
+        // A repeated flight of the peer's makes OpenSSL resend ours.
+        DatagramQueue::Burst burst(queue_, options_.mtu);
         pump(now);
         reading_peer_ = false;
         queue_.clear_input();
@@ -481,7 +495,12 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
   BufferScope buffers(*this);
   if (!buffers.ok()) return;
   now_ = now;
-  if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
+  int r;
+  {
+    DatagramQueue::Burst burst(queue_, options_.mtu);
+    r = DTLSv1_handle_timeout(ssl_.get());
+  }
+  if (r < 0) {
     fail(handshake_error());
     return;
   }

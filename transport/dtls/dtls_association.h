@@ -52,20 +52,23 @@ struct AssociationOptions {
   // are fragmented to fit it.
   std::uint32_t mtu = 1200;
   // RFC 6347 §4.2.4.1: initial retransmission timeout, doubled on each
-  // retransmission and capped at max_retransmit_timeout. 20 ms..60 s.
-  std::chrono::milliseconds initial_retransmit_timeout =
-      RetransmitConfig{}.initial;
-  // initial_retransmit_timeout..60 s (RFC 6347's cap is 60 s).
+  // retransmission and capped at max_retransmit_timeout. 20 ms..60 s, or 0
+  // (the default): default_initial_timeout, 400 ms when the context offers
+  // use_srtp (RFC 9147 §5.8.2's value for DTLS-SRTP), 1 s otherwise.
+  std::chrono::milliseconds initial_retransmit_timeout{0};
+  // 20 ms..60 s (RFC 6347's cap is 60 s), and not below a set
+  // initial_retransmit_timeout.
   std::chrono::milliseconds max_retransmit_timeout = RetransmitConfig{}.max;
   // The initial timeout of each flight follows the round trip measured on
-  // earlier flights (RetransmitTimer, RFC 9147 §5.8), within
-  // [200 ms, initial_retransmit_timeout]. On by default.
+  // earlier flights (RetransmitTimer, RFC 9147 §5.8), within its floor and
+  // adaptive_ceiling. On by default.
   bool adaptive_retransmit = RetransmitConfig{}.adaptive;
   // A round trip to the peer known before the handshake (0: none), 0..60 s:
   // ICE's, or an earlier session's with the same peer (RFC 9002 §6.2.2, RFC
   // 8489 §6.2.1 cache one per server). With adaptive_retransmit it is the
   // estimator's first sample, so even the first flight is timed by it; RFC
-  // 9147 §5.8.2 keeps 1 s for a first flight only without such knowledge.
+  // 9147 §5.8.2 keeps the initial value for a first flight only without such
+  // knowledge.
   std::chrono::milliseconds initial_rtt{0};
   // The whole handshake must finish within this (node `handshakeTimeout`), 1
   // ms..1 h.
@@ -124,7 +127,9 @@ struct EphemeralKeyInfo {
 // options up front.
 Status validate_association_options(const AssociationOptions& options);
 // The retransmission schedule `options` ask for.
-RetransmitConfig retransmit_config(const AssociationOptions& options);
+// `dtls_srtp`: the context offers use_srtp (DtlsContext::offers_srtp).
+RetransmitConfig retransmit_config(const AssociationOptions& options,
+                                   bool dtls_srtp);
 
 struct DtlsEvent {
   enum class Type {

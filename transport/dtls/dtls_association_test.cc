@@ -303,20 +303,26 @@ TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
 }
 
 // RFC 6347 §4.2.4.1: initial timeout, then doubling. With every client datagram
-// dropped, the ClientHello goes out at 0, 1, 3, 7, 15 s (default 1 s initial
-// timeout).
+// dropped, the ClientHello goes out at 0, 0.4, 1.2, 2.8, 6, 12.4 s with the
+// DTLS-SRTP default (RFC 9147 §5.8.2: 400 ms), and at 0, 1, 3, 7, 15 s from a
+// 1 s initial timeout.
 TEST(DtlsAssociation, RetransmitsOnTheDoublingSchedule) {
-  PairConfig c = webrtc_config();
-  SendTimes t = client_send_times(c, seconds(20));
-  const std::vector<TimePoint>& sent = t.sent;
-  ASSERT_EQ(sent.size(), 5u);
-  for (size_t i = 0; i < sent.size(); ++i) {
-    EXPECT_EQ(
-        std::chrono::duration_cast<milliseconds>(sent[i] - sent[0]).count(),
-        ((1 << i) - 1) * 1000)
-        << "transmission " << i;
+  for (long initial : {0L, 1000L}) {
+    SCOPED_TRACE("initial " + std::to_string(initial));
+    PairConfig c = webrtc_config();
+    c.client.initial_retransmit_timeout = milliseconds(initial);
+    const long first = initial == 0 ? 400 : initial;
+    SendTimes t = client_send_times(c, seconds(20));
+    const std::vector<TimePoint>& sent = t.sent;
+    ASSERT_EQ(sent.size(), initial == 0 ? 6u : 5u);
+    for (size_t i = 0; i < sent.size(); ++i) {
+      EXPECT_EQ(
+          std::chrono::duration_cast<milliseconds>(sent[i] - sent[0]).count(),
+          ((1 << i) - 1) * first)
+          << "transmission " << i;
+    }
+    EXPECT_EQ(t.retransmit_count, sent.size() - 1);
   }
-  EXPECT_EQ(t.retransmit_count, 4u);
 }
 
 TEST(DtlsAssociation, RetransmitTimeoutIsCappedAtSixtySeconds) {

@@ -177,6 +177,8 @@ class DtlsContext {
   // Shared by every endpoint using this context (node's server.getTicketKeys /
   // setTicketKeys act on the server's context alike).
   TicketKeys& ticket_keys() const { return ticket_keys_; }
+  // Whether handshakes offer (client) or accept (server) use_srtp: DTLS-SRTP.
+  bool offers_srtp() const { return !options_.srtp_profiles.empty(); }
   // Whether it can serve a certificate (credentials or extra_credentials).
   bool has_certificate() const {
     return options_.credentials || !options_.extra_credentials.empty();

@@ -166,6 +166,132 @@ TEST(DtlsRetransmit, AKnownRoundTripTimesTheFirstFlight) {
   }
 }
 
+// RFC 9147 §5.8.2's DTLS-SRTP default: with use_srtp offered and no
+// retransmit_initial set, a lost first ClientHello goes again after 400 ms,
+// with or without adaptation; without use_srtp after 1 s; a set value wins.
+TEST(DtlsRetransmit, DtlsSrtpFirstFlightsWait400Ms) {
+  struct Case {
+    bool srtp, adaptive;
+    milliseconds initial, expected;
+  };
+  for (const Case& k :
+       {Case{true, true, {}, milliseconds(400)},
+        Case{true, false, {}, milliseconds(400)},
+        Case{false, true, {}, milliseconds(1000)},
+        Case{true, true, milliseconds(700), milliseconds(700)}}) {
+    SCOPED_TRACE("srtp " + std::to_string(k.srtp) + ", adaptive " +
+                 std::to_string(k.adaptive) + ", initial " +
+                 std::to_string(k.initial.count()));
+    PairConfig c = pair_config(milliseconds(25), k.adaptive);
+    if (k.srtp) {
+      c.client_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+      c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+    }
+    c.client.initial_retransmit_timeout = k.initial;
+    Recorded r;
+    DtlsPair* pair = nullptr;
+    record_client(c, r, pair, [](int n) { return n == 0; });
+    DtlsPair p(c);
+    pair = &p;
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open());
+    ASSERT_GE(r.sent.size(), 2u);
+    EXPECT_EQ(ms(r.sent[1] - r.sent[0]), k.expected.count());
+    EXPECT_EQ(p.client()->retransmit_timer().config().initial, k.expected);
+  }
+}
+
+// DTLS-SRTP's 400 ms is shorter than a long path's round trip (RFC 9147
+// §5.8.2 expects real-time paths below it): at RTT 500 ms the first
+// ClientHello goes twice, once spuriously, and the flights after it do not,
+// because the backed-off value stays until a clean sample (Karn), and the
+// measured round trip then lifts the timeout above 400 ms.
+TEST(DtlsRetransmit, DtlsSrtpOnALongPathResendsOnlyTheFirstFlight) {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    PairConfig c = pair_config(milliseconds(250), true);
+    c.seed = seed;
+    c.client_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+    c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << "seed " << seed;
+    EXPECT_EQ(p.client()->stats().retransmit_count, 1u) << "seed " << seed;
+    EXPECT_EQ(p.server()->stats().retransmit_count, 0u) << "seed " << seed;
+  }
+}
+
+// OpenSSL 3.0 flushes after each retransmitted message; the association
+// packs what one timeout resends into datagrams up to the MTU, as OpenSSL
+// packs a first transmission. So the client's last flight (certificate, key
+// exchange, verify, ChangeCipherSpec, Finished), lost once, goes again in as
+// many datagrams as the first time, not one per message (five), and the
+// server's last flight, resent by the open server for the repeated Finished,
+// also as one.
+TEST(DtlsRetransmit, AResentFlightIsPackedLikeTheFirst) {
+  for (std::uint32_t mtu : {1200u, 400u}) {
+    SCOPED_TRACE("mtu " + std::to_string(mtu));
+    PairConfig c = pair_config(milliseconds(25), true);
+    c.client.mtu = mtu;
+    c.server.mtu = mtu;
+    struct Sent {
+      TimePoint at;
+      size_t size;
+    };
+    std::vector<Sent> client_sent, server_sent;
+    DtlsPair* pair = nullptr;
+    // Client datagrams: the two ClientHellos, then the last flight. The first
+    // transmission of the server's last flight is lost, so the client
+    // resends its own and the open server answers with its last flight again.
+    int server_last = -1;
+    c.client_filter = [&](const std::vector<std::uint8_t>& d,
+                          int) -> std::optional<Duration> {
+      client_sent.push_back({pair->now, d.size()});
+      return Duration::zero();
+    };
+    c.server_filter = [&](const std::vector<std::uint8_t>& d,
+                          int n) -> std::optional<Duration> {
+      server_sent.push_back({pair->now, d.size()});
+      if (pair->server() != nullptr && server_last < 0 &&
+          pair->server()->state() == DtlsAssociation::State::kOpen) {
+        server_last = n;
+      }
+      if (n == server_last && pair->client()->stats().retransmit_count == 0)
+        return std::nullopt;
+      return Duration::zero();
+    };
+    DtlsPair p(c);
+    pair = &p;
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open());
+    ASSERT_EQ(p.client()->stats().retransmit_count, 1u);
+    // Datagrams per burst (one simulated instant each).
+    auto bursts = [](const std::vector<Sent>& sent) {
+      std::vector<int> counts;
+      for (size_t i = 0; i < sent.size(); ++i) {
+        if (i == 0 || sent[i].at != sent[i - 1].at) counts.push_back(0);
+        counts.back()++;
+      }
+      return counts;
+    };
+    for (const Sent& s : client_sent) EXPECT_LE(s.size, mtu);
+    for (const Sent& s : server_sent) EXPECT_LE(s.size, mtu);
+    const std::vector<int> cb = bursts(client_sent), sb = bursts(server_sent);
+    // Client: ClientHello, ClientHello with the cookie, last flight, resent.
+    ASSERT_EQ(cb.size(), 4u);
+    EXPECT_EQ(cb[3], cb[2]);
+    if (mtu == 1200) {
+      EXPECT_EQ(cb[2], 1);
+    }
+    // Server: HelloVerifyRequest, its flight, its last flight, resent.
+    ASSERT_EQ(sb.size(), 4u);
+    EXPECT_EQ(sb[3], sb[2]);
+    EXPECT_EQ(sb[2], 1);
+  }
+}
+
 // The server's last flight always lost: the client's last flight goes again
 // after the adaptive first timeout (2.5 R, as above), doubling, capped by
 // max_retransmit_timeout.
@@ -234,12 +360,19 @@ TEST(DtlsRetransmit, ASpuriousRetransmissionGivesNoSample) {
   EXPECT_EQ(ms(*t.smoothed_rtt()), 50);
 }
 
-// No loss: adaptation adds no retransmission at any of these round trips.
+// No loss: adaptation adds no retransmission at any of these round trips:
+// DTLS-SRTP (first timeout 400 ms) up to RTT 300 ms, plain DTLS (1 s) at 400
+// ms. RFC 9147 §5.8.2 expects real-time paths below 400 ms; above, see
+// DtlsSrtpOnALongPathResendsOnlyTheFirstFlight.
 TEST(DtlsRetransmit, NoRetransmissionWithoutLoss) {
-  for (long one_way : {1L, 25L, 75L, 200L}) {
+  for (long one_way : {1L, 25L, 75L, 150L, 200L}) {
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
       PairConfig c = pair_config(milliseconds(one_way), true);
       c.seed = seed;
+      if (one_way <= 150) {
+        c.client_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+        c.server_context.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+      }
       DtlsPair p(c);
       ASSERT_TRUE(p.start());
       p.run_handshake();
@@ -252,8 +385,15 @@ TEST(DtlsRetransmit, NoRetransmissionWithoutLoss) {
 
 TEST(DtlsRetransmit, OptionsAreValidated) {
   AssociationOptions o;
-  o.max_retransmit_timeout = milliseconds(500);  // below the initial 1 s
+  o.max_retransmit_timeout = milliseconds(500);  // the default is capped
+  EXPECT_TRUE(validate_association_options(o).ok());
+  EXPECT_EQ(retransmit_config(o, false).initial, milliseconds(500));
+  EXPECT_EQ(retransmit_config(o, true).initial, milliseconds(400));
+  o.initial_retransmit_timeout = seconds(1);  // a set one is not
   EXPECT_EQ(validate_association_options(o).error().code, "ERR_OUT_OF_RANGE");
+  o.initial_retransmit_timeout = milliseconds(-1);
+  EXPECT_EQ(validate_association_options(o).error().code, "ERR_OUT_OF_RANGE");
+  o.initial_retransmit_timeout = {};
   o.max_retransmit_timeout = seconds(61);
   EXPECT_EQ(validate_association_options(o).error().code, "ERR_OUT_OF_RANGE");
   o.max_retransmit_timeout = seconds(60);

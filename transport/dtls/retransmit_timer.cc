@@ -14,11 +14,18 @@ Error out_of_range(const std::string& message) {
 
 }  // namespace
 
+milliseconds default_initial_timeout(bool dtls_srtp, milliseconds max) {
+  return std::min(dtls_srtp ? kDtlsSrtpInitialTimeout : kDefaultInitialTimeout,
+                  max);
+}
+
 Status validate_retransmit_config(const RetransmitConfig& c) {
+  if (c.max < milliseconds(20) || c.max > std::chrono::seconds(60))
+    return out_of_range("retransmit_max must be 20 ms..60 s");
   if (c.initial < milliseconds(20) || c.initial > std::chrono::seconds(60))
     return out_of_range("retransmit_initial must be 20 ms..60 s");
-  if (c.max < c.initial || c.max > std::chrono::seconds(60))
-    return out_of_range("retransmit_max must be retransmit_initial..60 s");
+  if (c.max < c.initial)
+    return out_of_range("retransmit_max must not be below retransmit_initial");
   if (c.floor < milliseconds(10) || c.floor > c.initial)
     return out_of_range("the adaptive floor must be 10 ms..retransmit_initial");
   return {};
@@ -57,13 +64,28 @@ void RetransmitTimer::add_sample(Duration rtt) {
   backoff_.reset();
 }
 
+Duration RetransmitTimer::adaptive_ceiling() const {
+  // A short initial value (DTLS-SRTP's 400 ms) must not hold a longer
+  // measured round trip down and make every flight go twice; up to 1 s the
+  // adaptive schedule is never slower than the fixed 1 s one.
+  return std::min<Duration>(
+      std::max<Duration>(config_.initial, kDefaultInitialTimeout), config_.max);
+}
+
 Duration RetransmitTimer::first_timeout() const {
-  const Duration initial = config_.initial;
-  if (!config_.adaptive || !srtt_) return initial;
+  if (!config_.adaptive) return config_.initial;
+  if (!srtt_) {
+    // RFC 9147 §5.8.2: "retain the current timer value until a message is
+    // acknowledged without having to be retransmitted": a first flight that
+    // went twice before its answer came leaves its backed-off value.
+    return backoff_ ? std::clamp<Duration>(*backoff_, config_.initial,
+                                           adaptive_ceiling())
+                    : Duration(config_.initial);
+  }
   // RFC 6298 §2.3: RTO = SRTT + max(G, 4 RTTVAR), G a millisecond here.
   Duration rto = *srtt_ + std::max<Duration>(milliseconds(1), *rttvar_ * 4);
   if (backoff_) rto = std::max(rto, *backoff_);
-  return std::clamp<Duration>(rto, config_.floor, initial);
+  return std::clamp<Duration>(rto, config_.floor, adaptive_ceiling());
 }
 
 Duration RetransmitTimer::next_timeout(Duration previous) const {

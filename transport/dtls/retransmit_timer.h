@@ -3,9 +3,9 @@
 // With `adaptive`, the initial value follows the measured round trip instead
 // (RFC 9147 §5.8 recommends it): RFC 6298's estimator (SRTT, RTTVAR, RTO)
 // over the time from a flight's first transmission to the first datagram of
-// the peer's answer, within [floor, initial]. A flight that was sent more than
-// once gives no sample (Karn's algorithm, RFC 6298 §5), and the backed-off
-// value then stays until a sample comes.
+// the peer's answer, within [floor, max(initial, 1 s)]. A flight that was sent
+// more than once gives no sample (Karn's algorithm, RFC 6298 §5), and the
+// backed-off value then stays until a sample comes.
 //
 // Sans-I/O: the association tells it when flights go and answers come.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_RETRANSMIT_TIMER_H_
@@ -19,15 +19,30 @@
 
 namespace dtls {
 
+// RFC 9147 §5.8.2: "Implementations SHOULD use an initial timer value of
+// 1000 ms" (RFC 6347 §4.2.4.1 alike).
+inline constexpr std::chrono::milliseconds kDefaultInitialTimeout{1000};
+// RFC 9147 §5.8.2: "It is RECOMMENDED that for DTLS-SRTP [RFC5764], a default
+// timeout of 400 ms be used": the first flight, and every flight before a
+// round trip is known. Through the impairing relay, a lost first ClientHello
+// then costs 400 ms instead of 1 s (the README's "Lossy links").
+inline constexpr std::chrono::milliseconds kDtlsSrtpInitialTimeout{400};
+
+// The initial timeout when the application sets none: 400 ms for a session
+// that offers use_srtp, 1 s otherwise, and never above `max`.
+std::chrono::milliseconds default_initial_timeout(
+    bool dtls_srtp, std::chrono::milliseconds max);
+
 struct RetransmitConfig {
   // The first timeout of a flight: always without `adaptive`, and the most
   // with it. 20 ms..60 s.
-  std::chrono::milliseconds initial{1000};
+  std::chrono::milliseconds initial{kDefaultInitialTimeout};
   // Doubling stops here. initial..60 s.
   std::chrono::milliseconds max{60000};
-  // On by default: through the impairing relay it cut the p99 handshake time
-  // to 0.37-0.58 of the fixed schedule's at 10 % loss and sent no extra
-  // datagram without loss (the README's "Lossy links").
+  // On by default: through the impairing relay it sent no extra datagram
+  // without loss, and with loss the flights after the cookie exchange
+  // recover in about 3 RTT instead of the initial value (the README's "Lossy
+  // links").
   bool adaptive = true;
   // The least an adaptive timeout is: a loopback or LAN round trip would
   // otherwise make it a few milliseconds, and between flights the peer does
@@ -64,6 +79,9 @@ class RetransmitTimer {
   std::optional<Duration> rtt_variation() const { return rttvar_; }
   int samples() const { return samples_; }
   const RetransmitConfig& config() const { return config_; }
+  // The most an adaptive first timeout is: the initial value, or 1 s when
+  // that is shorter (still within `max`).
+  Duration adaptive_ceiling() const;
 
  private:
   RetransmitConfig config_;

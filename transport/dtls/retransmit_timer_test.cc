@@ -93,6 +93,69 @@ TEST(RetransmitTimer, RetransmittedFlightsGiveNoSampleAndKeepTheBackoff) {
   EXPECT_LT(t.first_timeout(), milliseconds(300));
 }
 
+// RFC 9147 §5.8.2: 1 s, but 400 ms for DTLS-SRTP; never above the cap.
+TEST(RetransmitTimer, DefaultInitialTimeout) {
+  EXPECT_EQ(default_initial_timeout(false, seconds(60)), seconds(1));
+  EXPECT_EQ(default_initial_timeout(true, seconds(60)), milliseconds(400));
+  EXPECT_EQ(default_initial_timeout(false, milliseconds(300)),
+            milliseconds(300));
+  EXPECT_EQ(default_initial_timeout(true, milliseconds(300)),
+            milliseconds(300));
+}
+
+// With a 400 ms initial value a measured 500 ms round trip (RTO 1.5 s) is
+// not held at 400 ms, which would send every flight twice: adaptive timeouts
+// reach 1 s, as the fixed 1 s schedule would wait, and no more.
+TEST(RetransmitTimer, AShortInitialValueDoesNotCapALongRoundTrip) {
+  RetransmitTimer t({.initial = milliseconds(400),
+                     .max = seconds(60),
+                     .adaptive = true,
+                     .floor = milliseconds(200)});
+  EXPECT_EQ(t.adaptive_ceiling(), seconds(1));
+  const TimePoint t0{};
+  t.flight_sent(t0);
+  t.flight_answered(t0 + milliseconds(300));  // RTO 900 ms
+  EXPECT_EQ(t.first_timeout(), milliseconds(900));
+  t.flight_sent(t0 + seconds(1));
+  t.flight_answered(t0 + seconds(1) + milliseconds(800));
+  EXPECT_EQ(t.first_timeout(), seconds(1));
+  // A longer initial value is its own ceiling; `max` caps both.
+  EXPECT_EQ(RetransmitTimer({.initial = seconds(3), .adaptive = true})
+                .adaptive_ceiling(),
+            seconds(3));
+  EXPECT_EQ(RetransmitTimer({.initial = milliseconds(400),
+                             .max = milliseconds(700),
+                             .adaptive = true})
+                .adaptive_ceiling(),
+            milliseconds(700));
+}
+
+// The first flight went twice before its answer (no sample, Karn): the next
+// flight starts from the backed-off value, not from the short initial one
+// that just proved too short (RFC 9147 §5.8.2).
+TEST(RetransmitTimer, BackoffWithoutASampleOutlivesTheFlight) {
+  RetransmitTimer t({.initial = milliseconds(400),
+                     .max = seconds(60),
+                     .adaptive = true,
+                     .floor = milliseconds(200)});
+  const TimePoint t0{};
+  t.flight_sent(t0);
+  t.note_timeout(milliseconds(400));
+  t.flight_retransmitted();
+  t.note_timeout(t.next_timeout(milliseconds(400)));
+  t.flight_answered(t0 + milliseconds(500));
+  EXPECT_EQ(t.samples(), 0);
+  EXPECT_EQ(t.first_timeout(), milliseconds(800));
+  // Without adaptation the schedule stays fixed.
+  RetransmitTimer fixed({.initial = milliseconds(400), .adaptive = false});
+  fixed.flight_sent(t0);
+  fixed.note_timeout(milliseconds(400));
+  fixed.flight_retransmitted();
+  fixed.note_timeout(milliseconds(800));
+  fixed.flight_answered(t0 + milliseconds(500));
+  EXPECT_EQ(fixed.first_timeout(), milliseconds(400));
+}
+
 TEST(RetransmitTimer, ConfigIsValidated) {
   EXPECT_TRUE(validate_retransmit_config({}).ok());
   EXPECT_EQ(
@@ -105,6 +168,12 @@ TEST(RetransmitTimer, ConfigIsValidated) {
       "ERR_OUT_OF_RANGE");
   EXPECT_EQ(validate_retransmit_config({.max = seconds(61)}).error().code,
             "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(validate_retransmit_config({.initial = milliseconds(20),
+                                        .max = milliseconds(19),
+                                        .floor = milliseconds(10)})
+                .error()
+                .message,
+            "retransmit_max must be 20 ms..60 s");
   EXPECT_EQ(validate_retransmit_config(
                 {.initial = milliseconds(50), .floor = milliseconds(100)})
                 .error()
