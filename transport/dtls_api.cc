@@ -23,6 +23,20 @@ Error destroyed() {
   return make_error("ERR_DTLS_SESSION_DESTROYED", "the session has ended");
 }
 
+// What every member of an empty (default-constructed) handle that returns an
+// error returns.
+Error empty_handle(std::string_view what) {
+  return make_error("ERR_INVALID_STATE",
+                    "an empty " + std::string(what) + " handle");
+}
+
+template <class T>
+std::shared_future<T> ready(T value) {
+  std::promise<T> p;
+  p.set_value(std::move(value));
+  return p.get_future().share();
+}
+
 Error access_denied() {
   return make_error(
       "ERR_ACCESS_DENIED",
@@ -62,12 +76,15 @@ void set_callback(const std::shared_ptr<Impl>& core, Callback Callbacks::*slot,
 }
 
 // on_opened / on_closed: `cb` runs on the loop once the result is settled, at
-// once if it already is.
+// once if it already is; on an empty handle at once, with `empty`.
 template <class Impl, class T>
 void when_settled(const std::shared_ptr<Impl>& core,
                   detail::Eventual<T> Impl::*result,
-                  std::function<void(const T&)> cb) {
-  if (!core) return;
+                  std::function<void(const T&)> cb, const T& empty) {
+  if (!core) {
+    if (cb) cb(empty);
+    return;
+  }
   on_loop(core->dispatcher, [&] { ((*core).*result).then(std::move(cb)); });
 }
 
@@ -87,7 +104,7 @@ T read_association(const std::shared_ptr<SessionImpl>& core, T fallback,
 template <class F>
 Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
                               F&& send) {
-  if (!core) return invalid_argument("an empty Session handle");
+  if (!core) return empty_handle("Session");
   return on_loop(core->dispatcher, [&]() -> Result<size_t> {
     if (core->resolving) {
       return make_error("ERR_DTLS_SESSION_NOT_OPEN",
@@ -186,20 +203,27 @@ void Session::on_session(
   set_callback(core_, &detail::SessionCallbacks::on_session, std::move(cb));
 }
 void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
-  when_settled(core_, &SessionImpl::opened, std::move(cb));
+  when_settled(core_, &SessionImpl::opened, std::move(cb),
+               Result<std::string>(empty_handle("Session")));
 }
 void Session::on_closed(std::function<void(const Status&)> cb) {
-  when_settled(core_, &SessionImpl::closed, std::move(cb));
+  when_settled(core_, &SessionImpl::closed, std::move(cb),
+               Status(empty_handle("Session")));
 }
 
 std::shared_future<Result<std::string>> Session::opened() const {
+  if (!core_) return ready(Result<std::string>(empty_handle("Session")));
   return core_->opened.future();
 }
 std::shared_future<Status> Session::closed() const {
+  if (!core_) return ready(Status(empty_handle("Session")));
   return core_->closed.future();
 }
 
+std::uint64_t Session::id() const { return core_ ? core_->id : 0; }
+
 Result<srtp::SrtpKeys> Session::srtp_keys() const {
+  if (!core_) return empty_handle("Session");
   return read_association(
       core_, Result<srtp::SrtpKeys>(destroyed()),
       [](DtlsAssociation& a) { return export_srtp_keys(a); });
@@ -261,6 +285,7 @@ std::string Session::srtp_profile() const {
 Result<std::vector<std::uint8_t>> Session::export_keying_material(
     size_t length, std::string_view label,
     std::optional<std::span<const std::uint8_t>> context) const {
+  if (!core_) return empty_handle("Session");
   return read_association(core_, Result<std::vector<std::uint8_t>>(destroyed()),
                           [&](DtlsAssociation& a) {
                             return a.export_keying_material(length, label,
@@ -340,7 +365,7 @@ std::optional<certs::Certificate> Session::certificate() const {
 // ---- Endpoint
 
 Status Endpoint::set_secure_context(SecureContext context) {
-  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  if (!core_) return empty_handle("Endpoint");
   auto ctx = SecureContextAccess::get(context);
   if (!ctx) return invalid_argument("set_secure_context needs a SecureContext");
   return on_loop(core_->dispatcher, [&]() -> Status {
@@ -365,7 +390,7 @@ std::vector<std::uint8_t> Endpoint::ticket_keys() const {
 }
 
 Status Endpoint::set_ticket_keys(std::span<const std::uint8_t> keys) {
-  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  if (!core_) return empty_handle("Endpoint");
   return on_loop(core_->dispatcher, [&]() -> Status {
     if (!core_->udp || core_->ended)
       return make_error("ERR_INVALID_STATE", "the endpoint has closed");
@@ -452,7 +477,7 @@ void Endpoint::close() {
   if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
 }
 Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
-  if (!core_) return make_error("ERR_INVALID_STATE", "an empty Endpoint");
+  if (!core_) return empty_handle("Endpoint");
   const bool dtls_client = config.dtls_client;
   auto translated = detail::translate_ice_session(std::move(config));
   if (!translated.ok()) return translated.error();
@@ -487,13 +512,17 @@ void Endpoint::destroy(std::optional<Error> error) {
   });
 }
 std::shared_future<Status> Endpoint::closed() const {
+  if (!core_) return ready(Status(empty_handle("Endpoint")));
   return core_->closed.future();
 }
+
+std::uint64_t Endpoint::id() const { return core_ ? core_->id : 0; }
 void Endpoint::on_drain(std::function<void()> cb) {
   set_callback(core_, &detail::EndpointCallbacks::on_drain, std::move(cb));
 }
 void Endpoint::on_closed(std::function<void(const Status&)> cb) {
-  when_settled(core_, &EndpointImpl::closed, std::move(cb));
+  when_settled(core_, &EndpointImpl::closed, std::move(cb),
+               Status(empty_handle("Endpoint")));
 }
 
 // ---- listen / connect

@@ -55,47 +55,29 @@ struct AddressInfo {
   std::uint16_t port = 0;
 };
 
-struct SessionStats {
-  TimePoint created_at{};
+// Everything the session's association counts (AssociationStats: bytes,
+// messages, datagrams, retransmissions, smoothed_rtt, record_drops,
+// created_at, handshake_completed_at), and:
+struct SessionStats : AssociationStats {
   std::optional<TimePoint> destroyed_at;
   std::optional<TimePoint> closing_at;
-  std::optional<TimePoint> handshake_completed_at;
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t messages_received = 0;
-  std::uint64_t messages_sent = 0;
-  std::uint64_t retransmit_count = 0;
-  // The handshake's smoothed round trip (RFC 6298), from the cookie exchange
-  // and the flights; empty before a first sample.
-  std::optional<Duration> smoothed_rtt;
   // SRTP/SRTCP: packets and bytes protected and unprotected, inbound failures
   // by kind (authentication, replay, malformed, too short), key soft-limit
   // events.
   srtp::MediaCounters media;
-  // DTLS records dropped before OpenSSL saw them, by reason (RFC 6347
-  // §4.1.2.7; see the README's "Bad input").
-  RecordDropStats record_drops;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
 
-struct EndpointStats {
+// Everything the endpoint counts (EndpointCounters: bytes and datagrams, the
+// sessions made, busy refusals, HelloVerifyRequests, send errors, send-queue
+// drops, socket errors, media without a session or before its keys, peer
+// restarts, STUN checks and errors, the RFC 7983 demux counts, record drops
+// of every session, half-open evictions...), and:
+struct EndpointStats : EndpointCounters {
   TimePoint created_at{};
   std::optional<TimePoint> destroyed_at;
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t packets_received = 0;
-  std::uint64_t packets_sent = 0;
-  std::uint64_t server_sessions = 0;
-  std::uint64_t client_sessions = 0;
-  std::uint64_t server_busy_count = 0;
-  // The sum of its sessions' record_drops, ended sessions included.
-  RecordDropStats record_drops;
-  // Half-open handshakes now, and those replaced by newer hellos or ended
-  // for not progressing (see ListenOptions::max_half_open).
+  // Half-open handshakes now (see ListenOptions::max_half_open).
   std::uint64_t half_open = 0;
-  std::uint64_t half_open_evicted = 0;
-  std::uint64_t half_open_expired = 0;
-  std::uint64_t half_open_refused = 0;
   bool is_connected = false;
 };
 
@@ -116,6 +98,15 @@ class NetworkPolicy {
   static bool allowed();
 };
 
+// Handles. Session and Endpoint are cheap copyable handles. Every member is
+// safe on any handle: on an empty (default-constructed) one, members that
+// return a Result, a Status or a future give ERR_INVALID_STATE ("an empty
+// Session handle"), on_opened/on_closed call back at once with it, getters
+// return their empty value (0, false, "", nullopt, {}), and the rest do
+// nothing. Once a session has ended, sends give ERR_DTLS_SESSION_DESTROYED,
+// opened()/closed() stay settled, stats() is the snapshot taken at the end,
+// the handshake's getters (protocol, cipher, certificates, keys...) return
+// empty values, and remote_address / ice_credentials keep theirs.
 class Session {
  public:
   Session() = default;
@@ -213,6 +204,14 @@ class Session {
   std::string servername() const;  // SNI: asked (server) or sent (client)
   std::optional<certs::Certificate> certificate() const;  // ours
 
+  // Unique in the process for the session's life and after it; 0 for an
+  // empty handle. Handles to one session compare equal and hash alike
+  // (std::hash<Session>), so they key subscriber maps.
+  std::uint64_t id() const;
+  friend bool operator==(const Session& a, const Session& b) {
+    return a.core_ == b.core_;
+  }
+
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
@@ -268,6 +267,11 @@ class Endpoint {
   // context: tickets under the previous keys still resume once.
   std::vector<std::uint8_t> ticket_keys() const;
   Status set_ticket_keys(std::span<const std::uint8_t> keys);
+  // As Session's: unique, 0 when empty; equal handles hash alike.
+  std::uint64_t id() const;
+  friend bool operator==(const Endpoint& a, const Endpoint& b) {
+    return a.core_ == b.core_;
+  }
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
@@ -310,5 +314,18 @@ Result<Session> connect_on(uv_loop_t* loop,
                            ConnectOptions options);
 
 }  // namespace dtls
+
+template <>
+struct std::hash<dtls::Session> {
+  size_t operator()(const dtls::Session& s) const noexcept {
+    return std::hash<std::uint64_t>()(s.id());
+  }
+};
+template <>
+struct std::hash<dtls::Endpoint> {
+  size_t operator()(const dtls::Endpoint& e) const noexcept {
+    return std::hash<std::uint64_t>()(e.id());
+  }
+};
 
 #endif  // DTLS_SRTP_TRANSPORT_DTLS_API_H_

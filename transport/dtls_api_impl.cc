@@ -1,10 +1,16 @@
 #include "transport/dtls_api_impl.h"
 
+#include <atomic>
 #include <utility>
 
 #include "transport/io/host_resolution.h"
 
 namespace dtls::detail {
+
+std::uint64_t next_handle_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 namespace {
 
 Error endpoint_closed() {
@@ -23,19 +29,10 @@ DtlsAssociation* SessionImpl::association() const {
 
 SessionStats SessionImpl::live_stats(const DtlsAssociation& a,
                                      const srtp::MediaCounters* media) const {
-  const AssociationStats& s = a.stats();
   SessionStats out;
+  static_cast<AssociationStats&>(out) = a.stats();
   if (media) out.media = *media;
-  out.created_at = s.created_at;
-  out.handshake_completed_at = s.handshake_completed_at;
   out.closing_at = closing_at;
-  out.bytes_received = s.bytes_received;
-  out.bytes_sent = s.bytes_sent;
-  out.messages_received = s.messages_received;
-  out.messages_sent = s.messages_sent;
-  out.retransmit_count = s.retransmit_count;
-  out.smoothed_rtt = s.smoothed_rtt;
-  out.record_drops = s.record_drops;
   out.is_connected = true;
   return out;
 }
@@ -247,21 +244,10 @@ void EndpointImpl::close_now() {
 }
 
 EndpointStats EndpointImpl::live_stats() const {
-  const UdpEndpointStats& s = udp->stats();
   EndpointStats out;
+  static_cast<EndpointCounters&>(out) = udp->stats();
   out.created_at = created_at;
-  out.bytes_received = s.bytes_received;
-  out.bytes_sent = s.bytes_sent;
-  out.packets_received = s.packets_received;
-  out.packets_sent = s.packets_sent;
-  out.server_sessions = s.server_sessions;
-  out.client_sessions = s.client_sessions;
-  out.server_busy_count = s.server_busy_count;
-  out.record_drops = s.record_drops;
   out.half_open = udp->half_open_count();
-  out.half_open_evicted = s.half_open_evicted;
-  out.half_open_expired = s.half_open_expired;
-  out.half_open_refused = s.half_open_refused;
   out.is_connected = true;
   return out;
 }

@@ -25,6 +25,10 @@
 namespace dtls::detail {
 
 // What a session reports through; Session's setters replace them one by one.
+// Session and endpoint ids: unique in the process, never 0 (an empty
+// handle's), any thread.
+std::uint64_t next_handle_id();
+
 struct SessionCallbacks {
   std::function<void(std::span<const std::uint8_t>)> on_message;
   std::function<void(const Error&)> on_error;
@@ -42,6 +46,7 @@ struct SessionImpl {
       : dispatcher(std::move(d)), endpoint(std::move(ep)), peer(std::move(p)) {}
 
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  const std::uint64_t id = next_handle_id();
   std::weak_ptr<EndpointImpl> endpoint;
   PeerAddress peer;  // empty while the host name is being resolved
   bool resolving = false;
@@ -89,6 +94,7 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
       : dispatcher(std::move(d)) {}
 
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  const std::uint64_t id = next_handle_id();
   std::shared_ptr<UdpEndpoint> udp;
   std::unordered_map<PeerAddress, std::shared_ptr<SessionImpl>, PeerAddressHash>
       sessions;
