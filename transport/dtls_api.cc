@@ -63,6 +63,71 @@ void post_to_loop(const std::shared_ptr<LoopDispatcher>& d,
   }
 }
 
+// Actions with nothing to return: at once on the loop thread (or without a
+// dispatcher: the caller's loop), else posted; they never wait.
+void act_on_loop(const std::shared_ptr<LoopDispatcher>& d,
+                 std::function<void()> fn) {
+  if (!d || d->on_loop_thread()) {
+    fn();
+  } else {
+    d->post(std::move(fn));
+  }
+}
+
+bool off_loop(const std::shared_ptr<LoopDispatcher>& d) {
+  return d && !d->on_loop_thread();
+}
+
+// A send from a thread that is not the session's loop: checked against what
+// the loop published (open, ended, the SRTP trailers), copied into the
+// loop's queue, and sent there with the next batch; it never waits. The
+// result is what the send will put on the wire; a failure on the loop is
+// counted in stats().posted_send_failures.
+Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
+                          std::uint8_t tag,
+                          std::span<const std::uint8_t> bytes) {
+  switch (core->cross_state.load(std::memory_order_acquire)) {
+    case SessionImpl::kNotOpen:
+      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
+                        "the handshake has not completed");
+    case SessionImpl::kEnded:
+      return destroyed();
+    default:
+      break;
+  }
+  size_t wire = bytes.size();
+  if (tag != SessionImpl::kQueuedMessage) {
+    const int trailer = static_cast<PacketKind>(tag) == PacketKind::kRtp
+                            ? core->rtp_trailer
+                            : core->rtcp_trailer;
+    if (trailer < 0) {
+      return make_error("ERR_SRTP_NOT_NEGOTIATED",
+                        "no SRTP profile was negotiated");
+    }
+    wire += static_cast<size_t>(trailer);
+  }
+  switch (core->dispatcher->post_media(core, tag, bytes)) {
+    case LoopDispatcher::Queued::kQueued:
+      return wire;
+    case LoopDispatcher::Queued::kFull:
+      return make_error("ERR_SEND_QUEUE_FULL",
+                        "the loop's queue of sends from other threads is full");
+    case LoopDispatcher::Queued::kStopped:
+      return destroyed();
+    case LoopDispatcher::Queued::kTooLarge:
+      break;
+  }
+  // Larger than a queue slot (a big DTLS message): a copy of its own.
+  core->dispatcher->post(
+      [core, tag,
+       copy = std::vector<std::uint8_t>(bytes.begin(), bytes.end())] {
+        core->begin_queued();
+        core->send_queued(tag, copy);
+        core->end_queued();
+      });
+  return wire;
+}
+
 // Every on_* setter of Session and Endpoint: replaces one callback of the
 // session or endpoint, on its loop. An ended one takes none: it has dropped
 // its callbacks for good (they often hold a handle to it).
@@ -70,7 +135,7 @@ template <class Impl, class Callbacks, class Callback>
 void set_callback(const std::shared_ptr<Impl>& core, Callback Callbacks::*slot,
                   std::type_identity_t<Callback> cb) {
   if (!core) return;
-  on_loop(core->dispatcher, [&] {
+  act_on_loop(core->dispatcher, [core, slot, cb = std::move(cb)]() mutable {
     if (!core->ended) core->callbacks.*slot = std::move(cb);
   });
 }
@@ -85,7 +150,9 @@ void when_settled(const std::shared_ptr<Impl>& core,
     if (cb) cb(empty);
     return;
   }
-  on_loop(core->dispatcher, [&] { ((*core).*result).then(std::move(cb)); });
+  act_on_loop(core->dispatcher, [core, result, cb = std::move(cb)]() mutable {
+    ((*core).*result).then(std::move(cb));
+  });
 }
 
 // Reads one property of the live association (`fallback` once it has ended).
@@ -119,6 +186,8 @@ Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
 Result<size_t> send_media(const std::shared_ptr<SessionImpl>& core,
                           PacketKind kind,
                           std::span<const std::uint8_t> packet) {
+  if (core && off_loop(core->dispatcher))
+    return queue_send(core, static_cast<std::uint8_t>(kind), packet);
   return send_on_socket(core, [&](UdpEndpoint& udp, const PeerAddress& peer) {
     return udp.send_media(peer, kind, packet);
   });
@@ -130,12 +199,13 @@ UdpEndpoint* socket_of(const std::shared_ptr<SessionImpl>& core) {
   return ep ? ep->udp.get() : nullptr;
 }
 
-// Corks or uncorks the socket under a session or an endpoint.
+// Corks or uncorks the socket under a session or an endpoint. Only on the
+// loop thread: sends from other threads are batched per wakeup anyway, and a
+// cork held across threads would hold every session's media.
 void cork_socket(const std::shared_ptr<LoopDispatcher>& dispatcher,
                  const std::function<UdpEndpoint*()>& udp, bool cork) {
-  on_loop(dispatcher, [&] {
-    if (UdpEndpoint* u = udp()) cork ? u->cork() : u->uncork();
-  });
+  if (off_loop(dispatcher)) return;
+  if (UdpEndpoint* u = udp()) cork ? u->cork() : u->uncork();
 }
 
 }  // namespace
@@ -146,6 +216,8 @@ bool NetworkPolicy::allowed() { return g_network_allowed; }
 // ---- Session
 
 Result<size_t> Session::send(std::span<const std::uint8_t> data) {
+  if (core_ && off_loop(core_->dispatcher))
+    return queue_send(core_, SessionImpl::kQueuedMessage, data);
   return send_on_socket(core_, [&](UdpEndpoint& udp, const PeerAddress& peer) {
     return udp.send(peer, data);
   });
@@ -234,12 +306,15 @@ srtp::Side Session::srtp_side() const {
 }
 
 void Session::close() {
-  if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
+  if (core_)
+    act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
 }
 
 void Session::destroy(std::optional<Error> error) {
   if (core_) {
-    on_loop(core_->dispatcher, [&] { core_->destroy_now(std::move(error)); });
+    act_on_loop(core_->dispatcher, [core = core_, error = std::move(error)] {
+      core->destroy_now(error);
+    });
   }
 }
 
@@ -464,8 +539,8 @@ void Endpoint::uncork() {
 
 void Endpoint::set_busy(bool busy) {
   if (!core_) return;
-  on_loop(core_->dispatcher, [&] {
-    if (core_->udp) core_->udp->set_busy(busy);
+  act_on_loop(core_->dispatcher, [core = core_, busy] {
+    if (core->udp) core->udp->set_busy(busy);
   });
 }
 bool Endpoint::busy() const {
@@ -474,7 +549,8 @@ bool Endpoint::busy() const {
                  [&] { return core_->udp && core_->udp->busy(); });
 }
 void Endpoint::close() {
-  if (core_) on_loop(core_->dispatcher, [&] { core_->close_now(); });
+  if (core_)
+    act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
 }
 Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
   if (!core_) return empty_handle("Endpoint");
@@ -505,10 +581,10 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
 
 void Endpoint::destroy(std::optional<Error> error) {
   if (!core_) return;
-  on_loop(core_->dispatcher, [&] {
-    if (!core_->udp || core_->ended) return;
-    if (error && !core_->destroy_error) core_->destroy_error = error;
-    core_->udp->destroy(std::move(error));
+  act_on_loop(core_->dispatcher, [core = core_, error = std::move(error)] {
+    if (!core->udp || core->ended) return;
+    if (error && !core->destroy_error) core->destroy_error = error;
+    core->udp->destroy(error);
   });
 }
 std::shared_future<Status> Endpoint::closed() const {

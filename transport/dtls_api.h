@@ -4,16 +4,27 @@
 //   port, ConnectOptions) DTLSSession / DTLSEndpoint      -> dtls::Session /
 //   dtls::Endpoint (copyable handles)
 //
-// Threads. Every callback runs on the loop's thread.
+// Threads. Handles belong to the loop their session or endpoint lives on,
+// and every callback runs on that loop's thread.
 // - On the caller's uv_loop_t: call everything on that loop's thread. The
 //   futures from opened() and closed() may be waited on from any other thread
 //   (never on the loop's own thread, which would stop the loop that resolves
 //   them).
-// - On an EventLoop (a loop the library runs on its own thread): every member
-//   of Session and Endpoint may be called from any thread. Calls from other
-//   threads cross to the loop through its uv_async_t and wait for the answer;
-//   calls from callbacks run at once. After EventLoop::stop(), handles stay
-//   safe: their calls fail as for a destroyed session.
+// - On an EventLoop (a loop the library runs on its own thread), members may
+//   be called from any thread. On the loop's own thread every call runs at
+//   once. From any other thread (another EventLoop's included) sends and
+//   actions never wait: send, send_rtp and send_rtcp copy the packet into
+//   the loop's bounded queue (LoopDispatcher::kMediaQueueCapacity packets,
+//   ERR_SEND_QUEUE_FULL past it) and return the bytes it will put on the
+//   wire; the loop sends everything queued in one batch per wakeup, and a
+//   send that fails there is counted in stats().posted_send_failures. close,
+//   destroy, set_busy, the on_* setters, on_opened and on_closed are posted;
+//   cork and uncork do nothing (queued media is batched anyway). Getters and
+//   calls that return the loop's answer (stats, export_keying_material,
+//   add_ice_session, ...) wait for it; a loop that waits so answers the
+//   calls made to it meanwhile, so loops calling each other cannot wait on
+//   each other. After EventLoop::stop(), handles stay safe: their calls fail
+//   as for a destroyed session.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
 #define DTLS_SRTP_TRANSPORT_DTLS_API_H_
 
@@ -65,6 +76,10 @@ struct SessionStats : AssociationStats {
   // by kind (authentication, replay, malformed, too short), key soft-limit
   // events.
   srtp::MediaCounters media;
+  // Sends made from other threads (queued, see the threading rule above)
+  // that failed once the loop took them: the session had ended, the send
+  // queue was full, the packet was not RTP/RTCP, a message too large.
+  std::uint64_t posted_send_failures = 0;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <utility>
 
+#include "srtp/srtp_profile.h"
 #include "transport/io/host_resolution.h"
 
 namespace dtls::detail {
@@ -33,6 +34,7 @@ SessionStats SessionImpl::live_stats(const DtlsAssociation& a,
   static_cast<AssociationStats&>(out) = a.stats();
   if (media) out.media = *media;
   out.closing_at = closing_at;
+  out.posted_send_failures = posted_send_failures;
   out.is_connected = true;
   return out;
 }
@@ -43,7 +45,44 @@ void SessionImpl::fail(const Error& e) {
   if (callbacks.on_error) callbacks.on_error(e);
 }
 
+void SessionImpl::begin_queued() {
+  auto ep = endpoint.lock();
+  if (ended || !ep || !ep->udp) return;
+  queued_socket = ep->udp;
+  queued_socket->cork();
+}
+
+void SessionImpl::send_queued(std::uint8_t tag,
+                              std::span<const std::uint8_t> packet) {
+  if (ended || !queued_socket) {
+    ++posted_send_failures;
+    return;
+  }
+  const Result<size_t> sent =
+      tag == kQueuedMessage ? queued_socket->send(peer, packet)
+                            : queued_socket->send_media(
+                                  peer, static_cast<PacketKind>(tag), packet);
+  if (!sent.ok()) ++posted_send_failures;
+}
+
+void SessionImpl::end_queued() {
+  if (!queued_socket) return;
+  queued_socket->uncork();
+  queued_socket.reset();
+}
+
+void SessionImpl::opened_with(const DtlsAssociation& a) {
+  if (auto profile = srtp::profile_from_name(a.srtp_profile())) {
+    const srtp::ProfileInfo& info = srtp::profile_info(*profile);
+    rtp_trailer = static_cast<int>(info.rtp_tag_length);
+    rtcp_trailer =
+        static_cast<int>(srtp::kSrtcpIndexLength + info.rtcp_tag_length);
+  }
+  cross_state.store(kOpen, std::memory_order_release);
+}
+
 void SessionImpl::finish() {
+  cross_state.store(kEnded, std::memory_order_release);
   ended = true;
   resolving = false;
   ice_waiting = false;
@@ -170,6 +209,7 @@ void EndpointImpl::handle_event(const PeerAddress& p, const DtlsEvent& e) {
     case DtlsEvent::Type::kHandshakeComplete: {
       DtlsAssociation* a = udp ? udp->association(p) : nullptr;
       std::string protocol = a ? a->protocol() : "";
+      if (a) s->opened_with(*a);
       s->opened.settle(protocol);
       if (cb.on_handshake) cb.on_handshake(protocol);
       break;

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,11 +25,11 @@
 
 namespace dtls::detail {
 
-// What a session reports through; Session's setters replace them one by one.
 // Session and endpoint ids: unique in the process, never 0 (an empty
 // handle's), any thread.
 std::uint64_t next_handle_id();
 
+// What a session reports through; Session's setters replace them one by one.
 struct SessionCallbacks {
   std::function<void(std::span<const std::uint8_t>)> on_message;
   std::function<void(const Error&)> on_error;
@@ -40,10 +41,33 @@ struct SessionCallbacks {
   std::function<void(std::span<const std::uint8_t>)> on_session;
 };
 
-struct SessionImpl {
+struct SessionImpl : QueuedMediaTarget {
   SessionImpl(std::weak_ptr<EndpointImpl> ep, PeerAddress p,
               std::shared_ptr<LoopDispatcher> d)
       : dispatcher(std::move(d)), endpoint(std::move(ep)), peer(std::move(p)) {}
+
+  // What sends from other threads read without the loop: set on the loop
+  // when the handshake completes (the trailers first, then the state, with
+  // release) and when the session ends.
+  enum CrossState : int { kNotOpen, kOpen, kEnded };
+  std::atomic<int> cross_state{kNotOpen};
+  int rtp_trailer = -1;  // -1: no SRTP profile negotiated
+  int rtcp_trailer = -1;
+  // Sends from other threads that failed on the loop (loop thread only).
+  std::uint64_t posted_send_failures = 0;
+
+  // QueuedMediaTarget: media queued from other threads, sent on the loop in
+  // one batch per wakeup (the socket corked meanwhile).
+  void begin_queued() override;
+  void send_queued(std::uint8_t tag,
+                   std::span<const std::uint8_t> packet) override;
+  void end_queued() override;
+  std::shared_ptr<UdpEndpoint> queued_socket;  // between begin and end
+  // The tag of a DTLS message queued from another thread (media packets are
+  // tagged with their PacketKind).
+  static constexpr std::uint8_t kQueuedMessage = 0xff;
+  // The handshake completed: what sends from other threads need to know.
+  void opened_with(const DtlsAssociation& a);
 
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   const std::uint64_t id = next_handle_id();

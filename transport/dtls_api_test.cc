@@ -2230,3 +2230,183 @@ TEST(DtlsApiHandles, SessionsHaveIdsAndKeyMaps) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Two loops, each forwarding what it receives to a session of the other
+// (an SFU room spanning two cores): loop A's server session S1 forwards to
+// loop B's S2, and B's S2 forwards to A's S1, while the test thread feeds
+// both from outside. Every call between loops only queues (never waits), so
+// nothing deadlocks, and the getters they call on each other's sessions
+// (which wait) are answered by a loop that is itself waiting; every packet
+// arrives (paced in windows below the queue's bound). TSan runs this too.
+TEST(DtlsApiThreads, TwoLoopsForwardToEachOtherWithoutWaiting) {
+  constexpr int kPackets = 100000;
+  // Bursts larger than the sockets' receive buffers would lose packets in
+  // the kernel, which is not what this test is about.
+  constexpr int kWindow = 250;
+  auto loop_a = std::move(EventLoop::start("loop-a")).value();
+  auto loop_b = std::move(EventLoop::start("loop-b")).value();
+  std::mutex mu;
+  Session s1, s2;  // guarded by mu
+  std::atomic<int> at_c1{0}, at_c2{0}, forward_failures{0};
+  // What S1 (on A) receives goes to S2 (on B), and the other way round.
+  auto server_on = [&](EventLoop& loop, Session* mine, Session* other) {
+    return listen(
+        loop,
+        [&, mine, other](Session s) {
+          s.on_rtp([&, other, n = 0](std::span<const std::uint8_t> p) mutable {
+            Session target;
+            {
+              std::lock_guard lock(mu);
+              target = *other;
+            }
+            if (!target.send_rtp(p).ok()) forward_failures++;
+            // A getter waits for the other loop, which may be waiting for
+            // this one in the same way.
+            if (++n % 64 == 0 && !target.stats().is_connected)
+              forward_failures++;
+          });
+          std::lock_guard lock(mu);
+          *mine = s;
+        },
+        listen_options());
+  };
+  auto e1 = server_on(*loop_a, &s1, &s2);
+  auto e2 = server_on(*loop_b, &s2, &s1);
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  // C1 on B talks to S1 on A; C2 on A talks to S2 on B.
+  auto c1 =
+      connect(*loop_b, "127.0.0.1", e1->address().port, connect_options());
+  auto c2 =
+      connect(*loop_a, "127.0.0.1", e2->address().port, connect_options());
+  ASSERT_TRUE(c1.ok() && c2.ok());
+  c1->on_rtp([&](std::span<const std::uint8_t>) { at_c1++; });
+  c2->on_rtp([&](std::span<const std::uint8_t>) { at_c2++; });
+  for (Session* c : {&*c1, &*c2}) {
+    ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
+    ASSERT_TRUE(c->opened().get().ok());
+  }
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (s1 && s2 && ready(s1.opened()) && ready(s2.opened())) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // C1 -> S1 (A) -> S2 (B) -> C2, and C2 -> S2 (B) -> S1 (A) -> C1. Each
+  // packet its own sequence number (SRTP drops replays), made beforehand so
+  // that the timing below is the sends'.
+  std::vector<Bytes> packets;
+  for (int i = 0; i < kWindow; ++i)
+    packets.push_back(rtp(7, static_cast<std::uint16_t>(i), 160));
+  int sent = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::chrono::nanoseconds sending{0};
+  while (sent < kPackets) {
+    for (int i = 0; i < kWindow; ++i) {
+      const std::uint16_t seq = static_cast<std::uint16_t>(sent + i);
+      for (Bytes* p : {&packets[static_cast<size_t>(i)]}) {
+        (*p)[2] = static_cast<std::uint8_t>(seq >> 8);
+        (*p)[3] = static_cast<std::uint8_t>(seq);
+      }
+    }
+    const auto s0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kWindow; ++i) {
+      ASSERT_TRUE(c1->send_rtp(packets[static_cast<size_t>(i)]).ok());
+      ASSERT_TRUE(c2->send_rtp(packets[static_cast<size_t>(i)]).ok());
+    }
+    sending += std::chrono::steady_clock::now() - s0;
+    sent += kWindow;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((at_c1 < sent || at_c2 < sent) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    ASSERT_EQ(at_c2.load(), sent) << "C1 -> A -> B -> C2";
+    ASSERT_EQ(at_c1.load(), sent) << "C2 -> B -> A -> C1";
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf(
+      "[ threads  ] %d packets each way through two loops in %.2f s; "
+      "send_rtp from a foreign thread %.0f ns per call\n",
+      sent, seconds, static_cast<double>(sending.count()) / (2.0 * sent));
+  EXPECT_EQ(forward_failures.load(), 0);
+  EXPECT_EQ(c1->stats().posted_send_failures, 0u);
+  EXPECT_EQ(c2->stats().posted_send_failures, 0u);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(s1.stats().posted_send_failures, 0u);
+    EXPECT_EQ(s2.stats().posted_send_failures, 0u);
+    EXPECT_EQ(s1.stats().media.rtp_packets_protected,
+              static_cast<std::uint64_t>(sent));
+    s1 = Session();
+    s2 = Session();
+  }
+  loop_a->stop();
+  loop_b->stop();
+}
+
+// Sends and actions from a thread that is not the session's loop do not
+// wait for it: a DTLS message arrives, close() returns at once and the
+// session ends; sends after the end fail with ERR_DTLS_SESSION_DESTROYED.
+TEST(DtlsApiThreads, MessagesAndActionsFromAnotherThreadAreQueued) {
+  auto loop = std::move(EventLoop::start()).value();
+  std::mutex mu;
+  std::vector<std::string> got;
+  auto e = listen(
+      *loop,
+      [&](Session s) {
+        s.on_message([&](std::span<const std::uint8_t> m) {
+          std::lock_guard lock(mu);
+          got.emplace_back(m.begin(), m.end());
+        });
+      },
+      listen_options());
+  ASSERT_TRUE(e.ok());
+  // Room for a message larger than a queue slot.
+  ConnectOptions co = connect_options();
+  co.mtu = 9000;
+  auto c = connect(*loop, "127.0.0.1", e->address().port, co);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->send("early").error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  for (int i = 0; i < 100; ++i) {
+    auto r = c->send("m" + std::to_string(i));
+    ASSERT_TRUE(r.ok());
+  }
+  // A message larger than a queue slot goes as a copy of its own.
+  const std::string big(3000, 'x');
+  ASSERT_EQ(*c->send(big), big.size());
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (got.size() == 101) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  c->close();
+  ASSERT_EQ(c->closed().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(c->send("late").error().code, "ERR_DTLS_SESSION_DESTROYED");
+  EXPECT_EQ(c->send_rtp(rtp(1, 1, 10)).error().code,
+            "ERR_DTLS_SESSION_DESTROYED");
+  EXPECT_EQ(c->stats().posted_send_failures, 0u);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(got.size(), 101u);
+    for (int i = 0; i < 100; ++i)
+      EXPECT_EQ(got[static_cast<size_t>(i)], "m" + std::to_string(i));
+    EXPECT_EQ(got[100], big);
+  }
+  loop->stop();
+}
+
+}  // namespace
+}  // namespace dtls

@@ -1,10 +1,15 @@
 // No heap allocation per media packet in steady state, end to end: send_rtp /
-// send_rtcp on one session, UDP over loopback, demux, unprotect, on_rtp /
-// on_rtcp on the other, both ways. malloc and friends are counted by
-// interposing them in this binary (sanitizers bring their own: skipped there).
+// send_rtcp on one session (on its loop, or from another thread), UDP over
+// loopback, demux, unprotect, on_rtp / on_rtcp on the other, both ways. malloc
+// and friends are counted by interposing them in this binary (sanitizers bring
+// their own: skipped there).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
@@ -122,6 +127,73 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
       client->close();
       ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
     }
+}
+
+// send_rtp from a thread that is not the session's loop: the packet is
+// copied into the loop's queue (slots made during the warm-up and reused)
+// and sent with the next batch; nothing is allocated per packet on either
+// thread.
+TEST(MediaPathAllocations, NoneForSendsFromAnotherThread) {
+  if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
+  const Identity server_id = identity(), client_id = identity();
+  auto loop = std::move(EventLoop::start()).value();
+  std::atomic<long> server_rtp{0};
+  std::mutex mu;
+  std::vector<Session> server_sessions;
+  ListenOptions lo;
+  lo.cert = server_id.cert;
+  lo.key = server_id.key;
+  lo.fingerprints = {client_id.fingerprint};
+  lo.srtp = "SRTP_AEAD_AES_128_GCM";
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  auto endpoint = listen(
+      *loop,
+      [&](Session s) {
+        s.on_rtp([&](std::span<const std::uint8_t>) { ++server_rtp; });
+        std::lock_guard lock(mu);
+        server_sessions.push_back(s);
+      },
+      lo);
+  ASSERT_TRUE(endpoint.ok());
+  ConnectOptions co;
+  co.cert = client_id.cert;
+  co.key = client_id.key;
+  co.fingerprints = {server_id.fingerprint};
+  co.srtp = lo.srtp;
+  auto client = connect(*loop, "127.0.0.1", endpoint->address().port, co);
+  ASSERT_TRUE(client.ok());
+  ASSERT_EQ(client->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  auto packet = testing::make_rtp(0x1234, 0, 1000);
+  constexpr long kWindow = 50;
+  long sent = 0;
+  // One window of packets in flight at most, then wait for them.
+  auto send_window = [&] {
+    bool ok = true;
+    for (long i = 0; i < kWindow; ++i, ++sent) {
+      packet[2] = static_cast<std::uint8_t>(sent >> 8);
+      packet[3] = static_cast<std::uint8_t>(sent);
+      ok = client->send_rtp(packet).ok() && ok;
+    }
+    for (int i = 0; i < 2000 && server_rtp < sent; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return ok;
+  };
+  ASSERT_TRUE(send_window());  // warm-up: queue slots, libsrtp state
+  ASSERT_TRUE(send_window());
+  const long before = testing::allocation_count();
+  bool all_sent = true;
+  for (int w = 0; w < 20; ++w) all_sent = send_window() && all_sent;
+  const long allocations = testing::allocation_count() - before;
+  EXPECT_TRUE(all_sent);
+  EXPECT_EQ(server_rtp.load(), sent);
+  EXPECT_EQ(allocations, 0) << "over " << 20 * kWindow << " packets";
+  {
+    std::lock_guard lock(mu);
+    server_sessions.clear();
+  }
+  loop->stop();
 }
 
 }  // namespace

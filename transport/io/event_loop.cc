@@ -2,15 +2,85 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace dtls {
+
+namespace {
+thread_local LoopDispatcher* t_current = nullptr;
+}  // namespace
+
+LoopDispatcher* LoopDispatcher::current() { return t_current; }
+
+LoopDispatcher::LoopDispatcher() {
+  // Every packet the media queue can hold, plus posted functions beside them.
+  constexpr size_t kTasks = kMediaQueueCapacity + 1024;
+  queue_.reserve(kTasks);
+  draining_.reserve(kTasks);
+  free_slots_.reserve(kMediaQueueCapacity);
+  used_slots_.reserve(kMediaQueueCapacity);
+  begun_.reserve(1024);
+}
+
+void LoopDispatcher::post_call(std::function<void()> fn,
+                               LoopDispatcher* waiter) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopped_) {
+      if (waiter != nullptr) {
+        fn = [fn = std::move(fn), waiter] {
+          fn();
+          waiter->wake();
+        };
+      }
+      queue_.push_back({std::move(fn), nullptr, true});
+      uv_async_send(&async_);
+      // This loop may itself be inside a call() to another loop.
+      calls_cv_.notify_all();
+      return;
+    }
+  }
+  // Stopped: here and now, as post() does.
+  std::lock_guard lock(after_stop_mu_);
+  fn();
+}
+
+void LoopDispatcher::wake() {
+  std::lock_guard lock(mu_);
+  calls_cv_.notify_all();
+}
+
+void LoopDispatcher::serve_calls_until(const std::function<bool()>& done) {
+  std::vector<Task> calls;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      for (;;) {
+        if (done()) return;
+        // Only call()s: posts and media keep their order for the loop.
+        auto first_call =
+            std::stable_partition(queue_.begin(), queue_.end(),
+                                  [](const Task& t) { return !t.call; });
+        if (first_call != queue_.end()) {
+          std::move(first_call, queue_.end(), std::back_inserter(calls));
+          queue_.erase(first_call, queue_.end());
+          break;
+        }
+        calls_cv_.wait(lock);
+      }
+    }
+    for (Task& t : calls) t.fn();
+    calls.clear();
+  }
+}
 
 void LoopDispatcher::post(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     if (!stopped_) {
-      queue_.push_back(std::move(fn));
+      queue_.push_back({std::move(fn), nullptr});
       // uv_async_send is the one libuv call that is safe from any thread;
       // several sends before the loop wakes coalesce into one callback.
       uv_async_send(&async_);
@@ -21,15 +91,81 @@ void LoopDispatcher::post(std::function<void()> fn) {
   fn();
 }
 
+LoopDispatcher::Queued LoopDispatcher::post_media(
+    std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
+    std::span<const std::uint8_t> packet) {
+  if (packet.size() > kMediaSlotBytes) return Queued::kTooLarge;
+  MediaSlot* slot = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return Queued::kStopped;
+    if (media_queued_ >= kMediaQueueCapacity) return Queued::kFull;
+    if (free_slots_.empty()) {
+      // Warm-up only: slots are reused, so a steady flow allocates nothing.
+      slots_.push_back(std::make_unique<MediaSlot>());
+      slot = slots_.back().get();
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    ++media_queued_;
+  }
+  // The slot is ours until it is queued: copy outside the lock.
+  slot->target = std::move(target);
+  slot->tag = tag;
+  slot->size = packet.size();
+  std::copy(packet.begin(), packet.end(), slot->bytes.begin());
+  std::lock_guard lock(mu_);
+  if (stopped_) {
+    // Stopped while copying: nothing will send it.
+    slot->target.reset();
+    free_slots_.push_back(slot);
+    --media_queued_;
+    return Queued::kStopped;
+  }
+  queue_.push_back({nullptr, slot});
+  uv_async_send(&async_);
+  return Queued::kQueued;
+}
+
+size_t LoopDispatcher::queued_media() const {
+  std::lock_guard lock(mu_);
+  return media_queued_;
+}
+
 void LoopDispatcher::drain() {
   for (;;) {
-    std::vector<std::function<void()>> batch;
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) return;
-      batch.swap(queue_);
+      queue_.swap(draining_);
     }
-    for (auto& fn : batch) fn();
+    for (Task& t : draining_) {
+      if (t.media == nullptr) {
+        t.fn();
+        continue;
+      }
+      MediaSlot& m = *t.media;
+      if (!m.target->queued_begun_) {
+        m.target->queued_begun_ = true;
+        m.target->begin_queued();
+        begun_.push_back(m.target);
+      }
+      m.target->send_queued(m.tag, std::span(m.bytes).first(m.size));
+      m.target.reset();
+      used_slots_.push_back(t.media);
+    }
+    for (auto& target : begun_) {
+      target->queued_begun_ = false;
+      target->end_queued();
+    }
+    begun_.clear();
+    draining_.clear();  // keeps its capacity for the next swap
+    std::lock_guard lock(mu_);
+    free_slots_.insert(free_slots_.end(), used_slots_.begin(),
+                       used_slots_.end());
+    media_queued_ -= used_slots_.size();
+    used_slots_.clear();
   }
 }
 
@@ -66,6 +202,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::start(
   std::string name(thread_name.substr(0, 15));
   l->thread_ = std::thread([loop = &l->loop_, d, &running, name] {
     d->loop_thread_ = std::this_thread::get_id();
+    t_current = d;
     if (!name.empty()) pthread_setname_np(pthread_self(), name.c_str());
     running.set_value();
     uv_run(loop, UV_RUN_DEFAULT);

@@ -6,10 +6,15 @@
 
 #include <uv.h>
 
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -19,10 +24,37 @@
 
 namespace dtls {
 
+// Something packets can be queued for from other threads (a session): the
+// loop hands them over in order, between begin_queued() and end_queued()
+// once per wakeup, so a target batches what it sends (its socket corked).
+class QueuedMediaTarget {
+ public:
+  virtual ~QueuedMediaTarget() = default;
+  // Loop thread.
+  virtual void begin_queued() {}
+  virtual void send_queued(std::uint8_t tag,
+                           std::span<const std::uint8_t> packet) = 0;
+  virtual void end_queued() {}
+
+ private:
+  friend class LoopDispatcher;
+  bool queued_begun_ = false;  // loop thread only
+};
+
 // Shared by the loop and every handle made on it, so that a handle which
 // outlives the loop stays safe to call.
 class LoopDispatcher {
  public:
+  // Packets queued with post_media are copied into slots of this size.
+  static constexpr size_t kMediaSlotBytes = 2048;
+  // At most this many wait at once (slots are made as needed and reused).
+  static constexpr size_t kMediaQueueCapacity = 8192;
+  enum class Queued { kQueued, kFull, kStopped, kTooLarge };
+
+  // Room for the queues' bookkeeping is made here, so that a growing burst
+  // of queued media does not allocate.
+  LoopDispatcher();
+
   bool on_loop_thread() const {
     return std::this_thread::get_id() == loop_thread_;
   }
@@ -33,18 +65,38 @@ class LoopDispatcher {
   void post(std::function<void()> fn);
 
   // Runs fn on the loop thread and waits for its result; inline when called
-  // on the loop thread or after the loop has stopped. Never call it on the
-  // loop thread of another dispatcher's loop while that loop waits for this
-  // one (the two loops would wait for each other).
+  // on the loop thread or after the loop has stopped. Called from another
+  // library loop's thread, that loop meanwhile runs the calls other threads
+  // make to it, so two loops calling each other cannot wait on each other.
   template <class F>
   std::invoke_result_t<F&> call(F&& fn) {
     using R = std::invoke_result_t<F&>;
     if (on_loop_thread()) return fn();
     std::packaged_task<R()> task(std::ref(fn));
     std::future<R> result = task.get_future();
-    post([&task] { task(); });
+    LoopDispatcher* waiter = current();
+    post_call([&task] { task(); }, waiter);
+    if (waiter != nullptr) {
+      waiter->serve_calls_until([&] {
+        return result.wait_for(std::chrono::seconds(0)) ==
+               std::future_status::ready;
+      });
+    }
     return result.get();
   }
+
+  // Any thread, never waits: copies `packet` into the loop's bounded media
+  // queue, in order with post(); the loop sends everything queued in one
+  // pass per wakeup (target->send_queued). No allocation once enough slots
+  // exist. kFull past kMediaQueueCapacity packets, kTooLarge past
+  // kMediaSlotBytes, kStopped once the loop has stopped.
+  Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
+                    std::span<const std::uint8_t> packet);
+  // Packets in the media queue now (any thread).
+  size_t queued_media() const;
+
+  // The dispatcher whose loop runs on this thread (null on other threads).
+  static LoopDispatcher* current();
 
   // Runs on the loop thread when the loop is asked to stop, before it
   // finishes: endpoints close themselves here. Loop thread only.
@@ -57,13 +109,46 @@ class LoopDispatcher {
   void drain();
   void stop_on_loop();
 
+  struct MediaSlot {
+    std::shared_ptr<QueuedMediaTarget> target;
+    std::uint8_t tag = 0;
+    size_t size = 0;
+    std::array<std::uint8_t, kMediaSlotBytes> bytes;
+  };
+  // A posted function or a queued packet, in one queue so that both keep
+  // the order each thread gave them.
+  struct Task {
+    std::function<void()> fn;
+    MediaSlot* media = nullptr;
+    bool call = false;  // from call(): may run while this loop waits
+  };
+
+  // Queues a call()'s task (runs it here once stopped, as post() does); when
+  // `waiter` (the caller's own loop) is given, it is woken once the task has
+  // run.
+  void post_call(std::function<void()> fn, LoopDispatcher* waiter);
+  // Loop thread, inside a call() to another loop: runs the calls queued
+  // here until `done`.
+  void serve_calls_until(const std::function<bool()>& done);
+  void wake();
+
   std::thread::id loop_thread_;
   uv_async_t async_{};
-  std::mutex mu_;
-  std::vector<std::function<void()>> queue_;  // guarded by mu_
-  bool stopped_ = false;                      // guarded by mu_
+  mutable std::mutex mu_;
+  std::vector<Task> queue_;  // guarded by mu_
+  bool stopped_ = false;     // guarded by mu_
+  // Media slots: all of them, and those free (guarded by mu_).
+  std::vector<std::unique_ptr<MediaSlot>> slots_;
+  std::vector<MediaSlot*> free_slots_;
+  size_t media_queued_ = 0;  // guarded by mu_
+  // Loop thread only: the batch being run, the targets begun in it, the
+  // slots it used. Kept between drains so they stop allocating.
+  std::vector<Task> draining_;
+  std::vector<std::shared_ptr<QueuedMediaTarget>> begun_;
+  std::vector<MediaSlot*> used_slots_;
   std::recursive_mutex after_stop_mu_;
   std::vector<std::function<void()>> stop_hooks_;  // loop thread only
+  std::condition_variable calls_cv_;  // a call queued, or a waited one done
 };
 
 class EventLoop {
