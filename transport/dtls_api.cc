@@ -11,6 +11,24 @@
 #include "transport/option_translation.h"
 
 namespace dtls {
+
+namespace detail {
+
+// Makes the handles given to SessionListener callbacks.
+struct Handles {
+  static Session session(std::shared_ptr<SessionImpl> core) {
+    Session s;
+    s.owner_ = core->owner.lock();
+    s.core_ = std::move(core);
+    return s;
+  }
+  static const std::shared_ptr<SessionImpl>& core(const Session& s) {
+    return s.core_;
+  }
+};
+
+}  // namespace detail
+
 namespace {
 
 using detail::EndpointImpl;
@@ -153,6 +171,49 @@ void when_settled(const std::shared_ptr<Impl>& core,
   act_on_loop(core->dispatcher, [core, result, cb = std::move(cb)]() mutable {
     ((*core).*result).then(std::move(cb));
   });
+}
+
+// A listener callback as one of the session's callbacks: it gets a handle to
+// the session, made when it runs (the session is held weakly: no cycle).
+template <class... Args>
+std::function<void(Args...)> with_handle(
+    const std::shared_ptr<SessionImpl>& core,
+    std::function<void(Session&, Args...)> f) {
+  if (!f) return nullptr;
+  return [weak = std::weak_ptr<SessionImpl>(core),
+          f = std::move(f)](Args... args) {
+    if (auto c = weak.lock()) {
+      Session s = detail::Handles::session(std::move(c));
+      f(s, args...);
+    }
+  };
+}
+
+// Loop thread, before the session can report anything.
+void install(const std::shared_ptr<SessionImpl>& core,
+             const SessionListener& l) {
+  detail::SessionCallbacks& cb = core->callbacks;
+  if (l.on_handshake) cb.on_handshake = with_handle(core, l.on_handshake);
+  if (l.on_message) cb.on_message = with_handle(core, l.on_message);
+  if (l.on_rtp) cb.on_rtp = with_handle(core, l.on_rtp);
+  if (l.on_rtcp) cb.on_rtcp = with_handle(core, l.on_rtcp);
+  if (l.on_error) cb.on_error = with_handle(core, l.on_error);
+  if (l.on_drain) cb.on_drain = with_handle(core, l.on_drain);
+  if (l.on_keylog) cb.on_keylog = with_handle(core, l.on_keylog);
+  if (l.on_session) cb.on_session = with_handle(core, l.on_session);
+  if (l.on_opened) core->opened.then(with_handle(core, l.on_opened));
+  if (l.on_closed) core->closed.then(with_handle(core, l.on_closed));
+  if (l.on_created) {
+    Session s = detail::Handles::session(core);
+    l.on_created(s);
+  }
+}
+
+// listen()'s on_session for a listener: installs it on each server session.
+std::function<void(Session)> session_installer(SessionListener listener) {
+  return [listener = std::move(listener)](Session s) {
+    install(detail::Handles::core(s), listener);
+  };
 }
 
 // Reads one property of the live association (`fallback` once it has ended).
@@ -552,7 +613,8 @@ void Endpoint::close() {
   if (core_)
     act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
 }
-Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
+Result<Session> Endpoint::add_ice_session(IceSessionConfig config,
+                                          SessionListener listener) {
   if (!core_) return empty_handle("Endpoint");
   const bool dtls_client = config.dtls_client;
   auto translated = detail::translate_ice_session(std::move(config));
@@ -573,6 +635,7 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config) {
     sc->ice = local;
     sc->is_client = dtls_client;
     core_->ice_pending[local.ufrag] = sc;
+    install(sc, listener);
     Session handle;
     handle.core_ = sc;
     return handle;
@@ -633,7 +696,7 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
 Result<Session> connect_on(uv_loop_t* loop,
                            std::shared_ptr<LoopDispatcher> dispatcher,
                            std::string_view host, std::uint16_t port,
-                           ConnectOptions options) {
+                           ConnectOptions options, SessionListener listener) {
   if (!NetworkPolicy::allowed()) return access_denied();
   if (loop == nullptr) return invalid_argument("no loop");
   auto plan = detail::translate_connect(host, port, options);
@@ -649,10 +712,18 @@ Result<Session> connect_on(uv_loop_t* loop,
   }
   Session session;
   session.core_ = session_core;
-  session.owner_ = std::shared_ptr<void>(nullptr, [session_core](void*) {
-    post_to_loop(session_core->dispatcher,
-                 [session_core] { session_core->close_now(); });
-  });
+  // The token's deleter lives as long as the session's weak `owner` to it,
+  // so it holds the session weakly (the endpoint holds it while it runs).
+  session.owner_ = std::shared_ptr<void>(
+      nullptr, [weak = std::weak_ptr<SessionImpl>(session_core),
+                dispatcher = session_core->dispatcher](void*) {
+        post_to_loop(dispatcher, [weak] {
+          if (auto s = weak.lock()) s->close_now();
+        });
+      });
+  session_core->owner = session.owner_;
+  // Still on the loop, before it can run: nothing is reported yet.
+  install(session_core, listener);
   return session;
 }
 
@@ -662,9 +733,17 @@ Result<Endpoint> listen(uv_loop_t* loop,
   return listen_on(loop, nullptr, std::move(on_session), std::move(options));
 }
 
+Result<Endpoint> listen(uv_loop_t* loop, SessionListener listener,
+                        ListenOptions options) {
+  return listen_on(loop, nullptr, session_installer(std::move(listener)),
+                   std::move(options));
+}
+
 Result<Session> connect(uv_loop_t* loop, std::string_view host,
-                        std::uint16_t port, ConnectOptions options) {
-  return connect_on(loop, nullptr, host, port, std::move(options));
+                        std::uint16_t port, ConnectOptions options,
+                        SessionListener listener) {
+  return connect_on(loop, nullptr, host, port, std::move(options),
+                    std::move(listener));
 }
 
 Result<Endpoint> listen(EventLoop& loop,
@@ -676,11 +755,18 @@ Result<Endpoint> listen(EventLoop& loop,
   });
 }
 
+Result<Endpoint> listen(EventLoop& loop, SessionListener listener,
+                        ListenOptions options) {
+  return listen(loop, session_installer(std::move(listener)),
+                std::move(options));
+}
+
 Result<Session> connect(EventLoop& loop, std::string_view host,
-                        std::uint16_t port, ConnectOptions options) {
+                        std::uint16_t port, ConnectOptions options,
+                        SessionListener listener) {
   return loop.dispatcher()->call([&] {
     return connect_on(loop.uv(), loop.dispatcher(), host, port,
-                      std::move(options));
+                      std::move(options), std::move(listener));
   });
 }
 

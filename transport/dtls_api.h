@@ -57,7 +57,10 @@ namespace dtls {
 namespace detail {
 struct SessionImpl;
 struct EndpointImpl;
+struct Handles;
 }  // namespace detail
+
+class Session;
 
 // node's { address, family, port }.
 struct AddressInfo {
@@ -111,6 +114,28 @@ class NetworkPolicy {
  public:
   static void set_allowed(bool allowed);
   static bool allowed();
+};
+
+// Callbacks given when a session is made, so that nothing it reports can
+// come before they are in place (setting them afterwards from another thread
+// races the handshake): connect(..., listener), add_ice_session(config,
+// listener), and listen(loop, listener, options) for every server session.
+// Each receives the Session it concerns, so no callback needs to capture a
+// handle to its own session. They run on the session's loop.
+struct SessionListener {
+  // The session exists: listen's new server session (node's listen
+  // callback), or for connect and add_ice_session before the call returns.
+  std::function<void(Session&)> on_created;
+  std::function<void(Session&, const std::string& protocol)> on_handshake;
+  std::function<void(Session&, std::span<const std::uint8_t>)> on_message;
+  std::function<void(Session&, std::span<const std::uint8_t>)> on_rtp;
+  std::function<void(Session&, std::span<const std::uint8_t>)> on_rtcp;
+  std::function<void(Session&, const Error&)> on_error;
+  std::function<void(Session&)> on_drain;
+  std::function<void(Session&, std::string_view line)> on_keylog;
+  std::function<void(Session&, std::span<const std::uint8_t>)> on_session;
+  std::function<void(Session&, const Result<std::string>&)> on_opened;
+  std::function<void(Session&, const Status&)> on_closed;
 };
 
 // Handles. Session and Endpoint are cheap copyable handles. Every member is
@@ -231,10 +256,11 @@ class Session {
 
  private:
   friend struct detail::EndpointImpl;
+  friend struct detail::Handles;
   friend class Endpoint;
   friend Result<Session> connect_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
                                     std::string_view, std::uint16_t,
-                                    ConnectOptions);
+                                    ConnectOptions, SessionListener);
   std::shared_ptr<detail::SessionImpl> core_;
   std::shared_ptr<void> owner_;  // connect(): closing on the last handle's drop
 };
@@ -272,7 +298,9 @@ class Endpoint {
   // check comes. ERR_INVALID_STATE on other endpoints, ERR_INVALID_ARG_VALUE
   // for bad credentials, ERR_SDP_FINGERPRINT_INVALID, ERR_ICE_UFRAG_IN_USE,
   // ERR_RANDOM when local credentials are to be generated and cannot be.
-  Result<Session> add_ice_session(IceSessionConfig config);
+  // `listener` is in place before the call returns.
+  Result<Session> add_ice_session(IceSessionConfig config,
+                                  SessionListener listener = {});
   // node's server.setSecureContext: new handshakes use `context`; open
   // sessions keep theirs (certificate rotation without a restart).
   // ERR_INVALID_ARG_VALUE for an empty context or one without a certificate
@@ -302,21 +330,29 @@ class Endpoint {
 Result<Endpoint> listen(uv_loop_t* loop,
                         std::function<void(Session)> on_session,
                         ListenOptions options);
+// Every server session gets `listener` before anything of it is reported
+// (then its on_created).
+Result<Endpoint> listen(uv_loop_t* loop, SessionListener listener,
+                        ListenOptions options);
 // `host` is an IP address or a name. A name (even "localhost") is resolved on
 // the loop
 // (uv_getaddrinfo, IPv4 first): the Session comes back at once, and a name
 // that does not resolve ends it with ERR_DTLS_HOST_NOT_FOUND (opened, closed,
 // on_error). Every other error comes back here.
 Result<Session> connect(uv_loop_t* loop, std::string_view host,
-                        std::uint16_t port, ConnectOptions options);
+                        std::uint16_t port, ConnectOptions options,
+                        SessionListener listener = {});
 
 // The same on a loop the library runs on its own thread; callable from any
 // thread.
 Result<Endpoint> listen(EventLoop& loop,
                         std::function<void(Session)> on_session,
                         ListenOptions options);
+Result<Endpoint> listen(EventLoop& loop, SessionListener listener,
+                        ListenOptions options);
 Result<Session> connect(EventLoop& loop, std::string_view host,
-                        std::uint16_t port, ConnectOptions options);
+                        std::uint16_t port, ConnectOptions options,
+                        SessionListener listener = {});
 
 // Implementation; a null dispatcher means the caller's loop.
 Result<Endpoint> listen_on(uv_loop_t* loop,
@@ -326,7 +362,8 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
 Result<Session> connect_on(uv_loop_t* loop,
                            std::shared_ptr<LoopDispatcher> dispatcher,
                            std::string_view host, std::uint16_t port,
-                           ConnectOptions options);
+                           ConnectOptions options,
+                           SessionListener listener = {});
 
 }  // namespace dtls
 

@@ -72,6 +72,9 @@ struct SessionImpl : QueuedMediaTarget {
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   const std::uint64_t id = next_handle_id();
   std::weak_ptr<EndpointImpl> endpoint;
+  // connect(): what the handles share and whose last drop closes the
+  // session; handles made for callbacks share it too.
+  std::weak_ptr<void> owner;
   PeerAddress peer;  // empty while the host name is being resolved
   bool resolving = false;
   // An ICE session waiting for its first check (no association yet).
