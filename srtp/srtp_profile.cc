@@ -9,14 +9,16 @@ namespace {
 // ids 0x0001, 0x0002) and RFC 7714 §12, §14.2 (AEAD: 96-bit salt, 128-bit
 // tag; ids 0x0007, 0x0008).
 constexpr std::array<ProfileInfo, 4> kProfiles = {{
-    {Profile::kAes128CmSha1_80, "SRTP_AES128_CM_SHA1_80", 0x0001, 16, 14, 10,
-     10, false},
-    {Profile::kAes128CmSha1_32, "SRTP_AES128_CM_SHA1_32", 0x0002, 16, 14, 4, 10,
-     false},
-    {Profile::kAeadAes128Gcm, "SRTP_AEAD_AES_128_GCM", 0x0007, 16, 12, 16, 16,
-     true},
-    {Profile::kAeadAes256Gcm, "SRTP_AEAD_AES_256_GCM", 0x0008, 32, 12, 16, 16,
-     true},
+    {Profile::kAes128CmSha1_80, "SRTP_AES128_CM_SHA1_80",
+     "SRTP_AES128_CM_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_80", 0x0001, 16, 14,
+     10, 10, false},
+    {Profile::kAes128CmSha1_32, "SRTP_AES128_CM_SHA1_32",
+     "SRTP_AES128_CM_HMAC_SHA1_32", "AES_CM_128_HMAC_SHA1_32", 0x0002, 16, 14,
+     4, 10, false},
+    {Profile::kAeadAes128Gcm, "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_128_GCM",
+     "AEAD_AES_128_GCM", 0x0007, 16, 12, 16, 16, true},
+    {Profile::kAeadAes256Gcm, "SRTP_AEAD_AES_256_GCM", "SRTP_AEAD_AES_256_GCM",
+     "AEAD_AES_256_GCM", 0x0008, 32, 12, 16, 16, true},
 }};
 
 }  // namespace
@@ -28,6 +30,14 @@ const ProfileInfo& profile_info(Profile p) {
 std::optional<Profile> profile_from_name(std::string_view name) {
   for (const ProfileInfo& i : kProfiles) {
     if (i.name == name) return i.profile;
+  }
+  return std::nullopt;
+}
+
+std::optional<Profile> profile_from_any_name(std::string_view name) {
+  for (const ProfileInfo& i : kProfiles) {
+    if (i.name == name || i.rfc_name == name || i.suite_name == name)
+      return i.profile;
   }
   return std::nullopt;
 }

@@ -20,7 +20,12 @@ enum class Profile {
 
 struct ProfileInfo {
   Profile profile;
-  std::string_view name;  // OpenSSL's and RFC 5764's: "SRTP_AES128_CM_SHA1_80"
+  std::string_view name;  // OpenSSL's: "SRTP_AES128_CM_SHA1_80"
+  // RFC 5764 §4.1.2 / RFC 7714 §14.2: "SRTP_AES128_CM_HMAC_SHA1_80".
+  std::string_view rfc_name;
+  // The SRTP crypto suite (RFC 4568 §6.2.1, RFC 7714 §14.1), as SDES and
+  // libsrtp name it: "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM".
+  std::string_view suite_name;
   std::uint16_t id;    // SRTPProtectionProfile in use_srtp (RFC 5764 §4.1.2)
   size_t key_length;   // master key
   size_t salt_length;  // master salt
@@ -32,6 +37,8 @@ struct ProfileInfo {
 const ProfileInfo& profile_info(Profile p);
 // By OpenSSL's name (what DtlsAssociation::srtp_profile() returns).
 std::optional<Profile> profile_from_name(std::string_view name);
+// By any of its three names (what users may write in options).
+std::optional<Profile> profile_from_any_name(std::string_view name);
 // By its use_srtp identifier.
 std::optional<Profile> profile_from_id(std::uint16_t id);
 std::span<const ProfileInfo> all_profiles();

@@ -26,7 +26,24 @@ TEST(SrtpProfile, NamesIdsAndLengthsPerRfc5764And7714) {
   for (const ProfileInfo& p : all_profiles()) {
     EXPECT_EQ(profile_from_id(p.id), p.profile);
     EXPECT_EQ(profile_from_name(p.name), p.profile);
+    EXPECT_EQ(profile_from_any_name(p.name), p.profile);
+    EXPECT_EQ(profile_from_any_name(p.rfc_name), p.profile);
+    EXPECT_EQ(profile_from_any_name(p.suite_name), p.profile);
   }
+}
+
+// RFC 5764 §4.1.2 spells the AES-CM profiles with HMAC; RFC 4568 §6.2.1 and
+// RFC 7714 §14.1 name the crypto suites.
+TEST(SrtpProfile, OtherNames) {
+  EXPECT_EQ(profile_info(Profile::kAes128CmSha1_80).rfc_name,
+            "SRTP_AES128_CM_HMAC_SHA1_80");
+  EXPECT_EQ(profile_info(Profile::kAes128CmSha1_32).suite_name,
+            "AES_CM_128_HMAC_SHA1_32");
+  EXPECT_EQ(profile_info(Profile::kAeadAes128Gcm).suite_name,
+            "AEAD_AES_128_GCM");
+  // Only OpenSSL's is what profile_from_name (OpenSSL's answers) takes.
+  EXPECT_FALSE(profile_from_name("AEAD_AES_128_GCM").has_value());
+  EXPECT_FALSE(profile_from_any_name("aead_aes_128_gcm").has_value());
 }
 
 }  // namespace

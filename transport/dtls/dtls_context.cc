@@ -339,16 +339,20 @@ Result<std::vector<std::string>> parse_srtp_profiles(std::string_view list) {
   size_t start = 0;
   while (true) {
     size_t colon = list.find(':', start);
-    std::string_view name = list.substr(start, colon - start);
-    if (!srtp::profile_from_name(name)) {
+    std::string_view written = list.substr(start, colon - start);
+    const auto profile = srtp::profile_from_any_name(written);
+    if (!profile) {
       std::string known;
       for (std::string_view n : supported_srtp_profiles())
         known += (known.empty() ? "" : ", ") + std::string(n);
-      return invalid("srtp: unknown profile \"" + std::string(name) + "\" (" +
-                     known + ")");
+      return invalid("srtp: unknown profile \"" + std::string(written) +
+                     "\" (" + known +
+                     ", or their RFC 5764 and crypto-suite names)");
     }
+    // OpenSSL's name, whichever was written.
+    const std::string_view name = srtp::profile_info(*profile).name;
     if (std::find(out.begin(), out.end(), name) != out.end()) {
-      return invalid("srtp: profile \"" + std::string(name) +
+      return invalid("srtp: profile \"" + std::string(written) +
                      "\" is listed twice");
     }
     out.emplace_back(name);

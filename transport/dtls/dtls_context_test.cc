@@ -62,9 +62,19 @@ TEST(DtlsContext, SrtpProfileLists) {
   auto none = parse_srtp_profiles("");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+  // RFC 5764's and the crypto suites' names work too, and come out as
+  // OpenSSL's.
+  auto rfc = parse_srtp_profiles(
+      "SRTP_AES128_CM_HMAC_SHA1_80:AEAD_AES_256_GCM:AES_CM_128_HMAC_SHA1_32");
+  ASSERT_TRUE(rfc.ok()) << rfc.error().to_string();
+  EXPECT_EQ(*rfc, (std::vector<std::string>{"SRTP_AES128_CM_SHA1_80",
+                                            "SRTP_AEAD_AES_256_GCM",
+                                            "SRTP_AES128_CM_SHA1_32"}));
   for (const char* bad : {"SRTP_NULL_SHA1_80",
                           "SRTP_AES128_CM_SHA1_80:", ":SRTP_AES128_CM_SHA1_80",
                           "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_80",
+                          // the same profile under two names
+                          "SRTP_AES128_CM_SHA1_80:AES_CM_128_HMAC_SHA1_80",
                           "srtp_aes128_cm_sha1_80"}) {
     auto r = parse_srtp_profiles(bad);
     ASSERT_FALSE(r.ok()) << bad;
