@@ -1,8 +1,13 @@
-// The public API, node:dtls in C++ style (../shared/spec/node-dtls-api.txt):
-//   dtls.listen(cb, options)        -> dtls::listen(loop, on_session,
-//   ListenOptions) dtls.connect(host, port, opts)  -> dtls::connect(loop, host,
-//   port, ConnectOptions) DTLSSession / DTLSEndpoint      -> dtls::Session /
-//   dtls::Endpoint (copyable handles)
+// The public API: Node's node:dtls module (listen, connect, DTLSSession,
+// DTLSEndpoint) in C++ style, with option meanings from node:tls.
+//   dtls.listen(cb, options)        -> dtls::listen(loop, on_session or
+//                                      SessionListener, ListenOptions)
+//   dtls.connect(host, port, opts)  -> dtls::connect(loop, host, port,
+//                                      ConnectOptions[, SessionListener])
+//   DTLSSession / DTLSEndpoint      -> dtls::Session / dtls::Endpoint
+//                                      (copyable handles)
+//
+// The public headers need C++20 (std::span, designated initializers).
 //
 // Threads. Handles belong to the loop their session or endpoint lives on,
 // and every callback runs on that loop's thread.

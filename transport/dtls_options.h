@@ -60,6 +60,8 @@ struct SecureOptions {
   // When set, it supplies every field down to session_timeout (the context
   // part), and those fields here are not read (node's secureContext).
   SecureContext secure_context;
+  // PEM text, or the path of a file holding it (anything without a PEM
+  // header is read as a path): cert, key, extra_certs, extra_keys, ca, crl.
   std::string cert;        // PEM chain, leaf first
   std::string key;         // PEM private key
   std::string passphrase;  // for an encrypted key or pfx
@@ -94,6 +96,10 @@ struct SecureOptions {
   // WebRTC pinning: SDP a=fingerprint values ("sha-256 AB:CD:..."). When set,
   // the peer must match one, and CA checks are not made.
   std::vector<std::string> fingerprints;
+  // The largest datagram sent, in UDP payload bytes (not the link's IP
+  // MTU), 256..65535: handshake flights are fragmented to fit it. 1200 by
+  // default, as WebRTC uses, which leaves room for IPv6 and TURN headers on
+  // a 1280-byte path.
   std::uint32_t mtu = AssociationOptions{}.mtu;
   std::chrono::milliseconds handshake_timeout =
       AssociationOptions{}.handshake_timeout;

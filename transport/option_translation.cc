@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "certs/credentials.h"
@@ -16,18 +20,75 @@ Error invalid_argument(std::string message) {
 
 namespace {
 
+// cert, key, ca and crl take PEM text or the path of a file holding it:
+// anything without a PEM header is a path, read here. A value that is
+// neither fails with the option's PEM code (`invalid_code`), as PEM text
+// that does not parse does.
+Result<std::string> pem_or_file(const std::string& value,
+                                std::string_view option,
+                                std::string_view invalid_code) {
+  if (value.find("-----BEGIN") != std::string::npos) return value;
+  std::ifstream in(value, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    return make_error(invalid_code,
+                      std::string(option) +
+                          ": neither PEM text nor a readable file: \"" + value +
+                          "\" (" + std::strerror(errno) + ")");
+  }
+  return text.str();
+}
+
+Result<std::vector<std::string>> pem_or_files(
+    const std::vector<std::string>& values, std::string_view option,
+    std::string_view invalid_code) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto text = pem_or_file(values[i],
+                            std::string(option) + "[" + std::to_string(i) + "]",
+                            invalid_code);
+    if (!text.ok()) return text.error();
+    out.push_back(std::move(text).value());
+  }
+  return out;
+}
+
 // Every chain and key (cert/key, extra_certs/extra_keys, pfx), each key
 // matched to its chain by public key (node allows any order).
 Result<std::vector<certs::Credentials>> load_credentials(
     const SecureOptions& o) {
   std::vector<certs::Credentials> out;
-  std::vector<std::string_view> chains;
+  // The PEM texts, read from files where paths were given.
+  std::vector<std::string> chains, key_texts;
+  std::vector<std::string_view> passphrases;
+  if (!o.cert.empty()) {
+    auto text = pem_or_file(o.cert, "cert", "ERR_CERT_PEM_INVALID");
+    if (!text.ok()) return text.error();
+    chains.push_back(std::move(text).value());
+  }
+  auto extra =
+      pem_or_files(o.extra_certs, "extra_certs", "ERR_CERT_PEM_INVALID");
+  if (!extra.ok()) return extra.error();
+  for (auto& c : *extra) chains.push_back(std::move(c));
+  if (!o.key.empty()) {
+    auto text = pem_or_file(o.key, "key", "ERR_KEY_PEM_INVALID");
+    if (!text.ok()) return text.error();
+    key_texts.push_back(std::move(text).value());
+    passphrases.push_back(o.passphrase);
+  }
+  for (size_t i = 0; i < o.extra_keys.size(); ++i) {
+    const KeyPem& k = o.extra_keys[i];
+    auto text = pem_or_file(k.pem, "extra_keys[" + std::to_string(i) + "]",
+                            "ERR_KEY_PEM_INVALID");
+    if (!text.ok()) return text.error();
+    key_texts.push_back(std::move(text).value());
+    passphrases.push_back(k.passphrase ? std::string_view(*k.passphrase)
+                                       : std::string_view(o.passphrase));
+  }
   std::vector<std::pair<std::string_view, std::string_view>> keys;
-  if (!o.cert.empty()) chains.push_back(o.cert);
-  for (const auto& c : o.extra_certs) chains.push_back(c);
-  if (!o.key.empty()) keys.emplace_back(o.key, o.passphrase);
-  for (const auto& k : o.extra_keys)
-    keys.emplace_back(k.pem, k.passphrase ? *k.passphrase : o.passphrase);
+  for (size_t i = 0; i < key_texts.size(); ++i)
+    keys.emplace_back(key_texts[i], passphrases[i]);
   if (chains.size() != keys.size()) {
     if (chains.empty() || keys.empty()) {
       return invalid_argument(chains.empty() ? "key is given without cert"
@@ -86,10 +147,14 @@ Result<std::shared_ptr<const DtlsContext>> build_context(
       co.extra_credentials.push_back(std::move(c));
     }
   }
-  auto ca = certs::load_ca_list(o.ca);
+  auto ca_texts = pem_or_files(o.ca, "ca", "ERR_CA_PEM_INVALID");
+  if (!ca_texts.ok()) return ca_texts.error();
+  auto ca = certs::load_ca_list(*ca_texts);
   if (!ca.ok()) return ca.error();
   co.ca = std::move(ca).value();
-  co.crl = o.crl;
+  auto crl_texts = pem_or_files(o.crl, "crl", "ERR_CRL_PEM_INVALID");
+  if (!crl_texts.ok()) return crl_texts.error();
+  co.crl = std::move(crl_texts).value();
   co.min_version = o.min_version;
   co.max_version = o.max_version;
   co.ciphers = o.ciphers;

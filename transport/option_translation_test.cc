@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 
 #include "certs/fingerprint.h"
@@ -137,6 +138,42 @@ TEST(OptionTranslation, DefaultsAreTheLayersDefaults) {
   auto wildcard = translate_listen(any);
   ASSERT_TRUE(wildcard.ok());
   EXPECT_EQ(wildcard->bind.to_string(), "0.0.0.0:0");
+}
+
+// cert, key and ca take a file path as well as PEM text; a path that cannot
+// be read fails with the option's PEM code, naming the option and the path.
+TEST(OptionTranslation, PemOrAFilePath) {
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  };
+  ListenOptions o = listen_options();
+  o.cert = write("cert.pem", pem().cert);
+  o.key = write("key.pem", pem().key);
+  o.ca = {write("ca.pem", pem().cert)};
+  o.fingerprints = {};
+  auto plan = translate_listen(o);
+  ASSERT_TRUE(plan.ok()) << plan.error().to_string();
+  ASSERT_TRUE(plan->endpoint.context->has_certificate());
+  EXPECT_EQ(plan->endpoint.context->options().ca.size(), 1u);
+  o.key = dir + "/missing.pem";
+  auto missing = translate_listen(o);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "ERR_KEY_PEM_INVALID");
+  EXPECT_NE(missing.error().message.find("key: neither PEM text nor a "
+                                         "readable file"),
+            std::string::npos)
+      << missing.error().message;
+  EXPECT_NE(missing.error().message.find("missing.pem"), std::string::npos);
+  o.key = pem().key;
+  o.ca = {dir + "/nope.pem"};
+  auto bad_ca = translate_listen(o);
+  ASSERT_FALSE(bad_ca.ok());
+  EXPECT_EQ(bad_ca.error().code, "ERR_CA_PEM_INVALID");
+  EXPECT_NE(bad_ca.error().message.find("ca[0]"), std::string::npos)
+      << bad_ca.error().message;
 }
 
 TEST(OptionTranslation, AGivenSecureContextIsUsedAsIs) {
