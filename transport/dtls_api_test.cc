@@ -2521,3 +2521,70 @@ TEST(DtlsApiListener, ListenerCallbacksGetTheirSession) {
 
 }  // namespace
 }  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// ConnectOptions::check_server_identity (node's checkServerIdentity): called
+// in CA mode with servername and the server's certificate; its error fails
+// the handshake, and with reject_unauthorized false is reported instead.
+TEST(DtlsApiTls, CheckServerIdentityIsTheCallersWhenGiven) {
+  certs::GenerateOptions r;
+  r.is_ca = true;
+  r.common_name = "Test Root";
+  const certs::Credentials root =
+      std::move(certs::generate_certificate(r)).value();
+  certs::GenerateOptions so;
+  so.common_name = "sfu.example";
+  so.subject_alt_names = {"DNS:sfu.example"};
+  so.issuer = &root;
+  const certs::Credentials server =
+      std::move(certs::generate_certificate(so)).value();
+  Loop loop;
+  ListenOptions lo;
+  lo.cert = server.leaf().to_pem();
+  lo.key = server.key.to_pem();
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  auto e = listen(
+      loop.get(), [](Session) {}, lo);
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  auto attempt = [&](bool refuse, bool reject_unauthorized) {
+    ConnectOptions co;
+    co.ca = {root.leaf().to_pem()};
+    co.servername = "anything.example";  // the default check would refuse
+    co.reject_unauthorized = reject_unauthorized;
+    auto seen = std::make_shared<std::string>();
+    co.check_server_identity = [seen, refuse](
+                                   std::string_view host,
+                                   const certs::PeerCertificate& cert) {
+      *seen = std::string(host) + "/" + cert.subject.get("CN");
+      return refuse ? Status(make_error("ERR_TLS_CERT_ALTNAME_INVALID",
+                                        "not the one"))
+                    : Status();
+    };
+    auto c = connect(loop.get(), "127.0.0.1", e->address().port, co);
+    EXPECT_TRUE(c.ok());
+    EXPECT_TRUE(loop.run_until([&] { return ready(c->opened()); }));
+    EXPECT_EQ(*seen, "anything.example/sfu.example");
+    return *c;
+  };
+  Session ok = attempt(false, true);
+  EXPECT_TRUE(ok.opened().get().ok());
+  EXPECT_TRUE(ok.authorized());
+  Session refused = attempt(true, true);
+  ASSERT_FALSE(refused.opened().get().ok());
+  EXPECT_EQ(refused.opened().get().error().code,
+            "ERR_TLS_CERT_ALTNAME_INVALID");
+  Session reported = attempt(true, false);
+  EXPECT_TRUE(reported.opened().get().ok());
+  EXPECT_FALSE(reported.authorized());
+  EXPECT_EQ(reported.authorization_error(), "ERR_TLS_CERT_ALTNAME_INVALID");
+  ok.close();
+  reported.close();
+  e->close();
+  ASSERT_TRUE(loop.run_until([&] { return e->state().destroyed; }));
+}
+
+}  // namespace
+}  // namespace dtls

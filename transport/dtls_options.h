@@ -216,6 +216,13 @@ struct ConnectOptions : SecureOptions {
   std::uint16_t bind_port = 0;
   std::string
       servername;  // host name to check the certificate against (default: host)
+  // CA mode: node's checkServerIdentity(host, cert), called with servername
+  // and the server's certificate once its chain has verified; an error
+  // fails the handshake (and is authorization_error() with
+  // reject_unauthorized false). Empty: certs::check_server_identity (RFC 6125
+  // names and IP addresses, as node's default). Not called when pinning.
+  std::function<Status(std::string_view host, const certs::PeerCertificate&)>
+      check_server_identity;
   // Resume this session (a blob from on_session or Session::session()).
   std::vector<std::uint8_t> session;
   // TLS-PSK: the identity and key for the server's hint ("" when none);

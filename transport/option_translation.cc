@@ -320,6 +320,7 @@ Result<ConnectPlan> translate_connect(std::string_view host, std::uint16_t port,
   plan.bind_port = options.bind_port;
   plan.association.servername =
       options.servername.empty() ? std::string(host) : options.servername;
+  plan.association.check_server_identity = options.check_server_identity;
   return plan;
 }
 
