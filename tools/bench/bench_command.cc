@@ -42,6 +42,8 @@ const char kBenchUsage[] =
     "                     (default 30)\n"
     "  --lossy-seed N     the relay's losses (default 1; the same seed gives\n"
     "                     every stack and run the same losses)\n"
+    "  --cross-thread N   sends from another thread beside sends on the loop,\n"
+    "                     N packets each (default 200000, 0 skips)\n"
     "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
@@ -251,8 +253,37 @@ std::string lossy_json(const LossyResult& r) {
   return j.str();
 }
 
+std::string to_cross_thread_table(const CrossThreadResult& r) {
+  std::ostringstream t;
+  t << "sends from another thread (GCM-128 RTP, " << r.packets
+    << " packets each way, windows of packets then a wait)\n";
+  t << "  send_rtp from a thread that is not the loop's: "
+    << fmt("%.0f", r.foreign_ns)
+    << " ns per call (copied into the loop's queue; goal <= 1000)\n";
+  t << "  send_rtp on the loop's thread (protect and send, corked): "
+    << fmt("%.0f", r.loop_ns) << " ns per call\n";
+  t << "  the loop's CPU per packet, sending and receiving: "
+    << fmt("%.0f", r.loop_cpu_ns_when_fed) << " ns fed from the other thread, "
+    << fmt("%.0f", r.loop_cpu_ns_inline) << " ns sending itself\n";
+  t << "  delivered " << r.foreign_delivered << " and " << r.loop_delivered
+    << " of " << r.packets << "\n";
+  return t.str();
+}
+
+std::string cross_thread_json(const CrossThreadResult& r) {
+  std::ostringstream j;
+  j << "{\"packets\": " << r.packets << ", \"foreign_ns\": " << r.foreign_ns
+    << ", \"loop_ns\": " << r.loop_ns
+    << ", \"loop_cpu_ns_when_fed\": " << r.loop_cpu_ns_when_fed
+    << ", \"loop_cpu_ns_inline\": " << r.loop_cpu_ns_inline
+    << ", \"foreign_delivered\": " << r.foreign_delivered
+    << ", \"loop_delivered\": " << r.loop_delivered << "}";
+  return j.str();
+}
+
 std::string to_json(const BenchOptions& o, const BenchResult& r,
-                    const LossyResult* lossy) {
+                    const LossyResult* lossy,
+                    const CrossThreadResult* cross_thread) {
   std::ostringstream j;
   const HandshakeResult& h = r.handshake;
   j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
@@ -338,6 +369,8 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   }
   j << "\n  ]";
   if (lossy != nullptr) j << ",\n  \"lossy\": " << lossy_json(*lossy);
+  if (cross_thread != nullptr)
+    j << ",\n  \"cross_thread\": " << cross_thread_json(*cross_thread);
   j << "\n}\n";
   return j.str();
 }
@@ -419,6 +452,7 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                       std::ostream& err) {
   BenchOptions o;
   LossyOptions lossy;
+  CrossThreadOptions cross_thread;
   bool lossy_only = false;
   std::string json, svg;
   auto bad = [&](const std::string& what) {
@@ -512,6 +546,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                parse_number(args[i + 1], 0, 1e6, v)) {
       lossy.seed = static_cast<std::uint64_t>(v);
       ++i;
+    } else if (a == "--cross-thread" && has_value &&
+               parse_number(args[i + 1], 0, 1e7, v)) {
+      cross_thread.packets = static_cast<int>(v);
+      ++i;
     } else if (a == "--lossy-only") {
       lossy_only = true;
     } else if (a == "--json" && has_value) {
@@ -538,6 +576,15 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     r = std::move(bench).value();
     out << to_table(*r);
   }
+  std::optional<CrossThreadResult> x;
+  if (!lossy_only && cross_thread.packets > 0) {
+    progress("cross-thread: " + std::to_string(cross_thread.packets) +
+             " sends from another thread, then as many on the loop");
+    auto run = run_cross_thread_bench(cross_thread);
+    if (!run.ok()) return failed(run.error());
+    x = std::move(run).value();
+    out << "\n" << to_cross_thread_table(*x);
+  }
   std::optional<LossyResult> l;
   if (lossy.handshakes > 0 || lossy.openssl_handshakes > 0) {
     auto run = run_lossy_bench(lossy, progress);
@@ -547,7 +594,7 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   }
   std::string json_text;
   if (r) {
-    json_text = to_json(o, *r, l ? &*l : nullptr);
+    json_text = to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr);
   } else if (l) {
     json_text = "{\n  \"lossy\": " + lossy_json(*l) + "\n}\n";
   }

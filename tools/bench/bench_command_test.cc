@@ -177,6 +177,29 @@ TEST(HandshakeResult, RatioIsTheMedianOfTheSlices) {
   EXPECT_DOUBLE_EQ(h.ratio(), 0);
 }
 
+// The cross-thread phase on a few windows: every packet delivered both
+// ways, figures present, table and JSON carry them.
+TEST(BenchCommand, CrossThreadPhase) {
+  CrossThreadOptions o;
+  o.packets = 2000;
+  auto r = run_cross_thread_bench(o);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->packets, 2000);
+  EXPECT_EQ(r->foreign_delivered, 2000u);
+  EXPECT_EQ(r->loop_delivered, 2000u);
+  EXPECT_GT(r->foreign_ns, 0);
+  EXPECT_GT(r->loop_ns, 0);
+  EXPECT_GT(r->loop_cpu_ns_when_fed, 0);
+  const std::string table = to_cross_thread_table(*r);
+  EXPECT_NE(table.find("ns per call"), std::string::npos);
+  std::printf("%s", table.c_str());
+  o.window = 0;
+  EXPECT_EQ(run_cross_thread_bench(o).error().code, "ERR_OUT_OF_RANGE");
+  o = {};
+  o.packets = 0;  // skipped
+  EXPECT_EQ(run_cross_thread_bench(o)->foreign_delivered, 0u);
+}
+
 TEST(BenchCommand, UsageErrors) {
   std::ostringstream out, err;
   EXPECT_EQ(run_bench_command({"--handshakes", "0"}, out, err), 2);
