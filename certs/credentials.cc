@@ -113,9 +113,9 @@ Result<std::vector<Certificate>> load_ca_list(
   for (size_t i = 0; i < pems.size(); ++i) {
     auto certs = Certificate::chain_from_pem(pems[i]);
     if (!certs.ok()) {
-      return make_error(
-          "ERR_CA_PEM_INVALID",
-          "ca[" + std::to_string(i) + "]: " + certs.error().message);
+      return make_error("ERR_CA_PEM_INVALID",
+                        "ca[" + std::to_string(i) +
+                            "]: " + std::string(certs.error().text()));
     }
     for (auto& c : *certs) out.push_back(std::move(c));
   }

@@ -77,26 +77,32 @@ srtp_err_status_t create_libsrtp_session(srtp_t* out, Profile profile,
   return srtp_create(out, &policy);
 }
 
-const char* packet_status_code(PacketStatus s) {
+Errc packet_status_errc(PacketStatus s) {
   switch (s) {
     case PacketStatus::kOk:
-      return "OK";
+      return Errc::kOther;
     case PacketStatus::kAuthFailed:
-      return "ERR_SRTP_AUTH_FAILED";
+      return Errc::kSrtpAuthFailed;
     case PacketStatus::kReplayed:
-      return "ERR_SRTP_REPLAYED";
+      return Errc::kSrtpReplayed;
     case PacketStatus::kMalformed:
-      return "ERR_SRTP_MALFORMED";
+      return Errc::kSrtpMalformed;
     case PacketStatus::kTooShort:
-      return "ERR_SRTP_TOO_SHORT";
+      return Errc::kSrtpTooShort;
     case PacketStatus::kBufferTooSmall:
-      return "ERR_SRTP_BUFFER_TOO_SMALL";
+      return Errc::kSrtpBufferTooSmall;
     case PacketStatus::kFailed:
-      return "ERR_SRTP_FAILED";
+      return Errc::kSrtpFailed;
     case PacketStatus::kKeyLimit:
-      return "ERR_SRTP_KEY_LIMIT";
+      return Errc::kSrtpKeyLimit;
   }
-  return "ERR_SRTP_FAILED";
+  return Errc::kSrtpFailed;
+}
+
+const char* packet_status_code(PacketStatus s) {
+  // The names are literals: their views end in a NUL.
+  return s == PacketStatus::kOk ? "OK"
+                                : errc_name(packet_status_errc(s)).data();
 }
 
 // libsrtp calls this from inside srtp_protect/srtp_unprotect, on the thread

@@ -33,6 +33,7 @@ enum class PacketStatus : std::uint8_t {
 
 // The stable code: "ERR_SRTP_AUTH_FAILED", "ERR_SRTP_REPLAYED", ...
 const char* packet_status_code(PacketStatus s);
+Errc packet_status_errc(PacketStatus s);
 
 struct PacketResult {
   PacketStatus status = PacketStatus::kFailed;

@@ -105,7 +105,9 @@ int run_cert_command(const std::vector<std::string>& args, std::ostream& out,
       if (!value(v))
         return usage_error(err, "ERR_INVALID_ARG_VALUE", "--hash needs a name");
       auto h = certs::parse_hash_name(v);
-      if (!h.ok()) return usage_error(err, h.error().code, h.error().message);
+      if (!h.ok())
+        return usage_error(err, std::string(h.error().code),
+                           std::string(h.error().text()));
       hash = *h;
     } else if (a == "--passphrase") {
       if (!value(passphrase)) {

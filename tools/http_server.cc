@@ -199,7 +199,7 @@ void HttpServer::on_connection(uv_stream_t* server, int status) {
         if (!parsed.ok()) {
           conn->respond(
               {parsed.error().code == "ERR_HTTP_TOO_LARGE" ? 413 : 400,
-               "text/plain", parsed.error().message});
+               "text/plain", std::string(parsed.error().text())});
           return;
         }
         if (!parsed->has_value()) return;

@@ -540,11 +540,11 @@ int WebrtcRun::run(const std::vector<std::string>& args) {
     }
   }
   if (Status s = parse(args); !s.ok()) {
-    err_ << s.error().code << ": " << s.error().message << "\n" << kWebrtcUsage;
+    err_ << s.error().to_string() << "\n" << kWebrtcUsage;
     return 2;
   }
   if (Status s = start(); !s.ok()) {
-    err_ << s.error().code << ": " << s.error().message << "\n";
+    err_ << s.error().to_string() << "\n";
     for (Round& r : rounds_) r.endpoint.close();
     if (http_) http_->close();
     uv_run(loop_, UV_RUN_DEFAULT);

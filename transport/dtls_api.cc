@@ -37,9 +37,7 @@ using detail::SessionImpl;
 
 std::atomic<bool> g_network_allowed{true};
 
-Error destroyed() {
-  return make_error("ERR_DTLS_SESSION_DESTROYED", "the session has ended");
-}
+Error destroyed() { return make_error(Errc::kDtlsSessionDestroyed); }
 
 // What every member of an empty (default-constructed) handle that returns an
 // error returns.
@@ -106,8 +104,7 @@ Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
                           std::span<const std::uint8_t> bytes) {
   switch (core->cross_state.load(std::memory_order_acquire)) {
     case SessionImpl::kNotOpen:
-      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
-                        "the handshake has not completed");
+      return make_error(Errc::kDtlsSessionNotOpen);
     case SessionImpl::kEnded:
       return destroyed();
     default:
@@ -118,18 +115,14 @@ Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
     const int trailer = static_cast<PacketKind>(tag) == PacketKind::kRtp
                             ? core->rtp_trailer
                             : core->rtcp_trailer;
-    if (trailer < 0) {
-      return make_error("ERR_SRTP_NOT_NEGOTIATED",
-                        "no SRTP profile was negotiated");
-    }
+    if (trailer < 0) return make_error(Errc::kSrtpNotNegotiated);
     wire += static_cast<size_t>(trailer);
   }
   switch (core->dispatcher->post_media(core, tag, bytes)) {
     case LoopDispatcher::Queued::kQueued:
       return wire;
-    case LoopDispatcher::Queued::kFull:
-      return make_error("ERR_SEND_QUEUE_FULL",
-                        "the loop's queue of sends from other threads is full");
+    case LoopDispatcher::Queued::kFull:  // the loop's queue, not the socket's
+      return make_error(Errc::kSendQueueFull);
     case LoopDispatcher::Queued::kStopped:
       return destroyed();
     case LoopDispatcher::Queued::kTooLarge:
@@ -234,10 +227,8 @@ Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
                               F&& send) {
   if (!core) return empty_handle("Session");
   return on_loop(core->dispatcher, [&]() -> Result<size_t> {
-    if (core->resolving) {
-      return make_error("ERR_DTLS_SESSION_NOT_OPEN",
-                        "the handshake has not started (resolving the host)");
-    }
+    // Its host name is still being resolved.
+    if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
     auto ep = core->endpoint.lock();
     if (core->ended || !ep || !ep->udp) return destroyed();
     return send(*ep->udp, core->peer);

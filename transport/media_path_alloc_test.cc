@@ -4,6 +4,9 @@
 // and friends are counted by interposing them in this binary (sanitizers bring
 // their own: skipped there).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -15,6 +18,7 @@
 #include "certs/generate.h"
 #include "tests/testing/alloc_counter.h"
 #include "tests/testing/rtp_packets.h"
+#include "tests/testing/udp_relay.h"
 #include "tests/testing/uv_test_loop.h"
 #include "transport/dtls_api.h"
 
@@ -194,6 +198,148 @@ TEST(MediaPathAllocations, NoneForSendsFromAnotherThread) {
     server_sessions.clear();
   }
   loop->stop();
+}
+
+}  // namespace
+}  // namespace dtls
+
+namespace dtls {
+namespace {
+
+// Every way a media packet can be refused or dropped, counted and reported
+// without allocating: sends refused by a full send queue, before the
+// handshake, and for a packet too large; received packets that fail
+// authentication or are replays. The errors carry their code and no message
+// of their own (the code's default one). (A datagram the kernel pushes back
+// and the queue keeps is not a drop: libuv's queue allocates its request.)
+TEST(MediaPathAllocations, NoneOnDropAndErrorPaths) {
+  if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
+  const Identity server_id = identity(), client_id = identity();
+  testing::UvTestLoop loop;
+  std::vector<Session> server_sessions;
+  ListenOptions lo;
+  lo.cert = server_id.cert;
+  lo.key = server_id.key;
+  lo.fingerprints = {client_id.fingerprint};
+  lo.srtp = "SRTP_AEAD_AES_128_GCM";
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  lo.recv_buffer_size = 4 << 20;  // every injected datagram waits its turn
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { server_sessions.push_back(s); }, lo);
+  ASSERT_TRUE(endpoint.ok());
+  auto server_at =
+      std::move(PeerAddress::parse("127.0.0.1", endpoint->address().port))
+          .value();
+  // The client talks through a relay that keeps its first RTP datagram.
+  testing::UdpRelay relay(loop.get(), server_at);
+  std::vector<std::uint8_t> captured;
+  relay.set_hook(
+      [&](testing::UdpRelay::Direction d, std::vector<std::uint8_t>& datagram) {
+        if (d == testing::UdpRelay::Direction::kToTarget && captured.empty() &&
+            !datagram.empty() && datagram[0] >= 128) {
+          captured = datagram;
+        }
+        return true;
+      });
+  ConnectOptions co;
+  co.cert = client_id.cert;
+  co.key = client_id.key;
+  co.fingerprints = {server_id.fingerprint};
+  co.srtp = lo.srtp;
+  auto client = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
+  ASSERT_TRUE(client.ok());
+  // A second client whose every datagram waits in a send queue of two.
+  ConnectOptions queued = co;
+  queued.always_queue_sends = true;
+  queued.send_queue_limit = 2;
+  auto full =
+      connect(loop.get(), "127.0.0.1", endpoint->address().port, queued);
+  ASSERT_TRUE(full.ok());
+  // A third whose handshake never completes: its server is a socket that
+  // never reads (no ICMP error either).
+  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+  socklen_t len = sizeof(any);
+  getsockname(silent, reinterpret_cast<sockaddr*>(&any), &len);
+  ConnectOptions patient = co;
+  patient.retransmit_initial = std::chrono::seconds(30);  // quiet meanwhile
+  auto pending = connect(loop.get(), "127.0.0.1", ntohs(any.sin_port), patient);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return client->opened().wait_for(std::chrono::seconds(0)) ==
+               std::future_status::ready &&
+           full->opened().wait_for(std::chrono::seconds(0)) ==
+               std::future_status::ready &&
+           server_sessions.size() == 2;
+  }));
+  auto rtp = testing::make_rtp(0x42, 1, 200);
+  ASSERT_TRUE(client->send_rtp(rtp).ok());
+  ASSERT_TRUE(loop.run_until([&] { return !captured.empty(); }));
+  // A sequence number never seen (so not a replay), under a tag made for
+  // another one: authentication fails, every time.
+  std::vector<std::uint8_t> tampered = captured;
+  tampered[2] ^= 0x40;
+  const std::vector<std::uint8_t> oversize(70000, 0x80);
+  Session* receiving = nullptr;
+  for (Session& s : server_sessions)
+    if (s.remote_address().port == relay.address().port()) receiving = &s;
+  ASSERT_NE(receiving, nullptr);
+  // One round of each. The queue of two fills in the first round and stays
+  // full: the loop does not run between rounds.
+  auto round = [&](std::uint16_t seq) {
+    rtp[2] = static_cast<std::uint8_t>(seq >> 8);
+    rtp[3] = static_cast<std::uint8_t>(seq);
+    bool ok = true;
+    for (int i = 0; i < 3; ++i) {
+      auto r = full->send_rtp(rtp);
+      ok = ok && (r.ok() || r.error().errc == Errc::kSendQueueFull);
+    }
+    ok = ok && pending->send_rtp(rtp).error().errc == Errc::kDtlsSessionNotOpen;
+    ok = ok &&
+         client->send_rtp(oversize).error().errc == Errc::kSrtpPacketTooLarge;
+    ok = ok && relay.inject(testing::UdpRelay::Direction::kToTarget, captured);
+    ok = ok && relay.inject(testing::UdpRelay::Direction::kToTarget, tampered);
+    return ok;
+  };
+  ASSERT_TRUE(round(2));  // warm-up
+  std::uint64_t want = 1;
+  ASSERT_TRUE(loop.run_until(
+      [&] { return receiving->stats().media.auth_failures >= want; }));
+  const auto before_media = receiving->stats().media;
+  ASSERT_TRUE(round(3));  // refills the queue (one more of each, counted)
+  constexpr int kRounds = 100;
+  const long before = testing::allocation_count();
+  bool all = true;
+  for (int i = 0; i < kRounds; ++i)
+    all = round(static_cast<std::uint16_t>(4 + i)) && all;
+  want = before_media.auth_failures + kRounds + 1;
+  (void)loop.run_until(
+      [&] { return receiving->stats().media.auth_failures >= want; });
+  const long allocations = testing::allocation_count() - before;
+  EXPECT_TRUE(all);
+  const auto after_media = receiving->stats().media;
+  EXPECT_EQ(after_media.auth_failures - before_media.auth_failures,
+            static_cast<std::uint64_t>(kRounds + 1));
+  EXPECT_EQ(after_media.replay_failures - before_media.replay_failures,
+            static_cast<std::uint64_t>(kRounds + 1));
+  EXPECT_EQ(allocations, 0) << "over " << kRounds << " rounds";
+  // The errors name their code; the message is the code's default one.
+  const Error e = pending->send_rtp(rtp).error();
+  EXPECT_EQ(e.code, "ERR_DTLS_SESSION_NOT_OPEN");
+  EXPECT_TRUE(e.message.empty());
+  EXPECT_EQ(e.text(), errc_message(Errc::kDtlsSessionNotOpen));
+  EXPECT_EQ(e.error_code(), Errc::kDtlsSessionNotOpen);
+  endpoint->close();
+  client->close();
+  full->close();
+  pending->destroy();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+  close(silent);
 }
 
 }  // namespace

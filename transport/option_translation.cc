@@ -127,7 +127,7 @@ Result<std::vector<certs::Credentials>> load_credentials(
     auto creds = certs::load_pkcs12(o.pfx[i].data, lo);
     if (!creds.ok()) {
       Error e = creds.error();
-      e.message = "pfx[" + std::to_string(i) + "]: " + e.message;
+      e.message = "pfx[" + std::to_string(i) + "]: " + std::string(e.text());
       return e;
     }
     out.push_back(std::move(creds).value());

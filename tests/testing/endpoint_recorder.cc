@@ -38,7 +38,7 @@ int EndpointRecorder::count(DtlsEvent::Type t) const {
 std::vector<std::string> EndpointRecorder::error_codes() const {
   std::vector<std::string> codes;
   for (const auto& [p, e] : events) {
-    if (e.type == DtlsEvent::Type::kError) codes.push_back(e.error.code);
+    if (e.type == DtlsEvent::Type::kError) codes.emplace_back(e.error.code);
   }
   return codes;
 }

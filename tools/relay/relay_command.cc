@@ -82,7 +82,7 @@ int run_relay_command(const std::vector<std::string>& args, std::ostream& out,
     const std::string& v = args[++i];
     if (a == "--target" || a == "--listen") {
       auto addr = parse_host_port(v);
-      if (!addr.ok()) return bad(addr.error().message);
+      if (!addr.ok()) return bad(std::string(addr.error().text()));
       if (a == "--target") {
         target = *addr;
       } else {
@@ -90,7 +90,7 @@ int run_relay_command(const std::vector<std::string>& args, std::ostream& out,
       }
     } else if (a == "--to-target" || a == "--to-client" || a == "--both") {
       auto spec = parse_impairment(v);
-      if (!spec.ok()) return bad(spec.error().message);
+      if (!spec.ok()) return bad(std::string(spec.error().text()));
       if (a != "--to-client") config.to_target = *spec;
       if (a != "--to-target") config.to_client = *spec;
     } else if (a == "--seed") {

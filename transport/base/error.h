@@ -7,22 +7,64 @@
 #define DTLS_SRTP_TRANSPORT_BASE_ERROR_H_
 
 #include <cassert>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <variant>
 
+#include "transport/base/error_codes.h"
+
 namespace dtls {
 
-struct Error {
-  std::string code;
-  std::string message;
-
-  // "CODE: message", for logs and test failure output.
-  std::string to_string() const { return code + ": " + message; }
+// The codes, typed (transport/base/error_codes.h lists them with their
+// names). kOther: a code made at run time (a peer's alert, an OpenSSL
+// certificate verification code), whose name the Error keeps.
+enum class Errc : std::uint16_t {
+  kOther = 0,
+#define DTLS_SRTP_ERRC_ENUMERATOR(e, name, message) e,
+  DTLS_SRTP_ERROR_CODES(DTLS_SRTP_ERRC_ENUMERATOR)
+#undef DTLS_SRTP_ERRC_ENUMERATOR
 };
 
+// "ERR_SEND_QUEUE_FULL"; "" for kOther.
+std::string_view errc_name(Errc errc);
+// The message an Error of this code carries when it has none of its own.
+std::string_view errc_message(Errc errc);
+// kOther when `name` is not one of the listed codes.
+Errc errc_from_name(std::string_view name);
+// std::error_code for these codes: category "dtls", value the enumerator,
+// message() the default message.
+const std::error_category& dtls_category();
+std::error_code make_error_code(Errc errc);
+
+struct Error {
+  Errc errc = Errc::kOther;
+  // The stable name ("ERR_SEND_QUEUE_FULL"), static storage: copying an
+  // Error or making one for a listed code allocates nothing.
+  std::string_view code;
+  // Details for a person; empty when the code's default message says it all
+  // (what errors on the media path do, so that a dropped packet allocates
+  // nothing).
+  std::string message;
+
+  // message, or the code's default one.
+  std::string_view text() const {
+    return message.empty() ? errc_message(errc) : std::string_view(message);
+  }
+  std::error_code error_code() const { return make_error_code(errc); }
+  // "CODE: message", for logs and test failure output.
+  std::string to_string() const {
+    return std::string(code) + ": " + std::string(text());
+  }
+};
+
+// A listed code, allocation-free when `message` is empty.
+Error make_error(Errc errc, std::string message = {});
+// By name: a listed one gets its Errc; any other (made at run time) is kept
+// (interned once) as kOther.
 Error make_error(std::string_view code, std::string message);
 
 // ERR_RANDOM: OpenSSL's random generator failed while making `what` (a
@@ -90,5 +132,8 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace dtls
+
+template <>
+struct std::is_error_code_enum<dtls::Errc> : std::true_type {};
 
 #endif  // DTLS_SRTP_TRANSPORT_BASE_ERROR_H_

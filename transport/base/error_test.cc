@@ -22,6 +22,44 @@ TEST(Result, HoldsValueOrError) {
   EXPECT_EQ(b.error().to_string(), "ERR_INVALID_ARG_VALUE: odd");
 }
 
+// Typed codes: the enumerator, its stable name and default message, a
+// std::error_code in the "dtls" category; codes made at run time keep their
+// name as kOther.
+TEST(Errc, NamesMessagesAndErrorCodes) {
+  EXPECT_EQ(errc_name(Errc::kSendQueueFull), "ERR_SEND_QUEUE_FULL");
+  EXPECT_EQ(errc_from_name("ERR_SEND_QUEUE_FULL"), Errc::kSendQueueFull);
+  EXPECT_EQ(errc_from_name("ERR_NOT_A_CODE"), Errc::kOther);
+  EXPECT_FALSE(errc_message(Errc::kDtlsSessionNotOpen).empty());
+  // Every listed code round-trips through its name.
+  for (int i = 1;; ++i) {
+    const auto e = static_cast<Errc>(i);
+    if (errc_name(e).empty()) break;
+    EXPECT_EQ(errc_from_name(errc_name(e)), e) << errc_name(e);
+    EXPECT_EQ(errc_name(e).substr(0, 4), "ERR_");
+  }
+  const Error typed = make_error(Errc::kSrtpPacketTooLarge);
+  EXPECT_EQ(typed.code, "ERR_SRTP_PACKET_TOO_LARGE");
+  EXPECT_TRUE(typed.message.empty());
+  EXPECT_EQ(typed.text(), errc_message(Errc::kSrtpPacketTooLarge));
+  EXPECT_EQ(typed.to_string(),
+            "ERR_SRTP_PACKET_TOO_LARGE: " + std::string(typed.text()));
+  const std::error_code ec = typed.error_code();
+  EXPECT_EQ(ec, Errc::kSrtpPacketTooLarge);
+  EXPECT_STREQ(ec.category().name(), "dtls");
+  EXPECT_EQ(ec.message(), std::string(typed.text()));
+  // By name: a listed code gets its enumerator and keeps the message.
+  const Error named = make_error("ERR_OUT_OF_RANGE", "mtu must be 256..65535");
+  EXPECT_EQ(named.errc, Errc::kOutOfRange);
+  EXPECT_EQ(named.text(), "mtu must be 256..65535");
+  // A code made at run time is kept, as kOther.
+  std::string dynamic = "ERR_DTLS_ALERT_";
+  dynamic += "DECRYPT_ERROR";
+  const Error other = make_error(dynamic, "the peer sent an alert");
+  dynamic.clear();  // the Error does not point into the caller's string
+  EXPECT_EQ(other.errc, Errc::kOther);
+  EXPECT_EQ(other.code, "ERR_DTLS_ALERT_DECRYPT_ERROR");
+}
+
 TEST(Status, DefaultIsOk) {
   Status s;
   EXPECT_TRUE(s.ok());

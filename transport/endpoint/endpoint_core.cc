@@ -293,26 +293,22 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
   Session* s = find(peer);
   if (s == nullptr ||
       s->association->state() != DtlsAssociation::State::kOpen) {
-    return make_error("ERR_DTLS_SESSION_NOT_OPEN",
-                      "no open session with " + peer.to_string());
+    // Media errors carry no message of their own: a dropped packet
+    // allocates nothing (the code's default message says it).
+    return make_error(Errc::kDtlsSessionNotOpen);
   }
   if (!s->srtp) {
     if (s->srtp_error) return *s->srtp_error;
-    return make_error("ERR_SRTP_NOT_NEGOTIATED",
-                      "the handshake agreed on no SRTP profile");
+    return make_error(Errc::kSrtpNotNegotiated);
   }
   if (packet.size() > kMaxMediaPacket) {
-    return make_error("ERR_SRTP_PACKET_TOO_LARGE",
-                      "a packet of " + std::to_string(packet.size()) +
-                          " bytes does not fit in one datagram");
+    return make_error(Errc::kSrtpPacketTooLarge);
   }
   // The backpressure signal stays immediate: the queue is full now.
   std::span<std::uint8_t> buffer =
       sink_.media_buffer(packet.size() + srtp::kMaxTrailer);
   if (buffer.empty()) {
-    return make_error("ERR_SEND_QUEUE_FULL",
-                      "the socket and the send queue are full; the packet "
-                      "was dropped");
+    return make_error(Errc::kSendQueueFull);
   }
   // Copied once into the sink's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
@@ -322,18 +318,13 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
                              : s->srtp->protect_rtp(buffer, packet.size());
   if (!r.ok()) {
     if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
-    return make_error(srtp::packet_status_code(r.status),
-                      std::string("cannot protect this ") +
-                          (kind == PacketKind::kRtcp ? "RTCP" : "RTP") +
-                          " packet");
+    return make_error(srtp::packet_status_errc(r.status));
   }
   const int e = sink_.send_media(destination(peer, *s), r.length);
   if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
   if (e == DatagramSink::kSendQueueFull) {
     // The backpressure signal: the kernel is full and so is our queue.
-    return make_error("ERR_SEND_QUEUE_FULL",
-                      "the socket and the send queue are full; the packet "
-                      "was dropped");
+    return make_error(Errc::kSendQueueFull);
   }
   if (e != 0) {
     return make_error("ERR_SOCKET_SEND",

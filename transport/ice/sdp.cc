@@ -183,7 +183,7 @@ Result<Description> parse(std::string_view text) {
                       "the description has no a=ice-ufrag/a=ice-pwd");
   }
   if (Status s = validate_ice_credentials(ice); !s.ok()) {
-    return make_error("ERR_SDP_INVALID", s.error().message);
+    return make_error("ERR_SDP_INVALID", std::string(s.error().text()));
   }
   if (d.transport_fingerprints().empty()) {
     return make_error("ERR_SDP_INVALID",

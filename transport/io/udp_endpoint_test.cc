@@ -897,7 +897,7 @@ namespace {
 std::string last_error(const Recorder& r) {
   for (auto it = r.events.rbegin(); it != r.events.rend(); ++it) {
     if (it->second.type == DtlsEvent::Type::kError)
-      return it->second.error.code;
+      return std::string(it->second.error.code);
   }
   return "";
 }
