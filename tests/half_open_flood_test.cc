@@ -170,7 +170,8 @@ std::unique_ptr<Legit> start_client(testing::UvTestLoop& loop,
   Legit* raw = c.get();
   cb.on_event = [raw](const PeerAddress&, const DtlsEvent& e) {
     if (e.type == DtlsEvent::Type::kHandshakeComplete) raw->opened++;
-    if (e.type == DtlsEvent::Type::kError) raw->errors.emplace_back(e.error.code);
+    if (e.type == DtlsEvent::Type::kError)
+      raw->errors.emplace_back(e.error.code);
   };
   c->endpoint =
       std::move(UdpEndpoint::open(loop.get(), PeerAddress::parse(ip, 0).value(),
