@@ -36,6 +36,30 @@ Identity identity() {
       certs::Fingerprint::of(c.leaf(), certs::HashAlgorithm::kSha256).to_sdp()};
 }
 
+// The server's and the client's options: each pins the other's
+// certificate, on loopback.
+ListenOptions server_options(const Identity& server, const Identity& client,
+                             const std::string& profile) {
+  ListenOptions lo;
+  lo.cert = server.cert;
+  lo.key = server.key;
+  lo.fingerprints = {client.fingerprint};
+  lo.srtp = profile;
+  lo.host = "127.0.0.1";
+  lo.port = 0;
+  return lo;
+}
+
+ConnectOptions client_options(const Identity& server, const Identity& client,
+                              const std::string& profile) {
+  ConnectOptions co;
+  co.cert = client.cert;
+  co.key = client.key;
+  co.fingerprints = {server.fingerprint};
+  co.srtp = profile;
+  return co;
+}
+
 TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
   if (!testing::counting_allocations()) GTEST_SKIP() << "sanitizer build";
   const Identity server_id = identity(), client_id = identity();
@@ -46,13 +70,7 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
       testing::UvTestLoop loop;
       std::vector<Session> server_sessions;
       long server_rtp = 0, server_rtcp = 0, client_rtp = 0;
-      ListenOptions lo;
-      lo.cert = server_id.cert;
-      lo.key = server_id.key;
-      lo.fingerprints = {client_id.fingerprint};
-      lo.srtp = profile;
-      lo.host = "127.0.0.1";
-      lo.port = 0;
+      ListenOptions lo = server_options(server_id, client_id, profile);
       auto endpoint = listen(
           loop.get(),
           [&](Session s) {
@@ -62,11 +80,7 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
           },
           lo);
       ASSERT_TRUE(endpoint.ok());
-      ConnectOptions co;
-      co.cert = client_id.cert;
-      co.key = client_id.key;
-      co.fingerprints = {server_id.fingerprint};
-      co.srtp = profile;
+      ConnectOptions co = client_options(server_id, client_id, profile);
       auto client =
           connect(loop.get(), "127.0.0.1", endpoint->address().port, co);
       ASSERT_TRUE(client.ok());
@@ -144,13 +158,8 @@ TEST(MediaPathAllocations, NoneForSendsFromAnotherThread) {
   std::atomic<long> server_rtp{0};
   std::mutex mu;
   std::vector<Session> server_sessions;
-  ListenOptions lo;
-  lo.cert = server_id.cert;
-  lo.key = server_id.key;
-  lo.fingerprints = {client_id.fingerprint};
-  lo.srtp = "SRTP_AEAD_AES_128_GCM";
-  lo.host = "127.0.0.1";
-  lo.port = 0;
+  ListenOptions lo =
+      server_options(server_id, client_id, "SRTP_AEAD_AES_128_GCM");
   auto endpoint = listen(
       *loop,
       [&](Session s) {
@@ -160,11 +169,7 @@ TEST(MediaPathAllocations, NoneForSendsFromAnotherThread) {
       },
       lo);
   ASSERT_TRUE(endpoint.ok());
-  ConnectOptions co;
-  co.cert = client_id.cert;
-  co.key = client_id.key;
-  co.fingerprints = {server_id.fingerprint};
-  co.srtp = lo.srtp;
+  ConnectOptions co = client_options(server_id, client_id, lo.srtp);
   auto client = connect(*loop, "127.0.0.1", endpoint->address().port, co);
   ASSERT_TRUE(client.ok());
   ASSERT_EQ(client->opened().wait_for(std::chrono::seconds(10)),
@@ -217,13 +222,8 @@ TEST(MediaPathAllocations, NoneOnDropAndErrorPaths) {
   const Identity server_id = identity(), client_id = identity();
   testing::UvTestLoop loop;
   std::vector<Session> server_sessions;
-  ListenOptions lo;
-  lo.cert = server_id.cert;
-  lo.key = server_id.key;
-  lo.fingerprints = {client_id.fingerprint};
-  lo.srtp = "SRTP_AEAD_AES_128_GCM";
-  lo.host = "127.0.0.1";
-  lo.port = 0;
+  ListenOptions lo =
+      server_options(server_id, client_id, "SRTP_AEAD_AES_128_GCM");
   lo.recv_buffer_size = 4 << 20;  // every injected datagram waits its turn
   auto endpoint = listen(
       loop.get(), [&](Session s) { server_sessions.push_back(s); }, lo);
@@ -242,11 +242,7 @@ TEST(MediaPathAllocations, NoneOnDropAndErrorPaths) {
         }
         return true;
       });
-  ConnectOptions co;
-  co.cert = client_id.cert;
-  co.key = client_id.key;
-  co.fingerprints = {server_id.fingerprint};
-  co.srtp = lo.srtp;
+  ConnectOptions co = client_options(server_id, client_id, lo.srtp);
   auto client = connect(loop.get(), "127.0.0.1", relay.address().port(), co);
   ASSERT_TRUE(client.ok());
   // A second client whose every datagram waits in a send queue of two.
