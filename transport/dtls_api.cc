@@ -56,7 +56,9 @@ std::shared_future<T> ready(T value) {
 Error access_denied() {
   return make_error(
       "ERR_ACCESS_DENIED",
-      "Access to this API has been restricted: network use is not permitted");
+      // node's message, with its `permission` property in the text.
+      "Access to this API has been restricted (permission: Net). Use "
+      "NetworkPolicy::set_allowed(true) to allow network use.");
 }
 
 AddressInfo info(const PeerAddress& a) {
@@ -357,9 +359,10 @@ srtp::Side Session::srtp_side() const {
   return core_ && core_->is_client ? srtp::Side::kClient : srtp::Side::kServer;
 }
 
-void Session::close() {
+std::shared_future<Status> Session::close() {
   if (core_)
     act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
+  return closed();
 }
 
 void Session::destroy(std::optional<Error> error) {
@@ -600,10 +603,48 @@ bool Endpoint::busy() const {
   return on_loop(core_->dispatcher,
                  [&] { return core_->udp && core_->udp->busy(); });
 }
-void Endpoint::close() {
+std::shared_future<Status> Endpoint::close() {
   if (core_)
     act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
+  return closed();
 }
+Result<Session> Endpoint::connect(std::string_view host, std::uint16_t port,
+                                  ConnectOptions options,
+                                  SessionListener listener) {
+  if (!core_) return empty_handle("Endpoint");
+  if (!NetworkPolicy::allowed()) return access_denied();
+  auto remote = PeerAddress::parse(host, port);
+  if (!remote.ok()) {
+    return invalid_argument("Endpoint::connect takes an IP address, got \"" +
+                            std::string(host) + "\"");
+  }
+  // Checked off the loop; only the session's own part is used (the
+  // endpoint's context serves every session on its socket).
+  auto plan = detail::translate_connect(host, port, options);
+  if (!plan.ok()) return plan.error();
+  return on_loop(core_->dispatcher, [&]() -> Result<Session> {
+    if (!core_->udp || core_->ended || core_->udp->closing())
+      return make_error(Errc::kInvalidState, "the endpoint has closed");
+    if (core_->sessions.count(*remote) != 0) {
+      return make_error(Errc::kDtlsSessionExists,
+                        "a session with " + remote->to_string() + " exists");
+    }
+    auto sc = std::make_shared<SessionImpl>(core_, *remote, core_->dispatcher);
+    sc->is_client = true;
+    core_->sessions[*remote] = sc;
+    if (Status st = core_->udp->connect(*remote, std::move(plan->association));
+        !st.ok()) {
+      core_->sessions.erase(*remote);
+      return st.error();
+    }
+    // On the loop, before it runs again: nothing is reported yet.
+    install(sc, listener);
+    Session handle;
+    handle.core_ = sc;
+    return handle;
+  });
+}
+
 Result<Session> Endpoint::add_ice_session(IceSessionConfig config,
                                           SessionListener listener) {
   if (!core_) return empty_handle("Endpoint");

@@ -143,6 +143,14 @@ struct SessionListener {
   std::function<void(Session&, const Status&)> on_closed;
 };
 
+// Ownership: an endpoint owns its sessions, and handles only refer to them;
+// close() or destroy() ends either, the peer or an error ends a session,
+// closing an endpoint ends its sessions, and the last handle to a listen()
+// endpoint or a connect() session closes it gracefully (node's
+// asyncDispose); server sessions outlive their handles. Handles given to
+// callbacks are made for the call, so a callback never keeps its own
+// session alive.
+//
 // Handles. Session and Endpoint are cheap copyable handles. Every member is
 // safe on any handle: on an empty (default-constructed) one, members that
 // return a Result, a Status or a future give ERR_INVALID_STATE ("an empty
@@ -192,7 +200,9 @@ class Session {
   Result<srtp::SrtpKeys> srtp_keys() const;
   srtp::Side srtp_side() const;
 
-  void close();  // close_notify
+  // close_notify; the future is closed()'s: it resolves once the session
+  // has ended, its close_notify handed to the socket.
+  std::shared_future<Status> close();
   // No alert. With an error, the session ends with it: on_error is called,
   // a pending opened() fails with it and closed() resolves with it.
   void destroy(std::optional<Error> error = std::nullopt);
@@ -291,7 +301,10 @@ class Endpoint {
   // The socket's send queue emptied after it was full (see
   // Session::on_drain); before any session's own callback.
   void on_drain(std::function<void()> cb);
-  void close();
+  // close_notify to every session, then the socket is released once its
+  // send queue has drained (at most close_flush_timeout); the future is
+  // closed()'s.
+  std::shared_future<Status> close();
   // No alerts; with an error, every session ends with it (see
   // Session::destroy) and so does closed().
   void destroy(std::optional<Error> error = std::nullopt);
@@ -306,6 +319,19 @@ class Endpoint {
   // `listener` is in place before the call returns.
   Result<Session> add_ice_session(IceSessionConfig config,
                                   SessionListener listener = {});
+  // A client session on this endpoint's socket (node:dtls's "one socket,
+  // many peers"): server and client sessions side by side on one port, an
+  // SFU cascading to another without a socket per peer. `host` is an IP
+  // address. The session uses this endpoint's secure context (its
+  // certificate, ca and ciphers); from `options` it takes what is the
+  // session's own: fingerprints, servername, check_server_identity,
+  // session, psk_callback, mtu, the handshake and retransmission timers,
+  // idle_timeout. Counted in stats().client_sessions. ERR_INVALID_STATE on
+  // an empty or closed endpoint, ERR_DTLS_SESSION_EXISTS when a session with
+  // that address exists, ERR_INVALID_ARG_VALUE for a host name.
+  Result<Session> connect(std::string_view host, std::uint16_t port,
+                          ConnectOptions options,
+                          SessionListener listener = {});
   // node's server.setSecureContext: new handshakes use `context`; open
   // sessions keep theirs (certificate rotation without a restart).
   // ERR_INVALID_ARG_VALUE for an empty context or one without a certificate
