@@ -7,6 +7,7 @@
 
 #include "transport/dtls/srtp_keying.h"
 #include "transport/dtls_api_impl.h"
+#include "transport/io/host_resolution.h"
 #include "transport/io/udp_endpoint.h"
 #include "transport/option_translation.h"
 
@@ -613,11 +614,6 @@ Result<Session> Endpoint::connect(std::string_view host, std::uint16_t port,
                                   SessionListener listener) {
   if (!core_) return empty_handle("Endpoint");
   if (!NetworkPolicy::allowed()) return access_denied();
-  auto remote = PeerAddress::parse(host, port);
-  if (!remote.ok()) {
-    return invalid_argument("Endpoint::connect takes an IP address, got \"" +
-                            std::string(host) + "\"");
-  }
   // Checked off the loop; only the session's own part is used (the
   // endpoint's context serves every session on its socket).
   auto plan = detail::translate_connect(host, port, options);
@@ -625,17 +621,35 @@ Result<Session> Endpoint::connect(std::string_view host, std::uint16_t port,
   return on_loop(core_->dispatcher, [&]() -> Result<Session> {
     if (!core_->udp || core_->ended || core_->udp->closing())
       return make_error(Errc::kInvalidState, "the endpoint has closed");
-    if (core_->sessions.count(*remote) != 0) {
-      return make_error(Errc::kDtlsSessionExists,
-                        "a session with " + remote->to_string() + " exists");
-    }
-    auto sc = std::make_shared<SessionImpl>(core_, *remote, core_->dispatcher);
+    auto sc =
+        std::make_shared<SessionImpl>(core_, PeerAddress(), core_->dispatcher);
     sc->is_client = true;
-    core_->sessions[*remote] = sc;
-    if (Status st = core_->udp->connect(*remote, std::move(plan->association));
-        !st.ok()) {
-      core_->sessions.erase(*remote);
-      return st.error();
+    if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
+      if (Status st =
+              core_->attach_client(sc, *remote, std::move(plan->association));
+          !st.ok()) {
+        return st.error();
+      }
+    } else {
+      // A name: resolved on the loop, as dtls::connect does; the session
+      // comes back now and ends with the resolution's error.
+      sc->resolving = true;
+      Status st = resolve_host(
+          core_->udp->loop(), std::string(host), port,
+          [sc, weak = std::weak_ptr<EndpointImpl>(core_),
+           association = std::move(plan->association)](
+              Result<PeerAddress> remote) mutable {
+            if (sc->ended) return;  // closed while resolving
+            sc->resolving = false;
+            auto ep = weak.lock();
+            Status attached =
+                !remote.ok() ? Status(remote.error())
+                : ep ? ep->attach_client(sc, *remote, std::move(association))
+                     : Status(make_error(Errc::kInvalidState,
+                                         "the endpoint has closed"));
+            if (!attached.ok()) sc->finish_unattached(attached.error());
+          });
+      if (!st.ok()) return st.error();
     }
     // On the loop, before it runs again: nothing is reported yet.
     install(sc, listener);

@@ -322,13 +322,15 @@ class Endpoint {
   // A client session on this endpoint's socket (node:dtls's "one socket,
   // many peers"): server and client sessions side by side on one port, an
   // SFU cascading to another without a socket per peer. `host` is an IP
-  // address. The session uses this endpoint's secure context (its
+  // address or a name (resolved on the loop, as for dtls::connect: the
+  // session comes back at once and ends with ERR_DTLS_HOST_NOT_FOUND when it
+  // does not resolve). The session uses this endpoint's secure context (its
   // certificate, ca and ciphers); from `options` it takes what is the
   // session's own: fingerprints, servername, check_server_identity,
   // session, psk_callback, mtu, the handshake and retransmission timers,
   // idle_timeout. Counted in stats().client_sessions. ERR_INVALID_STATE on
   // an empty or closed endpoint, ERR_DTLS_SESSION_EXISTS when a session with
-  // that address exists, ERR_INVALID_ARG_VALUE for a host name.
+  // that address exists.
   Result<Session> connect(std::string_view host, std::uint16_t port,
                           ConnectOptions options,
                           SessionListener listener = {});

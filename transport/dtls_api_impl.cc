@@ -279,6 +279,24 @@ void EndpointImpl::handle_closed() {
   udp.reset();  // UdpEndpoint's close callback still holds it until it returns
 }
 
+Status EndpointImpl::attach_client(const std::shared_ptr<SessionImpl>& session,
+                                   const PeerAddress& remote,
+                                   AssociationOptions options) {
+  if (!udp || ended || udp->closing())
+    return make_error(Errc::kInvalidState, "the endpoint has closed");
+  if (sessions.count(remote) != 0) {
+    return make_error(Errc::kDtlsSessionExists,
+                      "a session with " + remote.to_string() + " exists");
+  }
+  session->peer = remote;
+  sessions[remote] = session;
+  if (Status st = udp->connect(remote, std::move(options)); !st.ok()) {
+    sessions.erase(remote);
+    return st;
+  }
+  return {};
+}
+
 void EndpointImpl::close_now() {
   if (udp) udp->close();
 }

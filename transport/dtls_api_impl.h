@@ -142,6 +142,11 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   UdpEndpoint::Callbacks udp_callbacks();
   EndpointStats live_stats() const;
   // EventLoop::stop(), or the last Endpoint handle dropped.
+  // Endpoint::connect: `session` becomes a client session to `remote` on
+  // this endpoint's socket. ERR_INVALID_STATE once closing,
+  // ERR_DTLS_SESSION_EXISTS when `remote` has one.
+  Status attach_client(const std::shared_ptr<SessionImpl>& session,
+                       const PeerAddress& remote, AssociationOptions options);
   void close_now();
 
   // Opens the socket of a connect() endpoint and starts the handshake to

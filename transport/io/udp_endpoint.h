@@ -192,6 +192,7 @@ class UdpEndpoint {
   }
   const UdpEndpointOptions& options() const { return options_; }
   const PeerAddress& local_address() const { return local_; }
+  uv_loop_t* loop() const { return udp_.loop; }
   size_t session_count() const { return core_.session_count(); }
   // Server handshakes accepted whose peer has not answered our first flight.
   size_t half_open_count() const { return core_.half_open_count(); }
