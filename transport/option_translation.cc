@@ -213,13 +213,8 @@ Result<UdpEndpointOptions> translate_secure(const SecureOptions& o, bool server,
   endpoint.srtp.replay_window = o.srtp_replay_window;
   if (Status s = srtp::validate_context_options(endpoint.srtp); !s.ok())
     return s.error();
-  // The queue's own bound (at least 1) is the endpoint's; the ceiling keeps a
-  // typo from letting a stalled socket hold gigabytes.
-  if (o.send_queue_limit < 1 || o.send_queue_limit > (1u << 20)) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "send_queue_limit must be 1..1048576 datagrams, got " +
-                          std::to_string(o.send_queue_limit));
-  }
+  if (Status st = validate_send_queue_limit(o.send_queue_limit); !st.ok())
+    return st.error();
   endpoint.max_queued_sends = o.send_queue_limit;
   endpoint.always_queue_sends = o.always_queue_sends;
   if (Status s =

@@ -96,6 +96,15 @@ Status validate_socket_buffer_sizes(size_t receive, size_t send) {
   return {};
 }
 
+Status validate_send_queue_limit(size_t datagrams) {
+  if (datagrams < 1 || datagrams > (size_t{1} << 20)) {
+    return make_error("ERR_OUT_OF_RANGE",
+                      "send_queue_limit must be 1..1048576 datagrams, got " +
+                          std::to_string(datagrams));
+  }
+  return {};
+}
+
 Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     uv_loop_t* loop, const PeerAddress& bind, UdpEndpointOptions options,
     Callbacks callbacks) {
@@ -103,12 +112,8 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     return make_error("ERR_INVALID_ARG_VALUE",
                       "a loop, a DTLS context and an address are needed");
   }
-  // Without a queue nothing would ever drain, and DTLS flights that meet
-  // EAGAIN would wait for a retransmission.
-  if (options.max_queued_sends == 0) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "max_queued_sends must be at least 1");
-  }
+  if (Status st = validate_send_queue_limit(options.max_queued_sends); !st.ok())
+    return st.error();
   if (Status st = validate_half_open_limits(options.half_open); !st.ok())
     return st.error();
   if (Status st = validate_socket_buffer_sizes(options.receive_buffer_size,

@@ -83,6 +83,12 @@ using UdpEndpointStats = EndpointCounters;
 // ERR_OUT_OF_RANGE names the option.
 Status validate_socket_buffer_sizes(size_t receive, size_t send);
 
+// max_queued_sends (the public send_queue_limit): 1..1048576 datagrams.
+// Without a queue nothing would ever drain, and DTLS flights that meet
+// EAGAIN would wait for a retransmission; the ceiling keeps a typo from
+// letting a stalled socket hold gigabytes. ERR_OUT_OF_RANGE.
+Status validate_send_queue_limit(size_t datagrams);
+
 class UdpEndpoint {
  public:
   struct Callbacks {
