@@ -470,16 +470,25 @@ int UdpEndpoint::send_datagram(const PeerAddress& to,
 int UdpEndpoint::send_queued(const sockaddr* to,
                              std::span<const std::uint8_t> data) {
   io_stats().sends_queued++;
-  auto* req =
-      new SendRequest{{}, std::vector<std::uint8_t>(data.begin(), data.end())};
-  req->req.data = req;
+  std::unique_ptr<SendRequest> req;
+  if (spare_requests_.empty()) {
+    // Room for every spare kept (send_cb's bound), once: an endpoint that
+    // never meets backpressure holds none of it.
+    if (spare_requests_.capacity() == 0) spare_requests_.reserve(128);
+    req = std::make_unique<SendRequest>();
+  } else {
+    req = std::move(spare_requests_.back());
+    spare_requests_.pop_back();
+  }
+  req->data.assign(data.begin(), data.end());
+  req->req.data = req.get();
   uv_buf_t copy = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
                               static_cast<unsigned>(req->data.size()));
   if (int r = uv_udp_send(&req->req, &udp_, &copy, 1, to, send_cb); r != 0) {
-    delete req;
     io_stats().send_errors++;
-    return r;
+    return r;  // `req` is freed
   }
+  req.release();  // libuv's until send_cb
   return 0;
 }
 
@@ -491,6 +500,12 @@ void UdpEndpoint::send_cb(uv_udp_send_t* req, int status) {
     self->io_stats().bytes_sent += done->data.size();
   } else {
     self->io_stats().send_errors++;  // UV_ECANCELED: released before it left
+  }
+  // Kept for the next queued datagram, within bounds: at most 128, and not
+  // one grown by a large (GSO) datagram.
+  if (self->spare_requests_.size() < 128 && done->data.capacity() <= 4096) {
+    done->data.clear();
+    self->spare_requests_.push_back(std::move(done));
   }
   if (uv_udp_get_send_queue_count(&self->udp_) != 0) return;
   if (self->flushing_) {

@@ -310,7 +310,10 @@ class UdpEndpoint {
   Bytes media_out_;                   // one packet being protected
   std::unique_ptr<SendBatch> batch_;  // made at the first corked send
   int corked_ = 0;
-  bool released_ = false;       // uv_close called on the handles
+  bool released_ = false;  // uv_close called on the handles
+  // Requests of datagrams that left libuv's send queue, kept for the next
+  // ones: backpressure that lasts allocates nothing per datagram.
+  std::vector<std::unique_ptr<SendRequest>> spare_requests_;
   bool flushing_ = false;       // close(): waiting for the send queue to empty
   bool drain_pending_ = false;  // a drop for a full queue, no on_drain yet
   std::optional<PeerAddress> connected_;  // connect_socket: the one peer
