@@ -349,6 +349,18 @@ std::shared_future<Status> Session::closed() const {
 
 std::uint64_t Session::id() const { return core_ ? core_->id : 0; }
 
+void Session::post(std::function<void(Session&)> fn) const {
+  if (!fn) return;
+  if (!core_) {
+    Session empty;
+    fn(empty);
+    return;
+  }
+  // The handle runs with the caller's hold on the session (owner included).
+  act_on_loop(core_->dispatcher,
+              [self = *this, fn = std::move(fn)]() mutable { fn(self); });
+}
+
 Result<srtp::SrtpKeys> Session::srtp_keys() const {
   if (!core_) return empty_handle("Session");
   return read_association(
@@ -702,6 +714,17 @@ std::shared_future<Status> Endpoint::closed() const {
 }
 
 std::uint64_t Endpoint::id() const { return core_ ? core_->id : 0; }
+
+void Endpoint::post(std::function<void(Endpoint&)> fn) const {
+  if (!fn) return;
+  if (!core_) {
+    Endpoint empty;
+    fn(empty);
+    return;
+  }
+  act_on_loop(core_->dispatcher,
+              [self = *this, fn = std::move(fn)]() mutable { fn(self); });
+}
 void Endpoint::on_drain(std::function<void()> cb) {
   set_callback(core_, &detail::EndpointCallbacks::on_drain, std::move(cb));
 }

@@ -28,8 +28,9 @@
 //   calls that return the loop's answer (stats, export_keying_material,
 //   add_ice_session, ...) wait for it; a loop that waits so answers the
 //   calls made to it meanwhile, so loops calling each other cannot wait on
-//   each other. After EventLoop::stop(), handles stay safe: their calls fail
-//   as for a destroyed session.
+//   each other. post(fn) is the way that never waits: fn runs on the loop
+//   with the handle, and may call anything there. After EventLoop::stop(),
+//   handles stay safe: their calls fail as for a destroyed session.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
 #define DTLS_SRTP_TRANSPORT_DTLS_API_H_
 
@@ -259,6 +260,13 @@ class Session {
   std::string servername() const;  // SNI: asked (server) or sent (client)
   std::optional<certs::Certificate> certificate() const;  // ours
 
+  // Runs `fn` with this session on its loop: at once on the loop's thread,
+  // posted from any other, so it never waits. How another thread reads
+  // anything (stats(), the certificates...) without waiting for the loop:
+  // the answer comes back through whatever `fn` does with it. On an empty
+  // handle (no loop) it runs at once.
+  void post(std::function<void(Session&)> fn) const;
+
   // Unique in the process for the session's life and after it; 0 for an
   // empty handle. Handles to one session compare equal and hash alike
   // (std::hash<Session>), so they key subscriber maps.
@@ -343,6 +351,8 @@ class Endpoint {
   // context: tickets under the previous keys still resume once.
   std::vector<std::uint8_t> ticket_keys() const;
   Status set_ticket_keys(std::span<const std::uint8_t> keys);
+  // As Session::post: `fn` with this endpoint on its loop, never waiting.
+  void post(std::function<void(Endpoint&)> fn) const;
   // As Session's: unique, 0 when empty; equal handles hash alike.
   std::uint64_t id() const;
   friend bool operator==(const Endpoint& a, const Endpoint& b) {

@@ -2110,6 +2110,13 @@ void every_session_member(Session s, bool empty) {
   EXPECT_FALSE(s.set_max_send_fragment(1024));
   EXPECT_EQ(s.servername(), "");
   EXPECT_FALSE(s.certificate().has_value());
+  // post: on the caller's loop (these tests' own) or with no loop, at once.
+  bool posted = false;
+  s.post([&](Session& same) {
+    posted = true;
+    EXPECT_TRUE(same == s);
+  });
+  EXPECT_TRUE(posted);
   ASSERT_EQ(s.close().wait_for(std::chrono::seconds(0)),
             std::future_status::ready);
   s.destroy();
@@ -2147,6 +2154,9 @@ void every_endpoint_member(Endpoint e, bool empty) {
   EXPECT_EQ(e.set_ticket_keys(Bytes(48, 1)).error().code, "ERR_INVALID_STATE");
   EXPECT_EQ(e.id() == 0, empty);
   EXPECT_EQ(static_cast<bool>(e), !empty);
+  bool posted = false;
+  e.post([&](Endpoint& same) { posted = same == e; });
+  EXPECT_TRUE(posted);
   EXPECT_EQ(e.close().get().ok(), !empty);
   e.destroy();
   e.destroy(make_error("ERR_TEST", "again"));
@@ -2391,6 +2401,15 @@ TEST(DtlsApiThreads, MessagesAndActionsFromAnotherThreadAreQueued) {
     auto r = c->send("m" + std::to_string(i));
     ASSERT_TRUE(r.ok());
   }
+  // post: a read made on the loop, answered through a promise; the calling
+  // thread does not wait for the loop to take it.
+  std::promise<std::pair<bool, std::uint64_t>> read;
+  c->post([&](Session& s) {
+    read.set_value({loop->dispatcher()->on_loop_thread(), s.id()});
+  });
+  auto answer = read.get_future().get();
+  EXPECT_TRUE(answer.first);
+  EXPECT_EQ(answer.second, c->id());
   // A message larger than a queue slot goes as a copy of its own.
   const std::string big(3000, 'x');
   ASSERT_EQ(*c->send(big), big.size());
