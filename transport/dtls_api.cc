@@ -135,6 +135,12 @@ Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
   core->dispatcher->post(
       [core, tag,
        copy = std::vector<std::uint8_t>(bytes.begin(), bytes.end())] {
+        // Inside a batch that has begun this session (its socket corked),
+        // it joins it; otherwise it makes a batch of its own.
+        if (core->queued_socket) {
+          core->send_queued(tag, copy);
+          return;
+        }
         core->begin_queued();
         core->send_queued(tag, copy);
         core->end_queued();

@@ -2448,6 +2448,51 @@ TEST(DtlsApiThreads, MessagesAndActionsFromAnotherThreadAreQueued) {
 namespace dtls {
 namespace {
 
+// A message too large for a queue slot, queued between two RTP packets of
+// the same session and taken in one wakeup, joins that wakeup's batch: the
+// packet after it is sent too, and the socket is not left corked (media
+// sent on the loop afterwards still leaves at once).
+TEST(DtlsApiThreads, ALargeMessageInABatchLeavesTheSocketUncorked) {
+  auto loop = std::move(EventLoop::start()).value();
+  std::atomic<int> rtp_in{0}, messages_in{0};
+  SessionListener server;
+  server.on_rtp = [&](Session&, std::span<const std::uint8_t>) { rtp_in++; };
+  server.on_message = [&](Session&, std::span<const std::uint8_t>) {
+    messages_in++;
+  };
+  auto e = listen(*loop, server, listen_options());
+  ASSERT_TRUE(e.ok());
+  ConnectOptions co = connect_options();
+  co.mtu = 9000;
+  auto c = connect(*loop, "127.0.0.1", e->address().port, co);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  // Hold the loop so that the three land in one wakeup.
+  std::promise<void> release, entered;
+  std::shared_future<void> released = release.get_future().share();
+  loop->dispatcher()->post([&entered, released] {
+    entered.set_value();
+    released.wait();
+  });
+  entered.get_future().wait();
+  ASSERT_TRUE(c->send_rtp(rtp(4, 1, 40)).ok());
+  ASSERT_TRUE(c->send(std::string(3000, 'x')).ok());
+  ASSERT_TRUE(c->send_rtp(rtp(4, 2, 40)).ok());
+  release.set_value();
+  for (int i = 0; i < 1000 && (rtp_in < 2 || messages_in < 1); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(rtp_in.load(), 2);
+  EXPECT_EQ(messages_in.load(), 1);
+  EXPECT_EQ(c->stats().posted_send_failures, 0u);
+  // On the loop, a send leaves at once: nothing is left corked.
+  c->post([&](Session& s) { EXPECT_TRUE(s.send_rtp(rtp(4, 3, 40)).ok()); });
+  for (int i = 0; i < 1000 && rtp_in < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(rtp_in.load(), 3);
+  loop->stop();
+}
+
 // The server says hello the moment its handshake completes; clients made
 // from another thread with their callbacks given to connect() never miss it
 // (setting on_message after connect() returns raced the handshake: 4 runs

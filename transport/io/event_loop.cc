@@ -30,7 +30,9 @@ void LoopDispatcher::post_call(std::function<void()> fn,
     std::lock_guard lock(mu_);
     if (!stopped_) {
       if (waiter != nullptr) {
-        fn = [fn = std::move(fn), waiter] {
+        // Held: once fn() has made the answer ready, the waiting loop may
+        // return, stop and let go of its dispatcher before wake() runs.
+        fn = [fn = std::move(fn), waiter = waiter->shared_from_this()] {
           fn();
           waiter->wake();
         };
@@ -94,11 +96,11 @@ void LoopDispatcher::post(std::function<void()> fn) {
 LoopDispatcher::Queued LoopDispatcher::post_media(
     std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
     std::span<const std::uint8_t> packet) {
-  if (packet.size() > kMediaSlotBytes) return Queued::kTooLarge;
   MediaSlot* slot = nullptr;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return Queued::kStopped;
+    if (packet.size() > kMediaSlotBytes) return Queued::kTooLarge;
     if (media_queued_ >= kMediaQueueCapacity) return Queued::kFull;
     if (free_slots_.empty()) {
       // Warm-up only: slots are reused, so a steady flow allocates nothing.
@@ -134,13 +136,23 @@ size_t LoopDispatcher::queued_media() const {
 }
 
 void LoopDispatcher::drain() {
+  // stop_on_loop drains from inside a drain (it is a posted task itself):
+  // the nested one takes its batch into storage of its own, or it would
+  // swap the outer batch back into the queue and run it twice.
+  std::vector<Task> nested;
+  std::vector<Task>& batch = drain_depth_ == 0 ? draining_ : nested;
+  ++drain_depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{drain_depth_};
   for (;;) {
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) return;
-      queue_.swap(draining_);
+      queue_.swap(batch);
     }
-    for (Task& t : draining_) {
+    for (Task& t : batch) {
       if (t.media == nullptr) {
         t.fn();
         continue;
@@ -160,7 +172,7 @@ void LoopDispatcher::drain() {
       target->end_queued();
     }
     begun_.clear();
-    draining_.clear();  // keeps its capacity for the next swap
+    batch.clear();  // draining_ keeps its capacity for the next swap
     std::lock_guard lock(mu_);
     free_slots_.insert(free_slots_.end(), used_slots_.begin(),
                        used_slots_.end());

@@ -43,7 +43,7 @@ class QueuedMediaTarget {
 
 // Shared by the loop and every handle made on it, so that a handle which
 // outlives the loop stays safe to call.
-class LoopDispatcher {
+class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
  public:
   // Packets queued with post_media are copied into slots of this size.
   static constexpr size_t kMediaSlotBytes = 2048;
@@ -144,6 +144,7 @@ class LoopDispatcher {
   // Loop thread only: the batch being run, the targets begun in it, the
   // slots it used. Kept between drains so they stop allocating.
   std::vector<Task> draining_;
+  int drain_depth_ = 0;  // drain() inside drain(): stop_on_loop
   std::vector<std::shared_ptr<QueuedMediaTarget>> begun_;
   std::vector<MediaSlot*> used_slots_;
   std::recursive_mutex after_stop_mu_;

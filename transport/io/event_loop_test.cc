@@ -137,6 +137,30 @@ TEST(EventLoop, LoopsCallingEachOtherDoNotWaitOnEachOther) {
   b->stop();
 }
 
+// stop() while another thread keeps posting: every task runs exactly once,
+// on the loop before the stop or at the caller after it (a drain nested in
+// the stopping drain once ran the outer batch a second time).
+TEST(EventLoop, StoppingWhileOthersPostRunsEachTaskOnce) {
+  for (int round = 0; round < 20; ++round) {
+    auto loop = std::move(EventLoop::start()).value();
+    auto d = loop->dispatcher();
+    std::atomic<int> ran{0};
+    std::atomic<bool> go{true};
+    int posted = 0;
+    std::thread producer([&] {
+      while (go) {
+        d->post([&] { ran++; });
+        ++posted;
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    loop->stop();
+    go = false;
+    producer.join();
+    EXPECT_EQ(ran.load(), posted) << "round " << round;
+  }
+}
+
 // Records what the loop hands it, checking it runs on the loop.
 class Recorder : public QueuedMediaTarget {
  public:
