@@ -671,9 +671,7 @@ Result<Session> Endpoint::connect(std::string_view host, std::uint16_t port,
     }
     // On the loop, before it runs again: nothing is reported yet.
     install(sc, listener);
-    Session handle;
-    handle.core_ = sc;
-    return handle;
+    return detail::Handles::session(sc);
   });
 }
 
@@ -700,9 +698,7 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config,
     sc->is_client = dtls_client;
     core_->ice_pending[local.ufrag] = sc;
     install(sc, listener);
-    Session handle;
-    handle.core_ = sc;
-    return handle;
+    return detail::Handles::session(sc);
   });
 }
 

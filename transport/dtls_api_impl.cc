@@ -319,10 +319,7 @@ Status EndpointImpl::start_client(uv_loop_t* loop,
   auto opened = UdpEndpoint::open(loop, *bind, plan.endpoint, udp_callbacks());
   if (!opened.ok()) return opened.error();
   udp = std::move(opened).value();
-  session->peer = remote;
-  sessions[remote] = session;
-  if (Status s = udp->connect(remote, plan.association); !s.ok()) {
-    sessions.erase(remote);
+  if (Status s = attach_client(session, remote, plan.association); !s.ok()) {
     udp->destroy();
     return s;
   }

@@ -1,5 +1,7 @@
 #include "tools/bench/bench_support.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "certs/fingerprint.h"
@@ -28,6 +30,30 @@ Result<Identity> identity() {
       c->leaf().to_pem(), c->key.to_pem(),
       certs::Fingerprint::of(c->leaf(), certs::HashAlgorithm::kSha256)
           .to_sdp()};
+}
+
+std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {
+  std::vector<std::uint8_t> p = {0x80,
+                                 96,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 static_cast<std::uint8_t>(ssrc >> 24),
+                                 static_cast<std::uint8_t>(ssrc >> 16),
+                                 static_cast<std::uint8_t>(ssrc >> 8),
+                                 static_cast<std::uint8_t>(ssrc)};
+  p.resize(12 + payload, 0x5a);
+  return p;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace dtls::bench

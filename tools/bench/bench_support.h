@@ -2,6 +2,8 @@
 #ifndef DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
 #define DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,13 @@ struct Identity {
   std::string cert, key, fingerprint;
 };
 Result<Identity> identity();
+
+// An RTP packet (version 2, payload type 96, sequence number and timestamp
+// 0) of `payload` bytes from `ssrc`.
+std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc);
+
+// CPU time of the calling thread.
+double thread_cpu_seconds();
 
 }  // namespace dtls::bench
 

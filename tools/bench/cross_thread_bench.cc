@@ -1,8 +1,5 @@
 #include "tools/bench/cross_thread_bench.h"
 
-#include <pthread.h>
-#include <time.h>
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -16,27 +13,6 @@ namespace dtls::bench {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-
-std::vector<std::uint8_t> rtp_packet(std::uint16_t seq, size_t payload) {
-  std::vector<std::uint8_t> p(12 + payload, 0xab);
-  p[0] = 0x80;
-  p[1] = 96;
-  p[2] = static_cast<std::uint8_t>(seq >> 8);
-  p[3] = static_cast<std::uint8_t>(seq);
-  p[4] = p[5] = p[6] = p[7] = 0;
-  p[8] = 0x11;
-  p[9] = 0x22;
-  p[10] = 0x33;
-  p[11] = 0x44;
-  return p;
-}
-
-// CPU time of the calling thread.
-double thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -80,7 +56,8 @@ Result<CrossThreadResult> run_cross_thread_bench(const CrossThreadOptions& o) {
   }
   // The window's packets, with their sequence numbers set as they go.
   std::vector<std::vector<std::uint8_t>> window;
-  for (int i = 0; i < o.window; ++i) window.push_back(rtp_packet(0, o.payload));
+  for (int i = 0; i < o.window; ++i)
+    window.push_back(rtp_packet(o.payload, 0x11223344));
   std::uint16_t seq = 0;
   auto stamp = [&](std::vector<std::uint8_t>& p) {
     ++seq;
@@ -101,7 +78,7 @@ Result<CrossThreadResult> run_cross_thread_bench(const CrossThreadOptions& o) {
     std::chrono::nanoseconds in_calls{0};
     double loop_cpu = 0;
     std::uint64_t base = received;
-    const double cpu0 = d->call([] { return thread_cpu_ns(); });
+    const double cpu0 = d->call([] { return thread_cpu_seconds() * 1e9; });
     for (int sent = 0; sent < total; sent += o.window) {
       for (auto& p : window) stamp(p);
       const auto t0 = Steady::now();
@@ -109,12 +86,12 @@ Result<CrossThreadResult> run_cross_thread_bench(const CrossThreadOptions& o) {
       in_calls += Steady::now() - t0;
       wait_for(base + static_cast<std::uint64_t>(sent + o.window));
     }
-    loop_cpu = d->call([] { return thread_cpu_ns(); }) - cpu0;
+    loop_cpu = d->call([] { return thread_cpu_seconds() * 1e9; }) - cpu0;
     const std::uint64_t foreign = received - base;
     // On the loop's thread, corked per window as the queue's drain is.
     base = received;
     std::chrono::nanoseconds on_loop{0};
-    const double cpu1 = d->call([] { return thread_cpu_ns(); });
+    const double cpu1 = d->call([] { return thread_cpu_seconds() * 1e9; });
     for (int sent = 0; sent < total; sent += o.window) {
       for (auto& p : window) stamp(p);
       on_loop += d->call([&] {
@@ -126,7 +103,8 @@ Result<CrossThreadResult> run_cross_thread_bench(const CrossThreadOptions& o) {
       });
       wait_for(base + static_cast<std::uint64_t>(sent + o.window));
     }
-    const double inline_cpu = d->call([] { return thread_cpu_ns(); }) - cpu1;
+    const double inline_cpu =
+        d->call([] { return thread_cpu_seconds() * 1e9; }) - cpu1;
     if (pass == 1) {
       const double n = static_cast<double>(total);
       r.loop_cpu_ns_inline = inline_cpu / n;

@@ -42,13 +42,6 @@ double seconds_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) +
-         static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // Pins the loop's thread to `cpu`, or back to `mask` (sched_setaffinity on
 // the loop thread itself). False when the kernel refuses.
 bool pin_loop(EventLoop& loop, const cpu_set_t& mask) {
@@ -103,23 +96,6 @@ CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
 
 double loop_cpu(EventLoop& loop) {
   return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
-}
-
-std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {
-  std::vector<std::uint8_t> p = {0x80,
-                                 96,
-                                 0,
-                                 0,
-                                 0,
-                                 0,
-                                 0,
-                                 0,
-                                 static_cast<std::uint8_t>(ssrc >> 24),
-                                 static_cast<std::uint8_t>(ssrc >> 16),
-                                 static_cast<std::uint8_t>(ssrc >> 8),
-                                 static_cast<std::uint8_t>(ssrc)};
-  p.resize(12 + payload, 0x5a);
-  return p;
 }
 
 // Handshakes at a fixed concurrency: each client connects, and when it opens
