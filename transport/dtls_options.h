@@ -123,8 +123,14 @@ struct SecureOptions {
   std::chrono::milliseconds initial_rtt = AssociationOptions{}.initial_rtt;
   // Ends an open session that received nothing (DTLS or SRTP) for this long
   // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the
-  // default): never. ICE sessions have consent freshness instead.
+  // default): never, unless the session carries media (below). 1 ms..24 h.
   std::chrono::milliseconds idle_timeout = AssociationOptions{}.idle_timeout;
+  // The same for a session that negotiated an SRTP profile, while
+  // idle_timeout is 0. Default 30 s: a live media peer sends RTCP at least
+  // every 5 s (RFC 3550 §6.2), and ICE consent also gives up after 30 s
+  // (RFC 7675 §5.1). 0: never.
+  std::chrono::milliseconds media_idle_timeout =
+      AssociationOptions{}.media_idle_timeout;
   // Inbound SRTP replay window in packets (64..32768).
   size_t srtp_replay_window = srtp::ContextOptions{}.replay_window;
   // When the kernel pushes back (EAGAIN), datagrams wait in the socket's

@@ -204,6 +204,7 @@ Result<UdpEndpointOptions> translate_secure(const SecureOptions& o, bool server,
   association.adaptive_retransmit = o.adaptive_retransmit;
   association.initial_rtt = o.initial_rtt;
   association.idle_timeout = o.idle_timeout;
+  association.media_idle_timeout = o.media_idle_timeout;
   association.keylog = true;  // lines go to on_keylog when one is set
   if (Status s = validate_association_options(association); !s.ok())
     return s.error();

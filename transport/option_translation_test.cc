@@ -53,6 +53,7 @@ TEST(OptionTranslation, ListenOptionsReachTheEndpointAndAssociation) {
   o.adaptive_retransmit = true;
   o.initial_rtt = milliseconds(80);
   o.idle_timeout = milliseconds(30000);
+  o.media_idle_timeout = milliseconds(45000);
   o.reject_unauthorized = false;
   o.request_cert = true;
   o.psk_identity_hint = "hint";
@@ -108,6 +109,7 @@ TEST(OptionTranslation, ListenOptionsReachTheEndpointAndAssociation) {
   EXPECT_TRUE(a.adaptive_retransmit);
   EXPECT_EQ(a.initial_rtt, milliseconds(80));
   EXPECT_EQ(a.idle_timeout, milliseconds(30000));
+  EXPECT_EQ(a.media_idle_timeout, milliseconds(45000));
   EXPECT_TRUE(a.keylog);
 }
 
@@ -125,6 +127,7 @@ TEST(OptionTranslation, DefaultsAreTheLayersDefaults) {
   EXPECT_EQ(a.adaptive_retransmit, defaults.adaptive_retransmit);
   EXPECT_EQ(a.initial_rtt, defaults.initial_rtt);
   EXPECT_EQ(a.idle_timeout, defaults.idle_timeout);
+  EXPECT_EQ(a.media_idle_timeout, defaults.media_idle_timeout);
   EXPECT_EQ(plan->endpoint.srtp.replay_window,
             srtp::ContextOptions{}.replay_window);
   const HalfOpenLimits limits;
@@ -363,6 +366,9 @@ TEST(OptionTranslation, ListenErrors) {
        "ERR_OUT_OF_RANGE"},
       {"idle timeout",
        [](ListenOptions& o) { o.idle_timeout = std::chrono::hours(25); },
+       "ERR_OUT_OF_RANGE"},
+      {"media idle timeout",
+       [](ListenOptions& o) { o.media_idle_timeout = milliseconds(-5); },
        "ERR_OUT_OF_RANGE"},
       {"psk hint",
        [](ListenOptions& o) { o.psk_identity_hint = std::string(129, 'h'); },

@@ -146,6 +146,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.idle_timeout > std::chrono::hours(24)) {
     return out_of_range("idle_timeout must be 0 (none) or 1 ms..24 h");
   }
+  if (o.media_idle_timeout < std::chrono::milliseconds(0) ||
+      o.media_idle_timeout > std::chrono::hours(24)) {
+    return out_of_range("media_idle_timeout must be 0 (none) or 1 ms..24 h");
+  }
   if (o.initial_rtt < std::chrono::milliseconds(0) ||
       o.initial_rtt > std::chrono::seconds(60)) {
     return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
@@ -187,6 +191,7 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
   }
   handshake_deadline_ = now + options_.handshake_timeout;
   last_activity_ = now;
+  idle_timeout_ = options_.idle_timeout;
 }
 
 DtlsAssociation::~DtlsAssociation() {
@@ -486,10 +491,10 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
   }
   if (state_ != State::kHandshaking && state_ != State::kOpen) return;
   if (state_ == State::kOpen && tracks_activity() &&
-      now >= last_activity_ + options_.idle_timeout) {
+      now >= last_activity_ + idle_timeout_) {
     fail(make_error("ERR_DTLS_IDLE_TIMEOUT",
                     "nothing received from the peer for " +
-                        std::to_string(options_.idle_timeout.count()) + " ms"));
+                        std::to_string(idle_timeout_.count()) + " ms"));
     return;
   }
   BufferScope buffers(*this);
@@ -516,7 +521,7 @@ std::optional<TimePoint> DtlsAssociation::next_deadline() const {
   }
   if (state_ == State::kOpen) {
     if (!tracks_activity()) return retransmit_deadline_;
-    const TimePoint idle = last_activity_ + options_.idle_timeout;
+    const TimePoint idle = last_activity_ + idle_timeout_;
     return retransmit_deadline_ ? std::min(*retransmit_deadline_, idle) : idle;
   }
   return std::nullopt;

@@ -78,6 +78,13 @@ struct AssociationOptions {
   // ERR_DTLS_IDLE_TIMEOUT: a peer that vanished without close_notify. 0 (the
   // default) never ends it; otherwise 1 ms..24 h.
   std::chrono::milliseconds idle_timeout{0};
+  // The same, while idle_timeout is 0, for an association whose peer has
+  // sent media (note_media): a live media peer sends RTCP at least every
+  // 5 s (RFC 3550 §6.2), so 30 s of silence is a peer gone, as for ICE
+  // consent (RFC 7675 §5.1). It waits for the first packet so that a peer
+  // still finishing its handshake (retransmissions up to a minute apart) is
+  // never ended by it. 0 never ends it.
+  std::chrono::milliseconds media_idle_timeout{std::chrono::seconds(30)};
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
 
@@ -204,7 +211,22 @@ class DtlsAssociation final : private SslEventSink {
   // Traffic for this association that bypasses it (SRTP/SRTCP keeps the
   // session alive for idle_timeout).
   void note_activity(TimePoint now) { last_activity_ = now; }
-  bool tracks_activity() const { return options_.idle_timeout.count() != 0; }
+  bool tracks_activity() const { return idle_timeout_.count() != 0; }
+  // Authenticated SRTP/SRTCP from the peer: activity, and the first packet
+  // arms media_idle_timeout when no idle_timeout is set. True when that
+  // gave the association a deadline it did not have (next_deadline()).
+  bool note_media(TimePoint now) {
+    last_activity_ = now;
+    if (media_seen_) return false;
+    media_seen_ = true;
+    if (idle_timeout_.count() != 0 || options_.media_idle_timeout.count() == 0)
+      return false;
+    idle_timeout_ = options_.media_idle_timeout;
+    return true;
+  }
+  // What ends this association for silence: idle_timeout, or
+  // media_idle_timeout once media has come; 0 for never.
+  std::chrono::milliseconds idle_timeout() const { return idle_timeout_; }
   // Call at or after next_deadline(): retransmits a flight or ends a handshake
   // that ran out.
   void handle_timeout(TimePoint now);
@@ -362,6 +384,8 @@ class DtlsAssociation final : private SslEventSink {
   size_t min_protected_length_ = 0;
   TimePoint handshake_deadline_;
   TimePoint last_activity_;
+  std::chrono::milliseconds idle_timeout_;  // see idle_timeout()
+  bool media_seen_ = false;
   std::optional<TimePoint> retransmit_deadline_;
   std::vector<std::uint8_t> verified_cookie_;
   bool buffers_released_ = false;

@@ -920,6 +920,14 @@ TEST(DtlsAssociation, OptionErrors) {
       {"idle timeout over a day",
        [](AssociationOptions& o) { o.idle_timeout = std::chrono::hours(25); },
        "ERR_OUT_OF_RANGE"},
+      {"media idle timeout negative",
+       [](AssociationOptions& o) { o.media_idle_timeout = milliseconds(-1); },
+       "ERR_OUT_OF_RANGE"},
+      {"media idle timeout over a day",
+       [](AssociationOptions& o) {
+         o.media_idle_timeout = std::chrono::hours(25);
+       },
+       "ERR_OUT_OF_RANGE"},
   };
   for (const Case& c : cases) {
     AssociationOptions o;
@@ -1017,6 +1025,57 @@ TEST(DtlsAssociation, IdleTimeoutEndsASessionWhosePeerVanished) {
   EXPECT_EQ(p.server_error()->code, "ERR_DTLS_IDLE_TIMEOUT");
   // The client had no idle timeout: still open.
   EXPECT_EQ(p.client()->state(), DtlsAssociation::State::kOpen);
+}
+
+// A media session whose peer vanished ends by default (media_idle_timeout,
+// 30 s), counted from its last media once media has come; before the first
+// packet (a peer still finishing its handshake, or one with no media) and
+// with media_idle_timeout 0, nothing ends it.
+TEST(DtlsAssociation, MediaSessionsEndAfterThirtySilentSecondsByDefault) {
+  {
+    DtlsPair p(webrtc_config());
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_EQ(p.server()->idle_timeout(), milliseconds(0));
+    p.run_for(seconds(120));  // no media yet: no idle deadline
+    EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+    EXPECT_FALSE(p.server()->next_deadline());
+    EXPECT_TRUE(p.server()->note_media(p.now));  // armed: a new deadline
+    EXPECT_EQ(p.server()->idle_timeout(), seconds(30));
+    EXPECT_EQ(p.server()->next_deadline(), p.now + seconds(30));
+    for (int i = 0; i < 4; ++i) {
+      p.run_for(seconds(20));
+      EXPECT_FALSE(p.server()->note_media(p.now));  // already armed
+    }
+    EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+    p.run_for(seconds(31));
+    ASSERT_TRUE(p.server_error());
+    EXPECT_EQ(p.server_error()->code, "ERR_DTLS_IDLE_TIMEOUT");
+  }
+  {
+    PairConfig c = webrtc_config();
+    c.server.media_idle_timeout = milliseconds(0);
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_FALSE(p.server()->note_media(p.now));
+    EXPECT_FALSE(p.server()->tracks_activity());
+    p.run_for(seconds(120));
+    EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+  }
+  {
+    // idle_timeout, when set, is the one that counts.
+    PairConfig c = webrtc_config();
+    c.server.idle_timeout = seconds(5);
+    DtlsPair p(c);
+    ASSERT_TRUE(p.start());
+    p.run_handshake();
+    ASSERT_TRUE(p.both_open()) << describe(p);
+    EXPECT_FALSE(p.server()->note_media(p.now));
+    EXPECT_EQ(p.server()->idle_timeout(), seconds(5));
+  }
 }
 
 // --- Renegotiation (RFC 5746 is TLS; DTLS 1.2 renegotiation is refused) ---

@@ -258,9 +258,10 @@ void EndpointCore::on_media(std::span<std::uint8_t> data, PacketKind kind,
     end_for_key_limit(key);
     return;
   }
-  // Authenticated media proves the peer is there (idle_timeout).
-  if (r.ok() && s->association->tracks_activity())
-    s->association->note_activity(now);
+  // Authenticated media proves the peer is there (idle_timeout); the first
+  // packet may arm media_idle_timeout, a deadline to schedule.
+  if (r.ok() && s->association->note_media(now))
+    deadlines_.set(s->id, s->association->next_deadline());
   // Failures are counted by the context and never delivered.
   if (r.ok() && callbacks_.on_media) {
     callbacks_.on_media(key, kind, data.first(r.length));

@@ -295,6 +295,36 @@ TEST(EndpointCore, IdleTimeoutEndsASessionWhosePeerVanished) {
   EXPECT_EQ(s.session_count(), 0u);
 }
 
+// Without idle_timeout, a session whose peer sent media and then vanished
+// ends after media_idle_timeout: the first packet arms a deadline the
+// session did not have, which the core must schedule.
+TEST(EndpointCore, MediaIdleTimeoutIsArmedByTheFirstPacket) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCoreOptions o = server_options();
+  o.server_association.media_idle_timeout = milliseconds(3000);
+  EndpointCore& s = net.add(kServer, o, srec.callbacks());
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  net.run_for(milliseconds(10000));  // no media: nothing ends it
+  EXPECT_EQ(srec.count(DtlsEvent::Type::kError), 0);
+  ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
+                           testing::make_rtp(5, 1, 100), net.now())
+                  .ok());
+  net.run_for(milliseconds(10));
+  ASSERT_EQ(srec.media.size(), 1u);
+  const TimePoint last_heard = net.now();
+  net.remove(client_address(1));
+  ASSERT_TRUE(
+      net.run_until([&] { return srec.count(DtlsEvent::Type::kError) == 1; }));
+  EXPECT_EQ(net.now(), last_heard + milliseconds(3000));
+  EXPECT_EQ(srec.error_codes(),
+            std::vector<std::string>{"ERR_DTLS_IDLE_TIMEOUT"});
+  EXPECT_EQ(s.session_count(), 0u);
+}
+
 // RFC 6347 §4.2.1: the cookie secret rotates every cookie_rotation; a cookie
 // stays good through one rotation (the previous secret) and not two.
 TEST(EndpointCore, CookiesOutliveOneRotationButNotTwo) {
