@@ -32,6 +32,11 @@ TARGETS=(
   //transport/endpoint:endpoint_core_ice_test
   //transport/io:udp_endpoint_test
   //transport:dtls_api_test
+  //transport:dtls_api_media_test
+  //transport:dtls_api_tls_test
+  //transport:dtls_api_handles_test
+  //transport:dtls_api_threads_test
+  //transport:dtls_api_endpoint_test
   //tests:record_guard_matrix_test
   //tests:bad_input_test
   //tests:flood_test

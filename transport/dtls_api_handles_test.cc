@@ -1,0 +1,232 @@
+// Handles outlive what they name: every member of an empty or ended Session or
+// Endpoint must be safe to call, and handles must work as map keys.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "tests/testing/rtp_packets.h"
+#include "transport/dtls_api.h"
+#include "transport/dtls_api_test_support.h"
+
+namespace dtls {
+namespace {
+
+using testing_support::Bytes;
+using testing_support::connect_options;
+using testing_support::listen_options;
+using testing_support::Loop;
+using testing_support::pem;
+using testing_support::ready;
+
+// Calls every member of `s` and checks what a handle that is empty
+// (`empty`) or whose session has ended returns: errors with their codes,
+// empty values, and no crash (ASan and UBSan run this too).
+void every_session_member(Session s, bool empty) {
+  SCOPED_TRACE(empty ? "empty session" : "ended session");
+  const std::string code =
+      empty ? "ERR_INVALID_STATE" : "ERR_DTLS_SESSION_DESTROYED";
+  const Bytes packet = testing::make_rtp(1, 1, 20);
+  EXPECT_EQ(s.send(Bytes{1, 2}).error().code, code);
+  EXPECT_EQ(s.send("text").error().code, code);
+  EXPECT_EQ(s.send_rtp(packet).error().code, code);
+  EXPECT_EQ(s.send_rtcp(packet).error().code, code);
+  s.cork();
+  s.uncork();
+  int calls = 0;
+  s.on_drain([&] { calls++; });
+  s.on_rtp([&](std::span<const std::uint8_t>) { calls++; });
+  s.on_rtcp([&](std::span<const std::uint8_t>) { calls++; });
+  s.on_message([&](std::span<const std::uint8_t>) { calls++; });
+  s.on_error([&](const Error&) { calls++; });
+  s.on_handshake([&](const std::string&) { calls++; });
+  s.on_keylog([&](std::string_view) { calls++; });
+  s.on_session([&](std::span<const std::uint8_t>) { calls++; });
+  EXPECT_EQ(calls, 0);
+  // Settled already: the callbacks run at once.
+  std::optional<Result<std::string>> opened;
+  std::optional<Status> closed;
+  s.on_opened([&](const Result<std::string>& r) { opened = r; });
+  s.on_closed([&](const Status& st) { closed = st; });
+  // (These sessions had opened before they ended.)
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(opened->ok(), !empty);
+  ASSERT_TRUE(closed.has_value());
+  if (empty) {
+    EXPECT_EQ(closed->error().code, "ERR_INVALID_STATE");
+  }
+  ASSERT_EQ(s.opened().wait_for(std::chrono::seconds(0)),
+            std::future_status::ready);
+  EXPECT_EQ(s.opened().get().ok(), !empty);
+  ASSERT_EQ(s.closed().wait_for(std::chrono::seconds(0)),
+            std::future_status::ready);
+  EXPECT_EQ(s.srtp_keys().error().code, code);
+  (void)s.srtp_side();
+  EXPECT_EQ(s.export_keying_material(32, "EXTRACTOR-dtls_srtp").error().code,
+            code);
+  if (empty) {
+    EXPECT_EQ(s.remote_address().port, 0);
+    EXPECT_EQ(s.id(), 0u);
+    EXPECT_FALSE(static_cast<bool>(s));
+    EXPECT_FALSE(s.stats().is_connected);
+    EXPECT_EQ(s.stats().messages_sent, 0u);
+  } else {
+    EXPECT_NE(s.remote_address().port, 0);
+    EXPECT_NE(s.id(), 0u);
+    EXPECT_FALSE(s.stats().is_connected);
+    EXPECT_TRUE(s.stats().destroyed_at.has_value());
+  }
+  EXPECT_TRUE(s.ice_credentials().ufrag.empty());
+  EXPECT_EQ(s.protocol(), "");
+  EXPECT_FALSE(s.cipher().has_value());
+  EXPECT_FALSE(s.peer_certificate().has_value());
+  EXPECT_EQ(s.alpn_protocol(), "");
+  EXPECT_EQ(s.srtp_profile(), "");
+  EXPECT_FALSE(s.is_session_reused());
+  EXPECT_TRUE(s.session().empty());
+  EXPECT_TRUE(s.tls_ticket().empty());
+  EXPECT_TRUE(s.finished().empty());
+  EXPECT_TRUE(s.peer_finished().empty());
+  EXPECT_TRUE(s.shared_sigalgs().empty());
+  EXPECT_FALSE(s.ephemeral_key_info().has_value());
+  EXPECT_FALSE(s.authorized());
+  EXPECT_EQ(s.authorization_error(), "");
+  EXPECT_FALSE(s.set_max_send_fragment(1024));
+  EXPECT_EQ(s.servername(), "");
+  EXPECT_FALSE(s.certificate().has_value());
+  // post: on the caller's loop (these tests' own) or with no loop, at once.
+  bool posted = false;
+  s.post([&](Session& same) {
+    posted = true;
+    EXPECT_TRUE(same == s);
+  });
+  EXPECT_TRUE(posted);
+  ASSERT_EQ(s.close().wait_for(std::chrono::seconds(0)),
+            std::future_status::ready);
+  s.destroy();
+  s.destroy(make_error("ERR_TEST", "again"));
+  EXPECT_EQ(calls, 0);
+}
+
+void every_endpoint_member(Endpoint e, bool empty) {
+  SCOPED_TRACE(empty ? "empty endpoint" : "closed endpoint");
+  EXPECT_EQ(e.address().port, 0);
+  EXPECT_FALSE(e.state().bound);
+  EXPECT_FALSE(e.state().listening);
+  EXPECT_EQ(e.state().destroyed, !empty);
+  EXPECT_FALSE(e.stats().is_connected);
+  EXPECT_EQ(e.recv_buffer_size().error().code, "ERR_SOCKET_BUFFER_SIZE");
+  EXPECT_EQ(e.send_buffer_size().error().code, "ERR_SOCKET_BUFFER_SIZE");
+  e.set_busy(true);
+  EXPECT_FALSE(e.busy());
+  e.cork();
+  e.uncork();
+  int calls = 0;
+  e.on_drain([&] { calls++; });
+  std::optional<Status> closed;
+  e.on_closed([&](const Status& st) { closed = st; });
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->ok(), !empty);
+  ASSERT_EQ(e.closed().wait_for(std::chrono::seconds(0)),
+            std::future_status::ready);
+  EXPECT_EQ(e.closed().get().ok(), !empty);
+  IceSessionConfig ice;
+  ice.fingerprints = {pem(1).fingerprint};
+  EXPECT_EQ(e.add_ice_session(ice).error().code, "ERR_INVALID_STATE");
+  EXPECT_FALSE(e.set_secure_context(SecureContext()).ok());
+  EXPECT_TRUE(e.ticket_keys().empty());
+  EXPECT_EQ(e.set_ticket_keys(Bytes(48, 1)).error().code, "ERR_INVALID_STATE");
+  EXPECT_EQ(e.id() == 0, empty);
+  EXPECT_EQ(static_cast<bool>(e), !empty);
+  bool posted = false;
+  e.post([&](Endpoint& same) { posted = same == e; });
+  EXPECT_TRUE(posted);
+  EXPECT_EQ(e.close().get().ok(), !empty);
+  e.destroy();
+  e.destroy(make_error("ERR_TEST", "again"));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(DtlsApiHandles, EveryMemberOfAnEmptyHandleIsSafe) {
+  every_session_member(Session(), true);
+  every_endpoint_member(Endpoint(), true);
+  EXPECT_TRUE(Session() == Session());
+  EXPECT_EQ(std::hash<Session>()(Session()), std::hash<Session>()(Session()));
+}
+
+// Sessions ended by close (ours), by the peer's close, and by destroy; then
+// their endpoints closed.
+TEST(DtlsApiHandles, EveryMemberOfAnEndedSessionOrEndpointIsSafe) {
+  Loop loop;
+  std::vector<Session> server_sessions;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { server_sessions.push_back(s); },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  std::vector<Session> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto c = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                     connect_options());
+    ASSERT_TRUE(c.ok());
+    auto opened = c->opened();
+    ASSERT_TRUE(loop.run_until([&] { return ready(opened); }));
+    ASSERT_TRUE(opened.get().ok());
+    clients.push_back(*c);
+  }
+  ASSERT_TRUE(loop.run_until([&] { return server_sessions.size() == 3; }));
+  clients[0].close();                                  // ours
+  server_sessions[1].close();                          // the peer's
+  clients[2].destroy(make_error("ERR_TEST", "gone"));  // destroyed
+  ASSERT_TRUE(loop.run_until([&] {
+    return ready(clients[0].closed()) && ready(clients[1].closed()) &&
+           ready(clients[2].closed()) && ready(server_sessions[0].closed()) &&
+           ready(server_sessions[1].closed());
+  }));
+  EXPECT_EQ(clients[2].closed().get().error().code, "ERR_TEST");
+  for (const Session& s : clients) every_session_member(s, false);
+  for (int i = 0; i < 2; ++i) every_session_member(server_sessions[i], false);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+  every_session_member(server_sessions[2], false);
+  every_endpoint_member(*endpoint, false);
+}
+
+// Handles to one session are equal and hash alike, so they key subscriber
+// maps; distinct sessions have distinct ids.
+TEST(DtlsApiHandles, SessionsHaveIdsAndKeyMaps) {
+  Loop loop;
+  std::vector<Session> server_sessions;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { server_sessions.push_back(s); },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  auto a = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                   connect_options());
+  auto b = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                   connect_options());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(loop.run_until([&] { return server_sessions.size() == 2; }));
+  Session a2 = *a;
+  EXPECT_TRUE(a2 == *a);
+  EXPECT_FALSE(*a == *b);
+  EXPECT_NE(a->id(), b->id());
+  EXPECT_NE(server_sessions[0].id(), server_sessions[1].id());
+  EXPECT_NE(a->id(), 0u);
+  std::unordered_map<Session, int> subscribers;
+  subscribers[*a] = 1;
+  subscribers[*b] = 2;
+  subscribers[a2] = 3;
+  EXPECT_EQ(subscribers.size(), 2u);
+  EXPECT_EQ(subscribers[*a], 3);
+  std::unordered_set<Endpoint> endpoints{*endpoint, *endpoint};
+  EXPECT_EQ(endpoints.size(), 1u);
+  EXPECT_NE(endpoint->id(), 0u);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+}
+
+}  // namespace
+}  // namespace dtls
