@@ -26,6 +26,8 @@ struct Handles {
   static const std::shared_ptr<SessionImpl>& core(const Session& s) {
     return s.core_;
   }
+  // The first handle to a new endpoint: the one whose copies own it.
+  static Endpoint endpoint(std::shared_ptr<EndpointImpl> core);
 };
 
 }  // namespace detail
@@ -270,6 +272,22 @@ void cork_socket(const std::shared_ptr<LoopDispatcher>& dispatcher,
 }
 
 }  // namespace
+
+Endpoint detail::Handles::endpoint(std::shared_ptr<EndpointImpl> core) {
+  if (core->dispatcher) {
+    core->dispatcher->at_stop([weak = std::weak_ptr(core)] {
+      if (auto c = weak.lock()) c->close_now();
+    });
+  }
+  Endpoint e;
+  e.core_ = core;
+  // [Symbol.asyncDispose]: the last handle's drop closes gracefully, from
+  // whichever thread drops it.
+  e.owner_ = std::shared_ptr<void>(nullptr, [core](void*) {
+    post_to_loop(core->dispatcher, [core] { core->close_now(); });
+  });
+  return e;
+}
 
 void NetworkPolicy::set_allowed(bool allowed) { g_network_allowed = allowed; }
 bool NetworkPolicy::allowed() { return g_network_allowed; }
@@ -518,8 +536,7 @@ Status Endpoint::set_secure_context(SecureContext context) {
   auto ctx = SecureContextAccess::get(context);
   if (!ctx) return invalid_argument("set_secure_context needs a SecureContext");
   return on_loop(core_->dispatcher, [&]() -> Status {
-    if (!core_->udp || core_->ended)
-      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    if (Status st = core_->check_bound(); !st.ok()) return st;
     if (core_->listening && !ctx->has_certificate() &&
         !core_->udp->options().server_association.psk_server) {
       return invalid_argument("the secure context has no certificate");
@@ -541,8 +558,7 @@ std::vector<std::uint8_t> Endpoint::ticket_keys() const {
 Status Endpoint::set_ticket_keys(std::span<const std::uint8_t> keys) {
   if (!core_) return empty_handle("Endpoint");
   return on_loop(core_->dispatcher, [&]() -> Status {
-    if (!core_->udp || core_->ended)
-      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    if (Status st = core_->check_bound(); !st.ok()) return st;
     return core_->udp->context()->ticket_keys().set(keys);
   });
 }
@@ -632,46 +648,45 @@ Result<Session> Endpoint::connect(std::string_view host, std::uint16_t port,
                                   SessionListener listener) {
   if (!core_) return empty_handle("Endpoint");
   if (!NetworkPolicy::allowed()) return access_denied();
-  // Checked off the loop; only the session's own part is used (the
-  // endpoint's context serves every session on its socket).
+  // Checked off the loop. A bound endpoint uses only the session's own part
+  // (its context serves every session on its socket).
   auto plan = detail::translate_connect(host, port, options);
   if (!plan.ok()) return plan.error();
   return on_loop(core_->dispatcher, [&]() -> Result<Session> {
-    if (!core_->udp || core_->ended || core_->udp->closing())
-      return make_error(Errc::kInvalidState, "the endpoint has closed");
     auto sc =
         std::make_shared<SessionImpl>(core_, PeerAddress(), core_->dispatcher);
     sc->is_client = true;
-    if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
-      if (Status st =
-              core_->attach_client(sc, *remote, std::move(plan->association));
-          !st.ok()) {
-        return st.error();
-      }
-    } else {
-      // A name: resolved on the loop, as dtls::connect does; the session
-      // comes back now and ends with the resolution's error.
-      sc->resolving = true;
-      Status st = resolve_host(
-          core_->udp->loop(), std::string(host), port,
-          [sc, weak = std::weak_ptr<EndpointImpl>(core_),
-           association = std::move(plan->association)](
-              Result<PeerAddress> remote) mutable {
-            if (sc->ended) return;  // closed while resolving
-            sc->resolving = false;
-            auto ep = weak.lock();
-            Status attached =
-                !remote.ok() ? Status(remote.error())
-                : ep ? ep->attach_client(sc, *remote, std::move(association))
-                     : Status(make_error(Errc::kInvalidState,
-                                         "the endpoint has closed"));
-            if (!attached.ok()) sc->finish_unattached(attached.error());
-          });
-      if (!st.ok()) return st.error();
+    if (Status st = core_->start_connect(sc, host, port, std::move(*plan));
+        !st.ok()) {
+      return st.error();
     }
     // On the loop, before it runs again: nothing is reported yet.
     install(sc, listener);
     return detail::Handles::session(sc);
+  });
+}
+
+Status Endpoint::listen(ListenOptions options, SessionListener listener) {
+  if (!core_) return empty_handle("Endpoint");
+  if (!NetworkPolicy::allowed()) return access_denied();
+  auto plan = detail::translate_listen(options);
+  if (!plan.ok()) return plan.error();
+  return on_loop(core_->dispatcher, [&]() -> Status {
+    return core_->bind_listening(std::move(*plan),
+                                 session_installer(std::move(listener)));
+  });
+}
+
+Result<Endpoint> Endpoint::create(uv_loop_t* loop) {
+  if (loop == nullptr) return invalid_argument("no loop");
+  return detail::Handles::endpoint(
+      std::make_shared<EndpointImpl>(loop, nullptr));
+}
+
+Result<Endpoint> Endpoint::create(EventLoop& loop) {
+  return loop.dispatcher()->call([&]() -> Result<Endpoint> {
+    return detail::Handles::endpoint(
+        std::make_shared<EndpointImpl>(loop.uv(), loop.dispatcher()));
   });
 }
 
@@ -683,8 +698,7 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config,
   if (!translated.ok()) return translated.error();
   IceSessionOptions& o = *translated;
   return on_loop(core_->dispatcher, [&]() -> Result<Session> {
-    if (!core_->udp || core_->ended)
-      return make_error("ERR_INVALID_STATE", "the endpoint has closed");
+    if (Status st = core_->check_bound(); !st.ok()) return st.error();
     auto pins = std::move(o.association.peer_fingerprints);
     o.association = core_->ice_association;
     o.association.peer_fingerprints = std::move(pins);
@@ -705,9 +719,7 @@ Result<Session> Endpoint::add_ice_session(IceSessionConfig config,
 void Endpoint::destroy(std::optional<Error> error) {
   if (!core_) return;
   act_on_loop(core_->dispatcher, [core = core_, error = std::move(error)] {
-    if (!core->udp || core->ended) return;
-    if (error && !core->destroy_error) core->destroy_error = error;
-    core->udp->destroy(error);
+    core->destroy_now(error);
   });
 }
 std::shared_future<Status> Endpoint::closed() const {
@@ -745,23 +757,12 @@ Result<Endpoint> listen_on(uv_loop_t* loop,
   if (loop == nullptr) return invalid_argument("no loop");
   auto plan = detail::translate_listen(options);
   if (!plan.ok()) return plan.error();
-  auto opened = detail::open_listening(
-      loop, dispatcher, std::move(plan).value(), std::move(on_session));
-  if (!opened.ok()) return opened.error();
-  std::shared_ptr<EndpointImpl> core = std::move(opened).value();
-  if (dispatcher) {
-    dispatcher->at_stop([weak = std::weak_ptr(core)] {
-      if (auto c = weak.lock()) c->close_now();
-    });
+  auto core = std::make_shared<EndpointImpl>(loop, std::move(dispatcher));
+  if (Status st = core->bind_listening(std::move(*plan), std::move(on_session));
+      !st.ok()) {
+    return st.error();
   }
-  Endpoint e;
-  e.core_ = core;
-  // [Symbol.asyncDispose]: the last handle's drop closes gracefully, from
-  // whichever thread drops it.
-  e.owner_ = std::shared_ptr<void>(nullptr, [core](void*) {
-    post_to_loop(core->dispatcher, [core] { core->close_now(); });
-  });
-  return e;
+  return detail::Handles::endpoint(std::move(core));
 }
 
 Result<Session> connect_on(uv_loop_t* loop,

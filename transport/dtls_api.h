@@ -114,8 +114,9 @@ struct EndpointState {
 };
 
 // The equivalent of node's permission model for the network: when not allowed,
-// listen and connect fail with ERR_ACCESS_DENIED; building options or handles
-// does no I/O.
+// listen and connect (dtls:: and Endpoint::) fail with ERR_ACCESS_DENIED,
+// naming the permission (Net); building options, contexts and endpoints
+// (Endpoint::create) does no I/O and stays allowed.
 class NetworkPolicy {
  public:
   static void set_allowed(bool allowed);
@@ -292,6 +293,19 @@ class Endpoint {
  public:
   Endpoint() = default;
 
+  // node's `new DTLSEndpoint()`: an endpoint with no socket. Nothing is bound
+  // and no I/O happens until listen() or connect(), so it may be made while
+  // NetworkPolicy denies the network; state().bound is false, address() and
+  // stats() are empty, and close() ends it at once. ERR_INVALID_ARG_VALUE
+  // without a loop.
+  static Result<Endpoint> create(uv_loop_t* loop);
+  static Result<Endpoint> create(EventLoop& loop);
+  // Binds the socket and serves DTLS as dtls::listen does, with `listener`
+  // given to every server session. ERR_ACCESS_DENIED while NetworkPolicy
+  // denies the network, the option errors of dtls::listen, ERR_INVALID_STATE
+  // when the endpoint is bound already (by listen or connect) or closed.
+  Status listen(ListenOptions options, SessionListener listener = {});
+
   AddressInfo address() const;
   EndpointState state() const;
   EndpointStats stats() const;
@@ -329,7 +343,12 @@ class Endpoint {
                                   SessionListener listener = {});
   // A client session on this endpoint's socket (node:dtls's "one socket,
   // many peers"): server and client sessions side by side on one port, an
-  // SFU cascading to another without a socket per peer. `host` is an IP
+  // SFU cascading to another without a socket per peer. On an endpoint with
+  // no socket yet (Endpoint::create), the first connect binds one from
+  // `options` (bind_host, bind_port, the secure context and the socket's
+  // options); it then takes no ClientHellos (state().listening stays false)
+  // and the next connects share it. ERR_ACCESS_DENIED while NetworkPolicy
+  // denies the network. `host` is an IP
   // address or a name (resolved on the loop, as for dtls::connect: the
   // session comes back at once and ends with ERR_DTLS_HOST_NOT_FOUND when it
   // does not resolve). The session uses this endpoint's secure context (its
@@ -361,9 +380,7 @@ class Endpoint {
   explicit operator bool() const { return core_ != nullptr; }
 
  private:
-  friend Result<Endpoint> listen_on(uv_loop_t*, std::shared_ptr<LoopDispatcher>,
-                                    std::function<void(Session)>,
-                                    ListenOptions);
+  friend struct detail::Handles;
   Result<int> socket_buffer_size(bool receive) const;
   std::shared_ptr<detail::EndpointImpl> core_;
   std::shared_ptr<void>

@@ -1,5 +1,6 @@
-// Endpoints that carry more than one listen(): ICE-lite sessions, client
-// sessions beside server ones on one socket, and workers sharing a port.
+// Endpoints beyond one listen(): ICE-lite sessions, client sessions beside
+// server ones on one socket, workers sharing a port, and endpoints made
+// before they have a socket (Endpoint::create).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -252,6 +253,178 @@ TEST(DtlsApiEndpointConnect, ClientAndServerSessionsShareOnePort) {
   ASSERT_TRUE(loop.run_until(
       [&] { return b->state().destroyed && a->state().destroyed; }));
   EXPECT_EQ(b->connect("127.0.0.1", 9, co).error().code, "ERR_INVALID_STATE");
+}
+
+// Made while the network is denied: no socket, no I/O. listen and connect on
+// it are refused with the permission named until the network is allowed;
+// then listen binds it and serves a client.
+TEST(DtlsApiCreate, AnEndpointWithoutASocketListensOnceAllowed) {
+  Loop loop;
+  NetworkPolicy::set_allowed(false);
+  auto e = Endpoint::create(loop.get());
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  const Status denied_listen = e->listen(listen_options());
+  auto denied_connect = e->connect("127.0.0.1", 9, connect_options());
+  NetworkPolicy::set_allowed(true);
+  ASSERT_FALSE(denied_listen.ok());
+  EXPECT_EQ(denied_listen.error().errc, Errc::kAccessDenied);
+  EXPECT_NE(denied_listen.error().message.find("permission: Net"),
+            std::string::npos);
+  ASSERT_FALSE(denied_connect.ok());
+  EXPECT_EQ(denied_connect.error().errc, Errc::kAccessDenied);
+
+  // Nothing bound yet, and the members that need a socket say so.
+  EXPECT_TRUE(static_cast<bool>(*e));
+  EXPECT_FALSE(e->state().bound);
+  EXPECT_FALSE(e->state().listening);
+  EXPECT_FALSE(e->state().destroyed);
+  EXPECT_EQ(e->address().port, 0);
+  EXPECT_NE(e->stats().created_at, TimePoint{});
+  EXPECT_FALSE(e->recv_buffer_size().ok());
+  EXPECT_EQ(e->set_ticket_keys(std::vector<std::uint8_t>(48, 1)).error().errc,
+            Errc::kInvalidState);
+  EXPECT_FALSE(ready(e->closed()));
+
+  // A bad option fails at the call and leaves it unbound.
+  ListenOptions bad = listen_options();
+  bad.key.clear();
+  EXPECT_FALSE(e->listen(bad).ok());
+  EXPECT_FALSE(e->state().bound);
+
+  std::vector<Session> accepted;
+  SessionListener each;
+  each.on_created = [&](Session& s) { accepted.push_back(s); };
+  each.on_message = [](Session& s, std::span<const std::uint8_t> m) {
+    EXPECT_TRUE(s.send(m).ok());  // echo
+  };
+  ASSERT_TRUE(e->listen(listen_options(), each).ok());
+  EXPECT_TRUE(e->state().bound);
+  EXPECT_TRUE(e->state().listening);
+  ASSERT_NE(e->address().port, 0);
+  EXPECT_EQ(e->listen(listen_options()).error().errc, Errc::kInvalidState);
+
+  std::string echoed;
+  SessionListener mine;
+  mine.on_message = [&](Session&, std::span<const std::uint8_t> m) {
+    echoed.assign(m.begin(), m.end());
+  };
+  auto c = connect(loop.get(), "127.0.0.1", e->address().port,
+                   connect_options(), mine);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(loop.run_until([&] { return ready(c->opened()); }));
+  ASSERT_TRUE(c->opened().get().ok());
+  ASSERT_TRUE(c->send("ping").ok());
+  ASSERT_TRUE(loop.run_until([&] { return echoed == "ping"; }));
+  EXPECT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(e->stats().server_sessions, 1u);
+  c->close();
+  e->close();
+  ASSERT_TRUE(loop.run_until([&] { return e->state().destroyed; }));
+}
+
+// The first connect binds the socket from its options; later connects share
+// it: two servers see the same client port. The endpoint never listens.
+TEST(DtlsApiCreate, ConnectBindsOneSocketForManyPeers) {
+  Loop loop;
+  std::vector<Session> at_a, at_b;
+  auto a = listen(
+      loop.get(), [&](Session s) { at_a.push_back(s); }, listen_options());
+  auto b = listen(
+      loop.get(), [&](Session s) { at_b.push_back(s); }, listen_options());
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto e = Endpoint::create(loop.get());
+  ASSERT_TRUE(e.ok());
+  long rtp_at_a = 0;
+  auto to_a = e->connect("127.0.0.1", a->address().port, connect_options());
+  ASSERT_TRUE(to_a.ok()) << to_a.error().to_string();
+  EXPECT_TRUE(e->state().bound);
+  EXPECT_FALSE(e->state().listening);
+  // A name, resolved on the loop, on the same socket.
+  auto to_b = e->connect("localhost", b->address().port, connect_options());
+  ASSERT_TRUE(to_b.ok()) << to_b.error().to_string();
+  ASSERT_TRUE(loop.run_until([&] {
+    return ready(to_a->opened()) && ready(to_b->opened()) && at_a.size() == 1 &&
+           at_b.size() == 1;
+  }));
+  ASSERT_TRUE(to_a->opened().get().ok())
+      << to_a->opened().get().error().to_string();
+  ASSERT_TRUE(to_b->opened().get().ok())
+      << to_b->opened().get().error().to_string();
+  EXPECT_EQ(at_a[0].remote_address().port, e->address().port);
+  EXPECT_EQ(at_b[0].remote_address().port, e->address().port);
+  EXPECT_EQ(e->stats().client_sessions, 2u);
+  EXPECT_EQ(e->state().session_count, 2u);
+  EXPECT_EQ(e->listen(listen_options()).error().errc, Errc::kInvalidState);
+
+  at_a[0].on_rtp([&](std::span<const std::uint8_t>) { ++rtp_at_a; });
+  for (std::uint16_t i = 0; i < 5; ++i)
+    ASSERT_TRUE(to_a->send_rtp(rtp(7, i, 100)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return rtp_at_a == 5; }));
+
+  // One session ending leaves the socket to the other.
+  to_a->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(at_a[0].closed()); }));
+  EXPECT_TRUE(e->state().bound);
+  EXPECT_TRUE(to_b->send("still here").ok());
+  e->close();
+  ASSERT_TRUE(loop.run_until(
+      [&] { return e->state().destroyed && ready(at_b[0].closed()); }));
+  a->close();
+  b->close();
+  ASSERT_TRUE(loop.run_until(
+      [&] { return a->state().destroyed && b->state().destroyed; }));
+}
+
+// Closing or destroying an endpoint that never bound ends it at once; a
+// client session still resolving its name ends with its endpoint.
+TEST(DtlsApiCreate, EndingAnUnboundOrResolvingEndpoint) {
+  Loop loop;
+  auto closed = Endpoint::create(loop.get());
+  ASSERT_TRUE(closed.ok());
+  auto done = closed->close();
+  ASSERT_TRUE(ready(done));
+  EXPECT_TRUE(done.get().ok());
+  EXPECT_TRUE(closed->state().destroyed);
+  EXPECT_EQ(closed->listen(listen_options()).error().errc, Errc::kInvalidState);
+  EXPECT_EQ(closed->connect("127.0.0.1", 9, connect_options()).error().errc,
+            Errc::kInvalidState);
+
+  auto destroyed = Endpoint::create(loop.get());
+  ASSERT_TRUE(destroyed.ok());
+  destroyed->destroy(make_error(Errc::kInvalidState, "stopped by the test"));
+  ASSERT_TRUE(ready(destroyed->closed()));
+  EXPECT_EQ(destroyed->closed().get().error().message, "stopped by the test");
+
+  // Resolving: the session is there, its endpoint bound by the name's
+  // family only once it resolves. Closing the endpoint ends it now.
+  auto e = Endpoint::create(loop.get());
+  ASSERT_TRUE(e.ok());
+  auto s = e->connect("localhost", 9, connect_options());
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  EXPECT_FALSE(e->state().bound);
+  e->close();
+  ASSERT_TRUE(ready(s->closed()));
+  EXPECT_EQ(s->closed().get().error().code, "ERR_DTLS_SESSION_CLOSED");
+  EXPECT_TRUE(e->state().destroyed);
+  // The lookup still completes (the loop's end waits for it) and finds the
+  // session ended: nothing binds.
+}
+
+TEST(DtlsApiCreate, OnAnEventLoop) {
+  auto started = EventLoop::start();
+  ASSERT_TRUE(started.ok());
+  EventLoop& loop = **started;
+  auto e = Endpoint::create(loop);
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->state().bound);
+  ASSERT_TRUE(e->listen(listen_options()).ok());
+  EXPECT_TRUE(e->state().listening);
+  auto c = connect(loop, "127.0.0.1", e->address().port, connect_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_TRUE(c->opened().get().ok());
+  EXPECT_EQ(Endpoint::create(nullptr).error().errc, Errc::kInvalidArgValue);
 }
 
 }  // namespace

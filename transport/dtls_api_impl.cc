@@ -259,6 +259,11 @@ void EndpointImpl::handle_closed() {
   // Sessions still here when the socket went end with it.
   auto left = std::move(sessions);
   sessions.clear();
+  auto unresolved = std::move(resolving);
+  resolving.clear();
+  for (auto& [id, s] : unresolved) {
+    s->finish_unattached(destroy_error.value_or(endpoint_closed()));
+  }
   auto waiting = std::move(ice_pending);
   ice_pending.clear();
   for (auto& [ufrag, s] : waiting) {
@@ -279,26 +284,117 @@ void EndpointImpl::handle_closed() {
   udp.reset();  // UdpEndpoint's close callback still holds it until it returns
 }
 
-Status EndpointImpl::attach_client(const std::shared_ptr<SessionImpl>& session,
-                                   const PeerAddress& remote,
-                                   AssociationOptions options) {
-  if (!udp || ended || udp->closing())
+Status EndpointImpl::check_open() const {
+  if (ended || (udp && udp->closing()))
     return make_error(Errc::kInvalidState, "the endpoint has closed");
+  return {};
+}
+
+Status EndpointImpl::check_bound() const {
+  if (Status st = check_open(); !st.ok()) return st;
+  if (!udp) {
+    return make_error(Errc::kInvalidState,
+                      "the endpoint has no socket yet (listen or connect)");
+  }
+  return {};
+}
+
+Status EndpointImpl::bind_listening(ListenPlan plan,
+                                    std::function<void(Session)> on_session) {
+  if (Status st = check_open(); !st.ok()) return st;
+  if (udp) {
+    return make_error(Errc::kInvalidState,
+                      "the endpoint is bound already (listen or connect)");
+  }
+  ice_association = plan.endpoint.server_association;
+  auto opened = UdpEndpoint::open(loop, plan.bind, std::move(plan.endpoint),
+                                  udp_callbacks());
+  if (!opened.ok()) return opened.error();
+  udp = std::move(opened).value();
+  callbacks.on_session = std::move(on_session);
+  listening = true;
+  return {};
+}
+
+Status EndpointImpl::start_connect(const std::shared_ptr<SessionImpl>& session,
+                                   std::string_view host, std::uint16_t port,
+                                   ConnectPlan plan) {
+  if (Status st = check_open(); !st.ok()) return st;
+  if (auto remote = PeerAddress::parse(host, port); remote.ok())
+    return connect_resolved(session, *remote, plan);
+  session->resolving = true;
+  resolving[session->id] = session;
+  // The lookup holds the endpoint: a connect() endpoint has no other owner
+  // until its socket is open.
+  Status st = resolve_host(
+      loop, std::string(host), port,
+      [session, self = shared_from_this(),
+       plan = std::move(plan)](Result<PeerAddress> remote) {
+        self->resolving.erase(session->id);
+        if (session->ended) return;  // closed or destroyed while resolving
+        session->resolving = false;
+        Status attached = remote.ok()
+                              ? self->connect_resolved(session, *remote, plan)
+                              : Status(remote.error());
+        if (!attached.ok()) session->finish_unattached(attached.error());
+      });
+  if (!st.ok()) {
+    resolving.erase(session->id);
+    session->resolving = false;
+  }
+  return st;
+}
+
+Status EndpointImpl::connect_resolved(
+    const std::shared_ptr<SessionImpl>& session, const PeerAddress& remote,
+    const ConnectPlan& plan) {
+  if (Status st = check_open(); !st.ok()) return st;
   if (sessions.count(remote) != 0) {
     return make_error(Errc::kDtlsSessionExists,
                       "a session with " + remote.to_string() + " exists");
   }
+  const bool bound_here = !udp;
+  if (bound_here) {
+    auto bind = client_bind_address(plan, remote);
+    if (!bind.ok()) return bind.error();
+    UdpEndpointOptions options = plan.endpoint;
+    if (!single_session) {
+      // Many peers on this socket: it cannot be connected to one, and
+      // batched receives pay off.
+      options.connect_socket = false;
+      options.receive_batch = 16;
+    }
+    auto opened =
+        UdpEndpoint::open(loop, *bind, std::move(options), udp_callbacks());
+    if (!opened.ok()) return opened.error();
+    udp = std::move(opened).value();
+  }
   session->peer = remote;
   sessions[remote] = session;
-  if (Status st = udp->connect(remote, std::move(options)); !st.ok()) {
+  if (Status st = udp->connect(remote, plan.association); !st.ok()) {
     sessions.erase(remote);
+    if (bound_here && single_session) udp->destroy();
     return st;
   }
   return {};
 }
 
 void EndpointImpl::close_now() {
-  if (udp) udp->close();
+  if (udp) {
+    udp->close();
+  } else if (!ended) {
+    handle_closed();  // never bound: nothing to flush
+  }
+}
+
+void EndpointImpl::destroy_now(std::optional<Error> error) {
+  if (ended) return;
+  if (error && !destroy_error) destroy_error = std::move(error);
+  if (udp) {
+    udp->destroy(destroy_error);
+  } else {
+    handle_closed();
+  }
 }
 
 EndpointStats EndpointImpl::live_stats() const {
@@ -310,68 +406,20 @@ EndpointStats EndpointImpl::live_stats() const {
   return out;
 }
 
-Status EndpointImpl::start_client(uv_loop_t* loop,
-                                  const std::shared_ptr<SessionImpl>& session,
-                                  const PeerAddress& remote,
-                                  const ConnectPlan& plan) {
-  auto bind = client_bind_address(plan, remote);
-  if (!bind.ok()) return bind.error();
-  auto opened = UdpEndpoint::open(loop, *bind, plan.endpoint, udp_callbacks());
-  if (!opened.ok()) return opened.error();
-  udp = std::move(opened).value();
-  if (Status s = attach_client(session, remote, plan.association); !s.ok()) {
-    udp->destroy();
-    return s;
-  }
-  return {};
-}
-
 // ---- opening
-
-Result<std::shared_ptr<EndpointImpl>> open_listening(
-    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
-    ListenPlan plan, std::function<void(Session)> on_session) {
-  auto core = std::make_shared<EndpointImpl>(std::move(dispatcher));
-  core->callbacks.on_session = std::move(on_session);
-  core->listening = true;
-  core->ice_association = plan.endpoint.server_association;
-  auto udp = UdpEndpoint::open(loop, plan.bind, std::move(plan.endpoint),
-                               core->udp_callbacks());
-  if (!udp.ok()) return udp.error();
-  core->udp = std::move(udp).value();
-  return core;
-}
 
 Result<std::shared_ptr<SessionImpl>> open_client(
     uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
     std::string_view host, std::uint16_t port, ConnectPlan plan) {
-  auto core = std::make_shared<EndpointImpl>(dispatcher);
+  auto core = std::make_shared<EndpointImpl>(loop, dispatcher);
   core->single_session = true;
   auto session =
       std::make_shared<SessionImpl>(core, PeerAddress(), std::move(dispatcher));
   session->is_client = true;
-  if (auto remote = PeerAddress::parse(host, port); remote.ok()) {
-    Status s = core->start_client(loop, session, *remote, plan);
-    if (!s.ok()) return s.error();
-    return session;
+  if (Status s = core->start_connect(session, host, port, std::move(plan));
+      !s.ok()) {
+    return s.error();
   }
-  session->resolving = true;
-  Status s = resolve_host(loop, std::string(host), port,
-                          [loop, core, session,
-                           plan = std::move(plan)](Result<PeerAddress> remote) {
-                            if (session->ended)
-                              return;  // closed or destroyed while resolving
-                            session->resolving = false;
-                            if (!remote.ok()) {
-                              session->finish_unattached(remote.error());
-                              return;
-                            }
-                            Status st = core->start_client(loop, session,
-                                                           *remote, plan);
-                            if (!st.ok())
-                              session->finish_unattached(st.error());
-                          });
-  if (!s.ok()) return s.error();
   return session;
 }
 

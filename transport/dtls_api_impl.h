@@ -117,14 +117,22 @@ struct EndpointCallbacks {
 };
 
 struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
-  explicit EndpointImpl(std::shared_ptr<LoopDispatcher> d)
-      : dispatcher(std::move(d)) {}
+  EndpointImpl(uv_loop_t* l, std::shared_ptr<LoopDispatcher> d)
+      : loop(l), dispatcher(std::move(d)) {
+    snapshot.created_at = created_at;
+  }
 
+  uv_loop_t* const loop;
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
   const std::uint64_t id = next_handle_id();
+  // Null until listen() or the first connect() binds it (Endpoint::create
+  // makes an endpoint with none), and again after the end.
   std::shared_ptr<UdpEndpoint> udp;
   std::unordered_map<PeerAddress, std::shared_ptr<SessionImpl>, PeerAddressHash>
       sessions;
+  // Client sessions whose host name is being resolved, by session id: they
+  // end with the endpoint.
+  std::unordered_map<std::uint64_t, std::shared_ptr<SessionImpl>> resolving;
   // ICE sessions before their association exists, by local ufrag.
   std::unordered_map<std::string, std::shared_ptr<SessionImpl>> ice_pending;
   AssociationOptions ice_association;  // the base for ICE sessions
@@ -141,21 +149,36 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   // socket, whoever holds handles.
   UdpEndpoint::Callbacks udp_callbacks();
   EndpointStats live_stats() const;
-  // EventLoop::stop(), or the last Endpoint handle dropped.
-  // Endpoint::connect: `session` becomes a client session to `remote` on
-  // this endpoint's socket. ERR_INVALID_STATE once closing,
-  // ERR_DTLS_SESSION_EXISTS when `remote` has one.
-  Status attach_client(const std::shared_ptr<SessionImpl>& session,
-                       const PeerAddress& remote, AssociationOptions options);
-  void close_now();
+  // ERR_INVALID_STATE once the endpoint has ended or is closing.
+  Status check_open() const;
+  // ERR_INVALID_STATE as check_open, and before a socket is bound.
+  Status check_bound() const;
 
-  // Opens the socket of a connect() endpoint and starts the handshake to
-  // `remote`; the session is keyed by it from here on.
-  Status start_client(uv_loop_t* loop,
-                      const std::shared_ptr<SessionImpl>& session,
-                      const PeerAddress& remote, const ConnectPlan& plan);
+  // listen(): binds the socket as a server. ERR_INVALID_STATE when it is
+  // bound already or has ended.
+  Status bind_listening(ListenPlan plan,
+                        std::function<void(Session)> on_session);
+  // connect() and Endpoint::connect: `session` becomes a client session to
+  // host:port. An IP literal starts the handshake now; a name (even
+  // "localhost") is resolved on the loop first, and the session ends with
+  // ERR_DTLS_HOST_NOT_FOUND when it does not resolve. An endpoint with no
+  // socket binds one first, from `plan` (its bind address and secure
+  // context); a bound one lends its own.
+  Status start_connect(const std::shared_ptr<SessionImpl>& session,
+                       std::string_view host, std::uint16_t port,
+                       ConnectPlan plan);
+
+  // EventLoop::stop(), close(), or the last Endpoint handle dropped.
+  void close_now();
+  // destroy(): no alerts; `error` ends every session.
+  void destroy_now(std::optional<Error> error);
 
  private:
+  // The handshake to `remote` (resolved), on this endpoint's socket; the
+  // session is keyed by it from here on. ERR_DTLS_SESSION_EXISTS when
+  // `remote` has one.
+  Status connect_resolved(const std::shared_ptr<SessionImpl>& session,
+                          const PeerAddress& remote, const ConnectPlan& plan);
   void handle_session(const PeerAddress& p);
   void handle_event(const PeerAddress& p, const DtlsEvent& e);
   void handle_media(const PeerAddress& p, PacketKind kind,
@@ -167,14 +190,7 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   void handle_closed();
 };
 
-// listen(): a listening endpoint on `plan.bind`.
-Result<std::shared_ptr<EndpointImpl>> open_listening(
-    uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
-    ListenPlan plan, std::function<void(Session)> on_session);
-
-// connect(): the session, on an endpoint of its own. An IP literal starts the
-// handshake now; a name (even "localhost") is resolved on the loop first, and
-// the session ends with ERR_DTLS_HOST_NOT_FOUND when it does not resolve.
+// connect(): the session, on an endpoint of its own (see start_connect).
 Result<std::shared_ptr<SessionImpl>> open_client(
     uv_loop_t* loop, std::shared_ptr<LoopDispatcher> dispatcher,
     std::string_view host, std::uint16_t port, ConnectPlan plan);
