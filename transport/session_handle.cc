@@ -1,0 +1,365 @@
+// The Session handle's members: sends (queued from other threads), callbacks,
+// results, and the association's properties, each on the session's loop.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transport/dtls/srtp_keying.h"
+#include "transport/dtls_api.h"
+#include "transport/dtls_api_impl.h"
+#include "transport/handle_support.h"
+#include "transport/io/udp_endpoint.h"
+
+namespace dtls {
+
+namespace {
+
+using detail::act_on_loop;
+using detail::cork_socket;
+using detail::empty_handle;
+using detail::info;
+using detail::off_loop;
+using detail::on_loop;
+using detail::ready;
+using detail::SessionImpl;
+using detail::set_callback;
+using detail::when_settled;
+
+Error destroyed() { return make_error(Errc::kDtlsSessionDestroyed); }
+
+// A send from a thread that is not the session's loop: checked against what
+// the loop published (open, ended, the SRTP trailers), copied into the
+// loop's queue, and sent there with the next batch; it never waits. The
+// result is what the send will put on the wire; a failure on the loop is
+// counted in stats().posted_send_failures.
+Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
+                          std::uint8_t tag,
+                          std::span<const std::uint8_t> bytes) {
+  switch (core->cross_state.load(std::memory_order_acquire)) {
+    case SessionImpl::kNotOpen:
+      return make_error(Errc::kDtlsSessionNotOpen);
+    case SessionImpl::kEnded:
+      return destroyed();
+    default:
+      break;
+  }
+  size_t wire = bytes.size();
+  if (tag != SessionImpl::kQueuedMessage) {
+    const int trailer = static_cast<PacketKind>(tag) == PacketKind::kRtp
+                            ? core->rtp_trailer
+                            : core->rtcp_trailer;
+    if (trailer < 0) return make_error(Errc::kSrtpNotNegotiated);
+    wire += static_cast<size_t>(trailer);
+  }
+  switch (core->dispatcher->post_media(core, tag, bytes)) {
+    case LoopDispatcher::Queued::kQueued:
+      return wire;
+    case LoopDispatcher::Queued::kFull:  // the loop's queue, not the socket's
+      return make_error(Errc::kSendQueueFull);
+    case LoopDispatcher::Queued::kStopped:
+      return destroyed();
+    case LoopDispatcher::Queued::kTooLarge:
+      break;
+  }
+  // Larger than a queue slot (a big DTLS message): a copy of its own.
+  core->dispatcher->post(
+      [core, tag,
+       copy = std::vector<std::uint8_t>(bytes.begin(), bytes.end())] {
+        // Inside a batch that has begun this session (its socket corked),
+        // it joins it; otherwise it makes a batch of its own.
+        if (core->queued_socket) {
+          core->send_queued(tag, copy);
+          return;
+        }
+        core->begin_queued();
+        core->send_queued(tag, copy);
+        core->end_queued();
+      });
+  return wire;
+}
+
+// Reads one property of the live association (`fallback` once it has ended).
+template <class T, class F>
+T read_association(const std::shared_ptr<SessionImpl>& core, T fallback,
+                   F&& read) {
+  if (!core) return fallback;
+  return on_loop(core->dispatcher, [&]() -> T {
+    auto* a = core->association();
+    return a ? read(*a) : fallback;
+  });
+}
+
+// Sends through the session's socket on the loop: ERR_DTLS_SESSION_NOT_OPEN
+// while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has ended.
+template <class F>
+Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
+                              F&& send) {
+  if (!core) return empty_handle("Session");
+  return on_loop(core->dispatcher, [&]() -> Result<size_t> {
+    // Its host name is still being resolved.
+    if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
+    auto ep = core->endpoint.lock();
+    if (core->ended || !ep || !ep->udp) return destroyed();
+    return send(*ep->udp, core->peer);
+  });
+}
+
+Result<size_t> send_media(const std::shared_ptr<SessionImpl>& core,
+                          PacketKind kind,
+                          std::span<const std::uint8_t> packet) {
+  if (core && off_loop(core->dispatcher))
+    return queue_send(core, static_cast<std::uint8_t>(kind), packet);
+  return send_on_socket(core, [&](UdpEndpoint& udp, const PeerAddress& peer) {
+    return udp.send_media(peer, kind, packet);
+  });
+}
+
+// The socket a session sends on (loop thread), or null once it is gone.
+UdpEndpoint* socket_of(const std::shared_ptr<SessionImpl>& core) {
+  auto ep = core->endpoint.lock();
+  return ep ? ep->udp.get() : nullptr;
+}
+
+}  // namespace
+
+Result<size_t> Session::send(std::span<const std::uint8_t> data) {
+  if (core_ && off_loop(core_->dispatcher))
+    return queue_send(core_, SessionImpl::kQueuedMessage, data);
+  return send_on_socket(core_, [&](UdpEndpoint& udp, const PeerAddress& peer) {
+    return udp.send(peer, data);
+  });
+}
+
+Result<size_t> Session::send(std::string_view text) {
+  return send(
+      {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
+Result<size_t> Session::send_rtp(std::span<const std::uint8_t> packet) {
+  return send_media(core_, PacketKind::kRtp, packet);
+}
+
+Result<size_t> Session::send_rtcp(std::span<const std::uint8_t> packet) {
+  return send_media(core_, PacketKind::kRtcp, packet);
+}
+
+void Session::cork() {
+  if (core_)
+    cork_socket(
+        core_->dispatcher, [&] { return socket_of(core_); }, true);
+}
+
+void Session::uncork() {
+  if (core_)
+    cork_socket(
+        core_->dispatcher, [&] { return socket_of(core_); }, false);
+}
+
+void Session::on_drain(std::function<void()> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_drain, std::move(cb));
+}
+void Session::on_rtp(std::function<void(std::span<const std::uint8_t>)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_rtp, std::move(cb));
+}
+void Session::on_rtcp(std::function<void(std::span<const std::uint8_t>)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_rtcp, std::move(cb));
+}
+void Session::on_message(
+    std::function<void(std::span<const std::uint8_t>)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_message, std::move(cb));
+}
+void Session::on_error(std::function<void(const Error&)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_error, std::move(cb));
+}
+void Session::on_handshake(std::function<void(const std::string&)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_handshake, std::move(cb));
+}
+void Session::on_keylog(std::function<void(std::string_view)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_keylog, std::move(cb));
+}
+void Session::on_session(
+    std::function<void(std::span<const std::uint8_t>)> cb) {
+  set_callback(core_, &detail::SessionCallbacks::on_session, std::move(cb));
+}
+void Session::on_opened(std::function<void(const Result<std::string>&)> cb) {
+  when_settled(core_, &SessionImpl::opened, std::move(cb),
+               Result<std::string>(empty_handle("Session")));
+}
+void Session::on_closed(std::function<void(const Status&)> cb) {
+  when_settled(core_, &SessionImpl::closed, std::move(cb),
+               Status(empty_handle("Session")));
+}
+
+std::shared_future<Result<std::string>> Session::opened() const {
+  if (!core_) return ready(Result<std::string>(empty_handle("Session")));
+  return core_->opened.future();
+}
+std::shared_future<Status> Session::closed() const {
+  if (!core_) return ready(Status(empty_handle("Session")));
+  return core_->closed.future();
+}
+
+std::uint64_t Session::id() const { return core_ ? core_->id : 0; }
+
+void Session::post(std::function<void(Session&)> fn) const {
+  if (!fn) return;
+  if (!core_) {
+    Session empty;
+    fn(empty);
+    return;
+  }
+  // The handle runs with the caller's hold on the session (owner included).
+  act_on_loop(core_->dispatcher,
+              [self = *this, fn = std::move(fn)]() mutable { fn(self); });
+}
+
+Result<srtp::SrtpKeys> Session::srtp_keys() const {
+  if (!core_) return empty_handle("Session");
+  return read_association(
+      core_, Result<srtp::SrtpKeys>(destroyed()),
+      [](DtlsAssociation& a) { return export_srtp_keys(a); });
+}
+
+srtp::Side Session::srtp_side() const {
+  return core_ && core_->is_client ? srtp::Side::kClient : srtp::Side::kServer;
+}
+
+std::shared_future<Status> Session::close() {
+  if (core_)
+    act_on_loop(core_->dispatcher, [core = core_] { core->close_now(); });
+  return closed();
+}
+
+void Session::destroy(std::optional<Error> error) {
+  if (core_) {
+    act_on_loop(core_->dispatcher, [core = core_, error = std::move(error)] {
+      core->destroy_now(error);
+    });
+  }
+}
+
+AddressInfo Session::remote_address() const {
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&]() -> AddressInfo {
+    if (core_->peer.empty()) return AddressInfo{};
+    // ICE: where the session's datagrams go now (the nominated address).
+    auto ep = core_->endpoint.lock();
+    if (!core_->ended && ep && ep->udp)
+      return info(ep->udp->remote_of(core_->peer));
+    return info(core_->peer);
+  });
+}
+
+IceCredentials Session::ice_credentials() const {
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&] { return core_->ice; });
+}
+
+std::string Session::protocol() const {
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.protocol(); });
+}
+std::optional<CipherInfo> Session::cipher() const {
+  return read_association(core_, std::optional<CipherInfo>(),
+                          [](DtlsAssociation& a) { return a.cipher(); });
+}
+std::optional<certs::Certificate> Session::peer_certificate() const {
+  return read_association(
+      core_, std::optional<certs::Certificate>(),
+      [](DtlsAssociation& a) { return a.peer_certificate(); });
+}
+std::string Session::alpn_protocol() const {
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.alpn_protocol(); });
+}
+std::string Session::srtp_profile() const {
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.srtp_profile(); });
+}
+
+Result<std::vector<std::uint8_t>> Session::export_keying_material(
+    size_t length, std::string_view label,
+    std::optional<std::span<const std::uint8_t>> context) const {
+  if (!core_) return empty_handle("Session");
+  return read_association(core_, Result<std::vector<std::uint8_t>>(destroyed()),
+                          [&](DtlsAssociation& a) {
+                            return a.export_keying_material(length, label,
+                                                            context);
+                          });
+}
+
+SessionStats Session::stats() const {
+  if (!core_) return {};
+  return on_loop(core_->dispatcher, [&]() -> SessionStats {
+    if (auto* a = core_->association()) {
+      auto ep = core_->endpoint.lock();
+      return core_->live_stats(*a, ep->udp->media_counters(core_->peer));
+    }
+    if (core_->resolving) {
+      SessionStats s;
+      s.created_at = core_->created_at;
+      return s;
+    }
+    return core_->snapshot;
+  });
+}
+
+bool Session::is_session_reused() const {
+  return read_association(
+      core_, false, [](DtlsAssociation& a) { return a.is_session_reused(); });
+}
+std::vector<std::uint8_t> Session::session() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.session(); });
+}
+std::vector<std::uint8_t> Session::tls_ticket() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.tls_ticket(); });
+}
+std::vector<std::uint8_t> Session::finished() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.finished(); });
+}
+std::vector<std::uint8_t> Session::peer_finished() const {
+  return read_association(core_, std::vector<std::uint8_t>(),
+                          [](DtlsAssociation& a) { return a.peer_finished(); });
+}
+std::vector<std::string> Session::shared_sigalgs() const {
+  return read_association(
+      core_, std::vector<std::string>(),
+      [](DtlsAssociation& a) { return a.shared_sigalgs(); });
+}
+std::optional<EphemeralKeyInfo> Session::ephemeral_key_info() const {
+  return read_association(
+      core_, std::optional<EphemeralKeyInfo>(),
+      [](DtlsAssociation& a) { return a.ephemeral_key_info(); });
+}
+bool Session::authorized() const {
+  return read_association(core_, false,
+                          [](DtlsAssociation& a) { return a.authorized(); });
+}
+std::string Session::authorization_error() const {
+  return read_association(core_, std::string(), [](DtlsAssociation& a) {
+    return a.authorization_error();
+  });
+}
+bool Session::set_max_send_fragment(size_t size) {
+  return read_association(core_, false, [&](DtlsAssociation& a) {
+    return a.set_max_send_fragment(size);
+  });
+}
+std::string Session::servername() const {
+  return read_association(core_, std::string(),
+                          [](DtlsAssociation& a) { return a.servername(); });
+}
+std::optional<certs::Certificate> Session::certificate() const {
+  return read_association(core_, std::optional<certs::Certificate>(),
+                          [](DtlsAssociation& a) { return a.certificate(); });
+}
+
+}  // namespace dtls
