@@ -32,6 +32,7 @@ TARGETS=(
   //transport/endpoint:endpoint_core_ice_test
   //transport/io:udp_endpoint_test
   //transport:dtls_api_test
+  //transport:dtls_api_handshake_test
   //transport:dtls_api_media_test
   //transport:dtls_api_tls_test
   //transport:dtls_api_handles_test
