@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "srtp/aes_gcm.h"
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
 
@@ -170,6 +171,8 @@ Status ensure_initialized() {
     if (status == srtp_err_status_ok)
       status = srtp_install_event_handler(&LibsrtpEvents::handle);
     if (status == srtp_err_status_ok) installed = install_hmac_sha1();
+    if (installed.ok() && status == srtp_err_status_ok)
+      installed = install_aes_gcm();
   });
   if (status != srtp_err_status_ok) {
     return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SRTP micro benchmarks: our SrtpContext beside raw libsrtp calls, for libsrtp built with
-# OpenSSL crypto (the default) and for Debian's NSS build (--define libsrtp=system). Prints
-# ns per packet and the ratios ours/raw and nss/openssl. Extra arguments go to the benchmark
+# OpenSSL crypto (the default) and for Debian's NSS build (--define libsrtp=system), and the
+# AEAD profiles beside a bare OpenSSL AES-GCM seal/open. Prints ns per packet and the ratios
+# ours/raw, nss/openssl and ours/evp. Extra arguments go to the benchmark
 # (e.g. --benchmark_min_time=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +38,14 @@ for p in range(4):
             ours_nss = nss[(f"BM_Ours{op}Rtp", p, size)]
             print(f"{names[p]:<24} {size:>5} {op.lower():<10} {ours:>8.0f} {raw:>8.0f} "
                   f"{ours / raw:>8.2f} {ours_nss:>8.0f} {ours_nss / ours:>8.2f}")
+# The AEAD profiles beside their crypto floor: a bare OpenSSL EVP AES-GCM seal/open of the same
+# bytes (persistent context, only the IV per packet). Goal: ours/evp <= 1.15.
+print()
+print(f"{'AEAD profile':<24} {'bytes':>5} {'op':<10} {'ours ns':>8} {'evp ns':>8} {'ours/evp':>8}")
+for p in (2, 3):
+    for size in (200, 1200):
+        for op in ("Protect", "Unprotect"):
+            ours = ossl[(f"BM_Ours{op}Rtp", p, size)]
+            evp = ossl[(f"BM_Evp{op}Rtp", p, size)]
+            print(f"{names[p]:<24} {size:>5} {op.lower():<10} {ours:>8.0f} {evp:>8.0f} {ours / evp:>8.2f}")
 PY
