@@ -371,5 +371,41 @@ TEST(DtlsApiListener, ListenerCallbacksGetTheirSession) {
   EXPECT_EQ(token.use_count(), 1);
 }
 
+// A send queued from another thread that the loop takes only after the
+// session has ended fails there, and is counted in the ended session's
+// stats (not lost from the snapshot taken at its end).
+TEST(DtlsApiThreads, SendsFailingAfterTheEndAreCounted) {
+  auto loop = std::move(EventLoop::start()).value();
+  auto e = listen(*loop, SessionListener{}, listen_options());
+  ASSERT_TRUE(e.ok());
+  auto c = connect(*loop, "127.0.0.1", e->address().port, connect_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  // The loop waits inside a call until the packet is queued, then ends the
+  // session before it takes the queue.
+  std::promise<void> sent, entered;
+  std::shared_future<void> queued = sent.get_future().share();
+  Session session = *c;
+  loop->dispatcher()->post([&entered, queued, session]() mutable {
+    entered.set_value();
+    queued.wait();
+    session.destroy();
+  });
+  entered.get_future().wait();
+  ASSERT_TRUE(c->send_rtp(rtp(4, 1, 40)).ok());  // queued: the loop is busy
+  sent.set_value();
+  ASSERT_EQ(c->closed().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  // Each stats() is a round trip to the loop, which takes the queue first
+  // or within a few wakeups.
+  std::uint64_t failures = 0;
+  for (int i = 0; i < 1000 && failures == 0; ++i)
+    failures = c->stats().posted_send_failures;
+  EXPECT_EQ(failures, 1u);
+  EXPECT_FALSE(c->stats().is_connected);
+  loop->stop();
+}
+
 }  // namespace
 }  // namespace dtls

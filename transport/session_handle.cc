@@ -300,12 +300,16 @@ SessionStats Session::stats() const {
       auto ep = core_->endpoint.lock();
       return core_->live_stats(*a, ep->udp->media_counters(core_->peer));
     }
-    if (core_->resolving) {
-      SessionStats s;
+    SessionStats s;
+    if (core_->resolving || core_->ice_waiting) {
       s.created_at = core_->created_at;
-      return s;
+    } else {
+      s = core_->snapshot;
     }
-    return core_->snapshot;
+    // Sends queued from other threads still fail after the end (and before
+    // the association exists), counted here rather than in the snapshot.
+    s.posted_send_failures = core_->posted_send_failures;
+    return s;
   });
 }
 
