@@ -152,7 +152,9 @@ UdpEndpoint::Callbacks EndpointImpl::udp_callbacks() {
       },
       [self](const PeerAddress& p, const DtlsAssociation& a,
              const srtp::MediaCounters& m) { self->handle_finished(p, a, m); },
-      [self] { self->handle_closed(); },
+      [self, generation = socket_generation] {
+        if (generation == self->socket_generation) self->handle_closed();
+      },
       [self](const PeerAddress& p, PacketKind kind,
              std::span<const std::uint8_t> packet) {
         self->handle_media(p, kind, packet);
@@ -256,6 +258,9 @@ void EndpointImpl::handle_finished(const PeerAddress& p,
 }
 
 void EndpointImpl::handle_closed() {
+  // The callbacks below (on_error, on_closed...) may call listen or connect
+  // on this endpoint: refused from here on.
+  ending = true;
   // Sessions still here when the socket went end with it.
   auto left = std::move(sessions);
   sessions.clear();
@@ -285,7 +290,7 @@ void EndpointImpl::handle_closed() {
 }
 
 Status EndpointImpl::check_open() const {
-  if (ended || (udp && udp->closing()))
+  if (ended || ending || (udp && udp->closing()))
     return make_error(Errc::kInvalidState, "the endpoint has closed");
   return {};
 }
@@ -322,6 +327,14 @@ Status EndpointImpl::start_connect(const std::shared_ptr<SessionImpl>& session,
   if (Status st = check_open(); !st.ok()) return st;
   if (auto remote = PeerAddress::parse(host, port); remote.ok())
     return connect_resolved(session, *remote, plan);
+  // A shared socket is bound now, by this call's options and bind_host's
+  // family, whatever resolves first; dtls::connect's own socket waits for
+  // the server's family.
+  if (!udp && !single_session) {
+    auto bind = client_bind_address(plan);
+    if (!bind.ok()) return bind.error();
+    if (Status st = bind_client(*bind, plan); !st.ok()) return st;
+  }
   session->resolving = true;
   resolving[session->id] = session;
   // The lookup holds the endpoint: a connect() endpoint has no other owner
@@ -357,26 +370,42 @@ Status EndpointImpl::connect_resolved(
   if (bound_here) {
     auto bind = client_bind_address(plan, remote);
     if (!bind.ok()) return bind.error();
-    UdpEndpointOptions options = plan.endpoint;
-    if (!single_session) {
-      // Many peers on this socket: it cannot be connected to one, and
-      // batched receives pay off.
-      options.connect_socket = false;
-      options.receive_batch = 16;
-    }
-    auto opened =
-        UdpEndpoint::open(loop, *bind, std::move(options), udp_callbacks());
-    if (!opened.ok()) return opened.error();
-    udp = std::move(opened).value();
+    if (Status st = bind_client(*bind, plan); !st.ok()) return st;
+  } else if (udp->local_address().family() != remote.family()) {
+    return invalid_argument("the endpoint's socket (" +
+                            udp->local_address().to_string() +
+                            ") cannot reach " + remote.to_string());
   }
   session->peer = remote;
   sessions[remote] = session;
   if (Status st = udp->connect(remote, plan.association); !st.ok()) {
     sessions.erase(remote);
-    if (bound_here && single_session) udp->destroy();
+    if (bound_here) discard_socket();
     return st;
   }
   return {};
+}
+
+Status EndpointImpl::bind_client(const PeerAddress& bind,
+                                 const ConnectPlan& plan) {
+  UdpEndpointOptions options = plan.endpoint;
+  if (!single_session) {
+    // Many peers on this socket: it cannot be connected to one, and
+    // batched receives pay off.
+    options.connect_socket = false;
+    options.receive_batch = 16;
+  }
+  auto opened =
+      UdpEndpoint::open(loop, bind, std::move(options), udp_callbacks());
+  if (!opened.ok()) return opened.error();
+  udp = std::move(opened).value();
+  return {};
+}
+
+void EndpointImpl::discard_socket() {
+  ++socket_generation;
+  std::shared_ptr<UdpEndpoint> dropped = std::move(udp);
+  dropped->destroy();
 }
 
 void EndpointImpl::close_now() {

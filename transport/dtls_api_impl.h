@@ -140,6 +140,11 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   bool listening = false;
   bool single_session = false;  // made by connect(): closes with its session
   bool ended = false;
+  bool ending = false;  // handle_closed is running: nothing binds any more
+  // Which socket's closing ends the endpoint: a socket bound for a connect
+  // that then failed is dropped (the endpoint stays unbound), and its close
+  // is not this endpoint's end.
+  unsigned socket_generation = 0;
   std::optional<Error> destroy_error;
   TimePoint created_at = Clock::now();
   EndpointStats snapshot;
@@ -176,9 +181,15 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
  private:
   // The handshake to `remote` (resolved), on this endpoint's socket; the
   // session is keyed by it from here on. ERR_DTLS_SESSION_EXISTS when
-  // `remote` has one.
+  // `remote` has one, ERR_INVALID_ARG_VALUE when the socket is of the other
+  // address family.
   Status connect_resolved(const std::shared_ptr<SessionImpl>& session,
                           const PeerAddress& remote, const ConnectPlan& plan);
+  // Binds the client socket of an endpoint that has none, at `bind`.
+  Status bind_client(const PeerAddress& bind, const ConnectPlan& plan);
+  // Drops a socket bound for a connect that failed: the endpoint is unbound
+  // again.
+  void discard_socket();
   void handle_session(const PeerAddress& p);
   void handle_event(const PeerAddress& p, const DtlsEvent& e);
   void handle_media(const PeerAddress& p, PacketKind kind,

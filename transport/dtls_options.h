@@ -125,10 +125,13 @@ struct SecureOptions {
   // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the
   // default): never, unless the session carries media (below). 1 ms..24 h.
   std::chrono::milliseconds idle_timeout = AssociationOptions{}.idle_timeout;
-  // The same for a session that negotiated an SRTP profile, while
-  // idle_timeout is 0. Default 30 s: a live media peer sends RTCP at least
-  // every 5 s (RFC 3550 §6.2), and ICE consent also gives up after 30 s
-  // (RFC 7675 §5.1). 0: never.
+  // While idle_timeout is 0: ends a session whose peer sent SRTP/SRTCP and
+  // then nothing for this long. Default 30 s: a live media peer sends RTCP
+  // at least every 5 s (RFC 3550 §6.2). Counted from the first packet, so
+  // sessions that never carry media are not ended by it; ICE sessions never
+  // (consent freshness, RFC 7675, decides). A link that may fall silent
+  // while alive (a cascade with no streams) sets 0 or keeps RTCP flowing.
+  // 0: never.
   std::chrono::milliseconds media_idle_timeout =
       AssociationOptions{}.media_idle_timeout;
   // Inbound SRTP replay window in packets (64..32768).

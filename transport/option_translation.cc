@@ -334,6 +334,10 @@ Result<PeerAddress> client_bind_address(const ConnectPlan& plan,
   return bind;
 }
 
+Result<PeerAddress> client_bind_address(const ConnectPlan& plan) {
+  return bind_address(plan.bind_host, plan.bind_port);
+}
+
 Result<IceSessionOptions> translate_ice_session(IceSessionConfig config) {
   IceSessionOptions o;
   if (config.local.ufrag.empty()) {

@@ -59,6 +59,9 @@ Result<ConnectPlan> translate_connect(std::string_view host, std::uint16_t port,
 // ERR_INVALID_ARG_VALUE when the families differ.
 Result<PeerAddress> client_bind_address(const ConnectPlan& plan,
                                         const PeerAddress& remote);
+// Before the server's family is known (a socket shared by the connects of
+// one endpoint): bind_host as given.
+Result<PeerAddress> client_bind_address(const ConnectPlan& plan);
 
 // Endpoint::add_ice_session(): everything but the association's base (the
 // endpoint's, known on its loop); association.peer_fingerprints holds the

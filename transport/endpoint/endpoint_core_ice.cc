@@ -18,6 +18,10 @@ Status EndpointCore::add_ice_session(IceSessionOptions options, TimePoint now) {
   }
   if (closing_)
     return make_error("ERR_INVALID_STATE", "the endpoint is closing");
+  // Consent freshness (RFC 7675) tells whether an ICE peer is there, STUN
+  // included: a peer with no media to send (every publisher left) still
+  // answers, so media silence must not end its session.
+  options.association.media_idle_timeout = std::chrono::milliseconds(0);
   if (Status st = ice_.add(std::move(options), now); !st.ok()) return st;
   deadlines_.set(consent_id_, ice_.next_deadline());
   return {};

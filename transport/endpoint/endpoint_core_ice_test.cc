@@ -114,6 +114,12 @@ TEST(EndpointCoreIce, PassiveHoldsAnEarlyClientHelloAndReplaysItAfterTheCheck) {
       [&] { return srec.media.size() == 1 && crec.media.size() == 1; }));
   EXPECT_EQ(srec.media[0].from, browser);
   EXPECT_EQ(srec.media[0].packet, testing::make_rtp(2, 1, 100));
+  // Media did not arm media_idle_timeout: consent decides for ICE peers.
+  ASSERT_NE(s.association(browser), nullptr);
+  EXPECT_EQ(s.association(browser)->idle_timeout(), milliseconds(0));
+  // A non-ICE client of the same peer keeps its default.
+  ASSERT_NE(c.association(kServer), nullptr);
+  EXPECT_EQ(c.association(kServer)->idle_timeout(), std::chrono::seconds(30));
   s.close(net.now());
   ASSERT_TRUE(
       net.run_until([&] { return crec.count(DtlsEvent::Type::kClosed); }));
