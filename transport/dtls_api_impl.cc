@@ -258,9 +258,10 @@ void EndpointImpl::handle_finished(const PeerAddress& p,
 }
 
 void EndpointImpl::handle_closed() {
-  // The callbacks below (on_error, on_closed...) may call listen or connect
-  // on this endpoint: refused from here on.
-  ending = true;
+  // Ended from here on: the callbacks below (on_error, on_closed...) may
+  // call listen, connect, close or destroy on this endpoint, and those are
+  // refused or do nothing.
+  ended = true;
   // Sessions still here when the socket went end with it.
   auto left = std::move(sessions);
   sessions.clear();
@@ -281,7 +282,6 @@ void EndpointImpl::handle_closed() {
   if (udp) snapshot = live_stats();
   snapshot.is_connected = false;
   snapshot.destroyed_at = Clock::now();
-  ended = true;
   closed.settle(destroy_error ? Status(*destroy_error) : Status());
   // They may hold an Endpoint handle: no cycle after the end.
   callbacks = {};
@@ -290,7 +290,7 @@ void EndpointImpl::handle_closed() {
 }
 
 Status EndpointImpl::check_open() const {
-  if (ended || ending || (udp && udp->closing()))
+  if (ended || (udp && udp->closing()))
     return make_error(Errc::kInvalidState, "the endpoint has closed");
   return {};
 }

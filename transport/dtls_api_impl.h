@@ -140,7 +140,6 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   bool listening = false;
   bool single_session = false;  // made by connect(): closes with its session
   bool ended = false;
-  bool ending = false;  // handle_closed is running: nothing binds any more
   // Which socket's closing ends the endpoint: a socket bound for a connect
   // that then failed is dropped (the endpoint stays unbound), and its close
   // is not this endpoint's end.
