@@ -346,9 +346,12 @@ Status EndpointImpl::start_connect(const std::shared_ptr<SessionImpl>& session,
         self->resolving.erase(session->id);
         if (session->ended) return;  // closed or destroyed while resolving
         session->resolving = false;
-        Status attached = remote.ok()
-                              ? self->connect_resolved(session, *remote, plan)
-                              : Status(remote.error());
+        // An endpoint closing meanwhile ends the session as it ends its
+        // others.
+        Status attached = !remote.ok() ? Status(remote.error())
+                          : !self->check_open().ok()
+                              ? Status(endpoint_closed())
+                              : self->connect_resolved(session, *remote, plan);
         if (!attached.ok()) session->finish_unattached(attached.error());
       });
   if (!st.ok()) {
