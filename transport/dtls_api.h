@@ -55,6 +55,7 @@
 #include "transport/dtls/dtls_association.h"
 #include "transport/dtls_options.h"
 #include "transport/endpoint/half_open_table.h"
+#include "transport/endpoint/rtp_rewrite.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/io/event_loop.h"
 
@@ -386,6 +387,29 @@ class Endpoint {
   std::shared_ptr<void>
       owner_;  // closes gracefully when the last handle is dropped
 };
+
+// The result of a fan-out send: how many subscribers got the packet, how
+// many did not, and the first refusal (as Session::send_rtp gives it).
+struct FanOutResult {
+  size_t sent = 0;
+  size_t failed = 0;
+  std::optional<Error> first_error;
+};
+
+// An SFU's hot path: one RTP packet to every session in `to`, each protected
+// with that session's keys straight into its socket's send batch, with
+// `rewrites[i]` (SSRC, payload type, sequence number, timestamp) applied to
+// the copy for to[i] when given. The packet is not modified and nothing is
+// allocated; the batches leave in one sendmmsg per 32 datagrams when the
+// call returns. Sessions may be on several endpoints and loops: those of
+// other loops are queued as Session::send_rtp from another thread does. A
+// subscriber that cannot take it (not open, ended, queue full...) is
+// counted in `failed` and the others still get it. `rewrites` is empty or
+// as long as `to` (else nothing is sent: ERR_INVALID_ARG_VALUE); a rewrite
+// of a packet that is not RTP fails with ERR_SRTP_MALFORMED.
+FanOutResult send_rtp(std::span<const Session> to,
+                      std::span<const std::uint8_t> packet,
+                      std::span<const RtpRewrite> rewrites = {});
 
 Result<Endpoint> listen(uv_loop_t* loop,
                         std::function<void(Session)> on_session,

@@ -2,6 +2,7 @@
 // backpressure and corking, and nothing forged or replayed is ever delivered.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -289,6 +290,97 @@ TEST(DtlsApiMedia, TamperedReplayedTruncatedMediaIsCountedNeverDelivered) {
   m.client->close();
   m.endpoint->close();
   ASSERT_TRUE(m.loop.run_until([&] { return m.endpoint->state().destroyed; }));
+}
+
+// The fan-out send: one packet to three subscribers, each under its own keys
+// and with its own SSRC and sequence number, in one sendmmsg; subscribers
+// that cannot take it are counted and do not stop the others.
+TEST(DtlsApiMedia, FanOutSendsOnePacketToEverySubscriber) {
+  testing_support::Loop loop;
+  std::vector<Session> subscribers;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { subscribers.push_back(s); },
+      listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  constexpr int kSubscribers = 3;
+  std::vector<Session> clients;
+  std::vector<std::vector<Bytes>> received(kSubscribers);
+  for (int i = 0; i < kSubscribers; ++i) {
+    SessionListener l;
+    l.on_rtp = [&received, i](Session&, std::span<const std::uint8_t> p) {
+      received[static_cast<size_t>(i)].emplace_back(p.begin(), p.end());
+    };
+    auto c = connect(loop.get(), "127.0.0.1", endpoint->address().port,
+                     connect_options(), l);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(loop.run_until([&] { return ready(c->opened()); }));
+    ASSERT_TRUE(c->opened().get().ok());
+    clients.push_back(*c);
+  }
+  ASSERT_TRUE(loop.run_until(
+      [&] { return subscribers.size() == size_t{kSubscribers}; }));
+  const Bytes packet = rtp(0xabc, 7, 300);
+  std::vector<RtpRewrite> rewrites;
+  for (int i = 0; i < kSubscribers; ++i) {
+    rewrites.push_back({.ssrc = 100u + static_cast<std::uint32_t>(i),
+                        .sequence = static_cast<std::uint16_t>(1000 + i)});
+  }
+  const std::uint64_t batches = endpoint->stats().send_batches;
+  FanOutResult r = send_rtp(subscribers, packet, rewrites);
+  EXPECT_EQ(r.sent, size_t{kSubscribers});
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_FALSE(r.first_error);
+  EXPECT_EQ(endpoint->stats().send_batches, batches + 1);  // one sendmmsg
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& got : received)
+      if (got.size() != 1) return false;
+    return true;
+  }));
+  // Each client got the packet rewritten for its server session (which
+  // session serves which client does not matter: each rewrite went once).
+  std::vector<std::uint32_t> ssrcs;
+  for (int i = 0; i < kSubscribers; ++i) {
+    const Bytes& got = received[static_cast<size_t>(i)][0];
+    ASSERT_EQ(got.size(), packet.size());
+    const std::uint32_t ssrc = (std::uint32_t{got[8]} << 24) |
+                               (std::uint32_t{got[9]} << 16) |
+                               (std::uint32_t{got[10]} << 8) | got[11];
+    const std::uint16_t seq =
+        static_cast<std::uint16_t>((got[2] << 8) | got[3]);
+    EXPECT_EQ(seq, 1000 + (ssrc - 100));
+    EXPECT_TRUE(std::equal(got.begin() + 12, got.end(), packet.begin() + 12));
+    ssrcs.push_back(ssrc);
+  }
+  std::sort(ssrcs.begin(), ssrcs.end());
+  EXPECT_EQ(ssrcs, (std::vector<std::uint32_t>{100, 101, 102}));
+  // Without rewrites every subscriber gets the packet as it is.
+  EXPECT_EQ(send_rtp(subscribers, packet).sent, size_t{kSubscribers});
+  ASSERT_TRUE(loop.run_until([&] {
+    for (const auto& got : received)
+      if (got.size() != 2) return false;
+    return true;
+  }));
+  for (const auto& got : received) EXPECT_EQ(got[1], packet);
+
+  // An empty handle and an ended session fail; the others still get it.
+  subscribers[0].destroy();
+  std::vector<Session> mixed = {subscribers[0], Session(), subscribers[1],
+                                subscribers[2]};
+  r = send_rtp(mixed, packet);
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(r.failed, 2u);
+  ASSERT_TRUE(r.first_error);
+  EXPECT_EQ(r.first_error->errc, Errc::kDtlsSessionDestroyed);
+  // Rewrites must match the subscribers; a rewrite needs an RTP header.
+  r = send_rtp(mixed, packet, std::span(rewrites).first(2));
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.first_error->errc, Errc::kInvalidArgValue);
+  const std::vector<Session> two = {subscribers[1], subscribers[2]};
+  r = send_rtp(two, Bytes(8, 0x80), std::span(rewrites).first(2));
+  EXPECT_EQ(r.failed, 2u);
+  EXPECT_EQ(r.first_error->errc, Errc::kSrtpMalformed);
+  endpoint->close();
+  ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
 }
 
 }  // namespace

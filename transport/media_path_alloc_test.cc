@@ -65,13 +65,15 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
   const Identity server_id = identity(), client_id = identity();
   for (const char* profile :
        {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"})
-    for (int mode = 0; mode < 3; ++mode) {
-      // Sent at once, corked into batches, or every datagram through the
-      // send queue (as when the kernel pushes back for a while).
-      const bool corked = mode == 1, queued = mode == 2;
-      SCOPED_TRACE(std::string(profile) + (corked   ? " corked"
-                                           : queued ? " queued"
-                                                    : ""));
+    for (int mode = 0; mode < 4; ++mode) {
+      // Sent at once, corked into batches, every datagram through the send
+      // queue (as when the kernel pushes back for a while), or the server's
+      // through the fan-out send with a header rewrite.
+      const bool corked = mode == 1, queued = mode == 2, fan_out = mode == 3;
+      SCOPED_TRACE(std::string(profile) + (corked    ? " corked"
+                                           : queued  ? " queued"
+                                           : fan_out ? " fan-out"
+                                                     : ""));
       testing::UvTestLoop loop;
       std::vector<Session> server_sessions;
       long server_rtp = 0, server_rtcp = 0, client_rtp = 0;
@@ -112,8 +114,15 @@ TEST(MediaPathAllocations, NonePerPacketInSteadyState) {
       auto send_round = [&](std::uint16_t seq) {
         rtp_out[2] = rtp_back[2] = static_cast<std::uint8_t>(seq >> 8);
         rtp_out[3] = rtp_back[3] = static_cast<std::uint8_t>(seq);
-        bool ok =
-            client->send_rtp(rtp_out).ok() && server.send_rtp(rtp_back).ok();
+        bool ok = client->send_rtp(rtp_out).ok();
+        if (fan_out) {
+          const RtpRewrite rewrite{.ssrc = 0x9abc, .sequence = seq};
+          ok = ok && send_rtp(std::span<const Session>(&server, 1), rtp_back,
+                              std::span<const RtpRewrite>(&rewrite, 1))
+                             .sent == 1;
+        } else {
+          ok = ok && server.send_rtp(rtp_back).ok();
+        }
         if (seq % 10 == 0) ok = ok && client->send_rtcp(rtcp_out).ok();
         if (corked) {  // each round leaves in one call per side
           client->uncork();

@@ -1,5 +1,7 @@
 // The Session handle's members: sends (queued from other threads), callbacks,
 // results, and the association's properties, each on the session's loop.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -110,12 +112,29 @@ Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
 }
 
 Result<size_t> send_media(const std::shared_ptr<SessionImpl>& core,
-                          PacketKind kind,
-                          std::span<const std::uint8_t> packet) {
-  if (core && off_loop(core->dispatcher))
-    return queue_send(core, static_cast<std::uint8_t>(kind), packet);
+                          PacketKind kind, std::span<const std::uint8_t> packet,
+                          const RtpRewrite* rewrite = nullptr) {
+  if (core && off_loop(core->dispatcher)) {
+    if (!rewrite)
+      return queue_send(core, static_cast<std::uint8_t>(kind), packet);
+    // Rewritten before it is queued (the queue copies it again): on the
+    // stack up to a queue slot, which is what the queue takes without a
+    // copy of its own anyway.
+    std::array<std::uint8_t, LoopDispatcher::kMediaSlotBytes> slot;
+    std::vector<std::uint8_t> large;
+    std::span<std::uint8_t> copy;
+    if (packet.size() <= slot.size()) {
+      copy = std::span(slot).first(packet.size());
+    } else {
+      large.resize(packet.size());
+      copy = large;
+    }
+    std::copy(packet.begin(), packet.end(), copy.begin());
+    if (!rewrite->apply(copy)) return make_error(Errc::kSrtpMalformed);
+    return queue_send(core, static_cast<std::uint8_t>(kind), copy);
+  }
   return send_on_socket(core, [&](UdpEndpoint& udp, const PeerAddress& peer) {
-    return udp.send_media(peer, kind, packet);
+    return udp.send_media(peer, kind, packet, rewrite);
   });
 }
 
@@ -126,6 +145,44 @@ UdpEndpoint* socket_of(const std::shared_ptr<SessionImpl>& core) {
 }
 
 }  // namespace
+
+FanOutResult send_rtp(std::span<const Session> to,
+                      std::span<const std::uint8_t> packet,
+                      std::span<const RtpRewrite> rewrites) {
+  FanOutResult result;
+  if (!rewrites.empty() && rewrites.size() != to.size()) {
+    result.failed = to.size();
+    result.first_error = make_error(Errc::kInvalidArgValue);
+    return result;
+  }
+  // Every socket involved stays corked until the last subscriber's packet is
+  // in its batch: one sendmmsg per 32 datagrams (cork nests, so a socket
+  // shared by many subscribers is corked once per subscriber and uncorked as
+  // often). Sockets of other loops batch their queue per wakeup anyway.
+  auto cork_all = [&](bool cork) {
+    for (const Session& s : to) {
+      const auto& core = detail::Handles::core(s);
+      if (!core || off_loop(core->dispatcher)) continue;
+      if (UdpEndpoint* u = socket_of(core)) cork ? u->cork() : u->uncork();
+    }
+  };
+  cork_all(true);
+  for (size_t i = 0; i < to.size(); ++i) {
+    const auto& core = detail::Handles::core(to[i]);
+    Result<size_t> r =
+        core ? send_media(core, PacketKind::kRtp, packet,
+                          rewrites.empty() ? nullptr : &rewrites[i])
+             : Result<size_t>(empty_handle("Session"));
+    if (r.ok()) {
+      ++result.sent;
+    } else {
+      ++result.failed;
+      if (!result.first_error) result.first_error = r.error();
+    }
+  }
+  cork_all(false);
+  return result;
+}
 
 Result<size_t> Session::send(std::span<const std::uint8_t> data) {
   if (core_ && off_loop(core_->dispatcher))

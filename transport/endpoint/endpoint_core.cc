@@ -290,7 +290,7 @@ void EndpointCore::start_srtp(Session& s) {
 Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
                                         PacketKind kind,
                                         std::span<const std::uint8_t> packet,
-                                        TimePoint) {
+                                        TimePoint, const RtpRewrite* rewrite) {
   Session* s = find(peer);
   if (s == nullptr ||
       s->association->state() != DtlsAssociation::State::kOpen) {
@@ -314,6 +314,11 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
   // Copied once into the sink's buffer and protected there: the caller's
   // packet stays as it was, and nothing is allocated.
   std::copy(packet.begin(), packet.end(), buffer.begin());
+  if (rewrite && kind == PacketKind::kRtp &&
+      !rewrite->apply(buffer.first(packet.size()))) {
+    // As a packet that fails to protect: the buffer is not sent.
+    return make_error(Errc::kSrtpMalformed);
+  }
   srtp::PacketResult r = kind == PacketKind::kRtcp
                              ? s->srtp->protect_rtcp(buffer, packet.size())
                              : s->srtp->protect_rtp(buffer, packet.size());

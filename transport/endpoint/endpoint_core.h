@@ -36,6 +36,7 @@
 #include "transport/dtls/dtls_association.h"
 #include "transport/endpoint/demux.h"
 #include "transport/endpoint/half_open_table.h"
+#include "transport/endpoint/rtp_rewrite.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
 
@@ -219,10 +220,12 @@ class EndpointCore {
   // handshake completes, ERR_SRTP_NOT_NEGOTIATED without an SRTP profile, the
   // packet's ERR_SRTP_* code when it cannot be protected, ERR_SEND_QUEUE_FULL
   // or ERR_SOCKET_SEND when the sink refuses it. (No deadline follows from a
-  // packet sent today; `now` keeps the call like every other.)
+  // packet sent today; `now` keeps the call like every other.) With
+  // `rewrite`, an RTP packet's copy is rewritten before it is protected
+  // (ERR_SRTP_MALFORMED when it has no whole RTP header).
   Result<size_t> send_media(const PeerAddress& peer, PacketKind kind,
-                            std::span<const std::uint8_t> packet,
-                            TimePoint now);
+                            std::span<const std::uint8_t> packet, TimePoint now,
+                            const RtpRewrite* rewrite = nullptr);
   // close_notify to one session (it is removed once closed).
   void close_session(const PeerAddress& peer, TimePoint now);
   // Drops one session without an alert. With an error, the session's last

@@ -352,8 +352,9 @@ Result<size_t> UdpEndpoint::send(const PeerAddress& peer,
 }
 
 Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
-                                       std::span<const std::uint8_t> packet) {
-  auto r = core_.send_media(peer, kind, packet, Clock::now());
+                                       std::span<const std::uint8_t> packet,
+                                       const RtpRewrite* rewrite) {
+  auto r = core_.send_media(peer, kind, packet, Clock::now(), rewrite);
   rearm();  // a key at its hard limit ends the session
   return r;
 }

@@ -137,9 +137,11 @@ class UdpEndpoint {
   // Protects one RTP (kind kRtp) or RTCP (kRtcp) packet for `peer` and sends
   // it; returns the bytes put on the wire. ERR_DTLS_SESSION_NOT_OPEN before the
   // handshake completes, ERR_SRTP_NOT_NEGOTIATED without an SRTP profile, and
-  // the packet's ERR_SRTP_* code when it cannot be protected.
+  // the packet's ERR_SRTP_* code when it cannot be protected. `rewrite`:
+  // see EndpointCore::send_media.
   Result<size_t> send_media(const PeerAddress& peer, PacketKind kind,
-                            std::span<const std::uint8_t> packet);
+                            std::span<const std::uint8_t> packet,
+                            const RtpRewrite* rewrite = nullptr);
   // The session's media counters (null before its SRTP keys exist).
   const srtp::MediaCounters* media_counters(const PeerAddress& peer);
   // The session's SRTP context (null before its keys exist).
