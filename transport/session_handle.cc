@@ -98,16 +98,25 @@ T read_association(const std::shared_ptr<SessionImpl>& core, T fallback,
 
 // Sends through the session's socket on the loop: ERR_DTLS_SESSION_NOT_OPEN
 // while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has ended.
+// The socket a session sends on (loop thread): ERR_DTLS_SESSION_NOT_OPEN
+// while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has
+// ended.
+Result<std::shared_ptr<UdpEndpoint>> socket_for_send(
+    const std::shared_ptr<SessionImpl>& core) {
+  if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
+  auto ep = core->endpoint.lock();
+  if (core->ended || !ep || !ep->udp) return destroyed();
+  return ep->udp;
+}
+
 template <class F>
 Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
                               F&& send) {
   if (!core) return empty_handle("Session");
   return on_loop(core->dispatcher, [&]() -> Result<size_t> {
-    // Its host name is still being resolved.
-    if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
-    auto ep = core->endpoint.lock();
-    if (core->ended || !ep || !ep->udp) return destroyed();
-    return send(*ep->udp, core->peer);
+    auto udp = socket_for_send(core);
+    if (!udp.ok()) return udp.error();
+    return send(**udp, core->peer);
   });
 }
 
@@ -155,24 +164,32 @@ FanOutResult send_rtp(std::span<const Session> to,
     result.first_error = make_error(Errc::kInvalidArgValue);
     return result;
   }
-  // Every socket involved stays corked until the last subscriber's packet is
-  // in its batch: one sendmmsg per 32 datagrams (cork nests, so a socket
-  // shared by many subscribers is corked once per subscriber and uncorked as
-  // often). Sockets of other loops batch their queue per wakeup anyway.
-  auto cork_all = [&](bool cork) {
-    for (const Session& s : to) {
-      const auto& core = detail::Handles::core(s);
-      if (!core || off_loop(core->dispatcher)) continue;
-      if (UdpEndpoint* u = socket_of(core)) cork ? u->cork() : u->uncork();
+  // Every socket met stays corked until the last subscriber's packet is in
+  // its batch: one sendmmsg per 32 datagrams. Subscribers are usually on one
+  // socket (or a few: one per worker); past kMaxSockets distinct ones, the
+  // rest are sent uncorked, which is still correct. Sessions of other loops
+  // are queued (their loop batches per wakeup).
+  constexpr size_t kMaxSockets = 8;
+  std::array<std::shared_ptr<UdpEndpoint>, kMaxSockets> corked;
+  size_t sockets = 0;
+  auto send_one = [&](const std::shared_ptr<SessionImpl>& core,
+                      const RtpRewrite* rewrite) -> Result<size_t> {
+    if (!core) return empty_handle("Session");
+    if (off_loop(core->dispatcher))
+      return send_media(core, PacketKind::kRtp, packet, rewrite);
+    auto udp = socket_for_send(core);
+    if (!udp.ok()) return udp.error();
+    const auto end = corked.begin() + static_cast<std::ptrdiff_t>(sockets);
+    if (sockets < kMaxSockets && std::find(corked.begin(), end, *udp) == end) {
+      (*udp)->cork();
+      corked[sockets++] = *udp;
     }
+    return (*udp)->send_media(core->peer, PacketKind::kRtp, packet, rewrite);
   };
-  cork_all(true);
   for (size_t i = 0; i < to.size(); ++i) {
-    const auto& core = detail::Handles::core(to[i]);
-    Result<size_t> r =
-        core ? send_media(core, PacketKind::kRtp, packet,
-                          rewrites.empty() ? nullptr : &rewrites[i])
-             : Result<size_t>(empty_handle("Session"));
+    const Result<size_t> r =
+        send_one(detail::Handles::core(to[i]),
+                 rewrites.empty() ? nullptr : &rewrites[i]);
     if (r.ok()) {
       ++result.sent;
     } else {
@@ -180,7 +197,7 @@ FanOutResult send_rtp(std::span<const Session> to,
       if (!result.first_error) result.first_error = r.error();
     }
   }
-  cork_all(false);
+  for (size_t k = 0; k < sockets; ++k) corked[k]->uncork();
   return result;
 }
 
