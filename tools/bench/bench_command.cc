@@ -44,6 +44,8 @@ const char kBenchUsage[] =
     "                     every stack and run the same losses)\n"
     "  --cross-thread N   sends from another thread beside sends on the loop,\n"
     "                     N packets each (default 200000, 0 skips)\n"
+    "  --fanout N,M       the fan-out phase with N, M... subscribers\n"
+    "                     (default 1,10,100,1000; 0 skips)\n"
     "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
@@ -281,9 +283,63 @@ std::string cross_thread_json(const CrossThreadResult& r) {
   return j.str();
 }
 
+std::string to_fanout_table(const FanOutBenchResult& r) {
+  std::ostringstream t;
+  t << "fan-out (one packet to N subscribers with a per-subscriber SSRC "
+       "rewrite; sender on CPU "
+    << r.cpu_sender << ", subscribers on CPU " << r.cpu_subscribers
+    << "; packets out per second of that core)\n";
+  t << "  ours/bound: ours / the same protects and sendmmsg calls made by "
+       "hand on that core, the issue's target 0.9\n";
+  char row[160];
+  std::snprintf(row, sizeof(row), "%-24s %7s %6s %11s %8s %11s %10s %8s %9s\n",
+                "profile", "payload", "N", "ours/s", "Gbit/s", "bound/s",
+                "ours/bound", "refused", "b.refused");
+  t << row;
+  for (const FanOutPoint& p : r.points) {
+    std::snprintf(row, sizeof(row),
+                  "%-24s %7zu %6d %11.0f %8.3f %11.0f %10.2f %8llu %9llu",
+                  p.profile.c_str(), p.payload, p.subscribers, p.ours_pps,
+                  p.gbit_per_s(), p.bound_pps, p.ratio(),
+                  static_cast<unsigned long long>(p.failed),
+                  static_cast<unsigned long long>(p.bound_refused));
+    t << row << (p.first_refusal.empty() ? "" : " " + p.first_refusal) << "\n";
+  }
+  t << "  subscribers that received packets: " << r.subscribers_reached
+    << " of " << r.subscribers_sent_to << "; every received packet the "
+    << "publisher's payload under an SSRC it gave out: "
+    << (r.sample_ok ? "yes" : "NO") << "\n";
+  return t.str();
+}
+
+std::string fanout_json(const FanOutBenchResult& r) {
+  std::ostringstream j;
+  j << "{\"cpu_sender\": " << r.cpu_sender
+    << ", \"cpu_subscribers\": " << r.cpu_subscribers
+    << ", \"subscribers_reached\": " << r.subscribers_reached
+    << ", \"subscribers_sent_to\": " << r.subscribers_sent_to
+    << ", \"sample_ok\": " << (r.sample_ok ? "true" : "false")
+    << ", \"points\": [";
+  for (size_t i = 0; i < r.points.size(); ++i) {
+    const FanOutPoint& p = r.points[i];
+    j << (i ? "," : "") << "\n    {\"profile\": \"" << p.profile
+      << "\", \"payload\": " << p.payload
+      << ", \"subscribers\": " << p.subscribers
+      << ", \"ours_pps\": " << p.ours_pps
+      << ", \"gbit_per_s\": " << p.gbit_per_s()
+      << ", \"bound_pps\": " << p.bound_pps << ", \"ratio\": " << p.ratio()
+      << ", \"refused\": " << p.failed
+      << ", \"bound_refused\": " << p.bound_refused << ", \"first_refusal\": \""
+      << p.first_refusal << "\"}";
+  }
+  j << "]}";
+  return j.str();
+}
+
 std::string to_json(const BenchOptions& o, const BenchResult& r,
                     const LossyResult* lossy,
-                    const CrossThreadResult* cross_thread) {
+                    const CrossThreadResult* cross_thread,
+                    const FanOutBenchResult* fanout) {
   std::ostringstream j;
   const HandshakeResult& h = r.handshake;
   j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
@@ -371,6 +427,7 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   if (lossy != nullptr) j << ",\n  \"lossy\": " << lossy_json(*lossy);
   if (cross_thread != nullptr)
     j << ",\n  \"cross_thread\": " << cross_thread_json(*cross_thread);
+  if (fanout != nullptr) j << ",\n  \"fanout\": " << fanout_json(*fanout);
   j << "\n}\n";
   return j.str();
 }
@@ -453,6 +510,7 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   BenchOptions o;
   LossyOptions lossy;
   CrossThreadOptions cross_thread;
+  FanOutOptions fanout;
   bool lossy_only = false;
   std::string json, svg;
   auto bad = [&](const std::string& what) {
@@ -550,6 +608,13 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                parse_number(args[i + 1], 0, 1e7, v)) {
       cross_thread.packets = static_cast<int>(v);
       ++i;
+    } else if (a == "--fanout" && has_value) {
+      fanout.subscribers.clear();
+      for (const std::string& p : split(args[++i])) {
+        if (!parse_number(p, 0, 5000, v))
+          return bad("bad subscriber count '" + p + "'");
+        if (v > 0) fanout.subscribers.push_back(static_cast<int>(v));
+      }
     } else if (a == "--lossy-only") {
       lossy_only = true;
     } else if (a == "--json" && has_value) {
@@ -585,6 +650,13 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     x = std::move(run).value();
     out << "\n" << to_cross_thread_table(*x);
   }
+  std::optional<FanOutBenchResult> f;
+  if (!lossy_only && !fanout.subscribers.empty()) {
+    auto run = run_fanout_bench(fanout, progress);
+    if (!run.ok()) return failed(run.error());
+    f = std::move(run).value();
+    out << "\n" << to_fanout_table(*f);
+  }
   std::optional<LossyResult> l;
   if (lossy.handshakes > 0 || lossy.openssl_handshakes > 0) {
     auto run = run_lossy_bench(lossy, progress);
@@ -594,7 +666,8 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   }
   std::string json_text;
   if (r) {
-    json_text = to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr);
+    json_text =
+        to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr, f ? &*f : nullptr);
   } else if (l) {
     json_text = "{\n  \"lossy\": " + lossy_json(*l) + "\n}\n";
   }

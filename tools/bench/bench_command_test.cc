@@ -200,6 +200,41 @@ TEST(BenchCommand, CrossThreadPhase) {
   EXPECT_EQ(run_cross_thread_bench(o)->foreign_delivered, 0u);
 }
 
+// The fan-out phase on a few subscribers: both figures for every point, no
+// refusals, every subscriber reached with the publisher's packets, table
+// and JSON carry them; bad options are refused.
+TEST(BenchCommand, FanOutPhase) {
+  FanOutOptions o;
+  o.subscribers = {1, 3};
+  o.payloads = {200};
+  o.profiles = {"SRTP_AEAD_AES_128_GCM"};
+  o.seconds = 0.02;
+  auto r = run_fanout_bench(o, [](const std::string&) {});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->points.size(), 2u);
+  for (const FanOutPoint& p : r->points) {
+    EXPECT_GT(p.ours_pps, 0);
+    EXPECT_GT(p.bound_pps, 0);
+    EXPECT_EQ(p.failed, 0u) << p.first_refusal;
+    EXPECT_GT(p.gbit_per_s(), 0);
+  }
+  EXPECT_EQ(r->subscribers_sent_to, 3u);
+  EXPECT_EQ(r->subscribers_reached, 3u);
+  EXPECT_TRUE(r->sample_ok);
+  const std::string table = to_fanout_table(*r);
+  EXPECT_NE(table.find("ours/bound"), std::string::npos);
+  std::printf("%s", table.c_str());
+  o.subscribers = {0};
+  EXPECT_EQ(run_fanout_bench(o, [](const std::string&) {}).error().code,
+            "ERR_OUT_OF_RANGE");
+  o.subscribers = {1};
+  o.profiles = {"SRTP_NULL"};
+  EXPECT_EQ(run_fanout_bench(o, [](const std::string&) {}).error().code,
+            "ERR_INVALID_ARG_VALUE");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_bench_command({"--fanout", "10,x"}, out, err), 2);
+}
+
 TEST(BenchCommand, UsageErrors) {
   std::ostringstream out, err;
   EXPECT_EQ(run_bench_command({"--handshakes", "0"}, out, err), 2);
@@ -216,6 +251,7 @@ TEST(BenchCommand, UsageErrors) {
   EXPECT_NE(help.str().find("--concurrency"), std::string::npos);
   EXPECT_NE(help.str().find("--no-offload"), std::string::npos);
   EXPECT_NE(help.str().find("--recv-buffer"), std::string::npos);
+  EXPECT_NE(help.str().find("--fanout"), std::string::npos);
 }
 
 // The UDP ceiling counts every datagram whether runs cross the kernel as

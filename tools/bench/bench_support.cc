@@ -1,5 +1,6 @@
 #include "tools/bench/bench_support.h"
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -54,6 +55,23 @@ double thread_cpu_seconds() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) +
          static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void pin_this_thread(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  sched_setaffinity(0, sizeof(one), &one);
+}
+
+std::vector<int> allowed_cpus(size_t n) {
+  std::vector<int> out;
+  cpu_set_t all;
+  if (sched_getaffinity(0, sizeof(all), &all) != 0) return out;
+  for (int cpu = 0; cpu < CPU_SETSIZE && out.size() < n; ++cpu)
+    if (CPU_ISSET(cpu, &all)) out.push_back(cpu);
+  return out;
 }
 
 }  // namespace dtls::bench

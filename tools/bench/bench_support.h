@@ -29,6 +29,11 @@ std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc);
 // CPU time of the calling thread.
 double thread_cpu_seconds();
 
+// Pins the calling thread to one CPU (-1: leaves it alone).
+void pin_this_thread(int cpu);
+// The first `n` CPUs this process may run on (fewer when it has fewer).
+std::vector<int> allowed_cpus(size_t n);
+
 }  // namespace dtls::bench
 
 #endif  // DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_

@@ -49,15 +49,6 @@ bool pin_loop(EventLoop& loop, const cpu_set_t& mask) {
       [&] { return sched_setaffinity(0, sizeof(mask), &mask) == 0; });
 }
 
-// Pins the calling thread to one CPU (-1: leaves it alone).
-void pin_this_thread(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(cpu, &one);
-  sched_setaffinity(0, sizeof(one), &one);
-}
-
 // Runs `f` on a thread of its own pinned to `cpu`, so the caller's affinity
 // stays, and returns what it returned.
 template <typename F>
@@ -75,12 +66,11 @@ auto on_cpu(int cpu, F&& f) -> decltype(f()) {
 CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
   cpu_set_t all;
   if (sched_getaffinity(0, sizeof(all), &all) != 0) return {};
+  const std::vector<int> cpus = allowed_cpus(2);
+  if (cpus.size() < 2) return {};
   CorePair c;
-  for (int cpu = 0; cpu < CPU_SETSIZE && c.receiver < 0; ++cpu) {
-    if (!CPU_ISSET(cpu, &all)) continue;
-    (c.sender < 0 ? c.sender : c.receiver) = cpu;
-  }
-  if (c.receiver < 0) return {};
+  c.sender = cpus[0];
+  c.receiver = cpus[1];
   cpu_set_t tx, rx;
   CPU_ZERO(&tx);
   CPU_ZERO(&rx);
