@@ -420,7 +420,7 @@ void UdpEndpoint::on_timer() {
   rearm();
 }
 
-void UdpEndpoint::rearm(TimePoint now) {
+void UdpEndpoint::rearm() {
   if (released_) return;
   auto next = core_.next_deadline();
   if (next == armed_) return;
@@ -429,7 +429,8 @@ void UdpEndpoint::rearm(TimePoint now) {
     uv_timer_stop(&timer_);
     return;
   }
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now())
+                .count();
   uv_timer_start(&timer_, timer_cb,
                  static_cast<std::uint64_t>(std::max<long long>(ms, 0)), 0);
 }

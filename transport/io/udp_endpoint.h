@@ -241,8 +241,9 @@ class UdpEndpoint {
   static EndpointCore::Callbacks core_callbacks(Callbacks& callbacks);
   void on_datagram(std::span<std::uint8_t> data, const sockaddr* from,
                    TimePoint now);
-  // Arms the timer at the core's next deadline (when it moved).
-  void rearm(TimePoint now = Clock::now());
+  // Arms the timer at the core's next deadline, when it moved (the clock is
+  // read only then: this runs after every packet sent).
+  void rearm();
   void on_timer();
   // 0, UV_ENOBUFS when the send queue is full (dropped), or the socket error.
   int send_datagram(const PeerAddress& to, std::span<const std::uint8_t> data);
