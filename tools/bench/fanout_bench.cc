@@ -23,6 +23,8 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+constexpr int kSlices = 3;
+
 // A thousand subscribers are a thousand client sockets: the soft limit on
 // open files is often 1024.
 void raise_open_file_limit() {
@@ -306,27 +308,24 @@ Result<FanOutBenchResult> run_fanout_bench(
           return st.send_queue_drops + st.send_errors;
         };
         const std::uint64_t drops_before = drops();
-        std::tie(point.ours_pps, point.failed) = measure(
-            pd, o.seconds,
-            [&]() -> std::uint64_t {
-              std::uint64_t failed = 0;
-              const auto end = Steady::now() + std::chrono::milliseconds(2);
-              do {
-                stamp(packet, ++seq);
-                for (RtpRewrite& w : rewrites) ++*w.sequence;
-                const FanOutResult r = send_rtp(to, packet, rewrites);
-                failed += r.failed;
-                if (r.first_error && point.first_refusal.empty())
-                  point.first_refusal = std::string(r.first_error->code);
-              } while (Steady::now() < end);
-              return failed;
-            },
-            [&] { return endpoint->stats().packets_sent; });
-        point.failed += drops() - drops_before;
-        for (int i = 0; i < n; ++i) {
-          subscriber_seq[static_cast<size_t>(i)] =
-              *rewrites[static_cast<size_t>(i)].sequence;
-        }
+        auto measure_ours = [&](double seconds) {
+          return measure(
+              pd, seconds,
+              [&]() -> std::uint64_t {
+                std::uint64_t failed = 0;
+                const auto end = Steady::now() + std::chrono::milliseconds(2);
+                do {
+                  stamp(packet, ++seq);
+                  for (RtpRewrite& w : rewrites) ++*w.sequence;
+                  const FanOutResult r = send_rtp(to, packet, rewrites);
+                  failed += r.failed;
+                  if (r.first_error && point.first_refusal.empty())
+                    point.first_refusal = std::string(r.first_error->code);
+                } while (Steady::now() < end);
+                return failed;
+              },
+              [&] { return endpoint->stats().packets_sent; });
+        };
         // The bound: the same protects and sendmmsg calls by hand, under
         // each subscriber's own keys and an SSRC ours did not use (a fresh
         // stream at the subscriber, so that it does the same work for these
@@ -352,32 +351,56 @@ Result<FanOutBenchResult> run_fanout_bench(
         }
         auto out = std::make_unique<SendBatch>();
         std::uint64_t bound_left = 0;  // the loop's thread only
-        std::tie(point.bound_pps, point.bound_refused) = measure(
-            pd, o.seconds,
-            [&]() -> std::uint64_t {
-              std::uint64_t attempted = 0, taken = 0;
-              const auto end = Steady::now() + std::chrono::milliseconds(2);
-              do {
-                stamp(packet, ++seq);
-                for (RtpRewrite& w : bound_rewrites) ++*w.sequence;
-                for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-                  std::span<std::uint8_t> slot = out->next_slot();
-                  std::copy(packet.begin(), packet.end(), slot.begin());
-                  bound_rewrites[i].apply(slot.first(packet.size()));
-                  const srtp::PacketResult r =
-                      contexts[i]->protect_rtp(slot, packet.size());
-                  ++attempted;
-                  if (!r.ok()) continue;  // counted refused
-                  out->commit(r.length, reinterpret_cast<const sockaddr*>(
-                                            &destinations[i]));
-                  if (out->full()) taken += flush(*out, fd);
-                }
-                taken += flush(*out, fd);
-              } while (Steady::now() < end);
-              bound_left += taken;
-              return attempted - taken;
-            },
-            [&] { return pd.call([&] { return bound_left; }); });
+        auto measure_bound = [&](double seconds) {
+          return measure(
+              pd, seconds,
+              [&]() -> std::uint64_t {
+                std::uint64_t attempted = 0, taken = 0;
+                const auto end = Steady::now() + std::chrono::milliseconds(2);
+                do {
+                  stamp(packet, ++seq);
+                  for (RtpRewrite& w : bound_rewrites) ++*w.sequence;
+                  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+                    std::span<std::uint8_t> slot = out->next_slot();
+                    std::copy(packet.begin(), packet.end(), slot.begin());
+                    bound_rewrites[i].apply(slot.first(packet.size()));
+                    const srtp::PacketResult r =
+                        contexts[i]->protect_rtp(slot, packet.size());
+                    ++attempted;
+                    if (!r.ok()) continue;  // counted refused
+                    out->commit(r.length, reinterpret_cast<const sockaddr*>(
+                                              &destinations[i]));
+                    if (out->full()) taken += flush(*out, fd);
+                  }
+                  taken += flush(*out, fd);
+                } while (Steady::now() < end);
+                bound_left += taken;
+                return attempted - taken;
+              },
+              [&] { return pd.call([&] { return bound_left; }); });
+        };
+        // Slices, each of ours right before one of the bound, so that a
+        // change of the VM's pace moves one slice; the medians are kept.
+        std::vector<double> ours, bound, ratios;
+        for (int k = 0; k < kSlices; ++k) {
+          const auto [ours_pps, ours_failed] =
+              measure_ours(o.seconds / kSlices);
+          const auto [bound_pps, bound_failed] =
+              measure_bound(o.seconds / kSlices);
+          ours.push_back(ours_pps);
+          bound.push_back(bound_pps);
+          ratios.push_back(bound_pps > 0 ? ours_pps / bound_pps : 0);
+          point.failed += ours_failed;
+          point.bound_refused += bound_failed;
+        }
+        point.failed += drops() - drops_before;
+        point.ours_pps = median(ours);
+        point.bound_pps = median(bound);
+        point.slice_ratio = median(ratios);
+        for (int i = 0; i < n; ++i) {
+          subscriber_seq[static_cast<size_t>(i)] =
+              *rewrites[static_cast<size_t>(i)].sequence;
+        }
         held.release();
         result.points.push_back(point);
       }

@@ -22,14 +22,14 @@ struct FanOutOptions {
   std::vector<size_t> payloads = {200, 1200};
   std::vector<std::string> profiles = {"SRTP_AES128_CM_SHA1_80",
                                        "SRTP_AEAD_AES_128_GCM"};
-  double seconds = 0.3;  // per measurement, on the sending core
+  double seconds = 0.3;  // each of ours and the bound, in 3 slices
 };
 
 struct FanOutPoint {
   std::string profile;
   size_t payload = 0;
   int subscribers = 0;
-  // Packets out per second, one core sending.
+  // Packets out per second, one core sending (medians of the slices).
   double ours_pps = 0;
   double bound_pps = 0;
   // Datagrams not sent: refused by our endpoint (its send queue full), and
@@ -37,7 +37,10 @@ struct FanOutPoint {
   std::uint64_t failed = 0;
   std::uint64_t bound_refused = 0;
   std::string first_refusal;  // the error code of our first refusal
-  double ratio() const { return bound_pps > 0 ? ours_pps / bound_pps : 0; }
+  // The median of the slices' ours/bound (each slice of ours measured
+  // right before one of the bound).
+  double slice_ratio = 0;
+  double ratio() const { return slice_ratio; }
   double gbit_per_s() const;  // ours, SRTP datagrams on the wire
 };
 
