@@ -407,5 +407,64 @@ TEST(DtlsApiThreads, SendsFailingAfterTheEndAreCounted) {
   loop->stop();
 }
 
+// The fan-out send from a thread that is not the subscribers' loop: each
+// packet is rewritten, then queued as send_rtp from another thread is, and
+// arrives under its subscriber's SSRC.
+TEST(DtlsApiThreads, FanOutFromAnotherThreadIsQueued) {
+  auto loop = std::move(EventLoop::start()).value();
+  std::mutex mu;
+  std::vector<Session> subscribers;
+  SessionListener each;
+  each.on_created = [&](Session& s) {
+    std::lock_guard lock(mu);
+    subscribers.push_back(s);
+  };
+  auto e = listen(*loop, each, listen_options());
+  ASSERT_TRUE(e.ok());
+  std::atomic<int> got{0};
+  std::atomic<std::uint32_t> ssrc_sum{0};
+  SessionListener mine;
+  mine.on_rtp = [&](Session&, std::span<const std::uint8_t> p) {
+    ssrc_sum += (std::uint32_t{p[8]} << 24) | (std::uint32_t{p[9]} << 16) |
+                (std::uint32_t{p[10]} << 8) | p[11];
+    got++;
+  };
+  std::vector<Session> clients;
+  for (int i = 0; i < 2; ++i) {
+    auto c =
+        connect(*loop, "127.0.0.1", e->address().port, connect_options(), mine);
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
+    clients.push_back(*c);
+  }
+  std::vector<Session> to;
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (subscribers.size() == 2) {
+        to = subscribers;
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(to.size(), 2u);
+  const std::vector<RtpRewrite> rewrites = {{.ssrc = 7}, {.ssrc = 9}};
+  const FanOutResult r = send_rtp(to, rtp(1, 1, 100), rewrites);
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(r.failed, 0u);
+  for (int i = 0; i < 1000 && got < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(got.load(), 2);
+  EXPECT_EQ(ssrc_sum.load(), 16u);
+  // A rewrite of what is not RTP fails before anything is queued.
+  const FanOutResult bad =
+      send_rtp(to, Bytes(8, 0x80), std::span(rewrites).first(2));
+  EXPECT_EQ(bad.failed, 2u);
+  EXPECT_EQ(bad.first_error->errc, Errc::kSrtpMalformed);
+  loop->stop();
+}
+
 }  // namespace
 }  // namespace dtls
