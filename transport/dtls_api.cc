@@ -61,9 +61,10 @@ Result<Session> connect_on(uv_loop_t* loop,
   if (!opened.ok()) return opened.error();
   std::shared_ptr<SessionImpl> session_core = std::move(opened).value();
   if (dispatcher) {
-    dispatcher->at_stop([weak = std::weak_ptr(session_core)] {
-      if (auto s = weak.lock()) s->close_now();
-    });
+    session_core->stop_hook =
+        dispatcher->at_stop([weak = std::weak_ptr(session_core)] {
+          if (auto s = weak.lock()) s->close_now();
+        });
   }
   Session session;
   session.core_ = session_core;

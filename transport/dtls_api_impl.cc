@@ -84,6 +84,8 @@ void SessionImpl::opened_with(const DtlsAssociation& a) {
 void SessionImpl::finish() {
   cross_state.store(kEnded, std::memory_order_release);
   ended = true;
+  if (stop_hook != 0 && dispatcher) dispatcher->cancel_stop(stop_hook);
+  stop_hook = 0;
   resolving = false;
   ice_waiting = false;
   snapshot.is_connected = false;
@@ -262,6 +264,8 @@ void EndpointImpl::handle_closed() {
   // call listen, connect, close or destroy on this endpoint, and those are
   // refused or do nothing.
   ended = true;
+  if (stop_hook != 0 && dispatcher) dispatcher->cancel_stop(stop_hook);
+  stop_hook = 0;
   // Sessions still here when the socket went end with it.
   auto left = std::move(sessions);
   sessions.clear();
@@ -434,6 +438,7 @@ EndpointStats EndpointImpl::live_stats() const {
   static_cast<EndpointCounters&>(out) = udp->stats();
   out.created_at = created_at;
   out.half_open = udp->half_open_count();
+  out.deadlines = udp->deadline_count();
   out.is_connected = true;
   return out;
 }

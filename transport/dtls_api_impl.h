@@ -70,6 +70,8 @@ struct SessionImpl : QueuedMediaTarget {
   void opened_with(const DtlsAssociation& a);
 
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  // Its LoopDispatcher::at_stop hook (0: none), cancelled when it ends.
+  std::uint64_t stop_hook = 0;
   const std::uint64_t id = next_handle_id();
   std::weak_ptr<EndpointImpl> endpoint;
   // connect(): what the handles share and whose last drop closes the
@@ -124,6 +126,8 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
 
   uv_loop_t* const loop;
   const std::shared_ptr<LoopDispatcher> dispatcher;  // null: caller's loop
+  // Its LoopDispatcher::at_stop hook (0: none), cancelled when it ends.
+  std::uint64_t stop_hook = 0;
   const std::uint64_t id = next_handle_id();
   // Null until listen() or the first connect() binds it (Endpoint::create
   // makes an endpoint with none), and again after the end.

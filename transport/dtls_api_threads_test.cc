@@ -466,5 +466,53 @@ TEST(DtlsApiThreads, FanOutFromAnotherThreadIsQueued) {
   loop->stop();
 }
 
+// Every connect() and every endpoint registers a hook that closes it when
+// its EventLoop stops; one that ends first takes its hook back. Before, the
+// hooks stayed until the loop stopped, each keeping its session's memory
+// (a weak reference to a make_shared object): 1.3 KiB per connect() for
+// the loop's whole life, which the churn soak showed as steady growth.
+TEST(DtlsApiThreads, SessionsAndEndpointsThatEndLeaveNoStopHook) {
+  auto loop = std::move(EventLoop::start()).value();
+  auto hooks = [&] {
+    return loop->dispatcher()->call(
+        [&] { return loop->dispatcher()->stop_hook_count(); });
+  };
+  auto endpoint = listen(
+      *loop, [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  const size_t with_endpoint = hooks();
+  EXPECT_EQ(with_endpoint, 1u);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Session> clients;
+    for (int i = 0; i < 10; ++i) {
+      auto c = connect(*loop, "127.0.0.1", endpoint->address().port,
+                       connect_options());
+      ASSERT_TRUE(c.ok()) << c.error().to_string();
+      clients.push_back(*c);
+    }
+    EXPECT_EQ(hooks(), with_endpoint + 10);
+    for (Session& c : clients) {
+      ASSERT_EQ(c.opened().wait_for(std::chrono::seconds(10)),
+                std::future_status::ready);
+      c.close();
+    }
+    for (Session& c : clients) {
+      ASSERT_EQ(c.closed().wait_for(std::chrono::seconds(10)),
+                std::future_status::ready);
+    }
+    EXPECT_EQ(hooks(), with_endpoint);
+  }
+  auto created = Endpoint::create(*loop);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(hooks(), with_endpoint + 1);
+  created->close();
+  endpoint->close();
+  ASSERT_EQ(endpoint->closed().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  ASSERT_EQ(created->closed().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(hooks(), 0u);
+}
+
 }  // namespace
 }  // namespace dtls

@@ -100,7 +100,7 @@ void cork_socket(const std::shared_ptr<LoopDispatcher>& dispatcher,
 
 Endpoint Handles::endpoint(std::shared_ptr<EndpointImpl> core) {
   if (core->dispatcher) {
-    core->dispatcher->at_stop([weak = std::weak_ptr(core)] {
+    core->stop_hook = core->dispatcher->at_stop([weak = std::weak_ptr(core)] {
       if (auto c = weak.lock()) c->close_now();
     });
   }

@@ -183,7 +183,8 @@ void LoopDispatcher::drain() {
 
 void LoopDispatcher::stop_on_loop() {
   auto hooks = std::move(stop_hooks_);
-  for (auto& hook : hooks) hook();
+  stop_hooks_.clear();
+  for (auto& [id, hook] : hooks) hook();
   // Whatever was posted before this point still runs on the loop; whatever
   // comes after runs at its caller (post()).
   for (;;) {

@@ -99,6 +99,26 @@ TEST(EventLoop, StopRunsHooksAndLaterCallsRunAtTheCaller) {
   loop.reset();  // a second stop (the destructor) is harmless
 }
 
+// A hook whose owner ended first is cancelled: it never runs, and the loop
+// keeps nothing of it.
+TEST(EventLoop, CancelledStopHooksDoNotRunAndAreNotKept) {
+  auto loop = std::move(EventLoop::start()).value();
+  auto d = loop->dispatcher();
+  std::vector<int> ran;
+  d->call([&] {
+    const auto first = d->at_stop([&] { ran.push_back(1); });
+    d->at_stop([&] { ran.push_back(2); });
+    const auto third = d->at_stop([&] { ran.push_back(3); });
+    EXPECT_EQ(d->stop_hook_count(), 3u);
+    d->cancel_stop(first);
+    d->cancel_stop(third);
+    d->cancel_stop(third);  // twice is harmless
+    EXPECT_EQ(d->stop_hook_count(), 1u);
+  });
+  loop->stop();
+  EXPECT_EQ(ran, std::vector<int>{2});
+}
+
 // A loop waiting in a call() to another loop answers the calls made to it
 // meanwhile: a call from A to B whose function calls back into A, and A and
 // B calling each other at the same time, finish instead of waiting forever.
