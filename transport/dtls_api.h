@@ -103,6 +103,11 @@ struct EndpointStats : EndpointCounters {
   std::optional<TimePoint> destroyed_at;
   // Half-open handshakes now (see ListenOptions::max_half_open).
   std::uint64_t half_open = 0;
+  // Deadlines the endpoint's one timer serves now: at most one per session
+  // (handshake retransmission, idle timeouts), and one each for the
+  // half-open table, ICE consent and the cookie rotation. Idle established
+  // sessions without an idle timeout hold none.
+  std::uint64_t deadlines = 0;
   bool is_connected = false;
 };
 

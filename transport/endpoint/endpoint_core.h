@@ -267,6 +267,10 @@ class EndpointCore {
   size_t session_count() const { return sessions_.size(); }
   // Server handshakes accepted whose peer has not answered our first flight.
   size_t half_open_count() const { return half_open_.size(); }
+  // Deadlines pending: one per session that has one, the half-open table's,
+  // the ICE table's and the cookie rotation's. The endpoint's one timer
+  // serves them all.
+  size_t deadline_count() const { return deadlines_.size(); }
   bool closing() const { return closing_; }
   const EndpointCounters& stats() const { return stats_; }
   // For the I/O layer's own counters.

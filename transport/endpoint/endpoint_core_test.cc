@@ -310,11 +310,16 @@ TEST(EndpointCore, MediaIdleTimeoutIsArmedByTheFirstPacket) {
   ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
   net.run_for(milliseconds(10000));  // no media: nothing ends it
   EXPECT_EQ(srec.count(DtlsEvent::Type::kError), 0);
+  // An idle established session holds no deadline: the endpoint's timer
+  // has nothing to run for it, however many there are; the one left is the
+  // cookie rotation's.
+  EXPECT_EQ(s.deadline_count(), 1u);
   ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
                            testing::make_rtp(5, 1, 100), net.now())
                   .ok());
   net.run_for(milliseconds(10));
   ASSERT_EQ(srec.media.size(), 1u);
+  EXPECT_EQ(s.deadline_count(), 2u);  // and media_idle_timeout's
   const TimePoint last_heard = net.now();
   net.remove(client_address(1));
   ASSERT_TRUE(
@@ -323,6 +328,7 @@ TEST(EndpointCore, MediaIdleTimeoutIsArmedByTheFirstPacket) {
   EXPECT_EQ(srec.error_codes(),
             std::vector<std::string>{"ERR_DTLS_IDLE_TIMEOUT"});
   EXPECT_EQ(s.session_count(), 0u);
+  EXPECT_EQ(s.deadline_count(), 1u);
 }
 
 // RFC 6347 §4.2.1: the cookie secret rotates every cookie_rotation; a cookie

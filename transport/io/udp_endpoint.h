@@ -204,6 +204,7 @@ class UdpEndpoint {
   size_t session_count() const { return core_.session_count(); }
   // Server handshakes accepted whose peer has not answered our first flight.
   size_t half_open_count() const { return core_.half_open_count(); }
+  size_t deadline_count() const { return core_.deadline_count(); }
   bool closing() const { return core_.closing(); }
   const UdpEndpointStats& stats() const { return core_.stats(); }
   // Datagrams waiting in libuv's send queue (node dgram's
