@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   std::string_view command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "bench-idle-clients" && args.size() == 5) {
-    // The memory phase's child process (see tools/bench/loopback_bench.h).
+    // The sessions phase's child processes (see tools/bench/scale_bench.h).
     return dtls::bench::run_idle_clients(
         static_cast<std::uint16_t>(std::stoi(args[0])), std::stoi(args[1]),
         args[2], args[3], args[4]);

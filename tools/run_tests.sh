@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs every test, then the whole suite again under ASan+LSan+UBSan, then the DTLS
-# tests against Debian's other OpenSSL 3.0 builds (tools/older_openssl_tests.sh), and prints
-# "N passed, M failed" counting real test cases of every pass. --no-sanitizers and
-# --no-older-openssl skip those passes; other arguments go to `bazel test`. Exits non-zero on any
-# failure.
+# Builds and runs every test, then the ten-minute churn soak (//tools/bench:soak_test), then the
+# whole suite again under ASan+LSan+UBSan, then the DTLS tests against Debian's other OpenSSL 3.0
+# builds (tools/older_openssl_tests.sh), and prints "N passed, M failed" counting real test cases
+# of every pass. --no-soak, --no-sanitizers and --no-older-openssl skip those passes; other
+# arguments go to `bazel test`. Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -13,11 +13,13 @@ trap 'rm -rf "$out"' EXIT
 
 sanitize=1
 older=1
+soak=1
 args=()
 for a in "$@"; do
   case "$a" in
     --no-sanitizers) sanitize=0 ;;
     --no-older-openssl) older=0 ;;
+    --no-soak) soak=0 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -25,6 +27,15 @@ done
 bazel test //... --keep_going --build_event_json_file="$out/bep.json" "${args[@]}"
 rc=$?
 beps=("$out/bep.json")
+
+# The churn soak: sessions joining and leaving for ten minutes while media flows; RSS,
+# descriptors and deadlines must stay flat (tagged manual: //... leaves it out).
+if [[ $soak -eq 1 ]]; then
+  bazel test //tools/bench:soak_test --test_output=all \
+    --build_event_json_file="$out/soak.json" "${args[@]}" | tail -n 40
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || rc=1
+  beps+=("$out/soak.json")
+fi
 
 # The whole suite again under ASan (+LSan) and UBSan (.bazelrc --config=san,
 # its own output directory), unless --no-sanitizers.

@@ -28,7 +28,7 @@ const char kBenchUsage[] =
     "  --no-offload       no UDP GSO/GRO, for ours and the UDP ceiling\n"
     "  --no-ceilings      skip the raw UDP / libsrtp / in-memory runs\n"
     "  --workers W        handshakes again with 2..W server loops (default 2)\n"
-    "  --idle-sessions N  memory phase: N idle sessions (default 5000, 0 "
+    "  --idle-sessions N  sessions phase: N idle sessions (default 20000, 0 "
     "skips)\n"
     "  --half-open N      then N half-open handshakes (default 1000, 0 "
     "skips)\n"
@@ -44,6 +44,9 @@ const char kBenchUsage[] =
     "                     every stack and run the same losses)\n"
     "  --cross-thread N   sends from another thread beside sends on the loop,\n"
     "                     N packets each (default 200000, 0 skips)\n"
+    "  --soak SECONDS     sessions joining and leaving while media flows,\n"
+    "                     RSS, descriptors and deadlines sampled (default 0:\n"
+    "                     off)\n"
     "  --fanout N,M       the fan-out phase with N, M... subscribers\n"
     "                     (default 1,10,100,1000; 0 skips)\n"
     "  --lossy-only       run the lossy phase alone\n"
@@ -153,14 +156,37 @@ std::string to_table(const BenchResult& r) {
   }
   const MemoryResult& mem = r.memory;
   if (mem.sessions > 0) {
-    t << "\nmemory: " << mem.sessions
-      << " idle established sessions, server RSS "
-      << fmt("%.0f", mem.rss_before_kib) << " -> "
+    t << "\nsessions: " << mem.sessions
+      << " idle established sessions on one endpoint (clients in "
+      << mem.client_processes << " child processes)"
+      << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
+      << "\n  server RSS " << fmt("%.0f", mem.rss_before_kib) << " -> "
       << fmt("%.0f", mem.rss_after_kib)
       << " KiB: " << fmt("%.1f", mem.kib_per_session)
-      << " KiB per session (target 48)"
-      << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
-      << "\n";
+      << " KiB per session (target 32); heap in use "
+      << fmt("%.1f", mem.heap_kib_per_session) << " KiB per session";
+    if (mem.floor_sessions > 0) {
+      t << "\n  floor: an OpenSSL SSL after the handshake (buffers freed) + 2 "
+           "libsrtp sessions, "
+        << mem.floor_sessions << " in process: heap in use "
+        << fmt("%.1f", mem.floor_kib_per_session)
+        << " KiB per session; ours/floor "
+        << fmt("%.2f", mem.heap_kib_per_session / mem.floor_kib_per_session)
+        << ", ours - floor "
+        << fmt("%.1f", mem.heap_kib_per_session - mem.floor_kib_per_session)
+        << " KiB";
+    }
+    t << "\n  idle: server loop CPU " << fmt("%.2f", mem.idle_cpu_ms_per_s)
+      << " ms per second, endpoint deadlines " << mem.idle_deadlines << "\n";
+    if (!mem.slices.empty()) {
+      t << "  handshakes/s beside them vs an empty endpoint on the same loop "
+           "(slices";
+      for (const auto& s : mem.slices) {
+        t << " " << fmt("%.0f", s.idle_per_s) << "/"
+          << fmt("%.0f", s.empty_per_s);
+      }
+      t << "): " << fmt("%.2f", mem.handshake_ratio()) << " (target 0.95)\n";
+    }
   }
   if (mem.half_open > 0) {
     t << "memory: " << mem.half_open
@@ -200,6 +226,13 @@ std::string to_table(const BenchResult& r) {
                   m.udp_ceiling_pps, m.srtp_ceiling_pps, m.ratio(),
                   m.bound_ratio());
     t << line;
+  }
+  if (r.soak) {
+    t << "\nsoak: " << r.soak->options.sessions << " sessions, "
+      << fmt("%.0f", r.soak->options.churn_per_s)
+      << " leave and join each second, each sending "
+      << r.soak->options.packets_per_s << " RTP/s\n"
+      << format_soak(*r.soak);
   }
   return t.str();
 }
@@ -397,6 +430,18 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
     << ", \"rss_before_kib\": " << r.memory.rss_before_kib
     << ", \"rss_after_kib\": " << r.memory.rss_after_kib
     << ", \"kib_per_session\": " << r.memory.kib_per_session
+    << ", \"heap_kib_per_session\": " << r.memory.heap_kib_per_session
+    << ", \"client_processes\": " << r.memory.client_processes
+    << ", \"floor_sessions\": " << r.memory.floor_sessions
+    << ", \"floor_kib_per_session\": " << r.memory.floor_kib_per_session
+    << ", \"idle_cpu_ms_per_s\": " << r.memory.idle_cpu_ms_per_s
+    << ", \"idle_deadlines\": " << r.memory.idle_deadlines
+    << ", \"handshake_slices\": [";
+  for (size_t i = 0; i < r.memory.slices.size(); ++i) {
+    j << (i ? ", " : "") << "{\"idle_per_s\": " << r.memory.slices[i].idle_per_s
+      << ", \"empty_per_s\": " << r.memory.slices[i].empty_per_s << "}";
+  }
+  j << "], \"handshake_ratio\": " << r.memory.handshake_ratio()
     << ", \"half_open\": " << r.memory.half_open
     << ", \"half_open_failures\": " << r.memory.half_open_failures
     << ", \"kib_per_half_open\": " << r.memory.kib_per_half_open << "},\n";
@@ -428,6 +473,29 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   if (cross_thread != nullptr)
     j << ",\n  \"cross_thread\": " << cross_thread_json(*cross_thread);
   if (fanout != nullptr) j << ",\n  \"fanout\": " << fanout_json(*fanout);
+  if (r.soak) {
+    const SoakResult& s = *r.soak;
+    j << ",\n  \"soak\": {\"seconds\": " << s.options.seconds
+      << ", \"sessions\": " << s.options.sessions
+      << ", \"churn_per_s\": " << s.options.churn_per_s
+      << ", \"packets_per_s\": " << s.options.packets_per_s
+      << ", \"rss_growth_kib\": " << s.rss_growth_kib()
+      << ", \"descriptor_growth\": " << s.descriptor_growth()
+      << ", \"max_extra_deadlines\": " << s.max_extra_deadlines()
+      << ", \"flat\": " << (s.flat() ? "true" : "false") << ", \"samples\": [";
+    for (size_t i = 0; i < s.samples.size(); ++i) {
+      const SoakSample& x = s.samples[i];
+      j << (i ? ",\n      " : "\n      ") << "{\"t\": " << x.t
+        << ", \"open\": " << x.open
+        << ", \"server_sessions\": " << x.server_sessions
+        << ", \"joined\": " << x.joined << ", \"left\": " << x.left
+        << ", \"failures\": " << x.failures << ", \"sent\": " << x.sent
+        << ", \"received\": " << x.received << ", \"rss_kib\": " << x.rss_kib
+        << ", \"descriptors\": " << x.descriptors
+        << ", \"deadlines\": " << x.deadlines << "}";
+    }
+    j << "]}";
+  }
   j << "\n}\n";
   return j.str();
 }
@@ -539,6 +607,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     } else if (a == "--idle-sessions" && has_value &&
                parse_number(args[i + 1], 0, 100000, v)) {
       o.idle_sessions = static_cast<int>(v);
+      ++i;
+    } else if (a == "--soak" && has_value &&
+               parse_number(args[i + 1], 0, 86400, v)) {
+      o.soak_seconds = static_cast<double>(v);
       ++i;
     } else if (a == "--half-open" && has_value &&
                parse_number(args[i + 1], 0, 10000, v)) {

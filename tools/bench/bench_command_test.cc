@@ -22,6 +22,7 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   o.profiles = {"SRTP_AES128_CM_SHA1_80", "SRTP_AEAD_AES_128_GCM"};
   o.idle_sessions = 40;
   o.half_open = 50;
+  o.soak_seconds = 3;
   o.self_path = "tools/dtls-srtp";  // runfiles: the child runs the real tool
   std::vector<std::string> progress;
   auto r = run_loopback_bench(
@@ -70,6 +71,25 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
   EXPECT_EQ(r->memory.sessions, 40);
   EXPECT_EQ(r->memory.failures, 0);
   EXPECT_GT(r->memory.rss_after_kib, 0);
+  EXPECT_GT(r->memory.heap_kib_per_session, 0);
+  EXPECT_EQ(r->memory.client_processes, 1);
+  // The OpenSSL floor over as many sessions (at most 2,000).
+  EXPECT_EQ(r->memory.floor_sessions, 40);
+  EXPECT_GT(r->memory.floor_kib_per_session, 0);
+  // Idle sessions hold no deadline: the endpoint's own (cookie rotation) at
+  // most, and a few for handshakes that still settle.
+  EXPECT_GE(r->memory.idle_cpu_ms_per_s, 0);
+  EXPECT_LE(r->memory.idle_deadlines, 3u);
+  // Handshakes beside the idle sessions and beside none, one pair per slice;
+  // the ratio is between the slices' own.
+  ASSERT_EQ(r->memory.slices.size(), 2u);
+  std::vector<double> beside;
+  for (const auto& s : r->memory.slices) {
+    EXPECT_GT(s.idle_per_s, 0);
+    EXPECT_GT(s.empty_per_s, 0);
+    beside.push_back(s.idle_per_s / s.empty_per_s);
+  }
+  EXPECT_DOUBLE_EQ(r->memory.handshake_ratio(), (beside[0] + beside[1]) / 2);
   // Peers that took a cookie and went silent, each held by the server.
   EXPECT_EQ(r->memory.half_open, 50);
   EXPECT_EQ(r->memory.half_open_failures, 0);
@@ -112,16 +132,42 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
     EXPECT_GE(r->media_cores.receiver, 0);
     EXPECT_NE(r->media_cores.sender, r->media_cores.receiver);
   }
+  // The soak: sessions joined and left, media flowed, sampled over time.
+  ASSERT_TRUE(r->soak.has_value());
+  ASSERT_GE(r->soak->samples.size(), 3u);
+  const SoakSample& last = r->soak->samples.back();
+  EXPECT_GT(last.joined, 0u);
+  EXPECT_GT(last.left, 0u);
+  EXPECT_EQ(last.failures, 0u);
+  EXPECT_GT(last.sent, 0u);
+  EXPECT_GT(last.descriptors, 0);
+  EXPECT_GT(last.rss_kib, 0);
+  EXPECT_NE(to_table(*r).find("soak: 100 sessions"), std::string::npos);
   // Memory, handshakes, their ceiling, and each media point.
   EXPECT_GE(progress.size(), 7u);
   std::string json = to_json(o, *r);
-  for (const char* key :
-       {"\"handshake\"", "\"per_second\"", "\"p99_ms\"", "\"media\"",
-        "\"handshake_workers\"", "\"kib_per_session\"", "\"ratio\"",
-        "\"kib_per_half_open\"", "\"handshake_one_core\"",
-        "\"udp_ceiling_pps\"", "\"slices\"", "\"bound_ratio\"",
-        "\"media_cores\"", "\"ceiling_per_s\"", "\"recv_buffer_granted\"",
-        "\"udp_offload\": true", "\"SRTP_AEAD_AES_128_GCM\""}) {
+  for (const char* key : {"\"handshake\"",
+                          "\"per_second\"",
+                          "\"p99_ms\"",
+                          "\"media\"",
+                          "\"handshake_workers\"",
+                          "\"kib_per_session\"",
+                          "\"ratio\"",
+                          "\"kib_per_half_open\"",
+                          "\"handshake_one_core\"",
+                          "\"udp_ceiling_pps\"",
+                          "\"slices\"",
+                          "\"bound_ratio\"",
+                          "\"media_cores\"",
+                          "\"ceiling_per_s\"",
+                          "\"recv_buffer_granted\"",
+                          "\"udp_offload\": true",
+                          "\"SRTP_AEAD_AES_128_GCM\"",
+                          "\"floor_kib_per_session\"",
+                          "\"handshake_ratio\"",
+                          "\"soak\"",
+                          "\"descriptor_growth\"",
+                          "\"idle_deadlines\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   std::string svg = to_svg(*r);

@@ -1,9 +1,15 @@
 #include "tools/bench/bench_support.h"
 
+#include <dirent.h>
+#include <malloc.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
@@ -72,6 +78,57 @@ std::vector<int> allowed_cpus(size_t n) {
   for (int cpu = 0; cpu < CPU_SETSIZE && out.size() < n; ++cpu)
     if (CPU_ISSET(cpu, &all)) out.push_back(cpu);
   return out;
+}
+
+double rss_kib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) *
+         static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
+}
+
+double heap_in_use_kib() {
+  char* buf = nullptr;
+  size_t size = 0;
+  FILE* f = open_memstream(&buf, &size);
+  if (!f) return 0;
+  malloc_info(0, f);
+  std::fclose(f);
+  const std::string xml(buf, size);
+  std::free(buf);
+  // The totals over all arenas follow the last arena's </heap>.
+  size_t totals = xml.rfind("</heap>");
+  if (totals == std::string::npos) totals = 0;
+  auto size_of = [&](const char* tag) {
+    size_t i = xml.find(tag, totals);
+    if (i == std::string::npos) return 0.0;
+    i = xml.find("size=\"", i);
+    return i == std::string::npos ? 0.0
+                                  : std::strtod(xml.c_str() + i + 6, nullptr);
+  };
+  return (size_of("<system type=\"current\"") -
+          size_of("<total type=\"fast\"") - size_of("<total type=\"rest\"") +
+          size_of("<total type=\"mmap\"")) /
+         1024.0;
+}
+
+int open_descriptors() {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n - 1;  // the directory's own
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 }  // namespace dtls::bench

@@ -2,6 +2,7 @@
 #ifndef DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
 #define DTLS_SRTP_TOOLS_BENCH_BENCH_SUPPORT_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,18 @@ std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc);
 
 // CPU time of the calling thread.
 double thread_cpu_seconds();
+
+// The process's resident set size, in KiB.
+double rss_kib();
+// The bytes malloc has handed out and not taken back, all arenas, in KiB
+// (malloc_info): unlike RSS, blind to pages that freed chunks around them
+// keep resident.
+double heap_in_use_kib();
+// The process's open file descriptors.
+int open_descriptors();
+
+// Seconds of the steady clock since `t0`.
+double seconds_since(std::chrono::steady_clock::time_point t0);
 
 // Pins the calling thread to one CPU (-1: leaves it alone).
 void pin_this_thread(int cpu);

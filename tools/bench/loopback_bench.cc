@@ -29,6 +29,8 @@
 #include "srtp/libsrtp_policy.h"
 #include "srtp/srtp_context.h"
 #include "tools/bench/bench_support.h"
+#include "tools/bench/connect_driver.h"
+#include "tools/bench/openssl_memory.h"
 #include "transport/dtls_api.h"
 #include "transport/io/receive_batch.h"
 #include "transport/io/send_batch.h"
@@ -37,10 +39,6 @@ namespace dtls::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-double seconds_since(SteadyClock::time_point t0) {
-  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
-}
 
 // Pins the loop's thread to `cpu`, or back to `mask` (sched_setaffinity on
 // the loop thread itself). False when the kernel refuses.
@@ -87,60 +85,6 @@ CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
 double loop_cpu(EventLoop& loop) {
   return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
 }
-
-// Handshakes at a fixed concurrency: each client connects, and when it opens
-// (or fails) it closes and the next one starts. Runs on the client loop.
-// Connects `total` sessions, `concurrency` at a time: each one that opens (or
-// fails) starts the next. With keep_open the sessions stay (the memory
-// phase); without, each closes once open (the handshake phase). Client loop
-// only.
-struct ConnectDriver {
-  ConnectDriver(EventLoop* l, std::uint16_t p, ConnectOptions o, int n,
-                bool keep)
-      : loop(l), port(p), options(std::move(o)), total(n), keep_open(keep) {}
-
-  EventLoop* loop;
-  std::uint16_t port;
-  ConnectOptions options;
-  int total;
-  bool keep_open;
-  int started = 0, done = 0, failures = 0, reused = 0;
-  std::uint64_t retransmits = 0;
-  std::vector<double> latencies_ms;
-  std::vector<Session> open;
-  std::promise<void> finished;
-
-  void start(int concurrency) {
-    for (int i = 0; i < std::min(concurrency, total); ++i) start_one();
-  }
-  void start_one() {
-    ++started;
-    const auto t0 = SteadyClock::now();
-    auto s = connect(*loop, "127.0.0.1", port, options);
-    if (!s.ok()) {
-      finish_one(false, t0);
-      return;
-    }
-    if (keep_open) open.push_back(*s);
-    // The callback holds the handle until it runs; closing then is graceful.
-    s->on_opened(
-        [this, t0, session = *s](const Result<std::string>& r) mutable {
-          if (r.ok() && session.is_session_reused()) ++reused;
-          retransmits += session.stats().retransmit_count;
-          if (!keep_open) session.close();
-          finish_one(r.ok(), t0);
-        });
-  }
-  void finish_one(bool ok, SteadyClock::time_point t0) {
-    latencies_ms.push_back(seconds_since(t0) * 1e3);
-    if (!ok) ++failures;
-    if (++done == total) {
-      finished.set_value();
-    } else if (started < total) {
-      start_one();
-    }
-  }
-};
 
 // `client` may be one of `servers`: then client_cpu_s is 0 and server_cpu_s
 // holds both ends. Each handshake's latency is appended to `latencies` when
@@ -336,191 +280,7 @@ Result<MediaResult> media_point(const BenchOptions& o, EventLoop& server,
   return m;
 }
 
-std::string read_file(const std::string& path) {
-  std::string out;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-    std::fclose(f);
-  }
-  return out;
-}
-
-bool write_file(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return false;
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  return std::fclose(f) == 0 && ok;
-}
-
-// Half-open handshakes: `count` peers on this thread that answer the
-// server's cookie (RFC 6347 §4.2.1) and then go silent, each with its own
-// socket, kept open so that the server's flights are not refused. Adds the
-// server's RSS growth per half-open handshake to `m`. The server ends them
-// after its half_open_timeout.
-void half_open_phase(int count, EventLoop& server, const Endpoint& endpoint,
-                     std::uint16_t port, MemoryResult& m) {
-  DtlsContextOptions co;
-  co.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
-  auto ctx = DtlsContext::create(co);
-  if (!ctx.ok()) {
-    m.half_open_failures = count;
-    return;
-  }
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  server.dispatcher()->call([] { malloc_trim(0); });
-  const double before = rss_kib();
-  const std::uint64_t held_before = endpoint.stats().half_open;
-  std::vector<int> fds;
-  std::vector<std::uint8_t> out, in(2048);
-  for (int i = 0; i < count; ++i) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    timeval wait{1, 0};
-    if (fd < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) != 0 ||
-        connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) {
-      if (fd >= 0) close(fd);
-      m.half_open_failures++;
-      continue;
-    }
-    fds.push_back(fd);
-    auto a = DtlsAssociation::connect(*ctx, {}, Clock::now());
-    bool sent = false;
-    if (a.ok() && (*a)->pop_datagram(out) &&
-        send(fd, out.data(), out.size(), 0) > 0) {
-      ssize_t n = recv(fd, in.data(), in.size(), 0);
-      if (n > 0) {
-        (*a)->handle_datagram({in.data(), static_cast<size_t>(n)},
-                              Clock::now());
-        // The ClientHello with the cookie, and nothing after it.
-        sent =
-            (*a)->pop_datagram(out) && send(fd, out.data(), out.size(), 0) > 0;
-      }
-    }
-    if (!sent) m.half_open_failures++;
-  }
-  const std::uint64_t expected =
-      held_before + static_cast<std::uint64_t>(count - m.half_open_failures);
-  for (int i = 0; i < 300 && endpoint.stats().half_open < expected; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const std::uint64_t held = endpoint.stats().half_open - held_before;
-  m.half_open = static_cast<int>(held);
-  m.kib_per_half_open = held > 0 ? (rss_kib() - before) / double(held) : 0;
-  for (int fd : fds) close(fd);
-}
-
-Result<MemoryResult> memory_phase(const BenchOptions& o, EventLoop& server,
-                                  std::uint16_t port, const Identity& client_id,
-                                  const std::string& server_fingerprint) {
-  MemoryResult m;
-  m.sessions = o.idle_sessions;
-  char dir_template[] = "/tmp/dtls-srtp-bench-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr)
-    return make_error("ERR_FS_WRITE", "cannot make a temporary folder");
-  const std::string dir = dir_template;
-  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-  if (!write_file(cert, client_id.cert) || !write_file(key, client_id.key))
-    return make_error("ERR_FS_WRITE", "cannot write the client's files");
-  const std::string self =
-      o.self_path.empty() ? std::string("/proc/self/exe") : o.self_path;
-  int to_child[2], from_child[2];
-  if (pipe(to_child) != 0 || pipe(from_child) != 0)
-    return make_error("ERR_BENCH_CHILD", "pipe failed");
-  // Settle the server's heap first: what the earlier phases left is not
-  // the sessions' cost.
-  server.dispatcher()->call([] { malloc_trim(0); });
-  m.rss_before_kib = rss_kib();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(to_child[0], 0);
-    dup2(from_child[1], 1);
-    close(to_child[1]);
-    close(from_child[0]);
-    std::string p = std::to_string(port), n = std::to_string(o.idle_sessions);
-    execl(self.c_str(), self.c_str(), "bench-idle-clients", p.c_str(),
-          n.c_str(), cert.c_str(), key.c_str(), server_fingerprint.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(to_child[0]);
-  close(from_child[1]);
-  if (pid < 0) return make_error("ERR_BENCH_CHILD", "fork failed");
-  std::string line;
-  char c;
-  while (read(from_child[0], &c, 1) == 1 && c != '\n') line += c;
-  int opened = 0, failed = 0;
-  const bool ready =
-      std::sscanf(line.c_str(), "ready %d %d", &opened, &failed) == 2;
-  // Idle for a moment, so that nothing in flight is counted.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  m.rss_after_kib = rss_kib();
-  close(to_child[1]);  // the child closes its sessions and exits
-  close(from_child[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  unlink(cert.c_str());
-  unlink(key.c_str());
-  rmdir(dir.c_str());
-  if (!ready) {
-    return make_error("ERR_BENCH_CHILD",
-                      "the idle clients did not start: '" + line + "'");
-  }
-  m.failures = failed;
-  if (opened > 0) {
-    m.kib_per_session = (m.rss_after_kib - m.rss_before_kib) / opened;
-  }
-  m.sessions = opened;
-  return m;
-}
-
 }  // namespace
-
-double rss_kib() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<double>(resident) *
-         static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
-}
-
-int run_idle_clients(std::uint16_t port, int count,
-                     const std::string& cert_file, const std::string& key_file,
-                     const std::string& server_fingerprint) {
-  SecureOptions material;
-  material.cert = read_file(cert_file);
-  material.key = read_file(key_file);
-  material.srtp = "SRTP_AEAD_AES_128_GCM";
-  auto ctx = create_secure_context(material);
-  auto loop = EventLoop::start();
-  if (!ctx.ok() || !loop.ok()) {
-    std::printf("error %s\n",
-                ctx.ok() ? "no loop" : ctx.error().to_string().c_str());
-    std::fflush(stdout);
-    return 1;
-  }
-  ConnectOptions co;
-  co.secure_context = *ctx;
-  co.fingerprints = {server_fingerprint};
-  ConnectDriver d(loop->get(), port, co, count, /*keep=*/true);
-  loop->get()->dispatcher()->call([&] { d.start(32); });
-  d.finished.get_future().wait();
-  const int failures =
-      loop->get()->dispatcher()->call([&] { return d.failures; });
-  std::printf("ready %d %d\n", count - failures, failures);
-  std::fflush(stdout);
-  char c;
-  while (read(0, &c, 1) > 0) {
-  }
-  loop->get()->dispatcher()->call([&] { d.open.clear(); });
-  (*loop)->stop();
-  return 0;
-}
 
 namespace {
 
@@ -722,96 +482,6 @@ Result<double> libsrtp_protect_unprotect_pps(const std::string& profile_name,
   return static_cast<double>(n) / elapsed;
 }
 
-namespace {
-
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-
-SslCtxPtr memory_ctx(bool server, const Identity& id) {
-  SslCtxPtr ctx(
-      SSL_CTX_new(server ? DTLS_server_method() : DTLS_client_method()));
-  BIO* cb = BIO_new_mem_buf(id.cert.data(), static_cast<int>(id.cert.size()));
-  BIO* kb = BIO_new_mem_buf(id.key.data(), static_cast<int>(id.key.size()));
-  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-  SSL_CTX_use_certificate(ctx.get(), cert);
-  SSL_CTX_use_PrivateKey(ctx.get(), key);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  BIO_free(cb);
-  BIO_free(kb);
-  SSL_CTX_set_min_proto_version(ctx.get(), DTLS1_2_VERSION);
-  // Mutual authentication with a self-signed peer, as WebRTC does (the
-  // fingerprint check itself is a memcmp, left out).
-  SSL_CTX_set_verify(ctx.get(),
-                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                     [](int, X509_STORE_CTX*) { return 1; });
-  SSL_CTX_set_tlsext_use_srtp(ctx.get(),
-                              "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
-  return ctx;
-}
-
-// Moves what `from` wrote into `to`'s read BIO, one write at a time.
-void pump(BIO* from, BIO* to) {
-  char buf[4096];
-  int n;
-  while ((n = BIO_read(from, buf, sizeof(buf))) > 0) BIO_write(to, buf, n);
-}
-
-}  // namespace
-
-// Two SSL objects over memory BIOs on this one thread: the same ECDSA P-256
-// certificates, mutual authentication, use_srtp and the keying export that
-// our handshakes do, with no sockets, no cookie exchange and no timers.
-Result<double> openssl_memory_handshakes_per_second(int count, int cpu) {
-  if (cpu >= 0) {
-    return on_cpu(
-        cpu, [&] { return openssl_memory_handshakes_per_second(count, -1); });
-  }
-  auto s_id = identity(), c_id = identity();
-  if (!s_id.ok() || !c_id.ok()) return make_error("ERR_CERT_GENERATE", "cert");
-  SslCtxPtr sctx = memory_ctx(true, *s_id), cctx = memory_ctx(false, *c_id);
-  const auto t0 = SteadyClock::now();
-  for (int i = 0; i < count; ++i) {
-    SSL* c = SSL_new(cctx.get());
-    SSL* s = SSL_new(sctx.get());
-    BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
-    BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(c_in, -1);
-    BIO_set_mem_eof_return(s_in, -1);
-    SSL_set_bio(c, c_in, c_out);
-    SSL_set_bio(s, s_in, s_out);
-    DTLS_set_link_mtu(c, 1200);
-    DTLS_set_link_mtu(s, 1200);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
-    bool done = false;
-    for (int round = 0; round < 20 && !done; ++round) {
-      SSL_do_handshake(c);
-      pump(c_out, s_in);
-      SSL_do_handshake(s);
-      pump(s_out, c_in);
-      done = SSL_is_init_finished(c) && SSL_is_init_finished(s);
-    }
-    unsigned char keys[2][60];
-    bool ok = done &&
-              SSL_export_keying_material(c, keys[0], 60, "EXTRACTOR-dtls_srtp",
-                                         19, nullptr, 0, 0) == 1 &&
-              SSL_export_keying_material(s, keys[1], 60, "EXTRACTOR-dtls_srtp",
-                                         19, nullptr, 0, 0) == 1;
-    SSL_free(c);
-    SSL_free(s);
-    if (!ok) {
-      ERR_clear_error();
-      return make_error("ERR_BENCH_HANDSHAKE", "in-memory handshake failed");
-    }
-  }
-  return count / seconds_since(t0);
-}
-
 Result<BenchResult> run_loopback_bench(const BenchOptions& o,
                                        const Progress& progress) {
   if (o.handshakes < 1 || o.concurrency < 1 || o.sessions < 1 ||
@@ -894,16 +564,36 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
   result.recv_buffer_granted = granted_receive_buffer(o.recv_buffer);
   if (o.idle_sessions > 0) {
     if (progress) {
-      progress("memory: " + std::to_string(o.idle_sessions) +
-               " idle sessions (clients in a child process)");
+      progress("sessions: " + std::to_string(o.idle_sessions) +
+               " idle sessions (clients in child processes), the OpenSSL "
+               "floor, idle CPU, handshakes beside them");
     }
-    auto mem = memory_phase(o, server, port, *c_id, s_id->fingerprint);
+    // The handshake slices' empty endpoint: same loop, same options.
+    ListenOptions eo = lo;
+    eo.reuse_port = false;
+    auto empty = listen(
+        server, [](Session) {}, eo);
+    if (!empty.ok()) return empty.error();
+    ScaleSetup setup;
+    setup.server = &server;
+    setup.endpoint = &*endpoint;
+    setup.port = port;
+    setup.empty_port = empty->address().port;
+    setup.client = *c_id;
+    setup.server_fingerprint = s_id->fingerprint;
+    setup.handshake_rate = [&](std::uint16_t p) -> Result<double> {
+      auto r = handshake_phase(o, {&server}, client, p, co);
+      if (!r.ok()) return r.error();
+      return r->per_second;
+    };
+    setup.idle_sessions = o.idle_sessions;
+    setup.floor_sessions = o.ceilings ? std::min(o.idle_sessions, 2000) : 0;
+    setup.slices = std::max(1, o.repeats);
+    setup.self_path = o.self_path;
+    auto mem = idle_sessions_phase(setup);
+    empty->close();
     if (!mem.ok()) return mem.error();
     result.memory = *mem;
-    // The server ends those sessions when the child goes; wait for that so
-    // the handshake phase starts from an idle endpoint.
-    for (int i = 0; i < 200 && endpoint->state().session_count > 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (o.half_open > 0) {
     if (progress) {
@@ -1050,6 +740,38 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
       if (!m.ok()) return m.error();
       result.media.push_back(*m);
     }
+  }
+  if (o.soak_seconds > 0) {
+    if (progress) {
+      progress("soak: " + std::to_string(o.soak_seconds) +
+               " s of sessions joining and leaving while media flows");
+    }
+    SoakOptions so;
+    so.seconds = o.soak_seconds;
+    SoakSetup ss;
+    ss.server = &server;
+    ss.endpoint = &*endpoint;
+    ss.client = &client;
+    ss.port = port;
+    ss.connect = co;
+    ss.connect.secure_context = client_contexts.begin()->second;
+    ss.received = [&] {
+      return server.dispatcher()->call([&] { return receiver.rtp; });
+    };
+    ss.on_sample = [&](const SoakSample& s) {
+      if (!progress) return;
+      char line[160];
+      std::snprintf(line, sizeof(line),
+                    "soak %.0f s: %d open, %llu joined, RSS %.0f KiB, %d "
+                    "descriptors, %llu deadlines",
+                    s.t, s.open, static_cast<unsigned long long>(s.joined),
+                    s.rss_kib, s.descriptors,
+                    static_cast<unsigned long long>(s.deadlines));
+      progress(line);
+    };
+    auto soak = run_soak(so, ss);
+    if (!soak.ok()) return soak.error();
+    result.soak = *soak;
   }
   endpoint->close();
   return result;

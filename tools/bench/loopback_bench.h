@@ -8,9 +8,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tools/bench/scale_bench.h"
+#include "tools/bench/soak_bench.h"
 #include "transport/base/error.h"
 
 namespace dtls::bench {
@@ -41,26 +44,18 @@ struct BenchOptions {
   // The handshake phase runs again with 2..max_workers server loops on the
   // port (SO_REUSEPORT, shared cookie secret).
   int max_workers = 2;
-  // Memory phase: this many idle established sessions on the server (0
-  // skips it). The clients run in a child process (this binary's
-  // `bench-idle-clients`), so the server's RSS growth is its own.
-  int idle_sessions = 5000;
+  // Many-sessions phase (scale_bench.h): this many idle established
+  // sessions on the server (0 skips it), the clients in child processes
+  // (this binary's `bench-idle-clients`), so the server's RSS growth is its
+  // own; the OpenSSL floor over min(this, 2,000) sessions.
+  int idle_sessions = 20000;
   // Then this many half-open handshakes (peers that answer the cookie and go
   // silent, ListenOptions::max_half_open): the server's RSS per one (0 skips).
   int half_open = 1000;
   std::string self_path;  // this binary, for the child; empty: /proc/self/exe
-};
-
-struct MemoryResult {
-  int sessions = 0;
-  int failures = 0;
-  double rss_before_kib = 0, rss_after_kib = 0;
-  double kib_per_session = 0;
-  // Half-open handshakes held at once, those that did not reach the server,
-  // and the server's RSS growth per one.
-  int half_open = 0;
-  int half_open_failures = 0;
-  double kib_per_half_open = 0;
+  // The churn soak (soak_bench.h) for this many seconds at the end; 0 skips
+  // it (the main job's default).
+  double soak_seconds = 0;
 };
 
 struct HandshakeResult {
@@ -148,6 +143,7 @@ struct BenchResult {
   int recv_buffer_granted = 0;
   CorePair media_cores;
   std::vector<MediaResult> media;
+  std::optional<SoakResult> soak;
 };
 
 // Progress lines for long phases ("media SRTP_AEAD_AES_128_GCM 1200 B ...").
@@ -155,17 +151,6 @@ using Progress = std::function<void(const std::string&)>;
 
 Result<BenchResult> run_loopback_bench(const BenchOptions& options,
                                        const Progress& progress);
-
-// `dtls-srtp bench-idle-clients`: connects `count` sessions to 127.0.0.1:port
-// with the certificate and key in the given PEM files, pinning the server's
-// fingerprint; prints "ready <opened> <failed>" and holds them until its
-// standard input closes.
-int run_idle_clients(std::uint16_t port, int count,
-                     const std::string& cert_file, const std::string& key_file,
-                     const std::string& server_fingerprint);
-
-// The process's resident set size.
-double rss_kib();
 
 // The ceilings on their own.
 // SO_RCVBUF as the kernel reports it after a request for `asked` bytes (0:
@@ -181,7 +166,6 @@ double udp_loopback_pps(size_t datagram, double seconds, int send_batch = 1,
 Result<double> libsrtp_protect_unprotect_pps(const std::string& profile,
                                              size_t payload, double seconds,
                                              int cpu = -1);
-Result<double> openssl_memory_handshakes_per_second(int count, int cpu = -1);
 
 }  // namespace dtls::bench
 
