@@ -115,6 +115,20 @@ double heap_in_use_kib() {
          1024.0;
 }
 
+bool memory_measurable() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
 int open_descriptors() {
   DIR* d = opendir("/proc/self/fd");
   if (!d) return -1;

@@ -36,6 +36,9 @@ double rss_kib();
 // (malloc_info): unlike RSS, blind to pages that freed chunks around them
 // keep resident.
 double heap_in_use_kib();
+// False under AddressSanitizer: its allocator is not malloc's (malloc_info
+// reads nothing) and its quarantine keeps freed memory resident.
+bool memory_measurable();
 // The process's open file descriptors.
 int open_descriptors();
 

@@ -71,7 +71,12 @@ TEST(SoakBench, SessionsComeAndGoAndEverythingIsGivenBack) {
   std::fputs(format_soak(*r).c_str(), stdout);
 
   const SoakSample& last = r->samples.back();
-  EXPECT_TRUE(r->flat()) << format_soak(*r);
+  if (memory_measurable()) {
+    EXPECT_TRUE(r->flat()) << format_soak(*r);
+  } else {  // LSan checks the memory at exit instead
+    EXPECT_LE(r->descriptor_growth(), 16 + so.churn_per_s);
+    EXPECT_LE(r->max_extra_deadlines(), 3);
+  }
   EXPECT_EQ(last.failures, 0u);
   // The churn ran: about churn_per_s sessions replaced each second.
   EXPECT_GE(last.left,
