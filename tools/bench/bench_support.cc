@@ -13,6 +13,7 @@
 
 #include "certs/fingerprint.h"
 #include "certs/generate.h"
+#include "transport/dtls_api.h"
 
 namespace dtls::bench {
 
@@ -127,6 +128,10 @@ bool memory_measurable() {
 #else
   return true;
 #endif
+}
+
+double loop_cpu(EventLoop& loop) {
+  return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
 }
 
 int open_descriptors() {

@@ -5,10 +5,17 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "transport/base/error.h"
+
+namespace dtls {
+class EventLoop;
+}  // namespace dtls
 
 namespace dtls::bench {
 
@@ -29,6 +36,8 @@ std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc);
 
 // CPU time of the calling thread.
 double thread_cpu_seconds();
+// CPU time of the loop's thread (asked on the loop).
+double loop_cpu(EventLoop& loop);
 
 // The process's resident set size, in KiB.
 double rss_kib();
@@ -47,6 +56,17 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 
 // Pins the calling thread to one CPU (-1: leaves it alone).
 void pin_this_thread(int cpu);
+// Runs `f` on a thread of its own pinned to `cpu`, so the caller's affinity
+// stays, and returns what it returned.
+template <typename F>
+auto on_cpu(int cpu, F&& f) -> decltype(f()) {
+  std::optional<decltype(f())> out;
+  std::thread([&] {
+    pin_this_thread(cpu);
+    out.emplace(f());
+  }).join();
+  return std::move(*out);
+}
 // The first `n` CPUs this process may run on (fewer when it has fewer).
 std::vector<int> allowed_cpus(size_t n);
 

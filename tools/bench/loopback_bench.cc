@@ -1,17 +1,11 @@
 #include "tools/bench/loopback_bench.h"
 
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,18 +41,6 @@ bool pin_loop(EventLoop& loop, const cpu_set_t& mask) {
       [&] { return sched_setaffinity(0, sizeof(mask), &mask) == 0; });
 }
 
-// Runs `f` on a thread of its own pinned to `cpu`, so the caller's affinity
-// stays, and returns what it returned.
-template <typename F>
-auto on_cpu(int cpu, F&& f) -> decltype(f()) {
-  std::optional<decltype(f())> out;
-  std::thread([&] {
-    pin_this_thread(cpu);
-    out.emplace(f());
-  }).join();
-  return std::move(*out);
-}
-
 // The first two CPUs this process may run on, with both loops pinned to
 // them; CorePair{} when there is one CPU or the kernel refuses.
 CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
@@ -80,10 +62,6 @@ CorePair pin_media_loops(EventLoop& server, EventLoop& client) {
     return {};
   }
   return c;
-}
-
-double loop_cpu(EventLoop& loop) {
-  return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
 }
 
 // `client` may be one of `servers`: then client_cpu_s is 0 and server_cpu_s

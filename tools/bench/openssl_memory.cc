@@ -100,12 +100,8 @@ std::optional<MemoryPair> memory_handshake(SSL_CTX* cctx, SSL_CTX* sctx) {
 
 Result<double> openssl_memory_handshakes_per_second(int count, int cpu) {
   if (cpu >= 0) {
-    std::optional<Result<double>> out;
-    std::thread([&] {
-      pin_this_thread(cpu);
-      out.emplace(openssl_memory_handshakes_per_second(count, -1));
-    }).join();
-    return std::move(*out);
+    return on_cpu(
+        cpu, [&] { return openssl_memory_handshakes_per_second(count, -1); });
   }
   auto s_id = identity(), c_id = identity();
   if (!s_id.ok() || !c_id.ok()) return make_error("ERR_CERT_GENERATE", "cert");

@@ -40,10 +40,6 @@ bool write_file(const std::string& path, const std::string& text) {
   return std::fclose(f) == 0 && ok;
 }
 
-double loop_cpu(EventLoop& loop) {
-  return loop.dispatcher()->call([] { return thread_cpu_seconds(); });
-}
-
 // One child process holding `count` idle clients.
 struct IdleChild {
   pid_t pid = -1;
