@@ -32,19 +32,18 @@ class Churner : public std::enable_shared_from_this<Churner> {
       churn_debt_ -= 1;
       leave_oldest();
     }
-    while (members_.size() < static_cast<size_t>(options_.sessions)) join();
+    // Refills what left or failed; a join refused at once (no socket) is
+    // counted as a failure and retried next tick, not in a loop here.
+    const size_t target = static_cast<size_t>(options_.sessions);
+    for (size_t tries = 0; members_.size() < target && tries < target; ++tries)
+      join();
     packet_debt_ += options_.packets_per_s * dt;
     const int n = static_cast<int>(packet_debt_);
     packet_debt_ -= n;
     for (auto& [key, m] : members_) {
       if (!m.open) continue;
       for (int i = 0; i < n; ++i) {
-        const std::uint32_t ssrc = m.ssrc;
-        const std::uint16_t seq = m.seq++;
-        packet_[2] = static_cast<std::uint8_t>(seq >> 8);
-        packet_[3] = static_cast<std::uint8_t>(seq);
-        for (int b = 0; b < 4; ++b)
-          packet_[8 + b] = static_cast<std::uint8_t>(ssrc >> (24 - 8 * b));
+        RtpRewrite{.ssrc = m.ssrc, .sequence = m.seq++}.apply(packet_);
         if (m.session.send_rtp(packet_).ok()) ++sent_;
       }
     }
