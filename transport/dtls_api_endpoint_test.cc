@@ -65,6 +65,130 @@ TEST(DtlsApi, WorkersOnOnePort) {
   EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
 }
 
+// A port group: two workers on one port for ICE, DTLS and SRTP alike. The
+// ICE sessions are all added on worker A; the kernel brings each browser
+// (a relay with a port of its own) to A or B by its address, and those on B
+// are handed over to A from their first check on.
+TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
+  auto group = std::move(PortGroup::create()).value();
+  auto loop_a = std::move(EventLoop::start("worker-a")).value();
+  auto loop_b = std::move(EventLoop::start("worker-b")).value();
+  ListenOptions lo = listen_options();
+  lo.ice_lite = true;
+  lo.fingerprints.clear();
+  lo.port_group = group;
+  auto a = listen(
+      *loop_a, [](Session) {}, lo);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  lo.port = a->address().port;
+  auto b = listen(
+      *loop_b, [](Session) {}, lo);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  EXPECT_EQ(group->members(), 2u);
+
+  constexpr int kPeers = 12;
+  std::atomic<int> received{0};
+  std::vector<Session> sessions;
+  for (int i = 0; i < kPeers; ++i) {
+    IceSessionConfig config;
+    config.remote_ufrag = "brws";
+    config.fingerprints = {pem(1).fingerprint};
+    SessionListener l;
+    l.on_rtp = [&](Session&, std::span<const std::uint8_t>) { ++received; };
+    auto s = a->add_ice_session(config, l);
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+    sessions.push_back(*s);
+  }
+  EXPECT_EQ(group->sessions(), static_cast<size_t>(kPeers));
+  // A ufrag is the port's, not one worker's.
+  IceSessionConfig taken;
+  taken.local = sessions[0].ice_credentials();
+  taken.fingerprints = {pem(1).fingerprint};
+  EXPECT_EQ(b->add_ice_session(taken).error().code, "ERR_ICE_UFRAG_IN_USE");
+
+  Loop loop;
+  const PeerAddress port =
+      PeerAddress::parse("127.0.0.1", a->address().port).value();
+  std::vector<std::unique_ptr<testing::UdpRelay>> relays;
+  std::vector<Session> browsers;
+  for (int i = 0; i < kPeers; ++i) {
+    relays.push_back(std::make_unique<testing::UdpRelay>(loop.get(), port));
+    const IceCredentials creds = sessions[i].ice_credentials();
+    relays.back()->inject(
+        testing::UdpRelay::Direction::kToTarget,
+        testing::ice_check(creds.ufrag + ":brws", creds.pwd, true, 1));
+    auto c = connect(loop.get(), "127.0.0.1", relays.back()->address().port(),
+                     connect_options());
+    ASSERT_TRUE(c.ok());
+    browsers.push_back(*c);
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    for (auto& s : sessions) {
+      if (!ready(s.opened())) return false;
+    }
+    return true;
+  }));
+  for (auto& s : sessions) ASSERT_TRUE(s.opened().get().ok());
+  for (auto& c : browsers) ASSERT_TRUE(c.send_rtp(rtp(5, 1, 100)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return received == kPeers; }));
+  // And back, from A's socket on the shared port.
+  std::atomic<int> answered{0};
+  for (auto& c : browsers) {
+    c.on_rtp([&](std::span<const std::uint8_t>) { ++answered; });
+  }
+  for (auto& s : sessions) ASSERT_TRUE(s.send_rtp(rtp(6, 1, 100)).ok());
+  ASSERT_TRUE(loop.run_until([&] { return answered == kPeers; }));
+
+  const EndpointStats sa = a->stats(), sb = b->stats();
+  EXPECT_EQ(sb.server_sessions, 0u);
+  // (1/2)^12 that the kernel brought every browser to A.
+  EXPECT_GT(sb.forwarded, 0u);
+  EXPECT_EQ(sa.forwarded_in, sb.forwarded);
+  EXPECT_EQ(sb.forward_drops, 0u);
+  EXPECT_EQ(sa.stun_checks, static_cast<std::uint64_t>(kPeers));
+  EXPECT_EQ(sb.stun_errors, 0u);
+
+  for (auto& c : browsers) c.close();
+  ASSERT_TRUE(loop.run_until([&] {
+    for (auto& s : sessions) {
+      if (!ready(s.closed())) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(group->sessions(), 0u);
+  relays.clear();
+  loop.run_until([] { return false; }, milliseconds(10));
+  loop_b->stop();
+  EXPECT_EQ(group->members(), 1u);
+  loop_a->stop();
+  EXPECT_EQ(group->members(), 0u);
+}
+
+TEST(DtlsApiIce, APortGroupNeedsEventLoopsAndItsOwnSecret) {
+  auto group = std::move(PortGroup::create()).value();
+  Loop loop;
+  ListenOptions lo = listen_options();
+  lo.port_group = group;
+  auto e = listen(
+      loop.get(), [](Session) {}, lo);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
+  auto worker = std::move(EventLoop::start()).value();
+  lo.cookie_secret.assign(32, 0x42);
+  e = listen(
+      *worker, [](Session) {}, lo);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
+  lo.cookie_secret.assign(group->cookie_secret().begin(),
+                          group->cookie_secret().end());
+  e = listen(
+      *worker, [](Session) {}, lo);
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ(group->members(), 1u);
+  worker->stop();
+  EXPECT_EQ(group->members(), 0u);
+}
+
 TEST(DtlsApiIce, AnIceSessionOpensAfterACheckAndCarriesMedia) {
   Loop loop;
   auto o = listen_options();

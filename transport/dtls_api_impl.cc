@@ -53,7 +53,7 @@ void SessionImpl::begin_queued() {
 }
 
 void SessionImpl::send_queued(std::uint8_t tag,
-                              std::span<const std::uint8_t> packet) {
+                              std::span<std::uint8_t> packet) {
   if (ended || !queued_socket) {
     ++posted_send_failures;
     return;

@@ -59,8 +59,7 @@ struct SessionImpl : QueuedMediaTarget {
   // QueuedMediaTarget: media queued from other threads, sent on the loop in
   // one batch per wakeup (the socket corked meanwhile).
   void begin_queued() override;
-  void send_queued(std::uint8_t tag,
-                   std::span<const std::uint8_t> packet) override;
+  void send_queued(std::uint8_t tag, std::span<std::uint8_t> packet) override;
   void end_queued() override;
   std::shared_ptr<UdpEndpoint> queued_socket;  // between begin and end
   // The tag of a DTLS message queued from another thread (media packets are

@@ -23,6 +23,7 @@
 #include "transport/endpoint/half_open_table.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
+#include "transport/io/port_group.h"
 #include "transport/io/udp_endpoint.h"
 
 namespace dtls {
@@ -194,6 +195,17 @@ struct ListenOptions : SecureOptions {
   // 32 bytes shared by the workers of one port, so that each accepts the
   // cookies the others issue (RFC 6347 §4.2.1); empty: a random secret.
   std::vector<std::uint8_t> cookie_secret;
+  // The workers of one port for everything, ICE included: one listen() per
+  // EventLoop, each given the same group (PortGroup::create()), which
+  // implies reuse_port and the group's cookie secret (cookie_secret must
+  // then be empty or the group's). The kernel brings each peer to one worker
+  // by its address; a WebRTC peer whose session was added on another
+  // worker (Endpoint::add_ice_session) is handed over to it from its first
+  // authentic check on, DTLS and SRTP included, and the owner answers from
+  // the same port. ICE ufrags are unique across the group. Counted in
+  // stats().forwarded / forwarded_in / forward_drops. ERR_INVALID_ARG_VALUE
+  // on a caller's uv_loop_t.
+  std::shared_ptr<PortGroup> port_group;
   // WebRTC: an ICE-lite endpoint (RFC 8445 §2.5). Peers are added with
   // Endpoint::add_ice_session from their SDP; STUN checks are answered for
   // them, and DTLS and SRTP are accepted only from addresses that passed a

@@ -280,6 +280,7 @@ Result<ListenPlan> translate_listen(const ListenOptions& options) {
     return st.error();
   uo.receive_batch = 16;  // one recvmmsg for up to 16 datagrams
   uo.reuse_port = options.reuse_port;
+  uo.port_group = options.port_group;
   if (!options.cookie_secret.empty()) {
     if (options.cookie_secret.size() != CookieGate::kSecretSize) {
       return invalid_argument("cookie_secret must be 32 bytes, got " +

@@ -71,7 +71,7 @@ Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
   // Larger than a queue slot (a big DTLS message): a copy of its own.
   core->dispatcher->post(
       [core, tag,
-       copy = std::vector<std::uint8_t>(bytes.begin(), bytes.end())] {
+       copy = std::vector<std::uint8_t>(bytes.begin(), bytes.end())]() mutable {
         // Inside a batch that has begun this session (its socket corked),
         // it joins it; otherwise it makes a batch of its own.
         if (core->queued_socket) {

@@ -22,6 +22,29 @@ PeerAddress sim_address(int host, std::uint16_t port) {
       .value();
 }
 
+bool SimPortDirectory::claim(std::string_view ufrag, std::string_view pwd,
+                             Member member) {
+  return owners_.emplace(std::string(ufrag), Owner{std::string(pwd), member})
+      .second;
+}
+
+void SimPortDirectory::release(std::string_view ufrag, Member member) {
+  auto it = owners_.find(std::string(ufrag));
+  if (it != owners_.end() && it->second.member == member) owners_.erase(it);
+}
+
+std::optional<PortDirectory::Member> SimPortDirectory::owner(
+    const stun::Message& request) const {
+  auto ufrag = local_ufrag(request);
+  if (!ufrag) return std::nullopt;
+  auto it = owners_.find(std::string(*ufrag));
+  if (it == owners_.end() ||
+      !request.check_integrity(std::string_view(it->second.pwd))) {
+    return std::nullopt;
+  }
+  return it->second.member;
+}
+
 // What a core sends goes onto the network from its node's current address.
 class SimNetwork::Sink : public DatagramSink {
  public:
@@ -34,6 +57,8 @@ class SimNetwork::Sink : public DatagramSink {
   int send_media(const PeerAddress& to, size_t length) override {
     return send(to, std::span<const std::uint8_t>(media_).first(length));
   }
+  int forward(PortDirectory::Member to, const PeerAddress& from,
+              std::span<const std::uint8_t> data) override;
 
  private:
   SimNetwork& network_;
@@ -43,6 +68,7 @@ class SimNetwork::Sink : public DatagramSink {
 
 struct SimNetwork::Node {
   PeerAddress address;
+  PortDirectory::Member member = 0;
   std::unique_ptr<Sink> sink;
   std::unique_ptr<EndpointCore> core;
 };
@@ -51,6 +77,24 @@ int SimNetwork::Sink::send(const PeerAddress& to,
                            std::span<const std::uint8_t> data) {
   network_.send(node_.address, to, {data.begin(), data.end()});
   return 0;
+}
+
+int SimNetwork::Sink::forward(PortDirectory::Member to, const PeerAddress& from,
+                              std::span<const std::uint8_t> data) {
+  network_.hand_over(node_.address, to, from, data);
+  return 0;
+}
+
+void SimNetwork::hand_over(const PeerAddress& port,
+                           PortDirectory::Member member,
+                           const PeerAddress& from,
+                           std::span<const std::uint8_t> data) {
+  stats_.handed_over++;
+  // Another loop takes it on its next turn: now, but not inside this call.
+  queue_.push(InFlight{
+      now_, order_++,
+      Datagram{
+          from, port, {data.begin(), data.end()}, static_cast<int>(member)}});
 }
 
 SimNetwork::SimNetwork(std::uint64_t seed, LinkConfig link)
@@ -64,7 +108,17 @@ EndpointCore& SimNetwork::add(const PeerAddress& address,
                               EndpointCoreOptions options,
                               EndpointCore::Callbacks callbacks) {
   remove(address);
+  return add_member(address, std::move(options), std::move(callbacks));
+}
+
+EndpointCore& SimNetwork::add_member(const PeerAddress& address,
+                                     EndpointCoreOptions options,
+                                     EndpointCore::Callbacks callbacks) {
+  PortDirectory::Member number = 0;
+  for (const auto& n : nodes_) number += n->address == address ? 1 : 0;
+  options.port_member = number;
   auto n = std::make_unique<Node>();
+  n->member = number;
   n->address = address;
   n->sink = std::make_unique<Sink>(*this, *n);
   n->core = std::make_unique<EndpointCore>(
@@ -83,6 +137,31 @@ SimNetwork::Node* SimNetwork::node(const PeerAddress& address) {
 EndpointCore* SimNetwork::at(const PeerAddress& address) {
   Node* n = node(address);
   return n ? n->core.get() : nullptr;
+}
+
+EndpointCore* SimNetwork::member(const PeerAddress& address, size_t index) {
+  for (auto& n : nodes_) {
+    if (n->address == address && n->member == index) return n->core.get();
+  }
+  return nullptr;
+}
+
+SimNetwork::Node* SimNetwork::receiver(const Datagram& d) {
+  std::vector<Node*> members;
+  for (auto& n : nodes_) {
+    if (n->address == d.to) members.push_back(n.get());
+  }
+  if (members.empty()) return nullptr;
+  if (d.member >= 0) {
+    for (Node* n : members) {
+      if (n->member == static_cast<PortDirectory::Member>(d.member)) return n;
+    }
+    return nullptr;  // that member has gone
+  }
+  if (members.size() == 1) return members[0];
+  const size_t i = steer ? steer(d.from, members.size())
+                         : PeerAddressHash()(d.from) % members.size();
+  return members[i % members.size()];
 }
 
 void SimNetwork::remove(const PeerAddress& address) {
@@ -186,9 +265,15 @@ bool SimNetwork::step() {
     Datagram d = std::move(const_cast<InFlight&>(queue_.top()).datagram);
     queue_.pop();
     progressed = true;
-    if (Node* n = node(d.to)) {
+    if (Node* n = receiver(d)) {
       stats_.delivered++;
-      n->core->handle_datagram(d.bytes, d.from, now_);
+      if (d.member >= 0) {
+        n->core->handle_forwarded(d.bytes, d.from, now_);
+      } else {
+        n->core->handle_datagram(d.bytes, d.from, now_);
+      }
+    } else if (d.member >= 0) {
+      stats_.lost++;
     } else {
       stats_.collected++;
       collected_[d.to].push_back(std::move(d));

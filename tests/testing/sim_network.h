@@ -13,6 +13,7 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -27,12 +28,32 @@ namespace dtls::testing {
 // 10.0.0.<host>:<port>, a simulated address.
 PeerAddress sim_address(int host, std::uint16_t port = 5000);
 
+// The directory of a simulated shared port: one thread, a map.
+class SimPortDirectory : public PortDirectory {
+ public:
+  bool claim(std::string_view ufrag, std::string_view pwd,
+             Member member) override;
+  void release(std::string_view ufrag, Member member) override;
+  std::optional<Member> owner(const stun::Message& request) const override;
+  size_t size() const { return owners_.size(); }
+
+ private:
+  struct Owner {
+    std::string pwd;
+    Member member;
+  };
+  std::unordered_map<std::string, Owner> owners_;
+};
+
 class SimNetwork {
  public:
   struct Datagram {
     PeerAddress from;
     PeerAddress to;
     std::vector<std::uint8_t> bytes;
+    // A hand-over between the members of a shared port
+    // (DatagramSink::forward), for that member: not on the wire.
+    int member = -1;
   };
 
   // `link` applies to every datagram unless set_link says otherwise.
@@ -45,8 +66,21 @@ class SimNetwork {
   // the same address). Built at now().
   EndpointCore& add(const PeerAddress& address, EndpointCoreOptions options,
                     EndpointCore::Callbacks callbacks = {});
-  // The core at `address`, or null.
+  // One more core at `address`, sharing the port with those there (the
+  // members of a port, one per worker loop): datagrams to the address go to
+  // the member `steer` picks by their source, as the kernel does with
+  // SO_REUSEPORT. options.port_member is set to its number (0, 1, ...);
+  // options.port_directory is the test's.
+  EndpointCore& add_member(const PeerAddress& address,
+                           EndpointCoreOptions options,
+                           EndpointCore::Callbacks callbacks = {});
+  // Which member of the `members` at an address gets a datagram from
+  // `from`; by default a hash of the address.
+  std::function<size_t(const PeerAddress& from, size_t members)> steer;
+  // The core at `address` (the first member of a shared port), or null.
   EndpointCore* at(const PeerAddress& address);
+  // Member `index` of a shared port, or null.
+  EndpointCore* member(const PeerAddress& address, size_t index);
   // The node leaves (its datagrams in flight still arrive elsewhere; those
   // to it are collected like any address without a core).
   void remove(const PeerAddress& address);
@@ -77,6 +111,7 @@ class SimNetwork {
     std::uint64_t sent = 0, delivered = 0, lost = 0, filtered = 0,
                   collected = 0;
     std::uint64_t queue_dropped = 0;  // at a full bottleneck queue
+    std::uint64_t handed_over = 0;    // between members of a port
   };
   const Stats& stats() const { return stats_; }
 
@@ -92,6 +127,10 @@ class SimNetwork {
     }
   };
   Node* node(const PeerAddress& address);
+  // Where a datagram goes: its member, or the one steer picks.
+  Node* receiver(const Datagram& d);
+  void hand_over(const PeerAddress& port, PortDirectory::Member member,
+                 const PeerAddress& from, std::span<const std::uint8_t> data);
   const LinkConfig& link(const PeerAddress& from, const PeerAddress& to) const;
   bool chance(double p);
   // Everything due at now(); false when nothing was.

@@ -12,6 +12,11 @@ namespace dtls {
 
 Status DatagramSink::before_connect(const PeerAddress&) { return {}; }
 
+int DatagramSink::forward(PortDirectory::Member, const PeerAddress&,
+                          std::span<const std::uint8_t>) {
+  return -EOPNOTSUPP;
+}
+
 std::string DatagramSink::describe(int error) const {
   return std::strerror(-error);
 }
@@ -25,7 +30,9 @@ EndpointCore::EndpointCore(EndpointCoreOptions options, Callbacks callbacks,
       half_open_id_(next_id_++),
       consent_id_(next_id_++),
       rotation_id_(next_id_++),
-      half_open_(options_.half_open) {
+      forward_id_(next_id_++),
+      half_open_(options_.half_open),
+      forwards_(options_.forward_timeout, options_.max_forwarded_addresses) {
   if (!options_.accept_incoming && !options_.ice_lite) return;
   if (options_.cookie_master_secret) {
     cookie_period_ = cookie_period(now);
@@ -38,7 +45,10 @@ EndpointCore::EndpointCore(EndpointCoreOptions options, Callbacks callbacks,
     deadlines_.set(rotation_id_, now + rotation_interval());
 }
 
-EndpointCore::~EndpointCore() = default;
+EndpointCore::~EndpointCore() {
+  if (!options_.port_directory) return;
+  for (const auto& [ufrag, ice] : ice_.take_all()) release_ufrag(ufrag);
+}
 
 std::uint64_t EndpointCore::cookie_period(TimePoint now) const {
   const auto period = std::max<std::chrono::milliseconds::rep>(
@@ -97,6 +107,20 @@ bool EndpointCore::handle_datagram(std::span<std::uint8_t> data,
   stats_.bytes_received += data.size();
   PacketKind kind = classify(data);
   stats_.demux.count(kind);
+  return dispatch(data, kind, from, now);
+}
+
+bool EndpointCore::handle_forwarded(std::span<std::uint8_t> data,
+                                    const PeerAddress& from, TimePoint now) {
+  stats_.forwarded_in++;
+  forwarded_in_ = true;
+  const bool ours = dispatch(data, classify(data), from, now);
+  forwarded_in_ = false;
+  return ours;
+}
+
+bool EndpointCore::dispatch(std::span<std::uint8_t> data, PacketKind kind,
+                            const PeerAddress& from, TimePoint now) {
   if (closing_) return false;
   if (kind != PacketKind::kDtls && kind != PacketKind::kRtp &&
       kind != PacketKind::kRtcp && kind != PacketKind::kStun) {
@@ -244,7 +268,7 @@ void EndpointCore::on_media(std::span<std::uint8_t> data, PacketKind kind,
   PeerAddress key;
   Session* s = route(peer, key);
   if (s == nullptr) {
-    stats_.media_without_session++;
+    if (!forward_known(data, peer)) stats_.media_without_session++;
     return;
   }
   if (!s->srtp) {
@@ -456,6 +480,7 @@ void EndpointCore::destroy(std::optional<Error> error) {
   by_id_.clear();
   // Kept alive until the sessions' callbacks have run.
   IceLiteTable::Sessions ice_sessions = ice_.take_all();
+  for (const auto& [ufrag, ice] : ice_sessions) release_ufrag(ufrag);
   deadlines_ = DeadlineQueue();
   half_open_ = HalfOpenTable(options_.half_open);
   for (const auto& [peer, session] : sessions) {
@@ -531,6 +556,11 @@ void EndpointCore::handle_timeout(TimePoint now) {
     }
     if (id == rotation_id_) {
       rotate_cookie(now);
+      continue;
+    }
+    if (id == forward_id_) {
+      forwards_.expire(now);
+      deadlines_.set(forward_id_, forwards_.next_deadline());
       continue;
     }
     auto it = by_id_.find(id);

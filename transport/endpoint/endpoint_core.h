@@ -35,7 +35,9 @@
 #include "transport/dtls/cookie_gate.h"
 #include "transport/dtls/dtls_association.h"
 #include "transport/endpoint/demux.h"
+#include "transport/endpoint/forward_table.h"
 #include "transport/endpoint/half_open_table.h"
+#include "transport/endpoint/port_directory.h"
 #include "transport/endpoint/rtp_rewrite.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
@@ -79,6 +81,16 @@ struct EndpointCoreOptions {
   bool ice_lite = false;
   std::chrono::milliseconds ice_hold_time{2000};
   size_t ice_hold_datagrams = 64;
+  // One member of a port that several endpoints share, one per worker loop
+  // (PortDirectory): ICE sessions are claimed in the directory, so a ufrag
+  // is unique on the port, and the datagrams of a session another member
+  // owns go to it (DatagramSink::forward) from the first authentic check on.
+  // A forwarded address is forgotten forward_timeout after its last check;
+  // at most max_forwarded_addresses are remembered.
+  std::shared_ptr<PortDirectory> port_directory;
+  PortDirectory::Member port_member = 0;
+  std::chrono::milliseconds forward_timeout{30000};
+  size_t max_forwarded_addresses = 65536;
 };
 
 // One endpoint's counters. The core counts what it routes; the I/O layer
@@ -132,6 +144,12 @@ struct EndpointCounters {
   // Valid hellos refused because every half-open handshake in the way was
   // still within its grace (no state kept; the client retransmits).
   std::uint64_t half_open_refused = 0;
+  // A shared port (EndpointCoreOptions::port_directory): datagrams handed
+  // to the member owning their session, those the hand-over refused (its
+  // queue full, the member gone), and datagrams other members handed here.
+  std::uint64_t forwarded = 0;
+  std::uint64_t forward_drops = 0;
+  std::uint64_t forwarded_in = 0;
 };
 
 // Where the core's datagrams go: a socket (UdpEndpoint) or a simulated
@@ -156,6 +174,11 @@ class DatagramSink {
   // connect() has made the association to `peer`; nothing has been sent to
   // it yet. An error fails the connect.
   virtual Status before_connect(const PeerAddress& peer);
+  // A shared port: `data`, from `from`, to the member `to`, which handles it
+  // as EndpointCore::handle_forwarded. 0, or a negative errno value when it
+  // was dropped.
+  virtual int forward(PortDirectory::Member to, const PeerAddress& from,
+                      std::span<const std::uint8_t> data);
   // One association's output has been handed over (after each of its steps):
   // the sink may act on send errors it saw meanwhile (calling back in).
   virtual void flushed() {}
@@ -203,6 +226,11 @@ class EndpointCore {
   // closing or `from` is empty.
   bool handle_datagram(std::span<std::uint8_t> data, const PeerAddress& from,
                        TimePoint now);
+  // A datagram another member of a shared port received and handed here
+  // (DatagramSink::forward): handled as handle_datagram does, counted in
+  // forwarded_in rather than as received, and never handed on again.
+  bool handle_forwarded(std::span<std::uint8_t> data, const PeerAddress& from,
+                        TimePoint now);
   // Runs every deadline that has passed at `now`.
   void handle_timeout(TimePoint now);
   // When handle_timeout should run next.
@@ -240,7 +268,8 @@ class EndpointCore {
   // ICE-lite endpoints: a WebRTC session known by its local ufrag.
   // ERR_INVALID_STATE on other endpoints or when closing,
   // ERR_INVALID_ARG_VALUE for bad credentials or association options,
-  // ERR_ICE_UFRAG_IN_USE when the ufrag is taken.
+  // ERR_ICE_UFRAG_IN_USE when the ufrag is taken (on a shared port: by any
+  // member).
   Status add_ice_session(IceSessionOptions options, TimePoint now);
   // Ends it: close_notify when its DTLS session exists, else silently.
   void remove_ice_session(const std::string& ufrag, TimePoint now);
@@ -271,6 +300,8 @@ class EndpointCore {
   // the ICE table's and the cookie rotation's. The endpoint's one timer
   // serves them all.
   size_t deadline_count() const { return deadlines_.size(); }
+  // Peer addresses whose datagrams go to another member of the port.
+  size_t forwarded_addresses() const { return forwards_.size(); }
   bool closing() const { return closing_; }
   const EndpointCounters& stats() const { return stats_; }
   // For the I/O layer's own counters.
@@ -288,6 +319,8 @@ class EndpointCore {
     std::uint64_t steps_seen = 0;
   };
 
+  bool dispatch(std::span<std::uint8_t> data, PacketKind kind,
+                const PeerAddress& from, TimePoint now);
   void on_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
                TimePoint now);
   void on_ice_dtls(std::span<const std::uint8_t> data, const PeerAddress& peer,
@@ -317,6 +350,19 @@ class EndpointCore {
   // Ends the half-open handshakes whose time is up.
   void expire_half_open(TimePoint now);
   void replay_held(const PeerAddress& from, TimePoint now);
+  // A shared port: an authentic check for a session `owner` has goes to it,
+  // with the ClientHellos held from its address, and so does what follows
+  // from that address.
+  void forward_check(PortDirectory::Member owner,
+                     std::span<const std::uint8_t> data,
+                     const PeerAddress& from, TimePoint now);
+  // Hands `data` on when `from` is a forwarded address; whether it did.
+  bool forward_known(std::span<const std::uint8_t> data,
+                     const PeerAddress& from);
+  void forward(PortDirectory::Member to, std::span<const std::uint8_t> data,
+               const PeerAddress& from);
+  // The directory's claim of an ICE session's ufrag, given back.
+  void release_ufrag(const std::string& ufrag);
   void expire_consent(TimePoint now);
   void forget_ice(IceSession* ice);
   void ice_event(IceSession& ice, IceEvent event);
@@ -349,11 +395,18 @@ class EndpointCore {
   DeadlineQueue deadlines_;
   DeadlineQueue::Id next_id_ = 1;
   // The entries of deadlines_ that are not sessions: the half-open table's
-  // oldest entry, the ICE table's earliest consent, the cookie rotation.
+  // oldest entry, the ICE table's earliest consent, the cookie rotation, the
+  // forward table's oldest entry.
   DeadlineQueue::Id half_open_id_;
   DeadlineQueue::Id consent_id_;
   DeadlineQueue::Id rotation_id_;
+  DeadlineQueue::Id forward_id_;
   HalfOpenTable half_open_;
+  ForwardTable forwards_;
+  // Inside handle_forwarded: nothing is handed on again, so that members
+  // whose views of the directory differ for a moment cannot pass a datagram
+  // back and forth.
+  bool forwarded_in_ = false;
   std::vector<std::uint8_t> out_;
   std::uint64_t cookie_period_ = 0;  // with a master secret: the current one
   bool busy_ = false;

@@ -22,7 +22,20 @@ Status EndpointCore::add_ice_session(IceSessionOptions options, TimePoint now) {
   // included: a peer with no media to send (every publisher left) still
   // answers, so media silence must not end its session.
   options.association.media_idle_timeout = std::chrono::milliseconds(0);
-  if (Status st = ice_.add(std::move(options), now); !st.ok()) return st;
+  if (Status st = validate_ice_session_options(options); !st.ok()) return st;
+  const std::string ufrag = options.local.ufrag;
+  // A ufrag this endpoint has is refused by its own table, below.
+  const bool claim = options_.port_directory && ice_.find(ufrag) == nullptr;
+  if (claim && !options_.port_directory->claim(ufrag, options.local.pwd,
+                                               options_.port_member)) {
+    return make_error("ERR_ICE_UFRAG_IN_USE",
+                      "the ICE ufrag " + ufrag +
+                          " is in use by another endpoint of this port");
+  }
+  if (Status st = ice_.add(std::move(options), now); !st.ok()) {
+    if (claim) release_ufrag(ufrag);
+    return st;
+  }
   deadlines_.set(consent_id_, ice_.next_deadline());
   return {};
 }
@@ -46,6 +59,7 @@ const IceLiteResponder* EndpointCore::ice_responder(
 void EndpointCore::forget_ice(IceSession* ice) {
   // After destroy() the table no longer holds it (it is only kept alive).
   if (ice_.find(ice->options.local.ufrag) != ice) return;
+  release_ufrag(ice->options.local.ufrag);
   if (ice->key) {
     if (auto s = sessions_.find(*ice->key);
         s != sessions_.end() && s->second.ice == ice) {
@@ -72,6 +86,15 @@ void EndpointCore::on_stun(std::span<const std::uint8_t> data,
   }
   auto ufrag = local_ufrag(*m);
   IceSession* found = ufrag ? ice_.find(*ufrag) : nullptr;
+  if (found == nullptr && options_.port_directory && !forwarded_in_) {
+    // RFC 8445 §7.3 names the session by the USERNAME's first half; on a
+    // shared port the kernel may have brought its check to the wrong member.
+    if (auto owner = options_.port_directory->owner(*m);
+        owner && *owner != options_.port_member) {
+      forward_check(*owner, data, peer, now);
+      return;
+    }
+  }
   if (found == nullptr) {
     // RFC 8489 §9.1.3: no USERNAME is 400, a USERNAME nobody owns 401. Never
     // larger than the request: a spoofed source gains nothing.
@@ -139,6 +162,7 @@ void EndpointCore::on_ice_dtls(std::span<const std::uint8_t> data,
     after(key, now);
     return;
   }
+  if (forward_known(data, peer)) return;
   IceSession* ice = ice_.by_address(peer);
   if (ice == nullptr) {
     if (ice_.hold(data, peer, now)) stats_.ice_held++;

@@ -96,11 +96,17 @@ void LoopDispatcher::post(std::function<void()> fn) {
 LoopDispatcher::Queued LoopDispatcher::post_media(
     std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
     std::span<const std::uint8_t> packet) {
+  return post_media(std::move(target), tag, {}, packet);
+}
+
+LoopDispatcher::Queued LoopDispatcher::post_media(
+    std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
+    std::span<const std::uint8_t> head, std::span<const std::uint8_t> body) {
   MediaSlot* slot = nullptr;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return Queued::kStopped;
-    if (packet.size() > kMediaSlotBytes) return Queued::kTooLarge;
+    if (head.size() + body.size() > kMediaSlotBytes) return Queued::kTooLarge;
     if (media_queued_ >= kMediaQueueCapacity) return Queued::kFull;
     if (free_slots_.empty()) {
       // Warm-up only: slots are reused, so a steady flow allocates nothing.
@@ -115,8 +121,9 @@ LoopDispatcher::Queued LoopDispatcher::post_media(
   // The slot is ours until it is queued: copy outside the lock.
   slot->target = std::move(target);
   slot->tag = tag;
-  slot->size = packet.size();
-  std::copy(packet.begin(), packet.end(), slot->bytes.begin());
+  slot->size = head.size() + body.size();
+  std::copy(body.begin(), body.end(),
+            std::copy(head.begin(), head.end(), slot->bytes.begin()));
   std::lock_guard lock(mu_);
   if (stopped_) {
     // Stopped while copying: nothing will send it.

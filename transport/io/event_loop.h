@@ -33,8 +33,10 @@ class QueuedMediaTarget {
   virtual ~QueuedMediaTarget() = default;
   // Loop thread.
   virtual void begin_queued() {}
+  // `packet` is the target's to change during the call (a datagram handed
+  // over is unprotected in place).
   virtual void send_queued(std::uint8_t tag,
-                           std::span<const std::uint8_t> packet) = 0;
+                           std::span<std::uint8_t> packet) = 0;
   virtual void end_queued() {}
 
  private:
@@ -93,6 +95,10 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // kMediaSlotBytes, kStopped once the loop has stopped.
   Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
                     std::span<const std::uint8_t> packet);
+  // The same for `head` and `body` one after the other, in one slot.
+  Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
+                    std::span<const std::uint8_t> head,
+                    std::span<const std::uint8_t> body);
   // Packets in the media queue now (any thread).
   size_t queued_media() const;
 

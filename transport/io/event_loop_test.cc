@@ -189,8 +189,7 @@ class Recorder : public QueuedMediaTarget {
     EXPECT_TRUE(d_.on_loop_thread());
     log.push_back("begin");
   }
-  void send_queued(std::uint8_t tag,
-                   std::span<const std::uint8_t> packet) override {
+  void send_queued(std::uint8_t tag, std::span<std::uint8_t> packet) override {
     EXPECT_TRUE(d_.on_loop_thread());
     log.push_back(std::to_string(tag) + ":" +
                   std::string(packet.begin(), packet.end()));

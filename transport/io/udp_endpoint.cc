@@ -121,6 +121,22 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
       !st.ok()) {
     return st.error();
   }
+  if (const auto& group = options.port_group) {
+    if (LoopDispatcher::current() == nullptr) {
+      return make_error("ERR_INVALID_ARG_VALUE",
+                        "the endpoints of a port group run on EventLoops");
+    }
+    if (options.cookie_master_secret &&
+        *options.cookie_master_secret != group->cookie_secret()) {
+      return make_error("ERR_INVALID_ARG_VALUE",
+                        "a port group's members use the group's cookie "
+                        "secret, not one of their own");
+    }
+    options.cookie_master_secret = group->cookie_secret();
+    options.reuse_port = true;
+    options.port_directory = group;
+    options.port_member = group->reserve();
+  }
   std::shared_ptr<UdpEndpoint> e(
       new UdpEndpoint(loop, std::move(options), std::move(callbacks)));
   // A family makes libuv create the socket now, so that options can be set
@@ -192,8 +208,46 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
         "ERR_SOCKET",
         std::string("cannot receive on the socket: ") + uv_strerror(r));
   }
+  if (e->options_.port_group) {
+    e->inbox_ = std::make_shared<Inbox>(e.get());
+    e->options_.port_group->join(e->options_.port_member,
+                                 LoopDispatcher::current()->shared_from_this(),
+                                 e->inbox_);
+  }
   e->rearm();
   return e;
+}
+
+int UdpEndpoint::Output::forward(PortDirectory::Member to,
+                                 const PeerAddress& from,
+                                 std::span<const std::uint8_t> data) {
+  const auto& group = endpoint_.options_.port_group;
+  return group ? group->hand_over(to, from, data) : -EOPNOTSUPP;
+}
+
+void UdpEndpoint::Inbox::begin_queued() {
+  if (endpoint_ == nullptr) return;
+  // One "now" per batch, as for a receive batch; and what the batch makes
+  // the endpoint send leaves together.
+  now_ = Clock::now();
+  endpoint_->cork();
+}
+
+void UdpEndpoint::Inbox::send_queued(std::uint8_t tag,
+                                     std::span<std::uint8_t> packet) {
+  if (endpoint_ == nullptr || endpoint_->released_ ||
+      tag != PortGroup::kHandedOver || packet.size() < sizeof(PeerAddress)) {
+    return;
+  }
+  PeerAddress from;
+  std::memcpy(static_cast<void*>(&from), packet.data(), sizeof(from));
+  endpoint_->core_.handle_forwarded(packet.subspan(sizeof(from)), from, now_);
+}
+
+void UdpEndpoint::Inbox::end_queued() {
+  if (endpoint_ == nullptr) return;
+  endpoint_->uncork();
+  endpoint_->rearm();
 }
 
 void UdpEndpoint::poll_cb(uv_poll_t* p, int status, int) {
@@ -601,6 +655,11 @@ void UdpEndpoint::destroy(std::optional<Error> error) {
 void UdpEndpoint::release_handles() {
   released_ = true;
   flushing_ = false;
+  if (inbox_) {
+    options_.port_group->leave(options_.port_member);
+    inbox_->forget();
+    inbox_.reset();
+  }
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&poll_),
                          reinterpret_cast<uv_handle_t*>(&udp_),
                          reinterpret_cast<uv_handle_t*>(&timer_),

@@ -29,6 +29,7 @@
 #include "transport/endpoint/endpoint_core.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
+#include "transport/io/port_group.h"
 #include "transport/io/receive_batch.h"
 #include "transport/io/send_batch.h"
 
@@ -53,6 +54,12 @@ struct UdpEndpointOptions : EndpointCoreOptions {
   // SO_REUSEPORT: several endpoints (one per worker loop) bind one port and
   // the kernel spreads peers over them by address (a peer stays on one).
   bool reuse_port = false;
+  // One member of a port shared across EventLoops (PortGroup): implies
+  // reuse_port, takes the group's cookie secret (a different
+  // cookie_master_secret is ERR_INVALID_ARG_VALUE), makes ICE ufrags unique
+  // on the port, and hands a WebRTC peer's datagrams that land here to the
+  // member owning its session. open() must run on an EventLoop's thread.
+  std::shared_ptr<PortGroup> port_group;
   // Messages taken per receive system call (recvmmsg). Each costs 64 KiB of
   // receive buffer (resident only once a datagram lands there), so listening
   // endpoints batch and one-peer client endpoints do not.
@@ -230,6 +237,8 @@ class UdpEndpoint {
     std::span<std::uint8_t> media_buffer(size_t size) override;
     int send_media(const PeerAddress& to, size_t length) override;
     Status before_connect(const PeerAddress& peer) override;
+    int forward(PortDirectory::Member to, const PeerAddress& from,
+                std::span<const std::uint8_t> data) override;
     void flushed() override;
     std::string describe(int error) const override;
 
@@ -238,7 +247,25 @@ class UdpEndpoint {
     bool batched_ = false;  // the last media_buffer() is a batch slot
   };
 
+  // Where other members of a shared port hand datagrams over: on this
+  // endpoint's loop, one batch per wakeup, corked. It outlives the endpoint
+  // in the group's queue slots, so it forgets the endpoint when that closes.
+  class Inbox : public QueuedMediaTarget {
+   public:
+    explicit Inbox(UdpEndpoint* endpoint) : endpoint_(endpoint) {}
+    void begin_queued() override;
+    void send_queued(std::uint8_t tag, std::span<std::uint8_t> packet) override;
+    void end_queued() override;
+    void forget() { endpoint_ = nullptr; }
+
+   private:
+    UdpEndpoint* endpoint_;  // loop thread only
+    TimePoint now_{};
+  };
+
   UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
+  // A member of options_.port_group: hand-overs reach it from now on.
+  Status join_group();
   static EndpointCore::Callbacks core_callbacks(Callbacks& callbacks);
   void on_datagram(std::span<std::uint8_t> data, const sockaddr* from,
                    TimePoint now);
@@ -324,6 +351,7 @@ class UdpEndpoint {
   int pending_socket_error_ = 0;  // seen while sending, handled once flushed
   bool heard_from_peer_ = false;  // connect_socket: any datagram from it
   int refusals_ = 0;              // ICMP unreachables before that
+  std::shared_ptr<Inbox> inbox_;  // a member of a shared port
 };
 
 }  // namespace dtls

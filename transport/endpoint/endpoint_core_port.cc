@@ -1,0 +1,50 @@
+// The endpoint core as one member of a port several endpoints share, one per
+// worker loop (SO_REUSEPORT). The kernel spreads peers over the members by
+// their addresses, so a WebRTC peer's checks may reach a member other than
+// the one its ICE session was added to. The member that receives an
+// authentic check for a session another member owns (PortDirectory) hands it
+// over, with the ClientHellos it held from that address, and remembers the
+// address (ForwardTable), so that the peer's DTLS and SRTP follow. The owner
+// answers from the same port, so the peer sees one transport address.
+#include <string>
+
+#include "transport/endpoint/endpoint_core.h"
+
+namespace dtls {
+
+void EndpointCore::forward_check(PortDirectory::Member owner,
+                                 std::span<const std::uint8_t> data,
+                                 const PeerAddress& from, TimePoint now) {
+  forwards_.set(from, owner, now);
+  deadlines_.set(forward_id_, forwards_.next_deadline());
+  forward(owner, data, from);
+  // RFC 8445 §7.2.5.3: the ClientHello may race the check; held here, it
+  // goes after the check, as it would have been replayed at the owner.
+  for (const auto& d : ice_.take_held(from, now)) forward(owner, d, from);
+}
+
+bool EndpointCore::forward_known(std::span<const std::uint8_t> data,
+                                 const PeerAddress& from) {
+  if (forwards_.empty() || forwarded_in_) return false;
+  const auto owner = forwards_.find(from);
+  if (!owner) return false;
+  forward(*owner, data, from);
+  return true;
+}
+
+void EndpointCore::forward(PortDirectory::Member to,
+                           std::span<const std::uint8_t> data,
+                           const PeerAddress& from) {
+  if (sink_.forward(to, from, data) == 0) {
+    stats_.forwarded++;
+  } else {
+    stats_.forward_drops++;
+  }
+}
+
+void EndpointCore::release_ufrag(const std::string& ufrag) {
+  if (options_.port_directory)
+    options_.port_directory->release(ufrag, options_.port_member);
+}
+
+}  // namespace dtls

@@ -1,0 +1,121 @@
+#include "transport/io/port_group.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <mutex>
+#include <type_traits>
+
+#include "transport/ice/ice_lite.h"
+
+namespace dtls {
+
+// Handed over as bytes through a loop's queue and read back on its thread.
+static_assert(std::is_trivially_copyable_v<PeerAddress>);
+
+Result<std::shared_ptr<PortGroup>> PortGroup::create() {
+  Secret s;
+  if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1) {
+    return make_error("ERR_RANDOM",
+                      "no random cookie secret for the port group");
+  }
+  std::shared_ptr<PortGroup> g(new PortGroup(s));
+  OPENSSL_cleanse(s.data(), s.size());
+  return g;
+}
+
+Result<std::shared_ptr<PortGroup>> PortGroup::create(
+    std::span<const std::uint8_t> cookie_secret) {
+  Secret s;
+  if (cookie_secret.size() != s.size()) {
+    return make_error("ERR_INVALID_ARG_VALUE",
+                      "a port group's cookie secret is 32 bytes, got " +
+                          std::to_string(cookie_secret.size()));
+  }
+  std::copy(cookie_secret.begin(), cookie_secret.end(), s.begin());
+  std::shared_ptr<PortGroup> g(new PortGroup(s));
+  OPENSSL_cleanse(s.data(), s.size());
+  return g;
+}
+
+bool PortGroup::claim(std::string_view ufrag, std::string_view pwd,
+                      Member member) {
+  std::unique_lock lock(mu_);
+  return owners_.emplace(std::string(ufrag), Owner{std::string(pwd), member})
+      .second;
+}
+
+void PortGroup::release(std::string_view ufrag, Member member) {
+  std::unique_lock lock(mu_);
+  auto it = owners_.find(std::string(ufrag));
+  if (it != owners_.end() && it->second.member == member) owners_.erase(it);
+}
+
+std::optional<PortDirectory::Member> PortGroup::owner(
+    const stun::Message& request) const {
+  auto ufrag = local_ufrag(request);
+  if (!ufrag) return std::nullopt;
+  std::shared_lock lock(mu_);
+  // Heterogeneous lookup needs C++20's transparent unordered containers;
+  // a check for another member's session is rare enough for one string.
+  auto it = owners_.find(std::string(*ufrag));
+  if (it == owners_.end() ||
+      !request.check_integrity(std::string_view(it->second.pwd))) {
+    return std::nullopt;
+  }
+  return it->second.member;
+}
+
+void PortGroup::join(Member member, std::shared_ptr<LoopDispatcher> dispatcher,
+                     std::weak_ptr<QueuedMediaTarget> inbox) {
+  std::unique_lock lock(mu_);
+  members_[member] = Slot{std::move(dispatcher), std::move(inbox)};
+}
+
+void PortGroup::leave(Member member) {
+  std::unique_lock lock(mu_);
+  members_.erase(member);
+  std::erase_if(owners_,
+                [&](const auto& o) { return o.second.member == member; });
+}
+
+int PortGroup::hand_over(Member to, const PeerAddress& from,
+                         std::span<const std::uint8_t> data) const {
+  if (data.size() > kMaxHandedOver) return -EMSGSIZE;
+  std::shared_ptr<LoopDispatcher> dispatcher;
+  std::shared_ptr<QueuedMediaTarget> inbox;
+  {
+    std::shared_lock lock(mu_);
+    auto it = members_.find(to);
+    if (it == members_.end()) return -ESHUTDOWN;
+    dispatcher = it->second.dispatcher;
+    inbox = it->second.inbox.lock();
+  }
+  if (!inbox) return -ESHUTDOWN;
+  const auto* head = reinterpret_cast<const std::uint8_t*>(&from);
+  switch (dispatcher->post_media(std::move(inbox), kHandedOver,
+                                 {head, sizeof(PeerAddress)}, data)) {
+    case LoopDispatcher::Queued::kQueued:
+      return 0;
+    case LoopDispatcher::Queued::kFull:
+      return -ENOBUFS;
+    case LoopDispatcher::Queued::kTooLarge:
+      return -EMSGSIZE;
+    case LoopDispatcher::Queued::kStopped:
+      break;
+  }
+  return -ESHUTDOWN;
+}
+
+size_t PortGroup::members() const {
+  std::shared_lock lock(mu_);
+  return members_.size();
+}
+
+size_t PortGroup::sessions() const {
+  std::shared_lock lock(mu_);
+  return owners_.size();
+}
+
+}  // namespace dtls
