@@ -49,6 +49,8 @@ const char kBenchUsage[] =
     "                     off)\n"
     "  --fanout N,M       the fan-out phase with N, M... subscribers\n"
     "                     (default 1,10,100,1000; 0 skips)\n"
+    "  --cores-sessions N all-cores phase: 1 and 2 server loops on one port,\n"
+    "                     N media senders each (default 64, 0 skips)\n"
     "  --lossy-only       run the lossy phase alone\n"
     "  --json FILE        write the results as JSON ('-' for stdout)\n"
     "  --svg FILE         write packets/s vs payload, ours beside the "
@@ -372,7 +374,7 @@ std::string fanout_json(const FanOutBenchResult& r) {
 std::string to_json(const BenchOptions& o, const BenchResult& r,
                     const LossyResult* lossy,
                     const CrossThreadResult* cross_thread,
-                    const FanOutBenchResult* fanout) {
+                    const FanOutBenchResult* fanout, const CoresResult* cores) {
   std::ostringstream j;
   const HandshakeResult& h = r.handshake;
   j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
@@ -473,6 +475,7 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
   if (cross_thread != nullptr)
     j << ",\n  \"cross_thread\": " << cross_thread_json(*cross_thread);
   if (fanout != nullptr) j << ",\n  \"fanout\": " << fanout_json(*fanout);
+  if (cores != nullptr) j << ",\n  \"cores\": " << cores_json(*cores);
   if (r.soak) {
     const SoakResult& s = *r.soak;
     j << ",\n  \"soak\": {\"seconds\": " << s.options.seconds
@@ -579,6 +582,7 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   LossyOptions lossy;
   CrossThreadOptions cross_thread;
   FanOutOptions fanout;
+  CoresOptions cores;
   bool lossy_only = false;
   std::string json, svg;
   auto bad = [&](const std::string& what) {
@@ -680,6 +684,11 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                parse_number(args[i + 1], 0, 1e7, v)) {
       cross_thread.packets = static_cast<int>(v);
       ++i;
+    } else if (a == "--cores-sessions" && has_value &&
+               parse_number(args[i + 1], 0, 1000, v)) {
+      cores.enabled = v > 0;
+      if (v > 0) cores.sessions = static_cast<int>(v);
+      ++i;
     } else if (a == "--fanout" && has_value) {
       fanout.subscribers.clear();
       for (const std::string& p : split(args[++i])) {
@@ -729,6 +738,16 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     f = std::move(run).value();
     out << "\n" << to_fanout_table(*f);
   }
+  std::optional<CoresResult> c;
+  if (!lossy_only && cores.enabled) {
+    progress("all cores: " + std::to_string(cores.sessions) +
+             " media senders and " + std::to_string(cores.handshakes) +
+             " handshakes per slice, 1 and 2 server loops on one port");
+    auto run = run_cores_bench(cores);
+    if (!run.ok()) return failed(run.error());
+    c = std::move(run).value();
+    out << "\n" << to_cores_table(*c);
+  }
   std::optional<LossyResult> l;
   if (lossy.handshakes > 0 || lossy.openssl_handshakes > 0) {
     auto run = run_lossy_bench(lossy, progress);
@@ -738,8 +757,8 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   }
   std::string json_text;
   if (r) {
-    json_text =
-        to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr, f ? &*f : nullptr);
+    json_text = to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr,
+                        f ? &*f : nullptr, c ? &*c : nullptr);
   } else if (l) {
     json_text = "{\n  \"lossy\": " + lossy_json(*l) + "\n}\n";
   }
