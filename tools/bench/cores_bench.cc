@@ -27,6 +27,10 @@ using SteadyClock = std::chrono::steady_clock;
 struct alignas(64) LoopCounters {
   std::atomic<std::uint64_t> rtp{0};
   std::atomic<std::uint64_t> sessions{0};
+  // While set, the server sessions made on the loop are kept (the media
+  // senders' ends, for the cross-loop fan-out); the loop's thread only.
+  std::atomic<bool> keep{false};
+  std::vector<Session> kept;
 };
 
 // One port served by `loops` EventLoops of its own (a PortGroup), and the
@@ -59,8 +63,9 @@ struct Setup {
 
 SessionListener counting(LoopCounters* c) {
   SessionListener l;
-  l.on_created = [c](Session&) {
+  l.on_created = [c](Session& s) {
     c->sessions.fetch_add(1, std::memory_order_relaxed);
+    if (c->keep.load(std::memory_order_relaxed)) c->kept.push_back(s);
   };
   l.on_rtp = [c](Session&, std::span<const std::uint8_t>) {
     c->rtp.fetch_add(1, std::memory_order_relaxed);
@@ -143,6 +148,7 @@ Result<std::uint16_t> check_from_fresh_port(std::uint16_t port,
 
 Status open_senders(Setup& s, EventLoop& client, const ConnectOptions& co,
                     const Identity& client_id, int count) {
+  for (auto& c : s.counters) c->keep = !s.ice;
   for (int i = 0; i < count; ++i) {
     ConnectOptions o = co;
     if (s.ice) {
@@ -174,7 +180,83 @@ Status open_senders(Setup& s, EventLoop& client, const ConnectOptions& co,
     }
     if (!c.opened().get().ok()) return c.opened().get().error();
   }
+  // The server's ends open a moment after the clients': wait for them.
+  for (size_t i = 0; i < s.loops.size() && !s.ice; ++i) {
+    for (int k = 0; k < 2000; ++k) {
+      size_t all = 0;
+      for (size_t j = 0; j < s.loops.size(); ++j) {
+        all += s.loops[j]->dispatcher()->call(
+            [&] { return s.counters[j]->kept.size(); });
+      }
+      if (all >= static_cast<size_t>(count)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  for (auto& c : s.counters) c->keep = false;
   return {};
+}
+
+// The cross-loop fan-out on a 2-loop setup: loop 0 publishes.
+CrossLoopFanOut cross_loop_fanout(const CoresOptions& o, Setup& s) {
+  CrossLoopFanOut f;
+  LoopDispatcher& a = *s.loops[0]->dispatcher();
+  LoopDispatcher& b = *s.loops[1]->dispatcher();
+  const auto local = a.call([&] { return s.counters[0]->kept; });
+  const auto remote = b.call([&] { return s.counters[1]->kept; });
+  f.local_subscribers = static_cast<int>(local.size());
+  f.remote_subscribers = static_cast<int>(remote.size());
+  if (local.empty() || remote.empty()) return f;
+  std::vector<std::uint8_t> packet = rtp_packet(o.payload, 0x3000);
+  std::uint16_t seq = 0;
+  auto stamp = [&] {
+    ++seq;
+    packet[2] = static_cast<std::uint8_t>(seq >> 8);
+    packet[3] = static_cast<std::uint8_t>(seq);
+  };
+  // Same loop: protected into the endpoint's batch, one sendmmsg per 32.
+  const auto [sent, cpu] = a.call([&] {
+    const double c0 = thread_cpu_seconds();
+    const auto end =
+        SteadyClock::now() + std::chrono::duration<double>(o.seconds);
+    std::uint64_t n = 0;
+    while (SteadyClock::now() < end) {
+      stamp();
+      n += send_rtp(local, packet).sent;
+    }
+    return std::pair{n, thread_cpu_seconds() - c0};
+  });
+  f.local_sent = sent;
+  f.local_ns = sent ? cpu * 1e9 / static_cast<double>(sent) : 0;
+  // The other loop: each copy queued; chunks below the queue's bound, and
+  // the other loop drains between them.
+  const size_t per_chunk = std::max<size_t>(
+      1, LoopDispatcher::kMediaQueueCapacity / 2 / remote.size());
+  const std::uint64_t sent0 = s.endpoints[1].stats().packets_sent;
+  const double b0 = loop_cpu(*s.loops[1]);
+  double a_cpu = 0;
+  const auto end =
+      SteadyClock::now() + std::chrono::duration<double>(o.seconds);
+  while (SteadyClock::now() < end) {
+    const auto [queued, cpu_a] = a.call([&] {
+      const double c0 = thread_cpu_seconds();
+      std::uint64_t n = 0;
+      for (size_t k = 0; k < per_chunk; ++k) {
+        stamp();
+        n += send_rtp(remote, packet).sent;
+      }
+      return std::pair{n, thread_cpu_seconds() - c0};
+    });
+    f.remote_queued += queued;
+    a_cpu += cpu_a;
+    b.call([] {});  // after what was queued before it
+  }
+  f.remote_sent = s.endpoints[1].stats().packets_sent - sent0;
+  const double b_cpu = loop_cpu(*s.loops[1]) - b0;
+  f.remote_queue_ns =
+      f.remote_queued ? a_cpu * 1e9 / static_cast<double>(f.remote_queued) : 0;
+  f.remote_send_ns =
+      f.remote_sent ? b_cpu * 1e9 / static_cast<double>(f.remote_sent) : 0;
+  return f;
 }
 
 struct Before {
@@ -374,6 +456,7 @@ Result<CoresResult> run_cores_bench(const CoresOptions& o) {
   r.ice_capacity_ratio = median(ic);
   r.handshake_efficiency = median(he);
   r.media_efficiency = median(me);
+  r.fanout = cross_loop_fanout(o, **two);
   one->reset();
   two->reset();
   ice->reset();
@@ -418,6 +501,14 @@ std::string to_cores_table(const CoresResult& r) {
     << " (goal 1.8), per CPU s " << fmt("%.2f", r.media_efficiency)
     << "; ICE peers handed over / plain, capacity "
     << fmt("%.2f", r.ice_capacity_ratio) << "\n";
+  const CrossLoopFanOut& f = r.fanout;
+  t << "  fan-out from loop 0, " << r.options.payload
+    << " B: " << f.local_subscribers << " subscribers on its loop "
+    << fmt("%.0f", f.local_ns) << " ns/packet; " << f.remote_subscribers
+    << " on the other loop " << fmt("%.0f", f.remote_queue_ns)
+    << " ns/packet queueing + " << fmt("%.0f", f.remote_send_ns)
+    << " ns/packet there (" << f.remote_sent << " of " << f.remote_queued
+    << " sent)\n";
   return t.str();
 }
 
@@ -457,7 +548,16 @@ std::string cores_json(const CoresResult& r) {
     << ", \"media_capacity_ratio\": " << r.media_capacity_ratio
     << ", \"ice_capacity_ratio\": " << r.ice_capacity_ratio
     << ", \"handshake_efficiency\": " << r.handshake_efficiency
-    << ", \"media_efficiency\": " << r.media_efficiency << "}";
+    << ", \"media_efficiency\": " << r.media_efficiency
+    << ",\n    \"fanout\": {\"local_subscribers\": "
+    << r.fanout.local_subscribers
+    << ", \"remote_subscribers\": " << r.fanout.remote_subscribers
+    << ", \"local_sent\": " << r.fanout.local_sent
+    << ", \"remote_queued\": " << r.fanout.remote_queued
+    << ", \"remote_sent\": " << r.fanout.remote_sent
+    << ", \"local_ns\": " << r.fanout.local_ns
+    << ", \"remote_queue_ns\": " << r.fanout.remote_queue_ns
+    << ", \"remote_send_ns\": " << r.fanout.remote_send_ns << "}}";
   return j.str();
 }
 

@@ -58,6 +58,20 @@ struct CoresFigure {
   double per_cpu_second() const;
 };
 
+// Fan-out across loops (an SFU room spanning loops): the publisher's loop
+// sends one packet to the subscribers on its own loop, then to those on the
+// other loop (dtls::send_rtp queues each copy for that loop, which protects
+// and sends it). The CPU per packet on each loop.
+struct CrossLoopFanOut {
+  int local_subscribers = 0, remote_subscribers = 0;
+  std::uint64_t local_sent = 0;     // protected and sent on the loop
+  std::uint64_t remote_queued = 0;  // queued for the other loop
+  std::uint64_t remote_sent = 0;    // sent by the other loop
+  double local_ns = 0;              // publisher's loop, per packet sent
+  double remote_queue_ns = 0;       // publisher's loop, per packet queued
+  double remote_send_ns = 0;        // the other loop, per packet sent
+};
+
 struct CoresResult {
   CoresOptions options;
   CoresFigure handshakes_1, handshakes_2;
@@ -68,6 +82,7 @@ struct CoresResult {
   // Work per CPU second, 2 loops over 1: below 1.0 when two loops cost each
   // other something.
   double handshake_efficiency = 0, media_efficiency = 0;
+  CrossLoopFanOut fanout;
   // WebRTC peers on 2 loops, their ICE sessions added to the loops in turn
   // and the peers landing where the kernel puts them, so about half are
   // handed over: capacity beside plain media on 2 loops.

@@ -47,6 +47,16 @@ TEST(CoresBench, MeasuresOneAndTwoLoopsOnOnePort) {
   EXPECT_GT(r->handshake_capacity_ratio, 0);
   EXPECT_GT(r->media_capacity_ratio, 0);
   EXPECT_GT(r->ice_capacity_ratio, 0);
+  // Fan-out from loop 0 to the senders' server ends, on both loops.
+  const CrossLoopFanOut& f = r->fanout;
+  EXPECT_EQ(f.local_subscribers + f.remote_subscribers, 16);
+  if (f.local_subscribers > 0 && f.remote_subscribers > 0) {
+    EXPECT_GT(f.local_sent, 0u);
+    EXPECT_GT(f.remote_queued, 0u);
+    EXPECT_EQ(f.remote_sent, f.remote_queued);  // every chunk was drained
+    EXPECT_GT(f.local_ns, 0);
+    EXPECT_GT(f.remote_send_ns, 0);
+  }
   const std::string table = to_cores_table(*r);
   EXPECT_NE(table.find("2 loops, ICE"), std::string::npos);
   EXPECT_NE(table.find("handed over"), std::string::npos);
@@ -54,7 +64,8 @@ TEST(CoresBench, MeasuresOneAndTwoLoopsOnOnePort) {
   for (const char* key :
        {"\"handshakes\"", "\"media\"", "\"capacity\"", "\"per_loop\"",
         "\"handed_over\"", "\"media_capacity_ratio\"",
-        "\"handshake_efficiency\"", "\"ice_capacity_ratio\""}) {
+        "\"handshake_efficiency\"", "\"ice_capacity_ratio\"",
+        "\"remote_send_ns\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
 }
