@@ -5,4 +5,4 @@ out=$("$1" --benchmark_min_time=0.001 2>&1)
 echo "$out"
 if grep -q "ERROR OCCURRED" <<<"$out"; then exit 1; fi
 rows=$(grep -c '^BM_' <<<"$out")
-[[ $rows -eq 40 ]] || { echo "expected 40 benchmark rows, got $rows"; exit 1; }
+[[ $rows -eq 48 ]] || { echo "expected 48 benchmark rows, got $rows"; exit 1; }
