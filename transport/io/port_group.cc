@@ -71,31 +71,38 @@ void PortGroup::join(Member member, std::shared_ptr<LoopDispatcher> dispatcher,
                      std::weak_ptr<QueuedMediaTarget> inbox) {
   std::unique_lock lock(mu_);
   members_[member] = Slot{std::move(dispatcher), std::move(inbox)};
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void PortGroup::leave(Member member) {
   std::unique_lock lock(mu_);
   members_.erase(member);
+  generation_.fetch_add(1, std::memory_order_release);
   std::erase_if(owners_,
                 [&](const auto& o) { return o.second.member == member; });
 }
 
+std::optional<PortGroup::Route> PortGroup::route(Member member) const {
+  std::shared_lock lock(mu_);
+  auto it = members_.find(member);
+  if (it == members_.end()) return std::nullopt;
+  auto inbox = it->second.inbox.lock();
+  if (!inbox) return std::nullopt;
+  return Route{it->second.dispatcher, std::move(inbox)};
+}
+
 int PortGroup::hand_over(Member to, const PeerAddress& from,
                          std::span<const std::uint8_t> data) const {
+  const auto r = route(to);
+  return r ? hand_over(*r, from, data) : -ESHUTDOWN;
+}
+
+int PortGroup::hand_over(const Route& route, const PeerAddress& from,
+                         std::span<const std::uint8_t> data) {
   if (data.size() > kMaxHandedOver) return -EMSGSIZE;
-  std::shared_ptr<LoopDispatcher> dispatcher;
-  std::shared_ptr<QueuedMediaTarget> inbox;
-  {
-    std::shared_lock lock(mu_);
-    auto it = members_.find(to);
-    if (it == members_.end()) return -ESHUTDOWN;
-    dispatcher = it->second.dispatcher;
-    inbox = it->second.inbox.lock();
-  }
-  if (!inbox) return -ESHUTDOWN;
   const auto* head = reinterpret_cast<const std::uint8_t*>(&from);
-  switch (dispatcher->post_media(std::move(inbox), kHandedOver,
-                                 {head, sizeof(PeerAddress)}, data)) {
+  switch (route.dispatcher->post_media(route.inbox, kHandedOver,
+                                       {head, sizeof(PeerAddress)}, data)) {
     case LoopDispatcher::Queued::kQueued:
       return 0;
     case LoopDispatcher::Queued::kFull:

@@ -57,9 +57,25 @@ class PortGroup : public PortDirectory {
             std::weak_ptr<QueuedMediaTarget> inbox);
   // Gone: its ICE sessions' ufrags are free, datagrams for it are dropped.
   void leave(Member member);
-  // Any thread: `data` from `from` into `to`'s loop queue. 0, or -ENOBUFS
-  // (its queue is full), -EMSGSIZE (past kMaxHandedOver), -ESHUTDOWN (the
-  // member or its loop has gone).
+  // Where datagrams for a member go: its loop and its inbox.
+  struct Route {
+    std::shared_ptr<LoopDispatcher> dispatcher;
+    std::shared_ptr<QueuedMediaTarget> inbox;
+  };
+  // Null when the member is not (or no longer) in the group.
+  std::optional<Route> route(Member member) const;
+  // Changes whenever a member joins or leaves, so that a sender may keep
+  // routes (a lock per datagram, shared by every loop of the port, costs
+  // more than the hand-over itself) and look them up again when it moves.
+  std::uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
+  // Any thread: `data` from `from` into the loop queue of `route`. 0, or
+  // -ENOBUFS (its queue is full), -EMSGSIZE (past kMaxHandedOver),
+  // -ESHUTDOWN (its loop has stopped).
+  static int hand_over(const Route& route, const PeerAddress& from,
+                       std::span<const std::uint8_t> data);
+  // The same, looking the member up (-ESHUTDOWN when it has gone).
   int hand_over(Member to, const PeerAddress& from,
                 std::span<const std::uint8_t> data) const;
   size_t members() const;
@@ -79,6 +95,7 @@ class PortGroup : public PortDirectory {
 
   const Secret secret_;
   std::atomic<Member> next_member_{0};
+  std::atomic<std::uint64_t> generation_{0};
   // Read on every hand-over and every check for another member's session;
   // written when members and ICE sessions come and go.
   mutable std::shared_mutex mu_;

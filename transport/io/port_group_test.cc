@@ -92,8 +92,16 @@ TEST(PortGroup, HandsDatagramsToAMembersLoop) {
       reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
   EXPECT_EQ(g->hand_over(m, from, data), -ESHUTDOWN);  // not joined yet
   auto inbox = std::make_shared<Inbox>(*loop->dispatcher());
+  const auto before = g->generation();
+  EXPECT_FALSE(g->route(m));
   g->join(m, loop->dispatcher(), inbox);
   EXPECT_EQ(g->members(), 1u);
+  // Senders keep routes until the generation moves.
+  const auto joined = g->generation();
+  EXPECT_NE(joined, before);
+  auto route = g->route(m);
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->inbox, inbox);
   EXPECT_EQ(g->hand_over(m, from, data), 0);
   std::vector<std::uint8_t> big(PortGroup::kMaxHandedOver + 1);
   EXPECT_EQ(g->hand_over(m, from, big), -EMSGSIZE);
@@ -111,7 +119,11 @@ TEST(PortGroup, HandsDatagramsToAMembersLoop) {
     EXPECT_EQ(inbox->got[1].second.size(), PortGroup::kMaxHandedOver);
   }
   g->leave(m);
+  EXPECT_NE(g->generation(), joined);
   EXPECT_EQ(g->hand_over(m, from, data), -ESHUTDOWN);
+  // A kept route still reaches the loop (the inbox then drops what it gets,
+  // as an endpoint's does once it has closed).
+  EXPECT_EQ(PortGroup::hand_over(*route, from, data), 0);
   // A member whose inbox has gone is gone too.
   g->join(m, loop->dispatcher(), std::weak_ptr<Inbox>());
   EXPECT_EQ(g->hand_over(m, from, data), -ESHUTDOWN);

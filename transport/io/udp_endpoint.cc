@@ -222,7 +222,18 @@ int UdpEndpoint::Output::forward(PortDirectory::Member to,
                                  const PeerAddress& from,
                                  std::span<const std::uint8_t> data) {
   const auto& group = endpoint_.options_.port_group;
-  return group ? group->hand_over(to, from, data) : -EOPNOTSUPP;
+  if (!group) return -EOPNOTSUPP;
+  if (const std::uint64_t g = group->generation(); g != generation_) {
+    routes_.clear();
+    generation_ = g;
+  }
+  for (const auto& [member, route] : routes_) {
+    if (member == to) return PortGroup::hand_over(route, from, data);
+  }
+  auto route = group->route(to);
+  if (!route) return -ESHUTDOWN;
+  routes_.emplace_back(to, std::move(*route));
+  return PortGroup::hand_over(routes_.back().second, from, data);
 }
 
 void UdpEndpoint::Inbox::begin_queued() {

@@ -245,6 +245,11 @@ class UdpEndpoint {
    private:
     UdpEndpoint& endpoint_;
     bool batched_ = false;  // the last media_buffer() is a batch slot
+    // The other members' routes, as of the group's generation_ (a member
+    // that left keeps its inbox alive here until the next lookup: it drops
+    // what reaches it).
+    std::vector<std::pair<PortDirectory::Member, PortGroup::Route>> routes_;
+    std::uint64_t generation_ = ~std::uint64_t{0};
   };
 
   // Where other members of a shared port hand datagrams over: on this
