@@ -59,9 +59,10 @@ void SessionImpl::send_queued(std::uint8_t tag,
     return;
   }
   const Result<size_t> sent =
-      tag == kQueuedMessage ? queued_socket->send(peer, packet)
-                            : queued_socket->send_media(
-                                  peer, static_cast<PacketKind>(tag), packet);
+      tag == kQueuedMessage
+          ? queued_socket->send(peer, packet)
+          : queued_socket->send_media(peer, static_cast<PacketKind>(tag),
+                                      packet, nullptr, &route);
   if (!sent.ok()) ++posted_send_failures;
 }
 

@@ -77,6 +77,9 @@ struct SessionImpl : QueuedMediaTarget {
   // session; handles made for callbacks share it too.
   std::weak_ptr<void> owner;
   PeerAddress peer;  // empty while the host name is being resolved
+  // Where the endpoint core keeps this session (loop thread only): media
+  // sends skip the lookup by address.
+  MediaRoute route;
   bool resolving = false;
   // An ICE session waiting for its first check (no association yet).
   bool ice_waiting = false;

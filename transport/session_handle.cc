@@ -143,7 +143,7 @@ Result<size_t> send_media(const std::shared_ptr<SessionImpl>& core,
     return queue_send(core, static_cast<std::uint8_t>(kind), copy);
   }
   return send_on_socket(core, [&](UdpEndpoint& udp, const PeerAddress& peer) {
-    return udp.send_media(peer, kind, packet, rewrite);
+    return udp.send_media(peer, kind, packet, rewrite, &core->route);
   });
 }
 
@@ -184,7 +184,8 @@ FanOutResult send_rtp(std::span<const Session> to,
       (*udp)->cork();
       corked[sockets++] = *udp;
     }
-    return (*udp)->send_media(core->peer, PacketKind::kRtp, packet, rewrite);
+    return (*udp)->send_media(core->peer, PacketKind::kRtp, packet, rewrite,
+                              &core->route);
   };
   for (size_t i = 0; i < to.size(); ++i) {
     const Result<size_t> r =

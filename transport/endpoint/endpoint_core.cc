@@ -90,6 +90,23 @@ EndpointCore::Session* EndpointCore::find(const PeerAddress& peer) {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+EndpointCore::Session* EndpointCore::find(const PeerAddress& peer,
+                                          MediaRoute* route) {
+  if (route == nullptr) return find(peer);
+  // Nodes of an unordered_map stay where they are until erased, and every
+  // erase moves removals_.
+  if (route->core == this && route->removals == removals_)
+    return static_cast<Session*>(const_cast<void*>(route->session));
+  Session* s = find(peer);
+  // A miss is not kept: the session may be added later without a removal.
+  if (s != nullptr) *route = {this, s, removals_};
+  return s;
+}
+
+void EndpointCore::erase_session(const PeerAddress& peer) {
+  if (sessions_.erase(peer) != 0) ++removals_;
+}
+
 EndpointCore::Session& EndpointCore::add(const PeerAddress& peer,
                                          std::unique_ptr<DtlsAssociation> a) {
   DeadlineQueue::Id id = next_id_++;
@@ -314,8 +331,9 @@ void EndpointCore::start_srtp(Session& s) {
 Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
                                         PacketKind kind,
                                         std::span<const std::uint8_t> packet,
-                                        TimePoint, const RtpRewrite* rewrite) {
-  Session* s = find(peer);
+                                        TimePoint, const RtpRewrite* rewrite,
+                                        MediaRoute* route) {
+  Session* s = find(peer, route);
   if (s == nullptr ||
       s->association->state() != DtlsAssociation::State::kOpen) {
     // Media errors carry no message of their own: a dropped packet
@@ -444,6 +462,7 @@ void EndpointCore::destroy_session(const PeerAddress& peer,
   // Out of the tables before any callback, which may call back in.
   Session s = std::move(it->second);
   sessions_.erase(it);
+  ++removals_;
   deadlines_.erase(s.id);
   by_id_.erase(s.id);
   forget_half_open(peer);
@@ -477,6 +496,7 @@ void EndpointCore::destroy(std::optional<Error> error) {
   // Out of the tables before any callback, which may call back in.
   auto sessions = std::move(sessions_);
   sessions_.clear();
+  ++removals_;
   by_id_.clear();
   // Kept alive until the sessions' callbacks have run.
   IceLiteTable::Sessions ice_sessions = ice_.take_all();
@@ -512,7 +532,7 @@ void EndpointCore::after(const PeerAddress& peer, TimePoint now) {
     done = std::move(*s);
     deadlines_.erase(id);
     by_id_.erase(id);
-    sessions_.erase(peer);  // `s` is gone from here on; `done` keeps it
+    erase_session(peer);  // `s` is gone from here on; `done` keeps it
     forget_half_open(peer);
   } else {
     deadlines_.set(id, a->next_deadline());

@@ -487,5 +487,53 @@ TEST(EndpointCore, CloseAndDestroyEndEverySession) {
   EXPECT_FALSE(c0->next_deadline());
 }
 
+// A sender's MediaRoute skips the lookup by address while no session has
+// gone, and is looked up again (never used stale) once one has.
+TEST(EndpointCore, MediaRoutesFollowSessionsThatComeAndGo) {
+  SimNetwork net;
+  Recorder srec, c1rec, c2rec;
+  EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+  EndpointCore& c1 =
+      net.add(client_address(1), client_options(), c1rec.callbacks());
+  EndpointCore& c2 =
+      net.add(client_address(2), client_options(), c2rec.callbacks());
+  ASSERT_TRUE(c1.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(c2.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 2 &&
+           c1rec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           c2rec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  MediaRoute to1, to2;
+  auto send = [&](const PeerAddress& to, MediaRoute& r, std::uint16_t seq) {
+    return s.send_media(to, PacketKind::kRtp, testing::make_rtp(1, seq, 50),
+                        net.now(), nullptr, &r);
+  };
+  ASSERT_TRUE(send(client_address(1), to1, 1).ok());
+  ASSERT_TRUE(send(client_address(2), to2, 1).ok());
+  EXPECT_EQ(to1.core, &s);
+  EXPECT_NE(to1.session, nullptr);
+  EXPECT_NE(to1.session, to2.session);
+  const MediaRoute kept = to1;
+  ASSERT_TRUE(send(client_address(1), to1, 2).ok());
+  EXPECT_EQ(to1.removals, kept.removals);
+  // Client 2 goes: every route is looked up again, client 1's still leads
+  // to its session, client 2's finds none.
+  s.destroy_session(client_address(2));
+  ASSERT_TRUE(send(client_address(1), to1, 3).ok());
+  EXPECT_NE(to1.removals, kept.removals);
+  EXPECT_EQ(to1.session, kept.session);  // nodes do not move
+  EXPECT_EQ(send(client_address(2), to2, 2).error().code,
+            "ERR_DTLS_SESSION_NOT_OPEN");
+  // A route from another core is not taken for this one's.
+  MediaRoute foreign = to1;
+  foreign.core = &c1;
+  ASSERT_TRUE(send(client_address(1), foreign, 4).ok());
+  EXPECT_EQ(foreign.core, &s);
+  ASSERT_TRUE(net.run_until([&] { return c1rec.media.size() == 4; }));
+  for (std::uint16_t i = 0; i < 4; ++i)
+    EXPECT_EQ(c1rec.media[i].packet, testing::make_rtp(1, i + 1, 50));
+}
+
 }  // namespace
 }  // namespace dtls

@@ -418,8 +418,11 @@ Result<size_t> UdpEndpoint::send(const PeerAddress& peer,
 
 Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                                        std::span<const std::uint8_t> packet,
-                                       const RtpRewrite* rewrite) {
-  auto r = core_.send_media(peer, kind, packet, Clock::now(), rewrite);
+                                       const RtpRewrite* rewrite,
+                                       MediaRoute* route) {
+  // No deadline follows from a packet sent: the core takes no clock reading
+  // for it, and the clock is not read per packet here either.
+  auto r = core_.send_media(peer, kind, packet, TimePoint{}, rewrite, route);
   rearm();  // a key at its hard limit ends the session
   return r;
 }

@@ -146,9 +146,11 @@ class UdpEndpoint {
   // handshake completes, ERR_SRTP_NOT_NEGOTIATED without an SRTP profile, and
   // the packet's ERR_SRTP_* code when it cannot be protected. `rewrite`:
   // see EndpointCore::send_media.
+  // `route`: the sender's MediaRoute for `peer` (EndpointCore::send_media).
   Result<size_t> send_media(const PeerAddress& peer, PacketKind kind,
                             std::span<const std::uint8_t> packet,
-                            const RtpRewrite* rewrite = nullptr);
+                            const RtpRewrite* rewrite = nullptr,
+                            MediaRoute* route = nullptr);
   // The session's media counters (null before its SRTP keys exist).
   const srtp::MediaCounters* media_counters(const PeerAddress& peer);
   // The session's SRTP context (null before its keys exist).
