@@ -383,6 +383,16 @@ std::string loops_split(const CoresFigure& f) {
 
 }  // namespace
 
+double CrossLoopFanOut::capacity_ratio() const {
+  const double n = local_subscribers + remote_subscribers;
+  if (n <= 0 || local_ns <= 0) return 0;
+  const double a =
+      (local_subscribers * local_ns + remote_subscribers * remote_queue_ns) / n;
+  const double b = remote_subscribers * remote_send_ns / n;
+  const double busier = std::max(a, b);
+  return busier > 0 ? local_ns / busier : 0;
+}
+
 double CoresFigure::per_cpu_second() const {
   double all = 0;
   for (double c : loop_cpu_s) all += c;
@@ -508,7 +518,8 @@ std::string to_cores_table(const CoresResult& r) {
     << " on the other loop " << fmt("%.0f", f.remote_queue_ns)
     << " ns/packet queueing + " << fmt("%.0f", f.remote_send_ns)
     << " ns/packet there (" << f.remote_sent << " of " << f.remote_queued
-    << " sent)\n";
+    << " sent); capacity 2 loops / 1: " << fmt("%.2f", f.capacity_ratio())
+    << "\n";
   return t.str();
 }
 
@@ -557,7 +568,8 @@ std::string cores_json(const CoresResult& r) {
     << ", \"remote_sent\": " << r.fanout.remote_sent
     << ", \"local_ns\": " << r.fanout.local_ns
     << ", \"remote_queue_ns\": " << r.fanout.remote_queue_ns
-    << ", \"remote_send_ns\": " << r.fanout.remote_send_ns << "}}";
+    << ", \"remote_send_ns\": " << r.fanout.remote_send_ns
+    << ", \"capacity_ratio\": " << r.fanout.capacity_ratio() << "}}";
   return j.str();
 }
 

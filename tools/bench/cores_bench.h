@@ -70,6 +70,10 @@ struct CrossLoopFanOut {
   double local_ns = 0;              // publisher's loop, per packet sent
   double remote_queue_ns = 0;       // publisher's loop, per packet queued
   double remote_send_ns = 0;        // the other loop, per packet sent
+  // Fan-out capacity with the subscribers split over 2 loops as measured,
+  // over all of them on the publisher's loop: from the costs above, the
+  // busier loop's share per packet against local_ns.
+  double capacity_ratio() const;
 };
 
 struct CoresResult {

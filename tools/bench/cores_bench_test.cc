@@ -56,7 +56,16 @@ TEST(CoresBench, MeasuresOneAndTwoLoopsOnOnePort) {
     EXPECT_EQ(f.remote_sent, f.remote_queued);  // every chunk was drained
     EXPECT_GT(f.local_ns, 0);
     EXPECT_GT(f.remote_send_ns, 0);
+    EXPECT_GT(f.capacity_ratio(), 0);
   }
+  // The split's arithmetic: half the subscribers on each loop, queueing
+  // free and sending as dear there as here, is twice one loop.
+  CrossLoopFanOut even;
+  even.local_subscribers = even.remote_subscribers = 8;
+  even.local_ns = even.remote_send_ns = 1000;
+  EXPECT_DOUBLE_EQ(even.capacity_ratio(), 2.0);
+  even.remote_queue_ns = 1000;  // as dear as sending: no gain
+  EXPECT_DOUBLE_EQ(even.capacity_ratio(), 1.0);
   const std::string table = to_cores_table(*r);
   EXPECT_NE(table.find("2 loops, ICE"), std::string::npos);
   EXPECT_NE(table.find("handed over"), std::string::npos);
