@@ -30,6 +30,7 @@ TARGETS=(
   //transport/dtls:record_guard_test
   //transport/endpoint:endpoint_core_test
   //transport/endpoint:endpoint_core_ice_test
+  //transport/endpoint:endpoint_core_port_test
   //transport/io:udp_endpoint_test
   //transport:dtls_api_test
   //transport:dtls_api_handshake_test
