@@ -101,13 +101,15 @@ LoopDispatcher::Queued LoopDispatcher::post_media(
 
 LoopDispatcher::Queued LoopDispatcher::post_media(
     std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
-    std::span<const std::uint8_t> head, std::span<const std::uint8_t> body) {
+    std::span<const std::uint8_t> head, std::span<const std::uint8_t> body,
+    size_t limit) {
   MediaSlot* slot = nullptr;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return Queued::kStopped;
     if (head.size() + body.size() > kMediaSlotBytes) return Queued::kTooLarge;
-    if (media_queued_ >= kMediaQueueCapacity) return Queued::kFull;
+    if (media_queued_ >= std::min(limit, kMediaQueueCapacity))
+      return Queued::kFull;
     if (free_slots_.empty()) {
       // Warm-up only: slots are reused, so a steady flow allocates nothing.
       slots_.push_back(std::make_unique<MediaSlot>());

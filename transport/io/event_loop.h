@@ -95,10 +95,13 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // kMediaSlotBytes, kStopped once the loop has stopped.
   Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
                     std::span<const std::uint8_t> packet);
-  // The same for `head` and `body` one after the other, in one slot.
+  // The same for `head` and `body` one after the other, in one slot; kFull
+  // already when `limit` packets wait (a source that must leave room for
+  // the others).
   Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
                     std::span<const std::uint8_t> head,
-                    std::span<const std::uint8_t> body);
+                    std::span<const std::uint8_t> body,
+                    size_t limit = kMediaQueueCapacity);
   // Packets in the media queue now (any thread).
   size_t queued_media() const;
 

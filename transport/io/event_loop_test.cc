@@ -255,9 +255,18 @@ TEST(EventLoop, MediaQueueIsBounded) {
   std::shared_future<void> released = release.get_future().share();
   d->post([released] { released.wait(); });
   size_t queued = 0;
+  // A source held to half the queue stops there; the others go on.
+  constexpr size_t kHalf = LoopDispatcher::kMediaQueueCapacity / 2;
+  while (d->post_media(a, 0, {}, bytes("x"), kHalf) ==
+         LoopDispatcher::Queued::kQueued) {
+    ++queued;
+  }
+  EXPECT_EQ(queued, kHalf);
   while (d->post_media(a, 0, bytes("x")) == LoopDispatcher::Queued::kQueued)
     ++queued;
   EXPECT_EQ(queued, LoopDispatcher::kMediaQueueCapacity);
+  EXPECT_EQ(d->post_media(a, 0, {}, bytes("x"), kHalf),
+            LoopDispatcher::Queued::kFull);
   EXPECT_EQ(d->post_media(a, 0, bytes("x")), LoopDispatcher::Queued::kFull);
   release.set_value();
   d->call([] {});

@@ -102,7 +102,8 @@ int PortGroup::hand_over(const Route& route, const PeerAddress& from,
   if (data.size() > kMaxHandedOver) return -EMSGSIZE;
   const auto* head = reinterpret_cast<const std::uint8_t*>(&from);
   switch (route.dispatcher->post_media(route.inbox, kHandedOver,
-                                       {head, sizeof(PeerAddress)}, data)) {
+                                       {head, sizeof(PeerAddress)}, data,
+                                       kMaxQueuedHandOvers)) {
     case LoopDispatcher::Queued::kQueued:
       return 0;
     case LoopDispatcher::Queued::kFull:
