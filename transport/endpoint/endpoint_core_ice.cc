@@ -118,6 +118,8 @@ void EndpointCore::on_stun(std::span<const std::uint8_t> data,
     return;
   }
   stats_.stun_checks++;
+  // The address is this endpoint's now, whatever another member had of it.
+  if (!forwards_.empty()) forwards_.erase(peer);
   ice_.checked(ice, peer, reply.evicted);
   deadlines_.set(consent_id_, ice_.next_deadline());
   const std::string name = ice.options.local.ufrag;
@@ -162,8 +164,8 @@ void EndpointCore::on_ice_dtls(std::span<const std::uint8_t> data,
     after(key, now);
     return;
   }
-  if (forward_known(data, peer)) return;
   IceSession* ice = ice_.by_address(peer);
+  if (ice == nullptr && forward_known(data, peer)) return;
   if (ice == nullptr) {
     if (ice_.hold(data, peer, now)) stats_.ice_held++;
     return;

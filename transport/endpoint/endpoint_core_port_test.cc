@@ -253,6 +253,32 @@ TEST(EndpointCorePort, AUfragIsUniqueOnThePort) {
   EXPECT_EQ(p.directory->size(), 0u);
 }
 
+// One browser address checked for a session of member 0 and then for one
+// of member 1 (where it lands) belongs to member 1 from then on.
+TEST(EndpointCorePort, ALocalCheckTakesTheAddressBack) {
+  Port p;
+  ASSERT_TRUE(p.owner->add_ice_session(ice_session(), p.net.now()).ok());
+  IceSessionOptions mine = ice_session();
+  mine.local = {"mine", "abcdefghijklmnopqrstuvwx"};
+  ASSERT_TRUE(p.other->add_ice_session(mine, p.net.now()).ok());
+  const PeerAddress browser = sim_address(10, 5000);
+  p.net.send(browser, kPort, check(true));
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->forwarded_addresses(), 1u);
+  p.net.send(browser, kPort,
+             testing::ice_check(std::string("mine:") + kBrowserUfrag,
+                                "abcdefghijklmnopqrstuvwx", true, 2));
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->forwarded_addresses(), 0u);
+  // Its DTLS goes to member 1's session.
+  Recorder brec;
+  EndpointCore& b = p.net.add(browser, browser_options(), brec.callbacks());
+  ASSERT_TRUE(b.connect(kPort, pin_server(), p.net.now()).ok());
+  ASSERT_TRUE(p.net.run_until([&] { return both_open(p.rec1, brec); }));
+  EXPECT_EQ(p.owner->session_count(), 0u);
+  EXPECT_EQ(p.other->stats().forwarded, 1u);  // the first check only
+}
+
 // A datagram handed over is never handed on: the owner that no longer has
 // the session answers it itself, whatever the directory says meanwhile.
 TEST(EndpointCorePort, AHandedOverDatagramIsNotHandedOnAgain) {
