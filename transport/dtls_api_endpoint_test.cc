@@ -86,10 +86,16 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
   ASSERT_TRUE(b.ok()) << b.error().to_string();
   EXPECT_EQ(group->members(), 2u);
 
-  constexpr int kPeers = 12;
   std::atomic<int> received{0};
   std::vector<Session> sessions;
-  for (int i = 0; i < kPeers; ++i) {
+  Loop loop;
+  const PeerAddress port =
+      PeerAddress::parse("127.0.0.1", a->address().port).value();
+  std::vector<std::unique_ptr<testing::UdpRelay>> relays;
+  std::vector<Session> browsers;
+  // A browser: its session on A, its relay a port of its own that the
+  // kernel brings to A or B.
+  auto add_peer = [&] {
     IceSessionConfig config;
     config.remote_ufrag = "brws";
     config.fingerprints = {pem(1).fingerprint};
@@ -98,22 +104,8 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
     auto s = a->add_ice_session(config, l);
     ASSERT_TRUE(s.ok()) << s.error().to_string();
     sessions.push_back(*s);
-  }
-  EXPECT_EQ(group->sessions(), static_cast<size_t>(kPeers));
-  // A ufrag is the port's, not one worker's.
-  IceSessionConfig taken;
-  taken.local = sessions[0].ice_credentials();
-  taken.fingerprints = {pem(1).fingerprint};
-  EXPECT_EQ(b->add_ice_session(taken).error().code, "ERR_ICE_UFRAG_IN_USE");
-
-  Loop loop;
-  const PeerAddress port =
-      PeerAddress::parse("127.0.0.1", a->address().port).value();
-  std::vector<std::unique_ptr<testing::UdpRelay>> relays;
-  std::vector<Session> browsers;
-  for (int i = 0; i < kPeers; ++i) {
     relays.push_back(std::make_unique<testing::UdpRelay>(loop.get(), port));
-    const IceCredentials creds = sessions[i].ice_credentials();
+    const IceCredentials creds = s->ice_credentials();
     relays.back()->inject(
         testing::UdpRelay::Direction::kToTarget,
         testing::ice_check(creds.ufrag + ":brws", creds.pwd, true, 1));
@@ -121,13 +113,30 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
                      connect_options());
     ASSERT_TRUE(c.ok());
     browsers.push_back(*c);
+  };
+  auto all_open = [&] {
+    return loop.run_until([&] {
+      for (auto& s : sessions) {
+        if (!ready(s.opened())) return false;
+      }
+      return true;
+    });
+  };
+  for (int i = 0; i < 12; ++i) add_peer();
+  ASSERT_TRUE(all_open());
+  // Until one landed on B, so that the hand-over is always exercised
+  // ((1/2)^12 that none did; then at most 40 more).
+  for (int i = 0; i < 40 && b->stats().forwarded == 0; ++i) {
+    add_peer();
+    ASSERT_TRUE(all_open());
   }
-  ASSERT_TRUE(loop.run_until([&] {
-    for (auto& s : sessions) {
-      if (!ready(s.opened())) return false;
-    }
-    return true;
-  }));
+  const int kPeers = static_cast<int>(sessions.size());
+  EXPECT_EQ(group->sessions(), static_cast<size_t>(kPeers));
+  // A ufrag is the port's, not one worker's.
+  IceSessionConfig taken;
+  taken.local = sessions[0].ice_credentials();
+  taken.fingerprints = {pem(1).fingerprint};
+  EXPECT_EQ(b->add_ice_session(taken).error().code, "ERR_ICE_UFRAG_IN_USE");
   for (auto& s : sessions) ASSERT_TRUE(s.opened().get().ok());
   for (auto& c : browsers) ASSERT_TRUE(c.send_rtp(rtp(5, 1, 100)).ok());
   ASSERT_TRUE(loop.run_until([&] { return received == kPeers; }));
@@ -174,6 +183,14 @@ TEST(DtlsApiIce, APortGroupNeedsEventLoopsAndItsOwnSecret) {
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
   auto worker = std::move(EventLoop::start()).value();
+  // Not even from an EventLoop's thread onto another loop: hand-overs
+  // arrive on the EventLoop's own.
+  e = worker->dispatcher()->call([&] {
+    return listen(
+        loop.get(), [](Session) {}, lo);
+  });
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "ERR_INVALID_ARG_VALUE");
   lo.cookie_secret.assign(32, 0x42);
   e = listen(
       *worker, [](Session) {}, lo);

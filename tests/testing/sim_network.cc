@@ -33,6 +33,13 @@ void SimPortDirectory::release(std::string_view ufrag, Member member) {
   if (it != owners_.end() && it->second.member == member) owners_.erase(it);
 }
 
+std::optional<PortDirectory::Member> SimPortDirectory::holder(
+    std::string_view ufrag) const {
+  auto it = owners_.find(std::string(ufrag));
+  if (it == owners_.end()) return std::nullopt;
+  return it->second.member;
+}
+
 std::optional<PortDirectory::Member> SimPortDirectory::owner(
     const stun::Message& request) const {
   auto ufrag = local_ufrag(request);

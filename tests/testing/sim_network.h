@@ -35,6 +35,7 @@ class SimPortDirectory : public PortDirectory {
              Member member) override;
   void release(std::string_view ufrag, Member member) override;
   std::optional<Member> owner(const stun::Message& request) const override;
+  std::optional<Member> holder(std::string_view ufrag) const override;
   size_t size() const { return owners_.size(); }
 
  private:

@@ -601,6 +601,10 @@ EndpointCore::Session* EndpointCore::route(const PeerAddress& from,
     key = from;
     return s;
   }
+  // An address handed over for another member's session is that session's,
+  // before any of ours that a check from it validated (forward_check).
+  if (!forwards_.empty() && !forwarded_in_ && forwards_.find(from) != nullptr)
+    return nullptr;
   // RFC 8445 §11.1: media may come from any validated address of the session
   // (until the nomination settles, and after the peer moves).
   IceSession* ice = ice_.by_address(from);

@@ -365,9 +365,13 @@ class EndpointCore {
   // A shared port: an authentic check for a session `owner` has goes to it,
   // with the ClientHellos held from its address, and so does what follows
   // from that address.
-  void forward_check(PortDirectory::Member owner,
+  void forward_check(PortDirectory::Member owner, std::string_view ufrag,
                      std::span<const std::uint8_t> data,
                      const PeerAddress& from, TimePoint now);
+  // Whether `from` stays with the session another member's entry names (it
+  // still exists there): a check for another session, ours or theirs, then
+  // takes nothing.
+  bool forwarded_elsewhere(const PeerAddress& from) const;
   // Hands `data` on when `from` is a forwarded address; whether it did.
   bool forward_known(std::span<const std::uint8_t> data,
                      const PeerAddress& from);

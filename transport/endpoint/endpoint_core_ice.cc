@@ -91,7 +91,7 @@ void EndpointCore::on_stun(std::span<const std::uint8_t> data,
     // shared port the kernel may have brought its check to the wrong member.
     if (auto owner = options_.port_directory->owner(*m);
         owner && *owner != options_.port_member) {
-      forward_check(*owner, data, peer, now);
+      forward_check(*owner, *ufrag, data, peer, now);
       return;
     }
   }
@@ -118,8 +118,12 @@ void EndpointCore::on_stun(std::span<const std::uint8_t> data,
     return;
   }
   stats_.stun_checks++;
-  // The address is this endpoint's now, whatever another member had of it.
-  if (!forwards_.empty()) forwards_.erase(peer);
+  // The address is this endpoint's now, unless another member's session
+  // that it was first checked for still exists (see forward_check).
+  if (!forwards_.empty() && !forwarded_elsewhere(peer)) {
+    forwards_.erase(peer);
+    deadlines_.set(forward_id_, forwards_.next_deadline());
+  }
   ice_.checked(ice, peer, reply.evicted);
   deadlines_.set(consent_id_, ice_.next_deadline());
   const std::string name = ice.options.local.ufrag;
@@ -164,8 +168,8 @@ void EndpointCore::on_ice_dtls(std::span<const std::uint8_t> data,
     after(key, now);
     return;
   }
+  if (forward_known(data, peer)) return;
   IceSession* ice = ice_.by_address(peer);
-  if (ice == nullptr && forward_known(data, peer)) return;
   if (ice == nullptr) {
     if (ice_.hold(data, peer, now)) stats_.ice_held++;
     return;

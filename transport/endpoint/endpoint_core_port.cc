@@ -12,10 +12,25 @@
 
 namespace dtls {
 
+bool EndpointCore::forwarded_elsewhere(const PeerAddress& from) const {
+  const ForwardTable::Entry* e = forwards_.find(from);
+  return e != nullptr && options_.port_directory->holder(e->ufrag) == e->member;
+}
+
 void EndpointCore::forward_check(PortDirectory::Member owner,
+                                 std::string_view ufrag,
                                  std::span<const std::uint8_t> data,
                                  const PeerAddress& from, TimePoint now) {
-  forwards_.set(from, owner, now);
+  // The address belongs to the session first checked from it while that
+  // one lasts: a check for another session from it (a spoofed source, with
+  // the sender's own credentials) still reaches that session's owner, but
+  // moves nothing, or anyone who has credentials could cut a peer off.
+  if (const ForwardTable::Entry* e = forwards_.find(from);
+      e != nullptr && e->ufrag != ufrag && forwarded_elsewhere(from)) {
+    forward(owner, data, from);
+    return;
+  }
+  forwards_.set(from, owner, ufrag, now);
   deadlines_.set(forward_id_, forwards_.next_deadline());
   forward(owner, data, from);
   // RFC 8445 §7.2.5.3: the ClientHello may race the check; held here, it
@@ -26,9 +41,9 @@ void EndpointCore::forward_check(PortDirectory::Member owner,
 bool EndpointCore::forward_known(std::span<const std::uint8_t> data,
                                  const PeerAddress& from) {
   if (forwards_.empty() || forwarded_in_) return false;
-  const auto owner = forwards_.find(from);
-  if (!owner) return false;
-  forward(*owner, data, from);
+  const ForwardTable::Entry* e = forwards_.find(from);
+  if (e == nullptr) return false;
+  forward(e->member, data, from);
   return true;
 }
 

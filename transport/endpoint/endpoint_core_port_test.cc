@@ -253,30 +253,74 @@ TEST(EndpointCorePort, AUfragIsUniqueOnThePort) {
   EXPECT_EQ(p.directory->size(), 0u);
 }
 
-// One browser address checked for a session of member 0 and then for one
-// of member 1 (where it lands) belongs to member 1 from then on.
-TEST(EndpointCorePort, ALocalCheckTakesTheAddressBack) {
+// An address belongs to the session first checked from it while that one
+// lasts. An authentic check for another session (the sender's own
+// credentials, from a spoofed source), whichever member owns that session,
+// takes nothing: the browser's media keeps reaching its owner. Once the
+// browser's session has gone, a check takes the address.
+TEST(EndpointCorePort, ASpoofedCheckCannotTakeAnAddress) {
   Port p;
   ASSERT_TRUE(p.owner->add_ice_session(ice_session(), p.net.now()).ok());
-  IceSessionOptions mine = ice_session();
-  mine.local = {"mine", "abcdefghijklmnopqrstuvwx"};
-  ASSERT_TRUE(p.other->add_ice_session(mine, p.net.now()).ok());
+  IceSessionOptions here = ice_session();  // the attacker's, on member 1
+  here.local = {"here", "abcdefghijklmnopqrstuvwx"};
+  ASSERT_TRUE(p.other->add_ice_session(here, p.net.now()).ok());
+  IceSessionOptions there = ice_session();  // another, on member 0
+  there.local = {"there", "ABCDEFGHIJKLMNOPQRSTUVWX"};
+  ASSERT_TRUE(p.owner->add_ice_session(there, p.net.now()).ok());
   const PeerAddress browser = sim_address(10, 5000);
-  p.net.send(browser, kPort, check(true));
-  p.net.run_for(milliseconds(10));
-  EXPECT_EQ(p.other->forwarded_addresses(), 1u);
-  p.net.send(browser, kPort,
-             testing::ice_check(std::string("mine:") + kBrowserUfrag,
-                                "abcdefghijklmnopqrstuvwx", true, 2));
-  p.net.run_for(milliseconds(10));
-  EXPECT_EQ(p.other->forwarded_addresses(), 0u);
-  // Its DTLS goes to member 1's session.
   Recorder brec;
   EndpointCore& b = p.net.add(browser, browser_options(), brec.callbacks());
+  p.net.send(browser, kPort, check(true));
   ASSERT_TRUE(b.connect(kPort, pin_server(), p.net.now()).ok());
-  ASSERT_TRUE(p.net.run_until([&] { return both_open(p.rec1, brec); }));
-  EXPECT_EQ(p.owner->session_count(), 0u);
-  EXPECT_EQ(p.other->stats().forwarded, 1u);  // the first check only
+  ASSERT_TRUE(p.net.run_until([&] { return both_open(p.rec0, brec); }));
+  // The attacker's checks, from the browser's address.
+  p.net.send(browser, kPort,
+             testing::ice_check(std::string("here:") + kBrowserUfrag,
+                                "abcdefghijklmnopqrstuvwx", true, 7));
+  p.net.send(browser, kPort,
+             testing::ice_check(std::string("there:") + kBrowserUfrag,
+                                "ABCDEFGHIJKLMNOPQRSTUVWX", true, 8));
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->stats().stun_checks, 1u);  // answered, as any check
+  EXPECT_EQ(p.other->forwarded_addresses(), 1u);
+  for (std::uint16_t seq = 1; seq <= 3; ++seq) {
+    ASSERT_TRUE(b.send_media(kPort, PacketKind::kRtp,
+                             testing::make_rtp(2, seq, 50), p.net.now())
+                    .ok());
+  }
+  ASSERT_TRUE(p.net.run_until([&] { return p.rec0.media.size() == 3; }));
+  EXPECT_EQ(p.other->stats().media_without_session, 0u);
+  // The browser's session ends; the next local check takes the address.
+  p.owner->remove_ice_session(kUfrag, p.net.now());
+  p.net.run_for(milliseconds(10));
+  p.net.send(browser, kPort,
+             testing::ice_check(std::string("here:") + kBrowserUfrag,
+                                "abcdefghijklmnopqrstuvwx", true, 9));
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->forwarded_addresses(), 0u);
+}
+
+// One session's credentials from many spoofed sources make at most its share
+// of entries (8), and push out no other session's.
+TEST(EndpointCorePort, AFloodOfChecksTakesOnlyItsShare) {
+  Port p;
+  ASSERT_TRUE(p.owner->add_ice_session(ice_session(), p.net.now()).ok());
+  IceSessionOptions flood = ice_session();
+  flood.local = {"flud", "ABCDEFGHIJKLMNOPQRSTUVWX"};
+  ASSERT_TRUE(p.owner->add_ice_session(flood, p.net.now()).ok());
+  const PeerAddress browser = sim_address(10, 5000);
+  p.net.send(browser, kPort, check(true));
+  for (int i = 0; i < 40; ++i) {
+    p.net.send(sim_address(66, static_cast<std::uint16_t>(6000 + i)), kPort,
+               testing::ice_check(std::string("flud:") + kBrowserUfrag,
+                                  "ABCDEFGHIJKLMNOPQRSTUVWX", false,
+                                  static_cast<std::uint8_t>(i)));
+  }
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->forwarded_addresses(), 9u);  // 8 and the browser's
+  p.net.send(browser, kPort, testing::make_rtp(2, 1, 50));
+  p.net.run_for(milliseconds(10));
+  EXPECT_EQ(p.other->stats().media_without_session, 0u);
 }
 
 // A datagram handed over is never handed on: the owner that no longer has

@@ -36,6 +36,9 @@ class PortDirectory {
   // password (RFC 8445 §7.3: a check without it is not answered). So a
   // stranger who knows a ufrag cannot steer anyone's datagrams.
   virtual std::optional<Member> owner(const stun::Message& request) const = 0;
+  // Who holds `ufrag` now, without a check: whether a session an address
+  // was handed over for still exists.
+  virtual std::optional<Member> holder(std::string_view ufrag) const = 0;
 };
 
 }  // namespace dtls

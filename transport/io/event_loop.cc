@@ -16,11 +16,11 @@ LoopDispatcher* LoopDispatcher::current() { return t_current; }
 
 LoopDispatcher::LoopDispatcher() {
   // Every packet the media queue can hold, plus posted functions beside them.
-  constexpr size_t kTasks = kMediaQueueCapacity + 1024;
+  constexpr size_t kTasks = kMediaQueueCapacity + kHandOverCapacity + 1024;
   queue_.reserve(kTasks);
   draining_.reserve(kTasks);
-  free_slots_.reserve(kMediaQueueCapacity);
-  used_slots_.reserve(kMediaQueueCapacity);
+  free_slots_.reserve(kMediaQueueCapacity + kHandOverCapacity);
+  used_slots_.reserve(kMediaQueueCapacity + kHandOverCapacity);
   begun_.reserve(1024);
 }
 
@@ -102,14 +102,17 @@ LoopDispatcher::Queued LoopDispatcher::post_media(
 LoopDispatcher::Queued LoopDispatcher::post_media(
     std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
     std::span<const std::uint8_t> head, std::span<const std::uint8_t> body,
-    size_t limit) {
+    Share share) {
   MediaSlot* slot = nullptr;
+  size_t& queued =
+      share == Share::kOwn ? media_queued_ : handed_queued_;  // under mu_
+  const size_t capacity =
+      share == Share::kOwn ? kMediaQueueCapacity : kHandOverCapacity;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return Queued::kStopped;
     if (head.size() + body.size() > kMediaSlotBytes) return Queued::kTooLarge;
-    if (media_queued_ >= std::min(limit, kMediaQueueCapacity))
-      return Queued::kFull;
+    if (queued >= capacity) return Queued::kFull;
     if (free_slots_.empty()) {
       // Warm-up only: slots are reused, so a steady flow allocates nothing.
       slots_.push_back(std::make_unique<MediaSlot>());
@@ -118,11 +121,12 @@ LoopDispatcher::Queued LoopDispatcher::post_media(
       slot = free_slots_.back();
       free_slots_.pop_back();
     }
-    ++media_queued_;
+    ++queued;
   }
   // The slot is ours until it is queued: copy outside the lock.
   slot->target = std::move(target);
   slot->tag = tag;
+  slot->share = share;
   slot->size = head.size() + body.size();
   std::copy(body.begin(), body.end(),
             std::copy(head.begin(), head.end(), slot->bytes.begin()));
@@ -131,7 +135,7 @@ LoopDispatcher::Queued LoopDispatcher::post_media(
     // Stopped while copying: nothing will send it.
     slot->target.reset();
     free_slots_.push_back(slot);
-    --media_queued_;
+    --queued;
     return Queued::kStopped;
   }
   queue_.push_back({nullptr, slot});
@@ -185,7 +189,8 @@ void LoopDispatcher::drain() {
     std::lock_guard lock(mu_);
     free_slots_.insert(free_slots_.end(), used_slots_.begin(),
                        used_slots_.end());
-    media_queued_ -= used_slots_.size();
+    for (const MediaSlot* m : used_slots_)
+      --(m->share == Share::kOwn ? media_queued_ : handed_queued_);
     used_slots_.clear();
   }
 }
@@ -215,6 +220,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::start(
                       std::string("uv_loop_init: ") + uv_strerror(r));
   }
   LoopDispatcher* d = l->dispatcher_.get();
+  d->uv_loop_ = &l->loop_;
   d->async_.data = d;
   uv_async_init(&l->loop_, &d->async_, [](uv_async_t* a) {
     static_cast<LoopDispatcher*>(a->data)->drain();

@@ -52,6 +52,10 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   static constexpr size_t kMediaSlotBytes = 2048;
   // At most this many wait at once (slots are made as needed and reused).
   static constexpr size_t kMediaQueueCapacity = 8192;
+  // Datagrams another loop of a shared port hands over have a share of
+  // their own beside it (PortGroup): neither kind can take the other's room.
+  static constexpr size_t kHandOverCapacity = 4096;
+  enum class Share { kOwn, kHandOver };
   enum class Queued { kQueued, kFull, kStopped, kTooLarge };
 
   // Room for the queues' bookkeeping is made here, so that a growing burst
@@ -95,18 +99,19 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // kMediaSlotBytes, kStopped once the loop has stopped.
   Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
                     std::span<const std::uint8_t> packet);
-  // The same for `head` and `body` one after the other, in one slot; kFull
-  // already when `limit` packets wait (a source that must leave room for
-  // the others).
+  // The same for `head` and `body` one after the other, in one slot, in
+  // `share` (kFull past kHandOverCapacity for hand-overs).
   Queued post_media(std::shared_ptr<QueuedMediaTarget> target, std::uint8_t tag,
                     std::span<const std::uint8_t> head,
                     std::span<const std::uint8_t> body,
-                    size_t limit = kMediaQueueCapacity);
+                    Share share = Share::kOwn);
   // Packets in the media queue now (any thread).
   size_t queued_media() const;
 
   // The dispatcher whose loop runs on this thread (null on other threads).
   static LoopDispatcher* current();
+  // The libuv loop it serves.
+  uv_loop_t* uv_loop() const { return uv_loop_; }
 
   // Runs on the loop thread when the loop is asked to stop, before it
   // finishes: endpoints close themselves here. Loop thread only. What
@@ -130,6 +135,7 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   struct MediaSlot {
     std::shared_ptr<QueuedMediaTarget> target;
     std::uint8_t tag = 0;
+    Share share = Share::kOwn;
     size_t size = 0;
     std::array<std::uint8_t, kMediaSlotBytes> bytes;
   };
@@ -151,6 +157,7 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   void wake();
 
   std::thread::id loop_thread_;
+  uv_loop_t* uv_loop_ = nullptr;
   uv_async_t async_{};
   mutable std::mutex mu_;
   std::vector<Task> queue_;  // guarded by mu_
@@ -158,7 +165,8 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // Media slots: all of them, and those free (guarded by mu_).
   std::vector<std::unique_ptr<MediaSlot>> slots_;
   std::vector<MediaSlot*> free_slots_;
-  size_t media_queued_ = 0;  // guarded by mu_
+  size_t media_queued_ = 0;   // guarded by mu_; Share::kOwn
+  size_t handed_queued_ = 0;  // guarded by mu_; Share::kHandOver
   // Loop thread only: the batch being run, the targets begun in it, the
   // slots it used. Kept between drains so they stop allocating.
   std::vector<Task> draining_;

@@ -67,6 +67,14 @@ std::optional<PortDirectory::Member> PortGroup::owner(
   return it->second.member;
 }
 
+std::optional<PortDirectory::Member> PortGroup::holder(
+    std::string_view ufrag) const {
+  std::shared_lock lock(mu_);
+  auto it = owners_.find(std::string(ufrag));
+  if (it == owners_.end()) return std::nullopt;
+  return it->second.member;
+}
+
 void PortGroup::join(Member member, std::shared_ptr<LoopDispatcher> dispatcher,
                      std::weak_ptr<QueuedMediaTarget> inbox) {
   std::unique_lock lock(mu_);
@@ -103,7 +111,7 @@ int PortGroup::hand_over(const Route& route, const PeerAddress& from,
   const auto* head = reinterpret_cast<const std::uint8_t*>(&from);
   switch (route.dispatcher->post_media(route.inbox, kHandedOver,
                                        {head, sizeof(PeerAddress)}, data,
-                                       kMaxQueuedHandOvers)) {
+                                       LoopDispatcher::Share::kHandOver)) {
     case LoopDispatcher::Queued::kQueued:
       return 0;
     case LoopDispatcher::Queued::kFull:

@@ -30,11 +30,6 @@ class PortGroup : public PortDirectory {
   using Secret = std::array<std::uint8_t, CookieGate::kSecretSize>;
   // The tag of a handed-over datagram in a loop's queue.
   static constexpr std::uint8_t kHandedOver = 0xfe;
-  // Hand-overs take at most this many of a loop's queue slots, so that a
-  // flood from spoofed sources of handed-over addresses cannot take the
-  // room the loop's own senders (sends from other threads) need.
-  static constexpr size_t kMaxQueuedHandOvers =
-      LoopDispatcher::kMediaQueueCapacity / 2;
   // The largest datagram that can be handed over (a queue slot, less the
   // source address); larger ones are dropped and counted (forward_drops).
   static constexpr size_t kMaxHandedOver =
@@ -53,6 +48,7 @@ class PortGroup : public PortDirectory {
              Member member) override;
   void release(std::string_view ufrag, Member member) override;
   std::optional<Member> owner(const stun::Message& request) const override;
+  std::optional<Member> holder(std::string_view ufrag) const override;
 
   // The I/O layer. A number for a member about to join.
   Member reserve() { return next_member_++; }

@@ -122,7 +122,10 @@ Result<std::shared_ptr<UdpEndpoint>> UdpEndpoint::open(
     return st.error();
   }
   if (const auto& group = options.port_group) {
-    if (LoopDispatcher::current() == nullptr) {
+    // On the EventLoop that runs `loop`: hand-overs come in through its
+    // queue, on its thread.
+    if (LoopDispatcher::current() == nullptr ||
+        LoopDispatcher::current()->uv_loop() != loop) {
       return make_error("ERR_INVALID_ARG_VALUE",
                         "the endpoints of a port group run on EventLoops");
     }

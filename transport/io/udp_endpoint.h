@@ -271,8 +271,6 @@ class UdpEndpoint {
   };
 
   UdpEndpoint(uv_loop_t* loop, UdpEndpointOptions options, Callbacks callbacks);
-  // A member of options_.port_group: hand-overs reach it from now on.
-  Status join_group();
   static EndpointCore::Callbacks core_callbacks(Callbacks& callbacks);
   void on_datagram(std::span<std::uint8_t> data, const sockaddr* from,
                    TimePoint now);
