@@ -344,6 +344,8 @@ void Room::on_opened(Session& s, const Result<std::string>& r) {
   // A failed handshake ends the session: on_closed removes it.
   if (p == nullptr || !r.ok()) return;
   p->open = true;
+  p->protocol = *r;
+  p->srtp_profile = s.srtp_profile();
   rebuild_routes();
   request_keyframes_for(*p);
 }
@@ -456,6 +458,8 @@ void Room::on_closed(Session& s, const Status& status) {
   last.present = false;
   last.ended = status.ok() ? "closed" : std::string(status.error().code);
   gone_.push_back(std::move(last));
+  // A record of who left, for reports; bounded for a room that runs long.
+  if (gone_.size() > 64) gone_.erase(gone_.begin());
   const std::uint64_t id = p->id;
   by_session_.erase(s.id());
   participants_.erase(id);
@@ -491,6 +495,8 @@ ParticipantInfo Room::info(const Participant& p) const {
   i.id = p.id;
   i.open = p.open;
   i.present = true;
+  i.protocol = p.protocol;
+  i.srtp_profile = p.srtp_profile;
   for (const Slot& slot : p.slots) {
     SlotInfo si;
     for (int k = 0; k < kKinds; ++k) {

@@ -130,9 +130,11 @@ struct SlotInfo {
 
 struct ParticipantInfo {
   std::uint64_t id = 0;
-  bool open = false;     // DTLS done: it sends and receives
-  bool present = false;  // false once its session has ended
-  std::string ended;     // "closed" or the error code that ended it
+  bool open = false;         // DTLS done: it sends and receives
+  bool present = false;      // false once its session has ended
+  std::string ended;         // "closed" or the error code that ended it
+  std::string protocol;      // "DTLSv1.2", once open
+  std::string srtp_profile;  // once open
   std::vector<SlotInfo> slots;
   ParticipantCounters counters;
   SessionStats stats;  // a snapshot once it has ended
@@ -198,6 +200,7 @@ class Room {
     Session session;
     bool open = false;
     bool leaving = false;
+    std::string protocol, srtp_profile;
     std::array<int, kKinds> send_pt{-1, -1};  // what it sends us; -1: none
     std::array<std::uint32_t, kKinds> publishing_ssrc{};  // last seen
     std::vector<Slot> slots;
