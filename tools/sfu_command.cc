@@ -42,7 +42,7 @@ const char kSfuPage[] = R"HTML(<!doctype html>
 <html><head><meta charset="utf-8"><title>dtls-srtp sfu</title>
 <style>
 body { font: 13px sans-serif; }
-.tile { display: inline-block; margin: 4px; vertical-align: top; }
+.tile { display: inline-block; margin: 4px; vertical-align: top; width: 240px; }
 video { width: 240px; height: 180px; background: #222; display: block; }
 pre { font: 12px monospace; }
 </style></head>

@@ -142,7 +142,7 @@ Result<std::unique_ptr<Room>> Room::create(uv_loop_t* loop,
   if (!cert.ok()) return cert.error();
   std::unique_ptr<Room> room(new Room(loop, options));
   room->fingerprint_ =
-      certs::Fingerprint::of(*cert, certs::HashAlgorithm::kSha256).to_sdp();
+      certs::Fingerprint::of(*cert, certs::HashAlgorithm::kSha256);
   ListenOptions o;
   o.cert = options.cert;
   o.key = options.key;
@@ -201,7 +201,7 @@ Result<Room::Joined> Room::join(std::string_view offer_text) {
   // recvonly ones are receive slots, the n-th audio and n-th video making
   // slot n.
   std::vector<const sdp::Media*> accepted;
-  std::array<size_t, kKinds> recv_lines{};
+  std::array<std::vector<int>, kKinds> recv_pts;  // per slot line, in order
   for (const sdp::Media& m : offer->media) {
     if ((m.kind != "audio" && m.kind != "video") || m.codecs.empty() ||
         m.mid.empty())
@@ -210,51 +210,53 @@ Result<Room::Joined> Room::join(std::string_view offer_text) {
     const int k = m.kind == "audio" ? kAudio : kVideo;
     const bool sends = m.direction == "sendrecv" || m.direction == "sendonly";
     if (!sends && m.direction != "recvonly") continue;
-    if (!same_name(m.codecs.front().name, kCodecs[k])) {
+    const sdp::Codec& codec = m.codecs.front();
+    if (!same_name(codec.name, kCodecs[k])) {
       return make_error("ERR_SFU_CODEC",
                         "the room forwards " + std::string(kCodecs[k]) +
                             " but m-line mid " + m.mid + " starts with '" +
-                            m.codecs.front().name +
+                            codec.name +
                             "' (list it first: setCodecPreferences)");
     }
-    if (sends) {
-      if (p->send_pt[k] >= 0) {
-        return make_error("ERR_SFU_OFFER", "the room takes one " + m.kind +
-                                               " stream per participant; mid " +
-                                               m.mid + " is a second one");
-      }
-      p->send_pt[k] = m.codecs.front().payload_type;
+    if (!sends) {
+      recv_pts[k].push_back(codec.payload_type);
+    } else if (p->send_pt[k] < 0) {
+      p->send_pt[k] = codec.payload_type;
     } else {
-      recv_lines[k]++;
+      return make_error("ERR_SFU_OFFER", "the room takes one " + m.kind +
+                                             " stream per participant; mid " +
+                                             m.mid + " is a second one");
     }
   }
   if (accepted.empty()) {
     return make_error("ERR_SFU_OFFER",
                       "the offer has no audio or video m-line with a mid");
   }
-  const size_t slots = std::min(
-      {recv_lines[kAudio], recv_lines[kVideo], options_.max_participants - 1});
-  std::vector<std::uint32_t> ssrcs;  // per accepted m-line; 0: we send none
-  std::array<size_t, kKinds> seen{};
+  // Each slot's streams carry our SSRC and the payload type this
+  // receiver's m-line gave the codec.
+  const size_t slots =
+      std::min({recv_pts[kAudio].size(), recv_pts[kVideo].size(),
+                options_.max_participants - 1});
+  for (size_t n = 0; n < slots; ++n) {
+    auto stream = [&](int k) {
+      return SlotStream(slot_ssrc(p->id, n, k),
+                        static_cast<std::uint8_t>(recv_pts[k][n]),
+                        kClockRates[k]);
+    };
+    p->slots.push_back(Slot{{stream(kAudio), stream(kVideo)}});
+  }
+  // The answer's SSRC for each accepted m-line: a slot's SSRC on slot
+  // lines, none (0) on the others, which the answer then only receives on
+  // (or leaves inactive: recvonly lines beyond the slots).
+  std::vector<std::uint32_t> ssrcs;
+  std::array<size_t, kKinds> used{};
   for (const sdp::Media* m : accepted) {
     const int k = m->kind == "audio" ? kAudio : kVideo;
-    const size_t slot = seen[k];
-    if (m->direction != "recvonly" || slot >= slots) {
+    if (m->direction == "recvonly" && used[k] < slots) {
+      ssrcs.push_back(slot_ssrc(p->id, used[k]++, k));
+    } else {
       ssrcs.push_back(0);
-      continue;
     }
-    seen[k]++;
-    if (p->slots.size() <= slot) {
-      p->slots.push_back(Slot{
-          {SlotStream(slot_ssrc(p->id, slot, kAudio), 0, kClockRates[kAudio]),
-           SlotStream(slot_ssrc(p->id, slot, kVideo), 0,
-                      kClockRates[kVideo])}});
-    }
-    // The payload type this receiver's m-line gave the codec.
-    const auto pt = static_cast<std::uint8_t>(m->codecs.front().payload_type);
-    p->slots[slot].stream[k] =
-        SlotStream(slot_ssrc(p->id, slot, k), pt, kClockRates[k]);
-    ssrcs.push_back(slot_ssrc(p->id, slot, k));
   }
 
   IceSessionConfig config;
@@ -266,14 +268,13 @@ Result<Room::Joined> Room::join(std::string_view offer_text) {
   auto session = endpoint_.add_ice_session(config, listener());
   if (!session.ok()) return session.error();
   const AddressInfo addr = endpoint_.address();
-  auto fingerprint = certs::Fingerprint::parse_sdp(fingerprint_);
   auto candidate = PeerAddress::parse(addr.address, addr.port);
-  if (!fingerprint.ok() || !candidate.ok()) {
+  if (!candidate.ok()) {
     session->destroy();
     return make_error("ERR_INVALID_STATE", "the room's endpoint is closed");
   }
   auto answer = sdp::write_answer(
-      *offer, {session->ice_credentials(), *fingerprint,
+      *offer, {session->ice_credentials(), *fingerprint_,
                config.dtls_client ? sdp::Setup::kActive : sdp::Setup::kPassive,
                *candidate, ssrcs, "dtls-srtp-sfu"});
   if (!answer.ok()) {

@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "certs/fingerprint.h"
 #include "transport/dtls_api.h"
 #include "transport/endpoint/rtp_rewrite.h"
 
@@ -226,7 +227,7 @@ class Room {
   uv_loop_t* loop_;
   RoomOptions options_;
   Endpoint endpoint_;
-  std::string fingerprint_;  // of our certificate, for answers
+  std::optional<certs::Fingerprint> fingerprint_;  // ours, for answers
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Participant>> participants_;
   std::unordered_map<std::uint64_t, Participant*> by_session_;  // Session::id

@@ -353,6 +353,13 @@ TEST_F(RoomTest, TheAnswerGivesEachSlotAnSsrcOfOurs) {
   EXPECT_EQ(now[1].slots[0].source, joined->id);
   EXPECT_EQ(now[1].slots[1].source, 0u);
   EXPECT_NE(now[0].slots[0].ssrc[kVideo], now[1].slots[0].ssrc[kVideo]);
+  EXPECT_NE(joined->answer.find("a=setup:passive"), std::string::npos);
+  // An offer that insists on a=setup:passive leaves us the DTLS client.
+  std::string passive = offer("peerC", 1);
+  passive.replace(passive.find("a=setup:actpass"), 15, "a=setup:passive");
+  auto third = room->join(passive);
+  ASSERT_TRUE(third.ok()) << third.error().to_string();
+  EXPECT_NE(third->answer.find("a=setup:active"), std::string::npos);
 }
 
 TEST_F(RoomTest, OffersThatDoNotFitAreRefusedWithCodes) {
