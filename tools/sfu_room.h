@@ -87,10 +87,11 @@ struct KeyframeRequest {
   std::uint8_t fir_seq = 0;
 };
 
-// Reads the keyframe requests of a compound RTCP packet into `out` (as many
-// as fit) and returns how many it found; every other packet in it (SR, RR,
-// SDES, BYE, NACK, REMB, transport-cc, XR...) adds one to `*skipped`. A
-// malformed header ends the walk (what came before still counts).
+// Reads the keyframe requests of a compound RTCP packet into `out` and
+// returns how many it wrote; every other packet in it (SR, RR, SDES, BYE,
+// NACK, REMB, transport-cc, XR...), and each request beyond `out`'s room,
+// adds one to `*skipped`. A malformed header ends the walk (what came before
+// still counts).
 size_t read_keyframe_requests(std::span<const std::uint8_t> rtcp,
                               std::span<KeyframeRequest> out, size_t* skipped);
 // Writes `request` as a compound RTCP packet: an empty receiver report from
