@@ -8,6 +8,7 @@
 #include "tools/cert_command.h"
 #include "tools/peer_commands.h"
 #include "tools/relay/relay_command.h"
+#include "tools/sfu_command.h"
 #include "tools/webrtc_command.h"
 
 namespace {
@@ -21,6 +22,7 @@ constexpr char kUsage[] =
     "  serve    a DTLS echo server\n"
     "  connect  a DTLS client: send messages, print the replies\n"
     "  relay    an impairing UDP relay (loss, delay, reordering, ...)\n"
+    "  sfu      a room: browsers send media, each receives all the others'\n"
     "  webrtc   a browser sends media to an ICE-lite endpoint, which echoes "
     "it\n"
     "run 'dtls-srtp <command> --help' for a command's options\n";
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
   }
   if (command == "webrtc") {
     return dtls::tools::run_webrtc_command(args, std::cout, std::cerr);
+  }
+  if (command == "sfu") {
+    return dtls::tools::run_sfu_command(args, std::cout, std::cerr);
   }
   if (command == "relay") {
     return dtls::relay::run_relay_command(args, std::cout, std::cerr);

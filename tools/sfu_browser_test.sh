@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A room of three in headless Chromium (Debian's package): three peer
+# connections in one page, each sending fake camera and microphone to
+# `dtls-srtp sfu`, each receiving the other two through the room's fan-out
+# send. Then the third leaves and a fourth joins, taking the slots it freed.
+# Asserted from every participant's getStats() (inbound audio and video from
+# each other participant, video decoded) and from our counters (every
+# forwarded packet protected and sent, none refused, the leaver's session
+# ended cleanly).
+set -euo pipefail
+BIN="$TEST_SRCDIR/$TEST_WORKSPACE/tools/dtls-srtp"
+BROWSER=${CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x "$BROWSER" ]]; then
+  echo "FAIL: $BROWSER is missing (tools/setup.sh installs Debian's chromium)" >&2
+  exit 1
+fi
+OUT="$TEST_TMPDIR/sfu.json"
+"$BIN" sfu --browser "$BROWSER" --participants 3 --seconds 3 --timeout 50 \
+  --json >"$OUT" || { cat "$OUT"; exit 1; }
+python3 - "$OUT" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+assert result["ok"], result["error"]
+room, browser = result["room"], result["browser"]
+ours = {p["id"]: p for p in result["participants"]}
+left, joined = browser["left"], browser["joined"]
+# In 3 s a fake microphone sends ~150 opus packets and a fake camera ~75 VP8.
+AUDIO, VIDEO, FRAMES = 60, 30, 20
+failures = []
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+check(room["fanout_failed"] == 0 and room["first_failure"] == "",
+      "no forwarded packet refused (%d sent, %d refused %r)"
+      % (room["fanout_sent"], room["fanout_failed"], room["first_failure"]))
+check(room["send_errors"] == 0 and room["send_queue_drops"] == 0,
+      "the endpoint sent everything (send errors %d, queue drops %d)"
+      % (room["send_errors"], room["send_queue_drops"]))
+check(room["keyframe_request_failures"] == 0, "every keyframe request sent")
+check(sum(p["rtp_out"]["audio"] + p["rtp_out"]["video"] for p in ours.values())
+      == room["fanout_sent"], "the per-participant counts add up to the fan-out's")
+for pid, p in sorted(ours.items()):
+    name = "participant %d" % pid
+    out = p["rtp_out"]["audio"] + p["rtp_out"]["video"]
+    check(p["srtp"]["rtp_protected"] == out,
+          "%s: every packet forwarded to it protected (%d of %d)"
+          % (name, p["srtp"]["rtp_protected"], out))
+    check(p["srtp"]["protect_failures"] == 0 and p["srtp"]["auth_failures"] == 0,
+          "%s: no protect or auth failures" % name)
+    check(p["protocol"] == "DTLSv1.2", "%s: DTLS %r" % (name, p["protocol"]))
+    check(p["rtp_other"] == 0, "%s: nothing outside the answered codecs" % name)
+    want = "closed" if pid == left else ""
+    check(p["ended"] == want, "%s: ended %r" % (name, p["ended"]))
+
+def inbound(stats, ssrc):
+    for i in stats["inbound"]:
+        if i["ssrc"] == ssrc:
+            return i
+    return {}
+
+def receive(phase, label):
+    # Each participant, each slot the room had filled at that moment.
+    slots = {p["id"]: p["slots"] for p in phase["room"]["participants"]}
+    got = {}
+    for stats in phase["participants"]:
+        pid = stats["id"]
+        t = stats["transport"] or {}
+        check(t.get("dtlsState") == "connected" and t.get("tlsVersion") == "FEFD",
+              "%s: participant %d DTLS 1.2 connected (%r)" % (label, pid, t))
+        sources = {s["source"]: s for s in slots[pid] if s["source"]}
+        others = sorted(q["id"] for q in phase["participants"] if q["id"] != pid)
+        check(sorted(sources) == others,
+              "%s: participant %d has a slot for each of %s" % (label, pid, others))
+        for q, s in sources.items():
+            a, v = inbound(stats, s["audio_ssrc"]), inbound(stats, s["video_ssrc"])
+            got[(pid, q)] = (a.get("packetsReceived", 0), v.get("packetsReceived", 0),
+                             v.get("framesDecoded", 0), s["video_ssrc"])
+    return got
+
+first = receive(browser["all"], "all three")
+for (pid, q), (a, v, frames, _) in sorted(first.items()):
+    check(a >= AUDIO and v >= VIDEO and frames >= FRAMES,
+          "all three: %d received from %d audio %d, video %d, %d frames decoded"
+          % (pid, q, a, v, frames))
+check(len(first) == 6, "all three: six stream pairs (%d)" % len(first))
+
+after = receive(browser["after"], "after the leave")
+for (pid, q), (a, v, frames, ssrc) in sorted(after.items()):
+    if pid == joined:
+        # The newcomer got keyframes from publishers already sending.
+        check(a >= AUDIO and v >= VIDEO and frames >= FRAMES,
+              "newcomer %d received from %d audio %d, video %d, %d frames decoded"
+              % (pid, q, a, v, frames))
+        continue
+    before = first.get((pid, q if q != joined else left))
+    check(before is not None and before[3] == ssrc,
+          "%d receives %d in the slot it had for %d" % (pid, q, q if q != joined else left))
+    if before is None:
+        continue
+    check(a - before[0] >= AUDIO and v - before[1] >= VIDEO and frames - before[2] >= FRAMES,
+          "%d %s %d: audio +%d, video +%d, +%d frames decoded"
+          % (pid, "receives the newcomer" if q == joined else "kept receiving from",
+             q, a - before[0], v - before[1], frames - before[2]))
+check(len(after) == 6, "after the leave: six stream pairs (%d)" % len(after))
+if failures:
+    sys.exit("%d checks failed" % len(failures))
+PY
+echo PASS
