@@ -336,15 +336,16 @@ HttpResponse WebrtcRun::offer(Round& round, const std::string& sdp_text) {
   auto session = round.endpoint.add_ice_session(config);
   if (!session.ok()) return {400, "text/plain", session.error().to_string()};
   round.session = *session;
+  // The payload types the answer accepts tell audio from video on the one
+  // bundled transport.
   std::vector<std::uint32_t> ssrcs;
-  for (const sdp::Media& m : offer->media) {
-    if (m.codecs.empty() || m.mid.empty()) continue;
-    if (m.kind == "audio") {
-      round.audio_pt = m.codecs.front().payload_type;
+  for (const sdp::Media* m : sdp::answered_media(*offer)) {
+    const int pt = sdp::answer_codec(*m)->payload_type;
+    if (m->kind == "audio") {
+      round.audio_pt = pt;
       ssrcs.push_back(round.audio_ssrc);
-    } else if (m.kind == "video") {
-      for (const sdp::Codec& c : m.codecs)
-        round.video_pts.insert(c.payload_type);
+    } else {
+      round.video_pts.insert(pt);
       ssrcs.push_back(round.video_ssrc);
     }
   }
