@@ -359,7 +359,10 @@ Result<std::string> write_answer(const Description& offer,
       // RFC 8866 §5.14 / RFC 3264 §6: port 0 rejects the m-line.
       o << "m=" << m.kind << " 0 " << m.protocol;
       for (const std::string& f : m.formats) o << ' ' << f;
-      o << "\r\n";
+      // RFC 8866 §5.7: a c= line in every m-section (no session-level one);
+      // Firefox refuses the whole answer without it.
+      o << "\r\n"
+        << "c=IN " << (v6 ? "IP6 " : "IP4 ") << ip << "\r\n";
       if (!m.mid.empty()) o << "a=mid:" << m.mid << "\r\n";
       continue;
     }

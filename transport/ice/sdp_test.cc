@@ -242,7 +242,6 @@ TEST(SdpTest, AnswersARealFirefoxOffer) {
              "a=fmtp:109 maxplaybackrate=48000;stereo=1;useinbandfec=1\r\n",
              "m=video 40000 UDP/TLS/RTP/SAVPF 120\r\n",
              "a=rtpmap:120 VP8/90000\r\n", "a=rtcp-fb:120 nack pli\r\n",
-             "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n",
              "a=ssrc:43690 cname:dtls-srtp\r\n",
              "a=ssrc:48059 cname:dtls-srtp\r\n",
              std::string("a=setup:") + std::string(to_string(setup)) +
@@ -257,6 +256,14 @@ TEST(SdpTest, AnswersARealFirefoxOffer) {
       EXPECT_EQ(a.find(absent), std::string::npos) << absent << "\n" << a;
     }
     EXPECT_EQ(count(a, "a=rtcp-mux\r\n"), 2u);
+    // Firefox rejects an answer with an m-section, even a rejected one,
+    // without a c= line.
+    EXPECT_EQ(count(a, "m="), 3u);
+    EXPECT_EQ(count(a, "c=IN IP4 127.0.0.1\r\n"), 3u) << a;
+    EXPECT_NE(a.find("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+                     "c=IN IP4 127.0.0.1\r\na=mid:2\r\n"),
+              std::string::npos)
+        << a;
     EXPECT_EQ(count(a, "a=candidate:"), 2u);
     auto back = parse(a);
     ASSERT_TRUE(back.ok()) << back.error().message;
