@@ -166,6 +166,28 @@ TEST(WebrtcCommand, FirefoxPrefsCoverWhatARunNeeds) {
   EXPECT_EQ(js.find("dtls.version"), std::string::npos);
 }
 
+std::vector<std::string> pref_lines(std::istream& in) {
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("user_pref(")) out.push_back(line);
+  }
+  return out;
+}
+
+// The README lists the prefs for people who start Firefox by hand.
+TEST(WebrtcCommand, TheReadmeListsTheFirefoxPrefsTheToolWrites) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  ASSERT_NE(srcdir, nullptr);
+  ASSERT_NE(workspace, nullptr);
+  std::ifstream readme(std::string(srcdir) + "/" + workspace + "/README.md");
+  ASSERT_TRUE(readme.good());
+  std::istringstream js(kFirefoxUserJs);
+  const auto ours = pref_lines(js);
+  EXPECT_GE(ours.size(), 20u);
+  EXPECT_EQ(pref_lines(readme), ours);
+}
+
 TEST(WebrtcCommand, ThePageSignalsThroughTheServer) {
   const std::string page = kWebrtcPage;
   for (const char* want :
