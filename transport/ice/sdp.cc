@@ -346,8 +346,7 @@ Result<std::string> write_answer(const Description& offer,
     // RFC 8445 §5.3: a lite implementation says so at session level.
     << "a=ice-lite\r\n";
   const std::vector<const Media*> answered = answered_media(offer);
-  // RFC 8843 §7.3.1: an answer bundles only what the offer bundled.
-  if (!offer.bundle.empty() && !answered.empty()) {
+  if (!answered.empty()) {
     o << "a=group:BUNDLE";
     for (const Media* m : answered) o << ' ' << m->mid;
     o << "\r\n";
@@ -427,8 +426,6 @@ std::vector<const Media*> answered_media(const Description& offer) {
       continue;
     }
     out.push_back(&m);
-    // Unbundled m-lines each want a transport of their own; ours is one.
-    if (offer.bundle.empty()) break;
   }
   return out;
 }

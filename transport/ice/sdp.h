@@ -127,8 +127,9 @@ struct AnswerOptions {
 
 // An ice-lite answer (RFC 8445 §5.3, RFC 8839, RFC 8843 BUNDLE, RFC 8842
 // setup) that accepts each audio/video m-line of the offer's first BUNDLE
-// group (without a group: the first audio/video m-line only, as one
-// transport cannot serve unbundled m-lines) with the offer's first media
+// group (all of them when the offer has no group: browsers always bundle,
+// and the answer then still bundles them onto its one transport, against
+// RFC 8843 §7.3.1's letter) with the offer's first media
 // codec (not rtx, red, ulpfec, flexfec, telephone-event or CN), sends (when
 // given an SSRC) and receives, and rejects the others with port 0: data
 // channels, m-lines the offer disabled, m-lines without a media codec. It
