@@ -15,8 +15,9 @@ PACKAGES=(
   python3 openssl gnutls-bin tshark
   # The system CA bundle behind root_certificates() and the default trust store.
   ca-certificates
-  # A real WebRTC peer: headless Chromium against the ICE-lite endpoint.
-  chromium
+  # Real WebRTC peers against the ICE-lite endpoint: headless Chromium (BoringSSL's DTLS) and
+  # Firefox ESR (NSS's DTLS).
+  chromium firefox-esr
 )
 
 SUDO=()

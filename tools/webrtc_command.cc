@@ -1,11 +1,18 @@
 #include "tools/webrtc_command.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,9 +36,11 @@ const char kWebrtcUsage[] =
     "                     passive:SRTP_AES128_CM_SHA1_80,"
     "active:SRTP_AEAD_AES_128_GCM\n"
     "  --seconds N        media time per round (default 4)\n"
-    "  --browser PATH     launch this browser headless (e.g. "
-    "/usr/bin/chromium);\n"
-    "                     without it, open the printed URL yourself\n"
+    "  --browser PATH     launch this browser headless: Chromium (e.g.\n"
+    "                     /usr/bin/chromium) or Firefox (e.g.\n"
+    "                     /usr/bin/firefox-esr), told apart by the name or\n"
+    "                     --version; without it, open the printed URL\n"
+    "                     yourself\n"
     "  --http-port N      the page's port (default 0: any free port)\n"
     "  --timeout N        give up after N seconds (default 90 with --browser,\n"
     "                     3600 without)\n"
@@ -56,6 +65,9 @@ async function runRound(i, seconds) {
   const stream = await navigator.mediaDevices.getUserMedia(
       {audio: true, video: {width: 320, height: 240}});
   for (const t of stream.getTracks()) pc.addTrack(t, stream);
+  // The offer gets a data channel m-line, as real apps' offers do; the
+  // answer rejects it and the media must flow regardless.
+  pc.createDataChannel('unanswered');
   await pc.setLocalDescription(await pc.createOffer());
   const answer = await post('/offer?round=' + i, pc.localDescription.sdp);
   await pc.setRemoteDescription({type: 'answer', sdp: answer});
@@ -64,12 +76,25 @@ async function runRound(i, seconds) {
   const out = {connectionState: pc.connectionState,
                iceConnectionState: pc.iceConnectionState,
                transport: null, inbound: {}, outbound: {}};
-  (await pc.getStats()).forEach((s) => {
+  const stats = await pc.getStats();
+  let pair = null;
+  stats.forEach((s) => {
     if (s.type === 'transport') {
       out.transport = {dtlsState: s.dtlsState, srtpCipher: s.srtpCipher,
                        tlsVersion: s.tlsVersion, dtlsRole: s.dtlsRole,
-                       iceState: s.iceState};
-    } else if (s.type === 'inbound-rtp') {
+                       dtlsCipher: s.dtlsCipher, iceState: s.iceState};
+      if (s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+    }
+  });
+  // Firefox names no selected pair in its transport stats but flags it.
+  stats.forEach((s) => {
+    if (!pair && s.type === 'candidate-pair' && (s.selected || s.nominated))
+      pair = s;
+  });
+  const local = pair && stats.get(pair.localCandidateId);
+  if (local) out.local = local.address + ':' + local.port + '/' + local.protocol;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp') {
       out.inbound[s.kind] = {packetsReceived: s.packetsReceived,
                              bytesReceived: s.bytesReceived};
     } else if (s.type === 'outbound-rtp') {
@@ -88,13 +113,151 @@ async function runRound(i, seconds) {
     log('done');
   } catch (e) {
     log('error: ' + e);
-    fetch('/error', {method: 'POST', body: String((e && e.stack) || e)});
+    // Firefox's stack has no message line: send both.
+    fetch('/error', {method: 'POST',
+                     body: String(e) + '\n' + ((e && e.stack) || '')});
   }
 })();
 </script></body></html>
 )HTML";
 
+// Measured with Firefox ESR 153 on Debian 12 (README, "WebRTC"). A run
+// needs streams.fake, ice.loopback and a capture permission (either one:
+// without, Firefox gathers no 127.0.0.1 candidate at all, even with
+// ice.loopback); the rest keep prompts away, candidates readable and the
+// network quiet. Firefox offers DTLS 1.3: no version pref, so the fallback to
+// our 1.2 is what gets tested.
+const char kFirefoxUserJs[] =
+    R"JS(// Fake camera and microphone, granted without a prompt.
+user_pref("media.navigator.streams.fake", true);
+user_pref("media.navigator.permission.disabled", true);
+user_pref("permissions.default.camera", 1);
+user_pref("permissions.default.microphone", 1);
+// Host candidates on loopback, as raw addresses rather than mDNS names.
+user_pref("media.peerconnection.ice.loopback", true);
+user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
+// No network use but 127.0.0.1 (remote settings needs the env var
+// MOZ_REMOTE_SETTINGS_DEVTOOLS=1 to take this URL).
+user_pref("services.settings.server", "data:,#remote-settings-dummy/v1");
+user_pref("browser.region.network.url", "");
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.trr.mode", 5);
+user_pref("app.normandy.enabled", false);
+user_pref("dom.push.connection.enabled", false);
+user_pref("datareporting.usage.uploadEnabled", false);
+user_pref("browser.safebrowsing.update.enabled", false);
+user_pref("media.gmp-manager.updateEnabled", false);
+user_pref("extensions.systemAddon.update.enabled", false);
+user_pref("extensions.getAddons.cache.enabled", false);
+user_pref("extensions.update.enabled", false);
+user_pref("browser.newtabpage.enabled", false);
+user_pref("browser.newtab.preload", false);
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+// Without these two, Firefox 153 still looks up www.mozilla.org (the
+// first-run privacy notice) and ads.mozilla.org (sponsored top sites).
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("browser.newtabpage.activity-stream.showSponsoredTopSites", false);
+// The page's console on stdout, kept in the run's browser.log.
+user_pref("devtools.console.stdout.content", true);
+)JS";
+
 namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::optional<BrowserKind> kind_from_text(const std::string& text) {
+  const std::string t = lower(text);
+  if (t.find("firefox") != std::string::npos) return BrowserKind::kFirefox;
+  if (t.find("chrom") != std::string::npos) return BrowserKind::kChromium;
+  return std::nullopt;
+}
+
+// Runs `path --version` in its own process group; its output, or an error
+// when it cannot start, fails, or outlives `timeout_ms`.
+Result<std::string> version_output(const std::string& path, int timeout_ms) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return make_error("ERR_BROWSER", "cannot make a pipe");
+  std::string arg0 = path, arg1 = "--version";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return make_error("ERR_BROWSER", "cannot fork");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    setpgid(0, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  setpgid(pid, pid);  // either side may win the race; both set the same
+  std::string out;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool timed_out = false;
+  bool exited = false;
+  int status = 0;
+  // Until EOF, or until the process has exited and its output is drained: a
+  // wrapper script's leftover helper may hold the pipe open.
+  while (out.size() < 4096) {
+    if (!exited) {
+      // WNOWAIT: not reaped yet, so that its pid stays its group's id for
+      // the kill below.
+      siginfo_t info{};
+      exited = waitid(P_PID, static_cast<id_t>(pid), &info,
+                      WEXITED | WNOHANG | WNOWAIT) == 0 &&
+               info.si_pid == pid;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      timed_out = !exited;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int r =
+        poll(&p, 1, exited ? 0 : static_cast<int>(std::min<long>(left, 20)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      if (exited) break;
+      continue;
+    }
+    char buf[512];
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  // Whatever is left of its process group (helpers, or all of it on a
+  // timeout) ends here.
+  kill(-pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    return make_error("ERR_BROWSER", "'" + path + " --version' took over " +
+                                         std::to_string(timeout_ms) + " ms");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty())
+    return make_error("ERR_BROWSER", "cannot run " + path);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return make_error("ERR_BROWSER",
+                      "'" + path + " --version' failed: " + out.substr(0, 200));
+  }
+  return out;
+}
 
 struct Round {
   bool active = false;  // our a=setup:active
@@ -115,7 +278,9 @@ struct Round {
   std::string srtp_profile;  // at the handshake
   std::string ended;         // how our session ended, if it did
   SessionStats final_stats;
-  std::string browser_json;  // what the page posted
+  std::string browser_json;    // what the page posted
+  std::string remote_address;  // the browser's checked address
+  std::string cipher;          // our DTLS cipher suite (IETF name)
   bool reported = false;
 };
 
@@ -151,6 +316,7 @@ class WebrtcRun {
   void finish(std::string error);
   void progress();
   void report() const;
+  void print_browser_log() const;
 
   uv_loop_t* loop_;
   std::ostream& out_;
@@ -168,7 +334,10 @@ class WebrtcRun {
   uv_timer_t deadline_{};
   uv_process_t browser_process_{};
   bool browser_running_ = false;
-  std::filesystem::path profile_dir_;
+  std::string browser_name_;        // "chromium" or "firefox", once detected
+  std::filesystem::path work_dir_;  // profile, HOME, TMPDIR and the log
+  std::filesystem::path log_path_;
+  uv_signal_t signals_[3]{};
   std::vector<std::uint8_t> echo_;
   std::optional<std::string> result_;  // "" when all went well
   int ticks_ = 0;
@@ -291,6 +460,21 @@ Status WebrtcRun::start() {
             "ERR_TIMEOUT: the browser did not report every round in time");
       },
       static_cast<std::uint64_t>(timeout_) * 1000, 0);
+  // The browser runs in a process group of its own, which a signal to ours
+  // does not reach: an interrupted run (Ctrl-C, a test's timeout) ends it
+  // the way a finished run does.
+  const int signums[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < std::size(signals_); ++i) {
+    uv_signal_init(loop_, &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(
+        &signals_[i],
+        [](uv_signal_t* h, int signum) {
+          static_cast<WebrtcRun*>(h->data)->finish("ERR_INTERRUPTED: signal " +
+                                                   std::to_string(signum));
+        },
+        signums[i]);
+  }
   return {};
 }
 
@@ -336,15 +520,16 @@ HttpResponse WebrtcRun::offer(Round& round, const std::string& sdp_text) {
   auto session = round.endpoint.add_ice_session(config);
   if (!session.ok()) return {400, "text/plain", session.error().to_string()};
   round.session = *session;
+  // The payload types the answer accepts tell audio from video on the one
+  // bundled transport.
   std::vector<std::uint32_t> ssrcs;
-  for (const sdp::Media& m : offer->media) {
-    if (m.codecs.empty() || m.mid.empty()) continue;
-    if (m.kind == "audio") {
-      round.audio_pt = m.codecs.front().payload_type;
+  for (const sdp::Media* m : sdp::answered_media(*offer)) {
+    const int pt = sdp::answer_codec(*m)->payload_type;
+    if (m->kind == "audio") {
+      round.audio_pt = pt;
       ssrcs.push_back(round.audio_ssrc);
-    } else if (m.kind == "video") {
-      for (const sdp::Codec& c : m.codecs)
-        round.video_pts.insert(c.payload_type);
+    } else {
+      round.video_pts.insert(pt);
       ssrcs.push_back(round.video_ssrc);
     }
   }
@@ -359,9 +544,12 @@ HttpResponse WebrtcRun::offer(Round& round, const std::string& sdp_text) {
     return {400, "text/plain", answer.error().to_string()};
   }
   Round* rp = &round;
-  round.session.on_handshake([this, rp](const std::string& protocol) {
+  round.session.on_handshake([rp](const std::string& protocol) {
     rp->protocol = protocol;
     rp->srtp_profile = rp->session.srtp_profile();
+    if (auto c = rp->session.cipher()) rp->cipher = c->standard_name;
+    const AddressInfo a = rp->session.remote_address();
+    rp->remote_address = a.address + ":" + std::to_string(a.port);
   });
   round.session.on_rtp(
       [this, rp](std::span<const std::uint8_t> p) { on_rtp(*rp, p); });
@@ -402,46 +590,99 @@ void WebrtcRun::on_rtp(Round& round, std::span<const std::uint8_t> packet) {
 }
 
 void WebrtcRun::launch_browser() {
-  std::error_code ec;
+  auto kind = detect_browser(browser_, 10000);
+  if (!kind.ok()) {
+    finish(kind.error().to_string());
+    return;
+  }
+  const bool firefox = *kind == BrowserKind::kFirefox;
+  browser_name_ = firefox ? "firefox" : "chromium";
   const char* tmp = getenv("TEST_TMPDIR");
   if (tmp == nullptr) tmp = getenv("TMPDIR");
-  std::string templ =
-      std::string(tmp ? tmp : "/tmp") + "/dtls-srtp-chromium-XXXXXX";
+  std::string templ = std::string(tmp ? tmp : "/tmp") + "/dtls-srtp-" +
+                      browser_name_ + "-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
     finish("ERR_BROWSER: cannot make a profile directory");
     return;
   }
-  profile_dir_ = templ;
+  work_dir_ = templ;
+  const std::filesystem::path profile = work_dir_ / "profile";
+  const std::filesystem::path home = work_dir_ / "home";
+  std::error_code ec;
+  std::filesystem::create_directories(profile, ec);
+  std::filesystem::create_directories(home, ec);
+  if (firefox) {
+    std::ofstream user_js(profile / "user.js");
+    user_js << kFirefoxUserJs;
+    if (!user_js.flush()) {
+      finish("ERR_BROWSER: cannot write " + (profile / "user.js").string());
+      return;
+    }
+  }
   const std::string url =
       "http://127.0.0.1:" + std::to_string(http_->port()) + "/";
-  // Flags measured on these machines (../shared/notes/chromium-webrtc.md):
-  // loopback candidates need --allow-loopback-in-peer-connection, and the
-  // fake-UI flag gives raw IP host candidates.
-  std::vector<std::string> argv_s = {browser_,
-                                     "--headless",
-                                     "--no-sandbox",
-                                     "--disable-gpu",
-                                     "--disable-quic",
-                                     "--no-first-run",
-                                     "--disable-background-networking",
-                                     "--disable-component-update",
-                                     "--disable-sync",
-                                     "--use-fake-device-for-media-stream",
-                                     "--use-fake-ui-for-media-stream",
-                                     "--allow-loopback-in-peer-connection",
-                                     "--user-data-dir=" + profile_dir_.string(),
-                                     url};
+  std::vector<std::string> argv_s;
+  if (firefox) {
+    // ../shared/notes/firefox-webrtc.md: headless runs as root, no display.
+    argv_s = {browser_,    "--headless",     "--no-remote",
+              "--profile", profile.string(), url};
+  } else {
+    // Flags measured on these machines (../shared/notes/chromium-webrtc.md):
+    // loopback candidates need --allow-loopback-in-peer-connection, and the
+    // fake-UI flag gives raw IP host candidates.
+    argv_s = {browser_,
+              "--headless",
+              "--no-sandbox",
+              "--disable-gpu",
+              "--disable-quic",
+              "--no-first-run",
+              "--disable-background-networking",
+              "--disable-component-update",
+              "--disable-sync",
+              "--use-fake-device-for-media-stream",
+              "--use-fake-ui-for-media-stream",
+              "--allow-loopback-in-peer-connection",
+              "--user-data-dir=" + profile.string(),
+              url};
+  }
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The browser writes caches, crash and telemetry data under HOME: the
+  // throw-away directory. Remote settings honours the profile's data: URL
+  // only with MOZ_REMOTE_SETTINGS_DEVTOOLS.
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string v = *e;
+    if (v.starts_with("HOME=")) continue;
+    env_s.push_back(v);
+  }
+  env_s.push_back("HOME=" + home.string());
+  if (firefox) {
+    env_s.push_back("MOZ_REMOTE_SETTINGS_DEVTOOLS=1");
+  }
+  std::vector<char*> env;
+  for (std::string& e : env_s) env.push_back(e.data());
+  env.push_back(nullptr);
+  // Its output (with Firefox, the page's console too) goes to a log shown
+  // when the run fails.
+  log_path_ = work_dir_ / "browser.log";
+  const int log_fd =
+      open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   uv_stdio_container_t stdio[3] = {};
-  for (auto& s : stdio) s.flags = UV_IGNORE;
+  stdio[0].flags = UV_IGNORE;
+  for (int i = 1; i < 3; ++i) {
+    stdio[i].flags = log_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+    stdio[i].data.fd = log_fd;
+  }
   uv_process_options_t po{};
   po.file = browser_.c_str();
   po.args = argv.data();
+  po.env = env.data();
   po.stdio = stdio;
   po.stdio_count = 3;
-  // Its own process group, so that the end can take its helpers too.
+  // Its own session and process group, so that the end takes its helpers
+  // (renderers, GPU, content processes) too.
   po.flags = UV_PROCESS_DETACHED;
   po.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
     auto* self = static_cast<WebrtcRun*>(p->data);
@@ -454,14 +695,16 @@ void WebrtcRun::launch_browser() {
     }
   };
   browser_process_.data = this;
-  if (int r = uv_spawn(loop_, &browser_process_, &po); r != 0) {
+  const int r = uv_spawn(loop_, &browser_process_, &po);
+  if (log_fd >= 0) close(log_fd);
+  if (r != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&browser_process_), nullptr);
     finish("ERR_BROWSER: cannot start " + browser_ + ": " + uv_strerror(r));
     return;
   }
   browser_running_ = true;
-  err_ << "webrtc: started " << browser_ << " (pid " << browser_process_.pid
-       << ") on " << url << "\n";
+  err_ << "webrtc: started " << browser_name_ << " " << browser_ << " (pid "
+       << browser_process_.pid << ") on " << url << "\n";
 }
 
 void WebrtcRun::progress() {
@@ -489,23 +732,45 @@ void WebrtcRun::finish(std::string error) {
   if (http_) http_->close();
   http_ = nullptr;
   if (browser_running_) {
-    // The whole group: Chromium's renderer and GPU helpers too.
+    // The whole group at once: Chromium's renderer and GPU helpers, Firefox's
+    // content and socket processes. SIGKILL, so the end is bounded.
     uv_kill(-browser_process_.pid, SIGKILL);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
+  for (uv_signal_t& s : signals_) {
+    if (s.data != nullptr)
+      uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+  }
+}
+
+// The last lines the browser printed: why it failed, when it says.
+void WebrtcRun::print_browser_log() const {
+  if (log_path_.empty()) return;
+  std::ifstream in(log_path_);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (tail.size() > 30) tail.pop_front();
+  }
+  if (tail.empty()) return;
+  err_ << "webrtc: the last lines of " << browser_name_ << "'s output:\n";
+  for (const std::string& line : tail) err_ << "  " << line << "\n";
 }
 
 void WebrtcRun::report() const {
   if (json_) {
     out_ << "{\"ok\":" << (result_->empty() ? "true" : "false")
+         << ",\"engine\":\"" << browser_name_ << "\""
          << ",\"error\":\"" << json_escape(*result_) << "\",\"rounds\":[";
     for (size_t i = 0; i < rounds_.size(); ++i) {
       const Round& r = rounds_[i];
       out_ << (i ? "," : "") << "{\"role\":\""
            << (r.active ? "active" : "passive") << "\",\"profile\":\""
            << r.profile << "\",\"ours\":{\"protocol\":\"" << r.protocol
-           << "\",\"srtp_profile\":\"" << r.srtp_profile
+           << "\",\"cipher\":\"" << r.cipher << "\",\"srtp_profile\":\""
+           << r.srtp_profile << "\",\"remote_address\":\""
+           << json_escape(r.remote_address)
            << "\",\"audio_rtp\":" << r.audio_rtp
            << ",\"video_rtp\":" << r.video_rtp
            << ",\"other_rtp\":" << r.other_rtp << ",\"rtcp\":" << r.rtcp
@@ -523,9 +788,11 @@ void WebrtcRun::report() const {
     const Round& r = rounds_[i];
     out_ << "round " << i << " (" << (r.active ? "active" : "passive") << ' '
          << r.profile << "): " << (r.protocol.empty() ? "no DTLS" : r.protocol)
-         << ' ' << r.srtp_profile << "; decrypted audio rtp " << r.audio_rtp
-         << ", video rtp " << r.video_rtp << ", rtcp " << r.rtcp << "; echoed "
-         << r.echoed << "\n"
+         << ' ' << r.cipher << ' ' << r.srtp_profile << " from "
+         << (r.remote_address.empty() ? "-" : r.remote_address)
+         << "; decrypted audio rtp " << r.audio_rtp << ", video rtp "
+         << r.video_rtp << ", rtcp " << r.rtcp << "; echoed " << r.echoed
+         << "\n"
          << "  browser: " << (r.browser_json.empty() ? "-" : r.browser_json)
          << "\n";
   }
@@ -560,15 +827,37 @@ int WebrtcRun::run(const std::vector<std::string>& args) {
     launch_browser();
   }
   uv_run(loop_, UV_RUN_DEFAULT);
-  if (!profile_dir_.empty()) {
+  if (!result_->empty()) print_browser_log();
+  if (!work_dir_.empty()) {
     std::error_code ec;
-    std::filesystem::remove_all(profile_dir_, ec);
+    std::filesystem::remove_all(work_dir_, ec);
   }
   report();
   return result_ && result_->empty() ? 0 : 1;
 }
 
 }  // namespace
+
+Result<BrowserKind> detect_browser(const std::string& path, int timeout_ms) {
+  const std::filesystem::path p(path);
+  if (auto k = kind_from_text(p.filename().string())) return *k;
+  std::error_code ec;
+  const auto target = std::filesystem::canonical(p, ec);
+  if (!ec) {
+    if (auto k = kind_from_text(target.filename().string())) return *k;
+  }
+  // A wrapper or an alternatives link (x-www-browser): ask the binary.
+  auto version = version_output(path, timeout_ms);
+  if (!version.ok()) return version.error();
+  if (auto k = kind_from_text(*version)) return *k;
+  std::string said = version->substr(0, 200);
+  while (!said.empty() && (said.back() == '\n' || said.back() == '\r'))
+    said.pop_back();
+  return make_error("ERR_BROWSER",
+                    "cannot tell whether " + path +
+                        " is Chromium or Firefox (--version said '" + said +
+                        "')");
+}
 
 int run_webrtc_command(const std::vector<std::string>& args, std::ostream& out,
                        std::ostream& err) {

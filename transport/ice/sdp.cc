@@ -1,5 +1,6 @@
 #include "transport/ice/sdp.h"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -28,6 +29,62 @@ std::optional<int> to_int(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
+}
+
+std::optional<std::uint32_t> to_u32(std::string_view s) {
+  std::uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool is_direction(std::string_view v) {
+  return v == "sendrecv" || v == "sendonly" || v == "recvonly" ||
+         v == "inactive";
+}
+
+// RFC 8839 §5.1: <foundation> <component-id> <transport> <priority>
+// <connection-address> <port> typ <cand-type> *(<name> <value>).
+Result<Candidate> parse_candidate(std::string_view line, std::string_view arg) {
+  auto parts = split(arg, ' ');
+  if (parts.size() < 8 || parts[6] != "typ")
+    return invalid(line, "a candidate needs 8 fields with 'typ' 7th");
+  Candidate c;
+  c.foundation = std::string(parts[0]);
+  auto component = to_int(parts[1]);
+  auto priority = to_u32(parts[3]);
+  auto port = to_int(parts[5]);
+  if (!component || *component < 1 || *component > 256)
+    return invalid(line, "bad candidate component");
+  if (!priority) return invalid(line, "bad candidate priority");
+  if (!port || *port < 0 || *port > 65535)
+    return invalid(line, "bad candidate port");
+  c.component = *component;
+  c.transport = lower(parts[2]);
+  c.priority = *priority;
+  c.address = std::string(parts[4]);
+  c.port = static_cast<std::uint16_t>(*port);
+  c.type = std::string(parts[7]);
+  for (size_t i = 8; i + 1 < parts.size(); i += 2) {
+    if (parts[i] == "tcptype") c.tcptype = std::string(parts[i + 1]);
+  }
+  return c;
+}
+
+// Codecs that ride along with a media codec rather than carry media alone.
+bool is_media_codec(const Codec& c) {
+  const std::string name = lower(c.name);
+  return !name.empty() && name != "rtx" && name != "red" && name != "ulpfec" &&
+         name != "flexfec-03" && name != "telephone-event" && name != "cn";
 }
 
 std::optional<Setup> parse_setup(std::string_view v) {
@@ -102,6 +159,8 @@ Result<Description> parse(std::string_view text) {
       if (!port || *port < 0 || *port > 65535) return invalid(line, "bad port");
       m.port = static_cast<std::uint16_t>(*port);
       m.protocol = std::string(parts[2]);
+      // Session-level attributes all come before the first m-line.
+      if (!d.direction.empty()) m.direction = d.direction;
       for (size_t i = 3; i < parts.size(); ++i) {
         m.formats.emplace_back(parts[i]);
         if (auto pt = to_int(parts[i])) {
@@ -138,19 +197,27 @@ Result<Description> parse(std::string_view text) {
       (current ? current->setup : d.setup) = s;
     } else if (name == "group") {
       auto parts = split(arg, ' ');
-      if (!parts.empty() && parts[0] == "BUNDLE") {
+      // Only the first BUNDLE group: one transport serves one group.
+      if (!parts.empty() && parts[0] == "BUNDLE" && d.bundle.empty()) {
         for (size_t i = 1; i < parts.size(); ++i)
           d.bundle.emplace_back(parts[i]);
       }
+    } else if (name == "extmap-allow-mixed") {
+      (current ? current->extmap_allow_mixed : d.extmap_allow_mixed) = true;
+    } else if (is_direction(name)) {
+      (current ? current->direction : d.direction) = std::string(name);
     } else if (current == nullptr) {
       continue;
     } else if (name == "mid") {
       current->mid = std::string(arg);
     } else if (name == "rtcp-mux") {
       current->rtcp_mux = true;
-    } else if (name == "sendrecv" || name == "sendonly" || name == "recvonly" ||
-               name == "inactive") {
-      current->direction = std::string(name);
+    } else if (name == "rtcp-rsize") {
+      current->rtcp_rsize = true;
+    } else if (name == "bundle-only") {
+      current->bundle_only = true;
+    } else if (name == "msid") {
+      current->msid = std::string(arg);
     } else if (name == "rtpmap") {
       // a=rtpmap:<pt> <name>/<clock>[/<channels>]
       const size_t sp = arg.find(' ');
@@ -172,7 +239,65 @@ Result<Description> parse(std::string_view text) {
       } else {
         c->rtcp_fb.emplace_back(arg.substr(sp + 1));
       }
+    } else if (name == "extmap") {
+      // a=extmap:<id>[/<direction>] <uri> [<attributes>]
+      const size_t sp = arg.find(' ');
+      if (sp == std::string_view::npos) return invalid(line, "bad extmap");
+      Extmap e;
+      std::string_view id = arg.substr(0, sp);
+      if (const size_t slash = id.find('/'); slash != std::string_view::npos) {
+        e.direction = std::string(id.substr(slash + 1));
+        id = id.substr(0, slash);
+        if (!is_direction(e.direction))
+          return invalid(line, "bad extmap direction");
+      }
+      // RFC 8285 §5: one-byte ids 1-14, two-byte ids up to 255.
+      auto n = to_int(id);
+      if (!n || *n < 1 || *n > 255) return invalid(line, "bad extmap id");
+      e.id = *n;
+      std::string_view rest = arg.substr(sp + 1);
+      const size_t sp2 = rest.find(' ');
+      e.uri = std::string(rest.substr(0, sp2));
+      if (sp2 != std::string_view::npos)
+        e.attributes = std::string(rest.substr(sp2 + 1));
+      if (e.uri.empty()) return invalid(line, "bad extmap uri");
+      current->extmaps.push_back(std::move(e));
+    } else if (name == "ssrc") {
+      // a=ssrc:<ssrc> <attribute>[:<value>]
+      const size_t sp = arg.find(' ');
+      auto ssrc = to_u32(arg.substr(0, sp));
+      if (!ssrc) return invalid(line, "bad ssrc");
+      Ssrc* entry = nullptr;
+      for (Ssrc& x : current->ssrcs) {
+        if (x.ssrc == *ssrc) entry = &x;
+      }
+      if (entry == nullptr) {
+        current->ssrcs.push_back(Ssrc{*ssrc, ""});
+        entry = &current->ssrcs.back();
+      }
+      if (sp != std::string_view::npos &&
+          arg.substr(sp + 1).starts_with("cname:")) {
+        entry->cname = std::string(arg.substr(sp + 7));
+      }
+    } else if (name == "ssrc-group") {
+      auto parts = split(arg, ' ');
+      if (parts.size() < 2) return invalid(line, "bad ssrc-group");
+      SsrcGroup g;
+      g.semantics = std::string(parts[0]);
+      for (size_t i = 1; i < parts.size(); ++i) {
+        auto ssrc = to_u32(parts[i]);
+        if (!ssrc) return invalid(line, "bad ssrc in ssrc-group");
+        g.ssrcs.push_back(*ssrc);
+      }
+      current->ssrc_groups.push_back(std::move(g));
+    } else if (name == "candidate") {
+      auto c = parse_candidate(line, arg);
+      if (!c.ok()) return c.error();
+      current->candidates.push_back(std::move(c).value());
     }
+  }
+  for (Media& m : d.media) {
+    m.extmap_allow_mixed = m.extmap_allow_mixed || d.extmap_allow_mixed;
   }
   if (d.media.empty()) {
     return make_error("ERR_SDP_INVALID", "the description has no m-line");
@@ -220,32 +345,27 @@ Result<std::string> write_answer(const Description& offer,
     << "t=0 0\r\n"
     // RFC 8445 §5.3: a lite implementation says so at session level.
     << "a=ice-lite\r\n";
-  std::vector<std::string> accepted;
-  for (const Media& m : offer.media) {
-    if ((m.kind == "audio" || m.kind == "video") && !m.codecs.empty() &&
-        !m.mid.empty()) {
-      accepted.push_back(m.mid);
-    }
-  }
-  if (!accepted.empty()) {
+  const std::vector<const Media*> answered = answered_media(offer);
+  if (!answered.empty()) {
     o << "a=group:BUNDLE";
-    for (const std::string& mid : accepted) o << ' ' << mid;
+    for (const Media* m : answered) o << ' ' << m->mid;
     o << "\r\n";
   }
   o << "a=msid-semantic: WMS " << options.cname << "\r\n";
   size_t index = 0;
   for (const Media& m : offer.media) {
-    const bool accept = (m.kind == "audio" || m.kind == "video") &&
-                        !m.codecs.empty() && !m.mid.empty();
-    if (!accept) {
+    if (index >= answered.size() || answered[index] != &m) {
       // RFC 8866 §5.14 / RFC 3264 §6: port 0 rejects the m-line.
       o << "m=" << m.kind << " 0 " << m.protocol;
       for (const std::string& f : m.formats) o << ' ' << f;
-      o << "\r\n";
+      // RFC 8866 §5.7: a c= line in every m-section (no session-level one);
+      // Firefox refuses the whole answer without it.
+      o << "\r\n"
+        << "c=IN " << (v6 ? "IP6 " : "IP4 ") << ip << "\r\n";
       if (!m.mid.empty()) o << "a=mid:" << m.mid << "\r\n";
       continue;
     }
-    const Codec& c = m.codecs.front();
+    const Codec& c = *answer_codec(m);
     const std::uint32_t ssrc =
         index < options.ssrcs.size() ? options.ssrcs[index] : 0;
     ++index;
@@ -284,6 +404,30 @@ Result<std::string> write_answer(const Description& offer,
       << "a=end-of-candidates\r\n";
   }
   return o.str();
+}
+
+const Codec* answer_codec(const Media& media) {
+  for (const Codec& c : media.codecs) {
+    if (is_media_codec(c)) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<const Media*> answered_media(const Description& offer) {
+  std::vector<const Media*> out;
+  for (const Media& m : offer.media) {
+    const bool in_bundle = offer.bundle.empty() ||
+                           std::find(offer.bundle.begin(), offer.bundle.end(),
+                                     m.mid) != offer.bundle.end();
+    // Port 0 without a=bundle-only: the offerer disabled the m-line.
+    if ((m.kind != "audio" && m.kind != "video") || m.mid.empty() ||
+        !in_bundle || (m.port == 0 && !m.bundle_only) ||
+        answer_codec(m) == nullptr) {
+      continue;
+    }
+    out.push_back(&m);
+  }
+  return out;
 }
 
 }  // namespace dtls::sdp
