@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "tools/browser_launch.h"
 #include "tools/http_server.h"
 #include "tools/sfu_room.h"
 
@@ -307,7 +308,7 @@ class SfuRun {
   uv_signal_t sigint_{};
   uv_process_t browser_process_{};
   bool browser_running_ = false;
-  std::filesystem::path profile_dir_;
+  std::filesystem::path profile_dir_;  // profile, HOME and browser.log
   std::optional<std::string> result_;  // "" when all went well
   // Taken when the run ends, before the room closes its sessions.
   std::string participants_json_;
@@ -475,67 +476,40 @@ HttpResponse SfuRun::handle(const HttpRequest& r) {
 }
 
 void SfuRun::launch_browser() {
-  const char* tmp = getenv("TEST_TMPDIR");
-  if (tmp == nullptr) tmp = getenv("TMPDIR");
-  std::string templ =
-      std::string(tmp ? tmp : "/tmp") + "/dtls-srtp-chromium-XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) {
-    finish("ERR_BROWSER: cannot make a profile directory");
+  auto kind = detect_browser(browser_, 10000);
+  if (!kind.ok()) {
+    finish(kind.error().to_string());
     return;
   }
-  profile_dir_ = templ;
   const std::string url =
       "http://127.0.0.1:" + std::to_string(http_->port()) + "/";
-  // As tools/webrtc_command.cc (../shared/notes/chromium-webrtc.md):
-  // loopback candidates need --allow-loopback-in-peer-connection, and the
-  // fake-UI flag gives raw IP host candidates.
-  std::vector<std::string> argv_s = {
-      browser_,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--allow-loopback-in-peer-connection",
-      "--autoplay-policy=no-user-gesture-required",
-      "--user-data-dir=" + profile_dir_.string(),
-      url};
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  uv_stdio_container_t stdio[3] = {};
-  for (auto& s : stdio) s.flags = UV_IGNORE;
-  uv_process_options_t po{};
-  po.file = browser_.c_str();
-  po.args = argv.data();
-  po.stdio = stdio;
-  po.stdio_count = 3;
-  // Its own process group, so that the end can take its helpers too.
-  po.flags = UV_PROCESS_DETACHED;
-  po.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
-    auto* self = static_cast<SfuRun*>(p->data);
-    self->browser_running_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(p), nullptr);
-    if (!self->result_) {
-      self->finish("ERR_BROWSER: the browser exited (status " +
-                   std::to_string(status) + ", signal " +
-                   std::to_string(signal) + ") before reporting");
-    }
-  };
+  auto launch = prepare_browser_launch(*kind, browser_, url);
+  if (!launch.ok()) {
+    finish(launch.error().to_string());
+    return;
+  }
+  profile_dir_ = launch->work_dir;
   browser_process_.data = this;
-  if (int r = uv_spawn(loop_, &browser_process_, &po); r != 0) {
+  const int r = spawn_browser(
+      loop_, &browser_process_, *launch,
+      [](uv_process_t* p, int64_t status, int signal) {
+        auto* self = static_cast<SfuRun*>(p->data);
+        self->browser_running_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(p), nullptr);
+        if (!self->result_) {
+          self->finish("ERR_BROWSER: the browser exited (status " +
+                       std::to_string(status) + ", signal " +
+                       std::to_string(signal) + ") before reporting");
+        }
+      });
+  if (r != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&browser_process_), nullptr);
     finish("ERR_BROWSER: cannot start " + browser_ + ": " + uv_strerror(r));
     return;
   }
   browser_running_ = true;
-  err_ << "sfu: started " << browser_ << " (pid " << browser_process_.pid
-       << ") on " << url << "\n";
+  err_ << "sfu: started " << launch->name << " " << browser_ << " (pid "
+       << browser_process_.pid << ") on " << url << "\n";
 }
 
 // Live counts, one line per participant, for a person watching the room.

@@ -109,7 +109,9 @@ call('POST', '/result', json.dumps(seen))
 TEST(SfuCommand, ThePageProtocolJoinsAndLeaves) {
   const char* tmp = getenv("TEST_TMPDIR");
   ASSERT_NE(tmp, nullptr);
-  const std::string script = std::string(tmp) + "/scripted_browser.py";
+  // The launcher tells engines apart by name first: this script stands in
+  // for Chromium (it takes Chromium's flags and reads only the URL).
+  const std::string script = std::string(tmp) + "/scripted_chromium.py";
   {
     std::ofstream f(script);
     f << kScriptedBrowser;
