@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A room of three in headless Chromium (Debian's package): three peer
-# connections in one page, each sending fake camera and microphone to
+# A room of three in one headless browser (argument: chromium or firefox,
+# Debian's packages): three peer connections in one page, each sending fake camera and microphone to
 # `dtls-srtp sfu`, each receiving the other two through the room's fan-out
 # send. Then the third leaves and a fourth joins, taking the slots it freed.
 # Asserted from every participant's getStats() (inbound audio and video from
@@ -8,10 +8,15 @@
 # forwarded packet protected and sent, none refused, the leaver's session
 # ended cleanly).
 set -euo pipefail
+ENGINE=${1:?usage: sfu_browser_test.sh chromium|firefox}
 BIN="$TEST_SRCDIR/$TEST_WORKSPACE/tools/dtls-srtp"
-BROWSER=${CHROMIUM:-/usr/bin/chromium}
+case "$ENGINE" in
+  chromium) BROWSER=${CHROMIUM:-/usr/bin/chromium} PACKAGE=chromium ;;
+  firefox) BROWSER=${FIREFOX:-/usr/bin/firefox-esr} PACKAGE=firefox-esr ;;
+  *) echo "usage: sfu_browser_test.sh chromium|firefox" >&2; exit 2 ;;
+esac
 if [[ ! -x "$BROWSER" ]]; then
-  echo "FAIL: $BROWSER is missing (tools/setup.sh installs Debian's chromium)" >&2
+  echo "FAIL: $BROWSER is missing (tools/setup.sh installs Debian's $PACKAGE)" >&2
   exit 1
 fi
 OUT="$TEST_TMPDIR/sfu.json"

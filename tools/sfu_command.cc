@@ -23,8 +23,9 @@ const char kSfuUsage[] =
     "  --port N              the page's port (default 0: any free port)\n"
     "  --media-port N        the media's UDP port (default 0: any free port)\n"
     "  --max-participants N  2..16 (default 6)\n"
-    "  --browser PATH        launch this browser headless (e.g.\n"
-    "                        /usr/bin/chromium) with --participants peer\n"
+    "  --browser PATH        launch this browser headless, Chromium or\n"
+    "                        Firefox (e.g. /usr/bin/chromium,\n"
+    "                        /usr/bin/firefox-esr), with --participants peer\n"
     "                        connections in one page; after --seconds the\n"
     "                        last leaves, a newcomer joins, and all go on\n"
     "                        --seconds more\n"
@@ -63,7 +64,7 @@ async function post(path, body) {
 const sleep = (s) => new Promise((done) => setTimeout(done, s * 1000));
 
 // The room forwards opus and VP8 and answers each m-line with its first
-// codec: put those first.
+// media codec (rtx, red and FEC skipped): put those first.
 function preferRoomCodecs(transceiver, kind) {
   if (!transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
   const want = kind === 'audio' ? 'audio/opus' : 'video/vp8';
