@@ -4,11 +4,16 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
+#include "tools/browser_launch.h"
 #include "tools/http_server.h"
 #include "tools/sfu_room.h"
 
@@ -22,12 +27,15 @@ const char kSfuUsage[] =
     "  --port N              the page's port (default 0: any free port)\n"
     "  --media-port N        the media's UDP port (default 0: any free port)\n"
     "  --max-participants N  2..16 (default 6)\n"
-    "  --browser PATH        launch this browser headless (e.g.\n"
-    "                        /usr/bin/chromium) with --participants peer\n"
+    "  --browser PATH        launch this browser headless, Chromium or\n"
+    "                        Firefox (e.g. /usr/bin/chromium,\n"
+    "                        /usr/bin/firefox-esr), with --participants peer\n"
     "                        connections in one page; after --seconds the\n"
     "                        last leaves, a newcomer joins, and all go on\n"
-    "                        --seconds more\n"
-    "  --participants N      with --browser: 2..max-participants (default 3)\n"
+    "                        --seconds more. Give it again for one room\n"
+    "                        across browsers (the last one's page leaves)\n"
+    "  --participants N,...  with --browser: one count per browser, 2..max-\n"
+    "                        participants in all (default 3 for one)\n"
     "  --seconds N           with --browser: each phase's media time "
     "(default 4)\n"
     "  --timeout N           give up after N seconds (default 90 with\n"
@@ -62,7 +70,7 @@ async function post(path, body) {
 const sleep = (s) => new Promise((done) => setTimeout(done, s * 1000));
 
 // The room forwards opus and VP8 and answers each m-line with its first
-// codec: put those first.
+// media codec (rtx, red and FEC skipped): put those first.
 function preferRoomCodecs(transceiver, kind) {
   if (!transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
   const want = kind === 'audio' ? 'audio/opus' : 'video/vp8';
@@ -167,16 +175,23 @@ async function show(p) {
 
 (async () => {
   try {
-    const config = JSON.parse(await (await fetch('/config')).text());
+    const page = Number(new URLSearchParams(location.search).get('page') || 0);
+    const config = JSON.parse(await (await fetch('/config?page=' + page)).text());
     const media = () => navigator.mediaDevices.getUserMedia(
         {audio: true, video: {width: 320, height: 240}});
     if (!config.auto) {
       await show(await join(await media(), config.slots));
       return;
     }
-    // The test: N participants in this page; then the last one leaves and a
-    // newcomer joins, taking the slots it freed. Each phase's stats come
-    // with the room's view of who is in which slot at that moment.
+    // The test: N participants in this page; then the last page's last one
+    // leaves and a newcomer joins, taking the slots it freed. Each phase's
+    // stats come with the room's view of who is in which slot at that
+    // moment. With several browsers (pages), each step waits for every page
+    // (the room's barrier), so that all measure the same phase.
+    const barrier = async (step) => {
+      while (!JSON.parse(await post('/barrier?page=' + page + '&step=' + step, '')).go)
+        await sleep(0.1);
+    };
     const camera = await media();
     const clone = () => new MediaStream(camera.getTracks().map((t) => t.clone()));
     const phase = async (ps) => {
@@ -187,15 +202,23 @@ async function show(p) {
     };
     const ps = [];
     for (let i = 0; i < config.participants; i++) ps.push(await join(clone(), config.slots));
+    await barrier(1);
     await sleep(config.seconds);
     const all = await phase(ps);
-    const leaver = ps.pop();
-    await leave(leaver);
-    const newcomer = await join(clone(), config.slots);
-    ps.push(newcomer);
+    await barrier(2);
+    let leaver = null, newcomer = null;
+    if (page === config.pages - 1) {
+      leaver = ps.pop();
+      await leave(leaver);
+      newcomer = await join(clone(), config.slots);
+      ps.push(newcomer);
+    }
+    await barrier(3);
     await sleep(config.seconds);
     const after = await phase(ps);
-    await post('/result', JSON.stringify({all, after, left: leaver.id, joined: newcomer.id}));
+    await post('/result?page=' + page, JSON.stringify(
+        {engine: navigator.userAgent, all, after,
+         left: leaver && leaver.id, joined: newcomer && newcomer.id}));
     log('done');
   } catch (e) {
     log('error: ' + e);
@@ -295,19 +318,27 @@ class SfuRun {
   std::uint16_t http_port_ = 0;
   std::uint16_t media_port_ = 0;
   int max_participants_ = 6;
-  int participants_ = 3;
+  std::vector<int> participants_ = {3};  // per browser
   int seconds_ = 4;
   int timeout_ = 0;  // 0: the default for the mode
-  std::string browser_;
+  // One headless browser: its page runs `participants` peer connections.
+  struct Browser {
+    SfuRun* run = nullptr;
+    std::string path;
+    int participants = 0;
+    uv_process_t process{};
+    bool running = false;
+    std::filesystem::path work_dir;  // profile, HOME and browser.log
+    std::string result;              // its page's report, once posted
+  };
+  std::vector<std::unique_ptr<Browser>> browsers_;
+  std::map<int, std::set<int>> barrier_;  // step: the pages that reached it
   bool json_ = false;
   std::unique_ptr<sfu::Room> room_;
   HttpServer* http_ = nullptr;
   uv_timer_t timer_{};
   uv_timer_t deadline_{};
   uv_signal_t sigint_{};
-  uv_process_t browser_process_{};
-  bool browser_running_ = false;
-  std::filesystem::path profile_dir_;
   std::optional<std::string> result_;  // "" when all went well
   // Taken when the run ends, before the room closes its sessions.
   std::string participants_json_;
@@ -354,7 +385,25 @@ Status SfuRun::parse(const std::vector<std::string>& args) {
     } else if (a == "--max-participants") {
       st = number(2, 16, max_participants_);
     } else if (a == "--participants") {
-      st = number(2, 16, participants_);
+      auto v = value();
+      if (!v.ok()) return v.error();
+      participants_.clear();
+      std::stringstream list(*v);
+      for (std::string n; std::getline(list, n, ',');) {
+        int count = 0;
+        try {
+          size_t used = 0;
+          count = std::stoi(n, &used);
+          if (used != n.size()) count = 0;
+        } catch (...) {
+        }
+        if (count < 1 || count > 16) {
+          return make_error(
+              "ERR_OUT_OF_RANGE",
+              "--participants takes counts of 1..16 ('" + *v + "')");
+        }
+        participants_.push_back(count);
+      }
       participants_given = true;
     } else if (a == "--seconds") {
       st = number(1, 600, seconds_);
@@ -364,7 +413,9 @@ Status SfuRun::parse(const std::vector<std::string>& args) {
     } else if (a == "--browser") {
       auto v = value();
       if (!v.ok()) return v.error();
-      browser_ = *v;
+      browsers_.push_back(std::make_unique<Browser>());
+      browsers_.back()->run = this;
+      browsers_.back()->path = *v;
     } else if (a == "--json") {
       json_ = true;
     } else {
@@ -372,17 +423,37 @@ Status SfuRun::parse(const std::vector<std::string>& args) {
     }
     if (!st.ok()) return st;
   }
-  if (browser_.empty() && (participants_given || seconds_given)) {
+  if (browsers_.empty() && (participants_given || seconds_given)) {
     return make_error("ERR_INVALID_ARG_VALUE",
                       "--participants and --seconds need --browser (by hand, "
                       "each browser window is a participant)");
   }
-  if (participants_ > max_participants_) {
-    return make_error("ERR_OUT_OF_RANGE",
-                      "--participants must be at most --max-participants (" +
-                          std::to_string(max_participants_) + ")");
+  if (!browsers_.empty()) {
+    if (!participants_given && browsers_.size() > 1) {
+      return make_error("ERR_INVALID_ARG_VALUE",
+                        "with several --browser, --participants gives each "
+                        "one's count (e.g. 2,1)");
+    }
+    if (participants_.size() != browsers_.size()) {
+      return make_error("ERR_INVALID_ARG_VALUE",
+                        "--participants needs one count per --browser");
+    }
+    int total = 0;
+    for (size_t i = 0; i < browsers_.size(); ++i) {
+      browsers_[i]->participants = participants_[i];
+      total += participants_[i];
+    }
+    if (total < 2) {
+      return make_error("ERR_OUT_OF_RANGE",
+                        "--participants must add up to at least 2");
+    }
+    if (total > max_participants_) {
+      return make_error("ERR_OUT_OF_RANGE",
+                        "--participants must be at most --max-participants (" +
+                            std::to_string(max_participants_) + ")");
+    }
   }
-  if (timeout_ == 0) timeout_ = browser_.empty() ? 3600 : 90;
+  if (timeout_ == 0) timeout_ = browsers_.empty() ? 3600 : 90;
   return {};
 }
 
@@ -410,7 +481,7 @@ Status SfuRun::start() {
       [](uv_timer_t* t) {
         auto* self = static_cast<SfuRun*>(t->data);
         // By hand the deadline is just the end of the session.
-        self->finish(self->browser_.empty()
+        self->finish(self->browsers_.empty()
                          ? ""
                          : "ERR_TIMEOUT: the page did not report in time");
       },
@@ -428,10 +499,25 @@ Status SfuRun::start() {
 HttpResponse SfuRun::handle(const HttpRequest& r) {
   if (r.method == "GET" && (r.path == "/" || r.path == "/index.html"))
     return {200, "text/html; charset=utf-8", kSfuPage};
+  // The page of browser `page=N` (the URL each was started with).
+  int page = 0;
+  try {
+    page = std::stoi(query_value(r.query, "page"));
+  } catch (...) {
+  }
+  if (page < 0 ||
+      static_cast<size_t>(page) >= std::max<size_t>(browsers_.size(), 1))
+    return {400, "text/plain", "no such page"};
   if (r.method == "GET" && r.path == "/config") {
     return {200, "application/json",
-            std::string("{\"auto\":") + (browser_.empty() ? "false" : "true") +
-                ",\"participants\":" + std::to_string(participants_) +
+            std::string("{\"auto\":") + (browsers_.empty() ? "false" : "true") +
+                ",\"participants\":" +
+                std::to_string(
+                    browsers_.empty()
+                        ? 1
+                        : browsers_[static_cast<size_t>(page)]->participants) +
+                ",\"page\":" + std::to_string(page) +
+                ",\"pages\":" + std::to_string(browsers_.size()) +
                 ",\"seconds\":" + std::to_string(seconds_) +
                 ",\"slots\":" + std::to_string(max_participants_ - 1) + "}"};
   }
@@ -462,8 +548,23 @@ HttpResponse SfuRun::handle(const HttpRequest& r) {
     err_ << "sfu: participant " << id << " left\n";
     return {200, "text/plain", "ok"};
   }
-  if (r.path == "/result" && !browser_.empty()) {
-    browser_json_ = r.body;
+  if (r.path == "/barrier" && !browsers_.empty()) {
+    std::set<int>& there =
+        barrier_[std::atoi(query_value(r.query, "step").c_str())];
+    there.insert(page);
+    return {
+        200, "application/json",
+        there.size() == browsers_.size() ? "{\"go\":true}" : "{\"go\":false}"};
+  }
+  if (r.path == "/result" && !browsers_.empty()) {
+    browsers_[static_cast<size_t>(page)]->result = r.body;
+    std::string all;
+    for (const auto& b : browsers_) {
+      if (b->result.empty()) return {200, "text/plain", "ok"};
+      all += (all.empty() ? "" : ",") + b->result;
+    }
+    // One browser: its page's report as it is; several: the list of them.
+    browser_json_ = browsers_.size() == 1 ? all : "[" + all + "]";
     finish("");
     return {200, "text/plain", "ok"};
   }
@@ -475,67 +576,44 @@ HttpResponse SfuRun::handle(const HttpRequest& r) {
 }
 
 void SfuRun::launch_browser() {
-  const char* tmp = getenv("TEST_TMPDIR");
-  if (tmp == nullptr) tmp = getenv("TMPDIR");
-  std::string templ =
-      std::string(tmp ? tmp : "/tmp") + "/dtls-srtp-chromium-XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) {
-    finish("ERR_BROWSER: cannot make a profile directory");
-    return;
-  }
-  profile_dir_ = templ;
-  const std::string url =
-      "http://127.0.0.1:" + std::to_string(http_->port()) + "/";
-  // As tools/webrtc_command.cc (../shared/notes/chromium-webrtc.md):
-  // loopback candidates need --allow-loopback-in-peer-connection, and the
-  // fake-UI flag gives raw IP host candidates.
-  std::vector<std::string> argv_s = {
-      browser_,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--allow-loopback-in-peer-connection",
-      "--autoplay-policy=no-user-gesture-required",
-      "--user-data-dir=" + profile_dir_.string(),
-      url};
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  uv_stdio_container_t stdio[3] = {};
-  for (auto& s : stdio) s.flags = UV_IGNORE;
-  uv_process_options_t po{};
-  po.file = browser_.c_str();
-  po.args = argv.data();
-  po.stdio = stdio;
-  po.stdio_count = 3;
-  // Its own process group, so that the end can take its helpers too.
-  po.flags = UV_PROCESS_DETACHED;
-  po.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
-    auto* self = static_cast<SfuRun*>(p->data);
-    self->browser_running_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(p), nullptr);
-    if (!self->result_) {
-      self->finish("ERR_BROWSER: the browser exited (status " +
-                   std::to_string(status) + ", signal " +
-                   std::to_string(signal) + ") before reporting");
+  for (size_t i = 0; i < browsers_.size(); ++i) {
+    Browser& b = *browsers_[i];
+    auto kind = detect_browser(b.path, 10000);
+    if (!kind.ok()) {
+      finish(kind.error().to_string());
+      return;
     }
-  };
-  browser_process_.data = this;
-  if (int r = uv_spawn(loop_, &browser_process_, &po); r != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&browser_process_), nullptr);
-    finish("ERR_BROWSER: cannot start " + browser_ + ": " + uv_strerror(r));
-    return;
+    const std::string url =
+        "http://127.0.0.1:" + std::to_string(http_->port()) +
+        "/?page=" + std::to_string(i);
+    auto launch = prepare_browser_launch(*kind, b.path, url);
+    if (!launch.ok()) {
+      finish(launch.error().to_string());
+      return;
+    }
+    b.work_dir = launch->work_dir;
+    b.process.data = &b;
+    const int r = spawn_browser(
+        loop_, &b.process, *launch,
+        [](uv_process_t* p, int64_t status, int signal) {
+          auto* b = static_cast<Browser*>(p->data);
+          b->running = false;
+          uv_close(reinterpret_cast<uv_handle_t*>(p), nullptr);
+          if (!b->run->result_) {
+            b->run->finish("ERR_BROWSER: " + b->path + " exited (status " +
+                           std::to_string(status) + ", signal " +
+                           std::to_string(signal) + ") before reporting");
+          }
+        });
+    if (r != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&b.process), nullptr);
+      finish("ERR_BROWSER: cannot start " + b.path + ": " + uv_strerror(r));
+      return;
+    }
+    b.running = true;
+    err_ << "sfu: started " << launch->name << " " << b.path << " (pid "
+         << b.process.pid << ") on " << url << "\n";
   }
-  browser_running_ = true;
-  err_ << "sfu: started " << browser_ << " (pid " << browser_process_.pid
-       << ") on " << url << "\n";
 }
 
 // Live counts, one line per participant, for a person watching the room.
@@ -564,9 +642,10 @@ void SfuRun::finish(std::string error) {
   room_->close();
   if (http_) http_->close();
   http_ = nullptr;
-  if (browser_running_) {
-    // The whole group: Chromium's renderer and GPU helpers too.
-    uv_kill(-browser_process_.pid, SIGKILL);
+  for (const auto& b : browsers_) {
+    // The whole group: the browser's renderer, GPU and content processes
+    // too.
+    if (b->running) uv_kill(-b->process.pid, SIGKILL);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
@@ -620,7 +699,7 @@ int SfuRun::run(const std::vector<std::string>& args) {
   }
   const std::string url =
       "http://127.0.0.1:" + std::to_string(http_->port()) + "/";
-  if (browser_.empty()) {
+  if (browsers_.empty()) {
     out_ << "open " << url << " in browser windows, one per participant (up "
          << "to " << max_participants_
          << "; media on udp 127.0.0.1:" << room_->endpoint().address().port
@@ -630,9 +709,9 @@ int SfuRun::run(const std::vector<std::string>& args) {
     launch_browser();
   }
   uv_run(loop_, UV_RUN_DEFAULT);
-  if (!profile_dir_.empty()) {
+  for (const auto& b : browsers_) {
     std::error_code ec;
-    std::filesystem::remove_all(profile_dir_, ec);
+    if (!b->work_dir.empty()) std::filesystem::remove_all(b->work_dir, ec);
   }
   report();
   return result_ && result_->empty() ? 0 : 1;

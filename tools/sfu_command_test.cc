@@ -36,6 +36,16 @@ TEST(SfuCommand, UsageErrorsHaveCodes) {
       {{"--browser", "b", "--participants", "5", "--max-participants", "4"},
        "ERR_OUT_OF_RANGE"},
       {{"--browser"}, "ERR_INVALID_ARG_VALUE"},
+      // Several browsers: one count each, adding up to 2..max.
+      {{"--browser", "a", "--browser", "b"}, "ERR_INVALID_ARG_VALUE"},
+      {{"--browser", "a", "--browser", "b", "--participants", "2"},
+       "ERR_INVALID_ARG_VALUE"},
+      {{"--browser", "a", "--participants", "1"}, "ERR_OUT_OF_RANGE"},
+      {{"--browser", "a", "--browser", "b", "--participants", "2,x"},
+       "ERR_OUT_OF_RANGE"},
+      {{"--browser", "a", "--browser", "b", "--participants", "3,3",
+        "--max-participants", "5"},
+       "ERR_OUT_OF_RANGE"},
       {{"--what"}, "ERR_INVALID_ARG_VALUE"},
   };
   for (const Case& c : cases) {
@@ -61,8 +71,9 @@ TEST(SfuCommand, ABrowserThatCannotStartIsReported) {
 constexpr char kScriptedBrowser[] = R"PY(#!/usr/bin/env python3
 import json, sys, urllib.request, urllib.error
 url = sys.argv[-1]
+base = url.split('?')[0].rstrip('/')
 def call(method, path, body=None):
-    req = urllib.request.Request(url.rstrip('/') + path, method=method,
+    req = urllib.request.Request(base + path, method=method,
                                  data=None if body is None else body.encode())
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -70,7 +81,11 @@ def call(method, path, body=None):
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
 seen = {}
-status, config = call('GET', '/config')
+seen['url_page'] = url.split('?')[1] if '?' in url else ''
+status, config = call('GET', '/config?page=0')
+seen['no_page_1'] = call('GET', '/config?page=1')[0]
+# One browser: every step of the pages' barrier is open at once.
+seen['barrier'] = call('POST', '/barrier?page=0&step=1', '')
 seen['config'] = json.loads(config)
 status, page = call('GET', '/')
 seen['page'] = status == 200 and 'RTCPeerConnection' in page
@@ -103,13 +118,15 @@ seen['leave_nobody'] = call('POST', '/leave?id=x', '')
 status, body = call('GET', '/room')
 seen['after'] = [[p['id'], p['ended'], [s['source'] for s in p['slots']]]
                  for p in json.loads(body)['participants']]
-call('POST', '/result', json.dumps(seen))
+call('POST', '/result?page=0', json.dumps(seen))
 )PY";
 
 TEST(SfuCommand, ThePageProtocolJoinsAndLeaves) {
   const char* tmp = getenv("TEST_TMPDIR");
   ASSERT_NE(tmp, nullptr);
-  const std::string script = std::string(tmp) + "/scripted_browser.py";
+  // The launcher tells engines apart by name first: this script stands in
+  // for Chromium (it takes Chromium's flags and reads only the URL).
+  const std::string script = std::string(tmp) + "/scripted_chromium.py";
   {
     std::ofstream f(script);
     f << kScriptedBrowser;
@@ -124,8 +141,11 @@ TEST(SfuCommand, ThePageProtocolJoinsAndLeaves) {
   auto has = [&](const std::string& want) {
     EXPECT_NE(out.find(want), std::string::npos) << want << " in " << out;
   };
-  has("\"config\": {\"auto\": true, \"participants\": 2, \"seconds\": 1, "
-      "\"slots\": 2}");
+  has("\"url_page\": \"page=0\"");
+  has("\"config\": {\"auto\": true, \"participants\": 2, \"page\": 0, "
+      "\"pages\": 1, \"seconds\": 1, \"slots\": 2}");
+  has("\"no_page_1\": 400");
+  has("\"barrier\": [200, \"{\\\"go\\\":true}\"]");
   has("\"page\": true");
   // Joined as 1 with an SSRC for each of 2 slots x (audio, video).
   has("\"join\": [200, 1, 4]");

@@ -196,25 +196,27 @@ Result<Room::Joined> Room::join(std::string_view offer_text) {
   }
   auto p = std::make_unique<Participant>();
   p->id = next_id_;
-  // The m-lines write_answer accepts, in order: the first sending one of
-  // each kind is the participant's camera or microphone (we receive it);
-  // recvonly ones are receive slots, the n-th audio and n-th video making
-  // slot n.
-  std::vector<const sdp::Media*> accepted;
+  // The m-lines write_answer accepts, in order, and the codec it answers
+  // each with: asked of the answer writer itself, because AnswerOptions::ssrcs
+  // is indexed by exactly these lines, and any line counted here but not
+  // there (port 0, outside the BUNDLE group) would shift every SSRC after
+  // it. The first sending line of each kind is the participant's camera or
+  // microphone (we receive it); recvonly ones are receive slots, the n-th
+  // audio and n-th video making slot n.
+  const std::vector<const sdp::Media*> accepted = sdp::answered_media(*offer);
   std::array<std::vector<int>, kKinds> recv_pts;  // per slot line, in order
-  for (const sdp::Media& m : offer->media) {
-    if ((m.kind != "audio" && m.kind != "video") || m.codecs.empty() ||
-        m.mid.empty())
-      continue;
-    accepted.push_back(&m);
+  for (const sdp::Media* line : accepted) {
+    const sdp::Media& m = *line;
     const int k = m.kind == "audio" ? kAudio : kVideo;
     const bool sends = m.direction == "sendrecv" || m.direction == "sendonly";
     if (!sends && m.direction != "recvonly") continue;
-    const sdp::Codec& codec = m.codecs.front();
+    // Never null for an answered line; rtx, red and FEC are skipped, so
+    // what is checked here is what the answer declares.
+    const sdp::Codec& codec = *sdp::answer_codec(m);
     if (!same_name(codec.name, kCodecs[k])) {
       return make_error("ERR_SFU_CODEC",
                         "the room forwards " + std::string(kCodecs[k]) +
-                            " but m-line mid " + m.mid + " starts with '" +
+                            " but m-line mid " + m.mid + " answers with '" +
                             codec.name +
                             "' (list it first: setCodecPreferences)");
     }
@@ -230,7 +232,9 @@ Result<Room::Joined> Room::join(std::string_view offer_text) {
   }
   if (accepted.empty()) {
     return make_error("ERR_SFU_OFFER",
-                      "the offer has no audio or video m-line with a mid");
+                      "the offer has no audio or video m-line the answer can "
+                      "accept (with a mid, a port, in the BUNDLE group and a "
+                      "media codec)");
   }
   // Each slot's streams carry our SSRC and the payload type this
   // receiver's m-line gave the codec.

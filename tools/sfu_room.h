@@ -38,8 +38,9 @@ enum Kind : int { kAudio = 0, kVideo = 1 };
 constexpr int kKinds = 2;
 
 // The codecs the room forwards. Receivers must decode what publishers send,
-// and the answer takes each m-line's first codec, so every offer must list
-// these first (the page sets its codec preferences so).
+// and the answer takes each m-line's first media codec (sdp::answer_codec:
+// rtx, red and FEC skipped), so every offer must list these first (the page
+// sets its codec preferences so).
 constexpr std::array<std::string_view, kKinds> kCodecs = {"opus", "VP8"};
 constexpr std::array<std::uint32_t, kKinds> kClockRates = {48000, 90000};
 

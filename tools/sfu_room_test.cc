@@ -387,6 +387,82 @@ TEST_F(RoomTest, OffersThatDoNotFitAreRefusedWithCodes) {
             "ERR_INVALID_ARG_VALUE");
 }
 
+// An offer as Firefox makes one after renegotiation: its BUNDLE group, a
+// receive pair it has stopped (port 0, other payload types), then the live
+// pair (the video line listing red before VP8), a data channel, and a
+// receive line outside the group. The answer accepts only the live lines;
+// the room must count exactly those, or every SSRC after the stopped pair
+// lands on the wrong m-line.
+std::string renegotiated_offer(const std::string& ufrag,
+                               const std::string& send_video = "96") {
+  std::string o =
+      "v=0\r\no=- 1 3 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+      "a=group:BUNDLE 0 1 4 5 6\r\na=ice-ufrag:" +
+      ufrag +
+      "\r\na=ice-pwd:0123456789abcdef012345\r\n"
+      "a=fingerprint:" +
+      pem(1).fingerprint + "\r\na=setup:actpass\r\n";
+  auto line = [&](const char* kind, int port, const std::string& mid,
+                  const std::string& pts, const std::string& rtpmaps,
+                  const char* direction) {
+    o += std::string("m=") + kind + " " + std::to_string(port) +
+         " UDP/TLS/RTP/SAVPF " + pts + "\r\nc=IN IP4 0.0.0.0\r\na=mid:" + mid +
+         "\r\na=" + direction + "\r\na=rtcp-mux\r\n" + rtpmaps;
+  };
+  line("audio", 9, "0", "111", "a=rtpmap:111 opus/48000/2\r\n", "sendonly");
+  if (send_video == "96") {
+    line("video", 9, "1", "96", "a=rtpmap:96 VP8/90000\r\n", "sendonly");
+  } else {
+    // A camera line whose first media codec, past rtx, is not VP8.
+    line("video", 9, "1", "97 126",
+         "a=rtpmap:97 rtx/90000\r\na=rtpmap:126 " + send_video + "/90000\r\n",
+         "sendonly");
+  }
+  line("audio", 0, "2", "110", "a=rtpmap:110 opus/48000/2\r\n", "recvonly");
+  line("video", 0, "3", "121", "a=rtpmap:121 VP8/90000\r\n", "recvonly");
+  line("audio", 9, "4", "109", "a=rtpmap:109 opus/48000/2\r\n", "recvonly");
+  line("video", 9, "5", "122 120",
+       "a=rtpmap:122 red/90000\r\na=rtpmap:120 VP8/90000\r\n", "recvonly");
+  o += "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+       "c=IN IP4 0.0.0.0\r\na=mid:6\r\na=sctp-port:5000\r\n";
+  line("audio", 9, "7", "108", "a=rtpmap:108 opus/48000/2\r\n", "recvonly");
+  return o;
+}
+
+TEST_F(RoomTest, SlotsFollowTheLinesTheAnswerAccepts) {
+  make_room(4);
+  auto joined = room->join(renegotiated_offer("peerA"));
+  ASSERT_TRUE(joined.ok()) << joined.error().to_string();
+  auto answer = sdp::parse(joined->answer);
+  ASSERT_TRUE(answer.ok()) << answer.error().to_string();
+  ASSERT_EQ(answer->media.size(), 8u);
+  // One slot: the live pair, with the payload types of its lines (VP8's,
+  // not red's).
+  const auto all = room->participants();
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all[0].slots.size(), 1u);
+  EXPECT_EQ(all[0].slots[0].payload_type[kAudio], 109);
+  EXPECT_EQ(all[0].slots[0].payload_type[kVideo], 120);
+  // The slot's SSRCs are on the live lines, and only there.
+  for (size_t i = 0; i < answer->media.size(); ++i) {
+    const sdp::Media& m = answer->media[i];
+    std::vector<std::uint32_t> want;
+    if (m.mid == "4") want = {all[0].slots[0].ssrc[kAudio]};
+    if (m.mid == "5") want = {all[0].slots[0].ssrc[kVideo]};
+    std::vector<std::uint32_t> got;
+    for (const sdp::Ssrc& s : m.ssrcs) got.push_back(s.ssrc);
+    EXPECT_EQ(got, want) << "mid " << m.mid;
+    const bool live =
+        m.mid == "0" || m.mid == "1" || m.mid == "4" || m.mid == "5";
+    EXPECT_EQ(m.port != 0, live) << "mid " << m.mid;
+  }
+  EXPECT_NE(joined->answer.find("a=rtpmap:120 VP8/90000"), std::string::npos);
+  // The codec rule looks past rtx too, and still refuses what is not VP8.
+  EXPECT_EQ(room->join(renegotiated_offer("peerB", "H264")).error().code,
+            "ERR_SFU_CODEC");
+  EXPECT_TRUE(room->join(renegotiated_offer("peerC", "VP8")).ok());
+}
+
 TEST_F(RoomTest,
        EveryoneReceivesEveryoneElseRewrittenAndKeyframeRequestsGoBack) {
   make_room(4);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/browser_launch.h"  // detect_browser, kFirefoxUserJs
 #include "transport/base/error.h"
 
 namespace dtls::tools {
@@ -23,18 +24,6 @@ int run_webrtc_command(const std::vector<std::string>& args, std::ostream& out,
 
 extern const char kWebrtcUsage[];
 
-enum class BrowserKind { kChromium, kFirefox };
-
-// Which engine `path` runs: by its file name (or its symlink target's), as
-// "chromium"/"chrome" or "firefox"; else by what `path --version` prints
-// within `timeout_ms` (its process group is killed after that).
-// ERR_BROWSER when it cannot run or names neither.
-Result<BrowserKind> detect_browser(const std::string& path, int timeout_ms);
-
-// The user.js of Firefox's throw-away profile: fake camera and microphone
-// without a prompt, host candidates on loopback as raw addresses, and no
-// network use but 127.0.0.1 (README, "WebRTC").
-extern const char kFirefoxUserJs[];
 // The page the browser runs (served at /).
 extern const char kWebrtcPage[];
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -196,6 +197,54 @@ TEST(WebrtcCommand, ThePageSignalsThroughTheServer) {
         "inbound-rtp", "createDataChannel"}) {
     EXPECT_NE(page.find(want), std::string::npos) << want;
   }
+}
+
+// The shared launcher (tools/browser_launch.h) gives each engine its own
+// throw-away profile and HOME, whichever command starts it.
+TEST(BrowserLaunch, EachEngineGetsAThrowAwayProfileAndHome) {
+  setenv("HOME", "/the/users/home", 1);
+  auto ff = prepare_browser_launch(BrowserKind::kFirefox,
+                                   "/usr/bin/firefox-esr", "http://x/");
+  ASSERT_TRUE(ff.ok()) << ff.error().to_string();
+  EXPECT_EQ(ff->name, "firefox");
+  const std::filesystem::path profile = ff->work_dir / "profile";
+  const std::vector<std::string> want_argv = {
+      "/usr/bin/firefox-esr", "--headless", "--no-remote", "--profile",
+      profile.string(),       "http://x/"};
+  EXPECT_EQ(ff->argv, want_argv);
+  std::ifstream user_js(profile / "user.js");
+  std::stringstream written;
+  written << user_js.rdbuf();
+  EXPECT_EQ(written.str(), kFirefoxUserJs);
+  std::vector<std::string> homes;
+  bool devtools = false;
+  for (const std::string& e : ff->env) {
+    if (e.starts_with("HOME=")) homes.push_back(e);
+    devtools |= e == "MOZ_REMOTE_SETTINGS_DEVTOOLS=1";
+  }
+  EXPECT_EQ(homes, std::vector<std::string>{"HOME=" +
+                                            (ff->work_dir / "home").string()});
+  EXPECT_TRUE(std::filesystem::is_directory(ff->work_dir / "home"));
+  EXPECT_TRUE(devtools);
+  EXPECT_EQ(ff->log, ff->work_dir / "browser.log");
+
+  auto ch = prepare_browser_launch(BrowserKind::kChromium, "/usr/bin/chromium",
+                                   "http://x/");
+  ASSERT_TRUE(ch.ok()) << ch.error().to_string();
+  EXPECT_EQ(ch->name, "chromium");
+  EXPECT_NE(ch->work_dir, ff->work_dir);
+  EXPECT_FALSE(std::filesystem::exists(ch->work_dir / "profile" / "user.js"));
+  EXPECT_EQ(ch->argv.back(), "http://x/");
+  EXPECT_NE(std::find(ch->argv.begin(), ch->argv.end(),
+                      "--user-data-dir=" + (ch->work_dir / "profile").string()),
+            ch->argv.end());
+  for (const std::string& e : ch->env) {
+    EXPECT_NE(e, "MOZ_REMOTE_SETTINGS_DEVTOOLS=1");
+    EXPECT_NE(e, "HOME=/the/users/home");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(ff->work_dir, ec);
+  std::filesystem::remove_all(ch->work_dir, ec);
 }
 
 }  // namespace
