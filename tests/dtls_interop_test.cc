@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "certs/generate.h"
 #include "tests/testing/peer_files.h"
@@ -368,25 +369,47 @@ TEST(DtlsInterop, OurClientWithOpensslServer) {
 
 TEST(DtlsInterop, OurClientWithGnutlsServer) {
   Files server = make_files("gnutls-server"), client = make_files("our-client");
-  std::uint16_t port = free_udp_port();
-  ChildProcess peer({"gnutls-serv", "--udp", "--echo", "-p",
-                     std::to_string(port), "--x509certfile", server.cert,
-                     "--x509keyfile", server.key, "--srtp-profiles",
-                     "SRTP_AES128_CM_HMAC_SHA1_80"});
+  // gnutls-serv binds 0.0.0.0 on the port free_udp_port found free a moment
+  // earlier; a test running beside this one may have taken it since, and
+  // then gnutls-serv listens on IPv6 alone. Another port then.
+  std::uint16_t port = 0;
+  std::optional<ChildProcess> peer;
   Driver driver;
-  ASSERT_TRUE(driver.run_until(peer, [&] {
-    return peer.output().find("ready") != std::string::npos ||
-           peer.output().find("istening") != std::string::npos;
-  })) << peer.output();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port = free_udp_port();
+    peer.emplace(std::vector<std::string>{
+        "gnutls-serv", "--udp", "--echo", "-p", std::to_string(port),
+        "--x509certfile", server.cert, "--x509keyfile", server.key,
+        "--srtp-profiles", "SRTP_AES128_CM_HMAC_SHA1_80"});
+    // The IPv4 line ends in "done" or in the bind error.
+    auto ipv4_outcome = [&]() -> std::string_view {
+      const std::string& out = peer->output();
+      const size_t at = out.find("IPv4");
+      if (at == std::string::npos) return {};
+      const size_t end = out.find('\n', at);
+      if (end == std::string::npos) return {};
+      return std::string_view(out).substr(at, end - at);
+    };
+    ASSERT_TRUE(driver.run_until(*peer, [&] {
+      return !ipv4_outcome().empty();
+    })) << peer->output();
+    if (ipv4_outcome().find("failed") == std::string_view::npos) break;
+    peer->stop();
+  }
+  ASSERT_EQ(std::string(peer->output())
+                    .find("IPv4 0.0.0.0 port " + std::to_string(port) +
+                          "...done") != std::string::npos,
+            true)
+      << peer->output();
   start_client(driver, client, server, "SRTP_AES128_CM_SHA1_80", port);
-  ASSERT_TRUE(driver.run_until(peer, [&] { return driver.open(); }))
+  ASSERT_TRUE(driver.run_until(*peer, [&] { return driver.open(); }))
       << driver.error() << "\n"
-      << peer.output();
+      << peer->output();
   EXPECT_EQ(driver.association->srtp_profile(), "SRTP_AES128_CM_SHA1_80");
   ASSERT_TRUE(driver.send_text("echo me\n"));
-  EXPECT_TRUE(driver.run_until(peer, [&] {
+  EXPECT_TRUE(driver.run_until(*peer, [&] {
     return driver.received().find("echo me") != std::string::npos;
-  })) << peer.output();
+  })) << peer->output();
   driver.association->close();
   driver.flush();
 }
