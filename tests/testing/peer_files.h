@@ -27,8 +27,11 @@ std::string upper_hex(std::span<const std::uint8_t> bytes);
 // The hex digits right after `label` in `text`, upper-cased; "" when the label
 // is absent.
 std::string hex_after(const std::string& text, const std::string& label);
-// A UDP port on 127.0.0.1 that was free a moment ago (a small race, acceptable
-// in tests).
+// A UDP port that was free on every IPv4 address a moment ago, for a peer
+// program that binds it itself. Drawn below the kernel's ephemeral range
+// (32768 up), so that the sockets other tests bind to port 0 meanwhile
+// cannot take it: a port found free there could be handed to one of them
+// before the peer bound it (gnutls-serv then listened on IPv6 alone).
 std::uint16_t free_udp_port();
 
 }  // namespace dtls::testing
