@@ -57,6 +57,12 @@ std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc) {
   return p;
 }
 
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, value);
+  return buf;
+}
+
 double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

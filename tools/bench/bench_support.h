@@ -34,6 +34,9 @@ Result<Identity> identity();
 // 0) of `payload` bytes from `ssrc`.
 std::vector<std::uint8_t> rtp_packet(size_t payload, std::uint32_t ssrc);
 
+// One number through a printf format ("%.2f"), for the tables.
+std::string fmt(const char* format, double value);
+
 // CPU time of the calling thread.
 double thread_cpu_seconds();
 // CPU time of the loop's thread (asked on the loop).

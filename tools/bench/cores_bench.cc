@@ -367,12 +367,6 @@ SliceFigures media_slice(const CoresOptions& o, Setup& s, EventLoop& client,
   return add_since(b, s, true, got, sent.seconds, f);
 }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof(b), f, v);
-  return b;
-}
-
 std::string loops_split(const CoresFigure& f) {
   std::string out;
   for (size_t i = 0; i < f.per_loop.size(); ++i) {

@@ -283,9 +283,14 @@ void EndpointCore::expire_half_open(TimePoint now) {
 void EndpointCore::on_media(std::span<std::uint8_t> data, PacketKind kind,
                             const PeerAddress& peer, TimePoint now) {
   PeerAddress key;
-  Session* s = route(peer, key);
+  const ForwardTable::Entry* handed = nullptr;
+  Session* s = route(peer, key, &handed);
   if (s == nullptr) {
-    if (!forward_known(data, peer)) stats_.media_without_session++;
+    if (handed != nullptr) {
+      forward(handed->member, data, peer);
+    } else {
+      stats_.media_without_session++;
+    }
     return;
   }
   if (!s->srtp) {
@@ -596,15 +601,20 @@ void EndpointCore::handle_timeout(TimePoint now) {
 // --- Routing ---
 
 EndpointCore::Session* EndpointCore::route(const PeerAddress& from,
-                                           PeerAddress& key) {
+                                           PeerAddress& key,
+                                           const ForwardTable::Entry** handed) {
   if (Session* s = find(from)) {
     key = from;
     return s;
   }
   // An address handed over for another member's session is that session's,
   // before any of ours that a check from it validated (forward_check).
-  if (!forwards_.empty() && !forwarded_in_ && forwards_.find(from) != nullptr)
-    return nullptr;
+  if (!forwards_.empty() && !forwarded_in_) {
+    if (const ForwardTable::Entry* e = forwards_.find(from)) {
+      *handed = e;
+      return nullptr;
+    }
+  }
   // RFC 8445 §11.1: media may come from any validated address of the session
   // (until the nomination settles, and after the peer moves).
   IceSession* ice = ice_.by_address(from);

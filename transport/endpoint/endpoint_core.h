@@ -342,8 +342,10 @@ class EndpointCore {
   void on_media(std::span<std::uint8_t> data, PacketKind kind,
                 const PeerAddress& peer, TimePoint now);
   // The session a datagram from `from` belongs to (ICE: any valid address of
-  // it), with its key.
-  Session* route(const PeerAddress& from, PeerAddress& key);
+  // it), with its key. Null too when `from` is handed over to another member
+  // of the port: then `*handed` is its entry (one lookup for both).
+  Session* route(const PeerAddress& from, PeerAddress& key,
+                 const ForwardTable::Entry** handed);
   const PeerAddress& destination(const PeerAddress& key,
                                  const Session& s) const;
   // The gate's kAccept decision, or nothing (answered or dropped).
@@ -372,9 +374,6 @@ class EndpointCore {
   // still exists there): a check for another session, ours or theirs, then
   // takes nothing.
   bool forwarded_elsewhere(const PeerAddress& from) const;
-  // Hands `data` on when `from` is a forwarded address; whether it did.
-  bool forward_known(std::span<const std::uint8_t> data,
-                     const PeerAddress& from);
   void forward(PortDirectory::Member to, std::span<const std::uint8_t> data,
                const PeerAddress& from);
   // The directory's claim of an ICE session's ufrag, given back.

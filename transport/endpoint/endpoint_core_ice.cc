@@ -163,12 +163,16 @@ void EndpointCore::on_stun(std::span<const std::uint8_t> data,
 void EndpointCore::on_ice_dtls(std::span<const std::uint8_t> data,
                                const PeerAddress& peer, TimePoint now) {
   PeerAddress key;
-  if (Session* s = route(peer, key)) {
+  const ForwardTable::Entry* handed = nullptr;
+  if (Session* s = route(peer, key, &handed)) {
     s->association->handle_datagram(data, now);
     after(key, now);
     return;
   }
-  if (forward_known(data, peer)) return;
+  if (handed != nullptr) {
+    forward(handed->member, data, peer);
+    return;
+  }
   IceSession* ice = ice_.by_address(peer);
   if (ice == nullptr) {
     if (ice_.hold(data, peer, now)) stats_.ice_held++;

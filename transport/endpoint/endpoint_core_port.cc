@@ -38,15 +38,6 @@ void EndpointCore::forward_check(PortDirectory::Member owner,
   for (const auto& d : ice_.take_held(from, now)) forward(owner, d, from);
 }
 
-bool EndpointCore::forward_known(std::span<const std::uint8_t> data,
-                                 const PeerAddress& from) {
-  if (forwards_.empty() || forwarded_in_) return false;
-  const ForwardTable::Entry* e = forwards_.find(from);
-  if (e == nullptr) return false;
-  forward(e->member, data, from);
-  return true;
-}
-
 void EndpointCore::forward(PortDirectory::Member to,
                            std::span<const std::uint8_t> data,
                            const PeerAddress& from) {
