@@ -18,7 +18,8 @@ struct ImpairingRelay::Flow {
   PeerAddress client;
   // Bound to an ephemeral port of its own; its data is this flow (no
   // callback reaches it once it is closed).
-  uv_udp_t* upstream = nullptr;
+  uv_udp_t* upstream = nullptr;  // null once the flow expired
+  TimePoint last_active;
   Impairment to_target;
   Impairment to_client;
 };
@@ -85,12 +86,37 @@ Status ImpairingRelay::start(const PeerAddress& listen) {
   }
   address_ = local_address(front_);
   uv_udp_recv_start(front_, front_alloc_cb, front_recv_cb);
+  if (config_.flow_idle > std::chrono::milliseconds(0)) {
+    sweep_ = new uv_timer_t;
+    uv_timer_init(loop_, sweep_);
+    sweep_->data = this;
+    // A flow is closed between flow_idle and 1.5 flow_idle after its last
+    // datagram.
+    const auto every = static_cast<std::uint64_t>(
+        std::max<long long>(1, config_.flow_idle.count() / 2));
+    uv_timer_start(sweep_, sweep_cb, every, every);
+  }
   return {};
+}
+
+void ImpairingRelay::sweep_cb(uv_timer_t* t) {
+  auto* self = static_cast<ImpairingRelay*>(t->data);
+  const TimePoint now = Clock::now();
+  for (auto& f : self->flows_) {
+    if (f->upstream == nullptr ||
+        now - f->last_active < self->config_.flow_idle)
+      continue;
+    close_and_free(f->upstream);
+    f->upstream = nullptr;
+    self->by_client_.erase(f->client);
+    self->expired_flows_++;
+  }
 }
 
 ImpairingRelay::~ImpairingRelay() {
   close_and_free(front_);
   close_and_free(timer_);
+  close_and_free(sweep_);
   for (auto& f : flows_) close_and_free(f->upstream);
 }
 
@@ -102,6 +128,7 @@ RelayStats ImpairingRelay::stats() const {
   }
   s.flows = flows_.size();
   s.refused_flows = refused_flows_;
+  s.expired_flows = expired_flows_;
   s.send_errors = send_errors_;
   return s;
 }
@@ -168,7 +195,8 @@ void ImpairingRelay::offer(std::size_t flow, bool to_client, const char* data,
                            std::size_t size) {
   Flow& f = *flows_[flow];
   Impairment& path = to_client ? f.to_client : f.to_target;
-  const Impairment::Fate fate = path.offer(size, Clock::now());
+  f.last_active = Clock::now();
+  const Impairment::Fate fate = path.offer(size, f.last_active);
   for (int i = 0; i < fate.copies; ++i) {
     pending_.push(Pending{fate.at[static_cast<std::size_t>(i)], order_++, flow,
                           to_client,
@@ -187,10 +215,13 @@ void ImpairingRelay::deliver_due() {
         static_cast<unsigned>(p.bytes.size()));
     // Loopback takes a datagram at once or not at all; a refusal is a loss
     // the relay did not choose, so it is counted apart.
+    // A datagram held longer than its flow lived toward the target is
+    // dropped with it (a NAT binding gone).
     const int rc =
-        p.to_client
-            ? uv_udp_try_send(front_, &b, 1, f.client.sockaddr_ptr())
-            : uv_udp_try_send(f.upstream, &b, 1, target_.sockaddr_ptr());
+        p.to_client ? uv_udp_try_send(front_, &b, 1, f.client.sockaddr_ptr())
+        : f.upstream != nullptr
+            ? uv_udp_try_send(f.upstream, &b, 1, target_.sockaddr_ptr())
+            : 0;
     if (rc < 0) send_errors_++;
     pending_.pop();
   }

@@ -34,13 +34,20 @@ struct RelayConfig {
   std::uint64_t first_flow = 0;
   // Clients beyond this many are dropped (counted in refused_flows).
   std::size_t max_flows = 4096;
+  // A flow that carried nothing either way for this long is closed, as a NAT
+  // forgets a binding: its socket toward the target is freed (its counts
+  // stay) and the client's next datagram starts a new flow. 0 keeps every
+  // flow until the relay ends. Many short clients (a handshake each) would
+  // otherwise hold a socket each for the relay's whole life.
+  std::chrono::milliseconds flow_idle{0};
 };
 
 struct RelayStats {
   ImpairmentStats to_target, to_client;
   std::uint64_t flows = 0;
   std::uint64_t refused_flows = 0;
-  std::uint64_t send_errors = 0;  // the kernel refused a forwarded datagram
+  std::uint64_t expired_flows = 0;  // closed after flow_idle
+  std::uint64_t send_errors = 0;    // the kernel refused a forwarded datagram
 };
 
 // The seed of flow `n`'s impairment in one direction (0: to the target, 1:
@@ -97,6 +104,7 @@ class ImpairingRelay {
   static void upstream_recv_cb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
                                const sockaddr* addr, unsigned flags);
   static void timer_cb(uv_timer_t* t);
+  static void sweep_cb(uv_timer_t* t);
 
   uv_loop_t* loop_;
   PeerAddress target_;
@@ -104,12 +112,14 @@ class ImpairingRelay {
   RelayConfig config_;
   uv_udp_t* front_ = nullptr;
   uv_timer_t* timer_ = nullptr;
+  uv_timer_t* sweep_ = nullptr;  // with flow_idle: closes idle flows
   std::vector<std::unique_ptr<Flow>> flows_;
   std::unordered_map<PeerAddress, std::size_t, PeerAddressHash> by_client_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   std::uint64_t order_ = 0;
   std::optional<TimePoint> first_at_;
   std::uint64_t refused_flows_ = 0;
+  std::uint64_t expired_flows_ = 0;
   std::uint64_t send_errors_ = 0;
   std::vector<char> buffer_ = std::vector<char>(65536);
 };

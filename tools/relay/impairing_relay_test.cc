@@ -207,6 +207,31 @@ TEST(ImpairingRelay, EachClientIsAFlowWithItsOwnAddress) {
   EXPECT_EQ(b.received[0][3], 2);
 }
 
+// flow_idle: a flow quiet that long is closed (its socket toward the target
+// freed); the client's next datagram is a new flow, from a new port.
+TEST(ImpairingRelay, AnIdleFlowIsClosedAndTheClientsNextDatagramStartsANewOne) {
+  UvTestLoop loop;
+  Socket target(loop.get(), true), client(loop.get(), false);
+  RelayConfig c;
+  c.flow_idle = milliseconds(30);
+  auto r = relay(loop.get(), target.address(), c);
+  client.send(r->address(), 1);
+  ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 1; }));
+  EXPECT_EQ(r->stats().expired_flows, 0u);
+  ASSERT_TRUE(loop.run_until([&] { return r->stats().expired_flows == 1; }));
+  client.send(r->address(), 2);
+  ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 2; }));
+  EXPECT_EQ(r->stats().flows, 2u);
+  EXPECT_EQ(target.senders.size(), 2u);
+  EXPECT_EQ(client.received[1][3], 2);
+  // Without flow_idle a flow lives as long as the relay.
+  auto keep = relay(loop.get(), target.address(), {});
+  client.send(keep->address(), 3);
+  ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 3; }));
+  loop.run_until([] { return false; }, milliseconds(60));
+  EXPECT_EQ(keep->stats().expired_flows, 0u);
+}
+
 TEST(ImpairingRelay, DelaysByTheConfiguredAmount) {
   UvTestLoop loop;
   Socket target(loop.get(), true), client(loop.get(), false);
