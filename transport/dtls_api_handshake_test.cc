@@ -257,6 +257,89 @@ TEST(DtlsApi, AKnownRoundTripReachesTheFirstFlight) {
   loop.run_until([] { return false; }, milliseconds(20));
 }
 
+// A UDP port on 127.0.0.1 that never answers: datagrams to it wait unread.
+class SilentPort {
+ public:
+  SilentPort() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port_ = ntohs(a.sin_port);
+    }
+  }
+  ~SilentPort() { close(fd_); }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// RFC 8489 §6.2.1: on an EventLoop, a connect to a host the loop completed a
+// handshake with starts its timer from that round trip (the estimator has a
+// sample before anything was answered); use_rtt_cache = false starts from
+// nothing.
+TEST(DtlsApi, AnEventLoopRemembersEachHostsRoundTripForItsNextConnects) {
+  auto loop = std::move(EventLoop::start()).value();
+  auto endpoint = listen(
+      *loop, [](Session) {}, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  auto first =
+      connect(*loop, "127.0.0.1", endpoint->address().port, connect_options());
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->opened().get().ok());
+  ASSERT_TRUE(first->stats().smoothed_rtt.has_value());
+  SilentPort silent;
+  ASSERT_NE(silent.port(), 0);
+  auto second = connect(*loop, "127.0.0.1", silent.port(), connect_options());
+  ASSERT_TRUE(second.ok());
+  const auto learnt = second->stats().smoothed_rtt;
+  ASSERT_TRUE(learnt.has_value());
+  EXPECT_GE(*learnt, milliseconds(1));  // initial_rtt is whole milliseconds
+  EXPECT_LT(*learnt, std::chrono::seconds(1));
+  ConnectOptions off = connect_options();
+  off.use_rtt_cache = false;
+  auto third = connect(*loop, "127.0.0.1", silent.port(), off);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->stats().smoothed_rtt.has_value());
+  for (Session* s : {&*first, &*second, &*third}) s->destroy();
+  endpoint->destroy();
+  loop->stop();
+}
+
+// On the caller's uv_loop_t the memory is the endpoint's: connects through
+// one Endpoint share it, each dtls::connect() starts afresh.
+TEST(DtlsApi, OnTheCallersLoopAnEndpointRemembersForItsOwnConnects) {
+  Loop loop;
+  auto server = listen(
+      loop.get(), [](Session) {}, listen_options());
+  ASSERT_TRUE(server.ok());
+  auto client = Endpoint::create(loop.get());
+  ASSERT_TRUE(client.ok());
+  auto first =
+      client->connect("127.0.0.1", server->address().port, connect_options());
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(loop.run_until([&] { return ready(first->opened()); }));
+  ASSERT_TRUE(first->opened().get().ok());
+  SilentPort silent;
+  auto second = client->connect("127.0.0.1", silent.port(), connect_options());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->stats().smoothed_rtt.has_value());
+  EXPECT_EQ(client->stats().cached_rtt_connects, 1u);
+  auto alone =
+      connect(loop.get(), "127.0.0.1", silent.port(), connect_options());
+  ASSERT_TRUE(alone.ok());
+  EXPECT_FALSE(alone->stats().smoothed_rtt.has_value());
+  for (Session* s : {&*first, &*second, &*alone}) s->destroy();
+  client->destroy();
+  server->destroy();
+  loop.run_until([] { return false; }, milliseconds(20));
+}
+
 // Names are looked up on the loop (uv_getaddrinfo): the session comes back at
 // once and its handshake starts when the address is known.
 TEST(DtlsApi, HostNamesResolveOnTheLoop) {

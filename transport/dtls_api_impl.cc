@@ -309,6 +309,16 @@ Status EndpointImpl::check_bound() const {
   return {};
 }
 
+void EndpointImpl::share_loop_state(UdpEndpointOptions& options) const {
+  // On an EventLoop every endpoint, the one-session endpoint of each
+  // dtls::connect() included, learns round trips for the others: an
+  // application that reconnects, or opens many sessions to one host, times
+  // even the first ClientHello by what the loop measured last.
+  static const char kRttCacheKey = 0;
+  if (dispatcher)
+    options.rtt_cache = dispatcher->loop_local<RttCache>(&kRttCacheKey);
+}
+
 Status EndpointImpl::bind_listening(ListenPlan plan,
                                     std::function<void(Session)> on_session) {
   if (Status st = check_open(); !st.ok()) return st;
@@ -317,6 +327,7 @@ Status EndpointImpl::bind_listening(ListenPlan plan,
                       "the endpoint is bound already (listen or connect)");
   }
   ice_association = plan.endpoint.server_association;
+  share_loop_state(plan.endpoint);
   auto opened = UdpEndpoint::open(loop, plan.bind, std::move(plan.endpoint),
                                   udp_callbacks());
   if (!opened.ok()) return opened.error();
@@ -403,6 +414,7 @@ Status EndpointImpl::bind_client(const PeerAddress& bind,
     options.connect_socket = false;
     options.receive_batch = 16;
   }
+  share_loop_state(options);
   auto opened =
       UdpEndpoint::open(loop, bind, std::move(options), udp_callbacks());
   if (!opened.ok()) return opened.error();

@@ -192,6 +192,8 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
                           const PeerAddress& remote, const ConnectPlan& plan);
   // Binds the client socket of an endpoint that has none, at `bind`.
   Status bind_client(const PeerAddress& bind, const ConnectPlan& plan);
+  // What the loop's endpoints share (LoopDispatcher::loop_local).
+  void share_loop_state(UdpEndpointOptions& options) const;
   // Drops a socket bound for a connect that failed: the endpoint is unbound
   // again.
   void discard_socket();

@@ -203,6 +203,7 @@ Result<UdpEndpointOptions> translate_secure(const SecureOptions& o, bool server,
   association.max_retransmit_timeout = o.retransmit_max;
   association.adaptive_retransmit = o.adaptive_retransmit;
   association.initial_rtt = o.initial_rtt;
+  association.use_rtt_cache = o.use_rtt_cache;
   association.idle_timeout = o.idle_timeout;
   association.media_idle_timeout = o.media_idle_timeout;
   association.keylog = true;  // lines go to on_keylog when one is set

@@ -154,6 +154,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.initial_rtt > std::chrono::seconds(60)) {
     return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
   }
+  if (o.remembered_rtt < std::chrono::milliseconds(0) ||
+      o.remembered_rtt > std::chrono::seconds(60)) {
+    return out_of_range("remembered_rtt must be 0 (none) or 1 ms..60 s");
+  }
   if (o.psk_identity_hint.size() > kMaxPskIdentity) {
     return make_error("ERR_INVALID_ARG_VALUE",
                       "psk_identity_hint is over " +
@@ -187,6 +191,9 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
   now_ = now;
   if (options_.initial_rtt > Duration::zero()) {
     timer_.add_sample(options_.initial_rtt);
+    stats_.smoothed_rtt = timer_.smoothed_rtt();
+  } else if (options_.remembered_rtt > Duration::zero()) {
+    timer_.remember(options_.remembered_rtt);
     stats_.smoothed_rtt = timer_.smoothed_rtt();
   }
   handshake_deadline_ = now + options_.handshake_timeout;

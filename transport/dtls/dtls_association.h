@@ -70,6 +70,15 @@ struct AssociationOptions {
   // 9147 §5.8.2 keeps the initial value for a first flight only without such
   // knowledge.
   std::chrono::milliseconds initial_rtt{0};
+  // A client association an endpoint starts without initial_rtt starts
+  // from the round trip the endpoint's last handshake with the same host
+  // measured within 10 minutes (EndpointCore, RttCache), which it sets in
+  // remembered_rtt. False starts from nothing, as a first contact does.
+  bool use_rtt_cache = true;
+  // With adaptive_retransmit and no initial_rtt: the estimator's first
+  // sample (RetransmitTimer::remember), which shortens the first flight's
+  // wait but never makes it longer than the initial timeout. 0: none.
+  std::chrono::milliseconds remembered_rtt{0};
   // The whole handshake must finish within this (node `handshakeTimeout`), 1
   // ms..1 h.
   std::chrono::milliseconds handshake_timeout{120000};

@@ -50,6 +50,16 @@ void RetransmitTimer::flight_answered(TimePoint now) {
 }
 
 void RetransmitTimer::add_sample(Duration rtt) {
+  record(rtt);
+  measured_++;
+}
+
+void RetransmitTimer::remember(Duration rtt) {
+  record(rtt);
+  remembered_ = true;
+}
+
+void RetransmitTimer::record(Duration rtt) {
   const Duration r = std::max(rtt, Duration::zero());
   // RFC 6298 §2.2, §2.3 (alpha 1/8, beta 1/4).
   if (!srtt_) {
@@ -84,6 +94,12 @@ Duration RetransmitTimer::first_timeout() const {
   }
   // RFC 6298 §2.3: RTO = SRTT + max(G, 4 RTTVAR), G a millisecond here.
   Duration rto = *srtt_ + std::max<Duration>(milliseconds(1), *rttvar_ * 4);
+  // A round trip remembered from an earlier handshake may shorten this one's
+  // waits, never lengthen them, until one of its own is measured: one sample
+  // makes RTO three times it, above the initial value on a path slower than a
+  // third of it, and the path may have changed since.
+  if (remembered_ && measured_ == 0)
+    rto = std::min<Duration>(rto, config_.initial);
   if (backoff_) rto = std::max(rto, *backoff_);
   return std::clamp<Duration>(rto, config_.floor, adaptive_ceiling());
 }

@@ -65,8 +65,13 @@ class RetransmitTimer {
   // The peer's answer to the current flight began to arrive at `now`: one
   // RTT sample unless the flight was sent more than once.
   void flight_answered(TimePoint now);
-  // A round trip measured elsewhere (a stateless cookie exchange).
+  // A round trip measured elsewhere (a stateless cookie exchange, or one the
+  // caller knows for this path: ICE's).
   void add_sample(Duration rtt);
+  // A round trip an earlier handshake with the host measured (RttCache): a
+  // sample, but until this handshake measures one of its own, no first
+  // timeout above the initial value comes of it.
+  void remember(Duration rtt);
 
   // The first timeout of a new flight.
   Duration first_timeout() const;
@@ -87,8 +92,12 @@ class RetransmitTimer {
   RetransmitConfig config_;
   std::optional<TimePoint> sent_at_;  // the current flight, until answered
   bool retransmitted_ = false;
+  void record(Duration rtt);
+
   std::optional<Duration> srtt_, rttvar_;
-  int samples_ = 0;
+  int samples_ = 0;   // every sample, remembered ones included
+  int measured_ = 0;  // add_sample's and answered flights'
+  bool remembered_ = false;
   Duration in_force_{};
   // Karn: the backed-off timeout of a flight answered after retransmission,
   // kept for the next flights until a sample comes.

@@ -156,6 +156,43 @@ TEST(RetransmitTimer, BackoffWithoutASampleOutlivesTheFlight) {
   EXPECT_EQ(fixed.first_timeout(), milliseconds(400));
 }
 
+// A round trip remembered from an earlier handshake (RttCache) shortens the
+// first wait but never lengthens it past the initial value, until this
+// handshake measures one; then the estimator alone decides (up to 1 s).
+TEST(RetransmitTimer, ARememberedRoundTripOnlyShortensTheFirstWaits) {
+  const RetransmitConfig config{.initial = milliseconds(400),
+                                .max = seconds(60),
+                                .adaptive = true,
+                                .floor = milliseconds(200)};
+  RetransmitTimer fast(config);
+  fast.remember(milliseconds(50));  // RTO 150 ms, at the floor
+  EXPECT_EQ(fast.first_timeout(), milliseconds(200));
+  RetransmitTimer slow(config);
+  slow.remember(milliseconds(150));  // RTO 450 ms
+  EXPECT_EQ(slow.first_timeout(), milliseconds(400));
+  EXPECT_EQ(slow.samples(), 1);
+  // The path's own sample lifts the cap: 150 then 150 ms, RTO 150 + 4 x 56.
+  const TimePoint t0{};
+  slow.flight_sent(t0);
+  slow.flight_answered(t0 + milliseconds(150));
+  EXPECT_EQ(slow.first_timeout(), milliseconds(150) + milliseconds(225));
+  slow.add_sample(milliseconds(600));
+  EXPECT_GT(slow.first_timeout(), milliseconds(400));
+  // A caller's initial_rtt (add_sample) is trusted as measured: no cap.
+  RetransmitTimer known(config);
+  known.add_sample(milliseconds(150));
+  EXPECT_EQ(known.first_timeout(), milliseconds(450));
+  // A first flight sent twice keeps its backoff over the cap (Karn).
+  RetransmitTimer backed(config);
+  backed.remember(milliseconds(150));
+  backed.flight_sent(t0);
+  backed.note_timeout(milliseconds(400));
+  backed.flight_retransmitted();
+  backed.note_timeout(backed.next_timeout(milliseconds(400)));
+  backed.flight_answered(t0 + milliseconds(900));
+  EXPECT_EQ(backed.first_timeout(), milliseconds(800));
+}
+
 TEST(RetransmitTimer, ConfigIsValidated) {
   EXPECT_TRUE(validate_retransmit_config({}).ok());
   EXPECT_EQ(

@@ -32,7 +32,9 @@ EndpointCore::EndpointCore(EndpointCoreOptions options, Callbacks callbacks,
       rotation_id_(next_id_++),
       forward_id_(next_id_++),
       half_open_(options_.half_open),
-      forwards_(options_.forward_timeout, options_.max_forwarded_addresses) {
+      forwards_(options_.forward_timeout, options_.max_forwarded_addresses),
+      rtt_cache_(options_.rtt_cache ? options_.rtt_cache
+                                    : std::make_shared<RttCache>()) {
   if (!options_.accept_incoming && !options_.ice_lite) return;
   if (options_.cookie_master_secret) {
     cookie_period_ = cookie_period(now);
@@ -431,6 +433,20 @@ Status EndpointCore::connect(const PeerAddress& peer,
     return make_error("ERR_DTLS_SESSION_EXISTS",
                       "a session to " + peer.to_string() + " exists");
   }
+  // RFC 8489 §6.2.1: the round trip of the last handshake with this host
+  // (within 10 minutes) starts the timer, so that even a lost first
+  // ClientHello is sent again after a few round trips, not the whole initial
+  // timeout (RFC 9147 §5.8.2 keeps that for a flight with no RTT knowledge),
+  // and never later than it.
+  if (options.adaptive_retransmit && options.use_rtt_cache &&
+      options.initial_rtt == std::chrono::milliseconds(0)) {
+    if (auto rtt = rtt_cache_->find(peer, now)) {
+      options.remembered_rtt = std::clamp<std::chrono::milliseconds>(
+          std::chrono::ceil<std::chrono::milliseconds>(*rtt),
+          std::chrono::milliseconds(1), std::chrono::seconds(60));
+      stats_.cached_rtt_connects++;
+    }
+  }
   auto a = DtlsAssociation::connect(options_.context, std::move(options), now);
   if (!a.ok()) return a.error();
   if (Status st = sink_.before_connect(peer); !st.ok()) return st;
@@ -527,7 +543,11 @@ void EndpointCore::after(const PeerAddress& peer, TimePoint now) {
   DtlsEvent e;
   while (a->pop_event(e)) {
     // Keys first, so that a handshake callback can send media at once.
-    if (e.type == DtlsEvent::Type::kHandshakeComplete) start_srtp(*s);
+    if (e.type == DtlsEvent::Type::kHandshakeComplete) {
+      start_srtp(*s);
+      if (a->stats().smoothed_rtt)
+        rtt_cache_->note(peer, *a->stats().smoothed_rtt, now);
+    }
     events.push_back(std::move(e));
   }
   const DeadlineQueue::Id id = s->id;

@@ -39,6 +39,7 @@
 #include "transport/endpoint/half_open_table.h"
 #include "transport/endpoint/port_directory.h"
 #include "transport/endpoint/rtp_rewrite.h"
+#include "transport/endpoint/rtt_cache.h"
 #include "transport/ice/ice_lite.h"
 #include "transport/ice/ice_lite_table.h"
 
@@ -62,6 +63,12 @@ struct EndpointCoreOptions {
   // replaces the oldest half-open one past its grace, else it is refused
   // (HalfOpenTable).
   HalfOpenLimits half_open;
+  // Where the round trips of completed handshakes are kept, per peer host,
+  // 10 minutes each (RttCache, RFC 8489 §6.2.1): a client handshake to a
+  // host met before starts its adaptive timer from it, first flight
+  // included (AssociationOptions::use_rtt_cache). Endpoints on one loop may
+  // share one; null: the endpoint keeps its own.
+  std::shared_ptr<RttCache> rtt_cache;
   // How often the cookie secret rotates (RFC 6347 §4.2.1 suggests changing it
   // frequently).
   std::chrono::milliseconds cookie_rotation{std::chrono::seconds(60)};
@@ -150,6 +157,9 @@ struct EndpointCounters {
   std::uint64_t forwarded = 0;
   std::uint64_t forward_drops = 0;
   std::uint64_t forwarded_in = 0;
+  // Client handshakes that started from a round trip this endpoint measured
+  // with the same host before (RttCache), instead of the initial timeout.
+  std::uint64_t cached_rtt_connects = 0;
 };
 
 // Where the core's datagrams go: a socket (UdpEndpoint) or a simulated
@@ -423,6 +433,7 @@ class EndpointCore {
   DeadlineQueue::Id forward_id_;
   HalfOpenTable half_open_;
   ForwardTable forwards_;
+  std::shared_ptr<RttCache> rtt_cache_;  // never null
   // Inside handle_forwarded: nothing is handed on again, so that members
   // whose views of the directory differ for a moment cannot pass a datagram
   // back and forth.

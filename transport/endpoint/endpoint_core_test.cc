@@ -169,6 +169,87 @@ TEST(EndpointCore, DeadlinesRunInSimulatedTime) {
   EXPECT_FALSE(c.next_deadline());
 }
 
+// RFC 8489 §6.2.1: the round trip a completed handshake measured times the
+// first flight of the next one to the same host (another port included), so
+// a lost first ClientHello costs 3 RTT there and not the initial timeout;
+// other hosts, and connects that opt out, start from the initial timeout.
+TEST(EndpointCore, ARoundTripLearntFromAHandshakeTimesTheNextFirstFlight) {
+  testing::LinkConfig slow;
+  slow.delay = milliseconds(100);  // RTT 200 ms
+  SimNetwork net(1, slow);
+  Recorder srec, crec;
+  net.add(kServer, server_options(), srec.callbacks());
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  AssociationOptions a = pin_server();
+  a.initial_retransmit_timeout = milliseconds(1000);
+  ASSERT_TRUE(c.connect(kServer, a, net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  EXPECT_EQ(c.association(kServer)->stats().smoothed_rtt, milliseconds(200));
+  EXPECT_EQ(c.stats().cached_rtt_connects, 0u);
+
+  // The same host, a port where nobody answers: the first ClientHello is
+  // resent after RTO = SRTT + 4 RTTVAR = 3 x 200 ms (RFC 6298 §2.2).
+  const PeerAddress same_host = sim_address(1, 444);
+  TimePoint t = net.now();
+  ASSERT_TRUE(c.connect(same_host, a, t).ok());
+  EXPECT_EQ(c.association(same_host)->stats().smoothed_rtt, milliseconds(200));
+  EXPECT_EQ(c.next_deadline(), t + milliseconds(600));
+  EXPECT_EQ(c.stats().cached_rtt_connects, 1u);
+  // Never later than the initial timeout: with 400 ms, after 400 ms.
+  const PeerAddress short_initial = sim_address(1, 447);
+  AssociationOptions a400 = a;
+  a400.initial_retransmit_timeout = milliseconds(400);
+  c.destroy_session(same_host);
+  ASSERT_TRUE(c.connect(short_initial, a400, t).ok());
+  EXPECT_EQ(c.next_deadline(), t + milliseconds(400));
+  c.destroy_session(short_initial);
+  EXPECT_EQ(c.stats().cached_rtt_connects, 2u);
+
+  // Another host, and a connect that opts out: the initial timeout.
+  const PeerAddress other_host = sim_address(2, 443);
+  const PeerAddress same_host_again = sim_address(1, 445);
+  AssociationOptions first_contact = a;
+  first_contact.use_rtt_cache = false;
+  EndpointCore& c2 = net.add(client_address(2), client_options());
+  t = net.now();
+  ASSERT_TRUE(c2.connect(same_host_again, a, t).ok());  // c2 learnt nothing
+  EXPECT_EQ(c2.next_deadline(), t + milliseconds(1000));
+  ASSERT_TRUE(c.connect(other_host, a, t).ok());
+  EXPECT_FALSE(c.association(other_host)->stats().smoothed_rtt);
+  ASSERT_TRUE(c.connect(same_host_again, first_contact, t).ok());
+  EXPECT_FALSE(c.association(same_host_again)->stats().smoothed_rtt);
+  EXPECT_EQ(c.stats().cached_rtt_connects, 2u);
+  // An initial_rtt of the caller's own wins over what was learnt.
+  const PeerAddress third = sim_address(1, 446);
+  AssociationOptions known = a;
+  known.initial_rtt = milliseconds(50);
+  ASSERT_TRUE(c.connect(third, known, t).ok());
+  EXPECT_EQ(c.association(third)->stats().smoothed_rtt, milliseconds(50));
+  EXPECT_EQ(c.stats().cached_rtt_connects, 2u);
+}
+
+// Endpoints given one RttCache (a loop's) learn for each other.
+TEST(EndpointCore, EndpointsSharingAnRttCacheLearnForEachOther) {
+  testing::LinkConfig slow;
+  slow.delay = milliseconds(100);
+  SimNetwork net(1, slow);
+  Recorder srec, crec;
+  net.add(kServer, server_options(), srec.callbacks());
+  auto shared = std::make_shared<RttCache>();
+  EndpointCoreOptions co = client_options();
+  co.rtt_cache = shared;
+  EndpointCore& c = net.add(client_address(1), co, crec.callbacks());
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  EXPECT_EQ(shared->find(kServer, net.now()), milliseconds(200));
+  EndpointCore& c2 = net.add(client_address(2), co);
+  const PeerAddress nobody = sim_address(1, 444);
+  ASSERT_TRUE(c2.connect(nobody, pin_server(), net.now()).ok());
+  EXPECT_EQ(c2.association(nobody)->stats().smoothed_rtt, milliseconds(200));
+  EXPECT_EQ(c2.stats().cached_rtt_connects, 1u);
+}
+
 TEST(EndpointCore, BusyAndMaxSessionsRefuseNewHandshakes) {
   for (bool use_busy : {true, false}) {
     SimNetwork net;

@@ -127,6 +127,17 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   void cancel_stop(std::uint64_t id) { stop_hooks_.erase(id); }
   size_t stop_hook_count() const { return stop_hooks_.size(); }
 
+  // One T per loop for the layers above, made on first use and kept until
+  // the dispatcher goes: state every endpoint of the loop shares (what they
+  // learnt of each peer's round trip). `key` tells the users apart (the
+  // address of something of theirs). Loop thread only.
+  template <class T>
+  std::shared_ptr<T> loop_local(const void* key) {
+    std::shared_ptr<void>& slot = locals_[key];
+    if (!slot) slot = std::make_shared<T>();
+    return std::static_pointer_cast<T>(slot);
+  }
+
  private:
   friend class EventLoop;
   void drain();
@@ -177,6 +188,7 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // Loop thread only; in registration order.
   std::map<std::uint64_t, std::function<void()>> stop_hooks_;
   std::uint64_t next_stop_hook_ = 1;
+  std::map<const void*, std::shared_ptr<void>> locals_;  // loop thread only
   std::condition_variable calls_cv_;  // a call queued, or a waited one done
 };
 
