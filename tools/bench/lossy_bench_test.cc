@@ -44,7 +44,7 @@ TEST(LossyBench, SmallRunReportsEveryStackAndPoint) {
   // The table and JSON carry every point.
   const std::string table = to_lossy_table(*r);
   for (const char* s :
-       {"fixed", "fixed400", "adaptive", "adapt+rtt", "openssl"})
+       {"fixed", "fixed400", "adapt-1st", "adaptive", "openssl"})
     EXPECT_NE(table.find(s), std::string::npos) << s;
 }
 
@@ -77,7 +77,7 @@ TEST(LossyBench, CommandLineOptions) {
             0)
       << err.str();
   EXPECT_NE(json.str().find("\"lossy\": {"), std::string::npos);
-  EXPECT_NE(json.str().find("\"stack\": \"adapt+rtt\""), std::string::npos);
+  EXPECT_NE(json.str().find("\"stack\": \"adapt-1st\""), std::string::npos);
 }
 
 }  // namespace
