@@ -123,13 +123,13 @@ struct SecureOptions {
   // session with the same peer. Even the first flight is then timed by it.
   std::chrono::milliseconds initial_rtt = AssociationOptions{}.initial_rtt;
   // Client sessions, with adaptive_retransmit and no initial_rtt: start from
-  // the round trip that a handshake with the same host (IP address) measured
-  // in the last 10 minutes (RFC 8489 §6.2.1), so that even a lost first
-  // ClientHello is resent after a few round trips instead of
-  // retransmit_initial. The memory is the loop's on an EventLoop (every
-  // connect there shares it), else the endpoint's; it holds 4,096 hosts and
-  // learns only from handshakes that completed. False: each connect starts
-  // as a first contact.
+  // the round trip that a client handshake with the same host (IP address)
+  // measured in the last 10 minutes (RFC 8489 §6.2.1), so that even a lost
+  // first ClientHello is resent after a few round trips, never later than
+  // retransmit_initial (stats().remembered_rtt). The memory is the loop's on
+  // an EventLoop (every connect there shares it), else the endpoint's; it
+  // holds 4,096 hosts and learns only from client handshakes that completed.
+  // False: each connect starts as a first contact.
   bool use_rtt_cache = AssociationOptions{}.use_rtt_cache;
   // Ends an open session that received nothing (DTLS or SRTP) for this long
   // with ERR_DTLS_IDLE_TIMEOUT: a peer gone without close_notify. 0 (the

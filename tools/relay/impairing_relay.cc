@@ -129,6 +129,7 @@ RelayStats ImpairingRelay::stats() const {
   s.flows = flows_.size();
   s.refused_flows = refused_flows_;
   s.expired_flows = expired_flows_;
+  s.expired_drops = expired_drops_;
   s.send_errors = send_errors_;
   return s;
 }
@@ -136,7 +137,7 @@ RelayStats ImpairingRelay::stats() const {
 ImpairingRelay::Flow* ImpairingRelay::flow_for(const PeerAddress& client) {
   if (auto it = by_client_.find(client); it != by_client_.end())
     return flows_[it->second].get();
-  if (flows_.size() >= config_.max_flows) {
+  if (flows_.size() - expired_flows_ >= config_.max_flows) {
     refused_flows_++;
     return nullptr;
   }
@@ -217,12 +218,15 @@ void ImpairingRelay::deliver_due() {
     // the relay did not choose, so it is counted apart.
     // A datagram held longer than its flow lived toward the target is
     // dropped with it (a NAT binding gone).
-    const int rc =
-        p.to_client ? uv_udp_try_send(front_, &b, 1, f.client.sockaddr_ptr())
-        : f.upstream != nullptr
-            ? uv_udp_try_send(f.upstream, &b, 1, target_.sockaddr_ptr())
-            : 0;
-    if (rc < 0) send_errors_++;
+    if (!p.to_client && f.upstream == nullptr) {
+      expired_drops_++;
+    } else {
+      const int rc =
+          p.to_client
+              ? uv_udp_try_send(front_, &b, 1, f.client.sockaddr_ptr())
+              : uv_udp_try_send(f.upstream, &b, 1, target_.sockaddr_ptr());
+      if (rc < 0) send_errors_++;
+    }
     pending_.pop();
   }
   arm_timer();

@@ -32,7 +32,8 @@ struct RelayConfig {
   // relay per handshake can impair its n-th handshake as a shared relay
   // impairs its n-th client.
   std::uint64_t first_flow = 0;
-  // Clients beyond this many are dropped (counted in refused_flows).
+  // Clients beyond this many flows at once are dropped (counted in
+  // refused_flows); expired flows (flow_idle) no longer count.
   std::size_t max_flows = 4096;
   // A flow that carried nothing either way for this long is closed, as a NAT
   // forgets a binding: its socket toward the target is freed (its counts
@@ -47,7 +48,10 @@ struct RelayStats {
   std::uint64_t flows = 0;
   std::uint64_t refused_flows = 0;
   std::uint64_t expired_flows = 0;  // closed after flow_idle
-  std::uint64_t send_errors = 0;    // the kernel refused a forwarded datagram
+  // Datagrams toward the target held past their flow's end (a delay longer
+  // than flow_idle), dropped with it.
+  std::uint64_t expired_drops = 0;
+  std::uint64_t send_errors = 0;  // the kernel refused a forwarded datagram
 };
 
 // The seed of flow `n`'s impairment in one direction (0: to the target, 1:
@@ -120,6 +124,7 @@ class ImpairingRelay {
   std::optional<TimePoint> first_at_;
   std::uint64_t refused_flows_ = 0;
   std::uint64_t expired_flows_ = 0;
+  std::uint64_t expired_drops_ = 0;
   std::uint64_t send_errors_ = 0;
   std::vector<char> buffer_ = std::vector<char>(65536);
 };

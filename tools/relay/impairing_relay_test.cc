@@ -213,7 +213,7 @@ TEST(ImpairingRelay, AnIdleFlowIsClosedAndTheClientsNextDatagramStartsANewOne) {
   UvTestLoop loop;
   Socket target(loop.get(), true), client(loop.get(), false);
   RelayConfig c;
-  c.flow_idle = milliseconds(30);
+  c.flow_idle = milliseconds(200);
   auto r = relay(loop.get(), target.address(), c);
   client.send(r->address(), 1);
   ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 1; }));
@@ -224,11 +224,17 @@ TEST(ImpairingRelay, AnIdleFlowIsClosedAndTheClientsNextDatagramStartsANewOne) {
   EXPECT_EQ(r->stats().flows, 2u);
   EXPECT_EQ(target.senders.size(), 2u);
   EXPECT_EQ(client.received[1][3], 2);
-  // Without flow_idle a flow lives as long as the relay.
-  auto keep = relay(loop.get(), target.address(), {});
+  // Without flow_idle a flow lives as long as the relay: after more than
+  // 200 ms of quiet the client still reaches the target from the same port.
+  Socket keep_target(loop.get(), true);
+  auto keep = relay(loop.get(), keep_target.address(), {});
   client.send(keep->address(), 3);
   ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 3; }));
-  loop.run_until([] { return false; }, milliseconds(60));
+  loop.run_until([] { return false; }, milliseconds(300));
+  client.send(keep->address(), 4);
+  ASSERT_TRUE(loop.run_until([&] { return client.received.size() == 4; }));
+  EXPECT_EQ(keep->stats().flows, 1u);
+  EXPECT_EQ(keep_target.senders.size(), 1u);
   EXPECT_EQ(keep->stats().expired_flows, 0u);
 }
 

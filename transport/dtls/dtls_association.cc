@@ -194,7 +194,7 @@ DtlsAssociation::DtlsAssociation(std::shared_ptr<const DtlsContext> context,
     stats_.smoothed_rtt = timer_.smoothed_rtt();
   } else if (options_.remembered_rtt > Duration::zero()) {
     timer_.remember(options_.remembered_rtt);
-    stats_.smoothed_rtt = timer_.smoothed_rtt();
+    stats_.remembered_rtt = options_.remembered_rtt;
   }
   handshake_deadline_ = now + options_.handshake_timeout;
   last_activity_ = now;
@@ -454,7 +454,9 @@ void DtlsAssociation::on_handshake_step() {
   // ClientHello with the cookie uses the cookie exchange's round trip.
   if (reading_peer_) {
     timer_.flight_answered(now_);
-    stats_.smoothed_rtt = timer_.smoothed_rtt();
+    // A remembered round trip is not this path's: shown once one is
+    // measured (an answer to a flight sent twice measures nothing).
+    if (timer_.measured() > 0) stats_.smoothed_rtt = timer_.smoothed_rtt();
   }
 }
 

@@ -179,8 +179,13 @@ struct AssociationStats {
   // Records the guard dropped before OpenSSL saw them, by reason.
   RecordDropStats record_drops;
   // The retransmission timer's smoothed round trip (RFC 6298), once it has
-  // a sample: what a later session with this peer may take as initial_rtt.
+  // a sample measured on this path or given as initial_rtt: what a later
+  // session with this peer may take as initial_rtt.
   std::optional<Duration> smoothed_rtt;
+  // The round trip the handshake started from, remembered from an earlier
+  // one with the same host (AssociationOptions::remembered_rtt); not in
+  // smoothed_rtt, which it never reaches.
+  std::optional<Duration> remembered_rtt;
   TimePoint created_at{};
   std::optional<TimePoint> handshake_completed_at;
 };

@@ -50,6 +50,13 @@ void RetransmitTimer::flight_answered(TimePoint now) {
 }
 
 void RetransmitTimer::add_sample(Duration rtt) {
+  // This path's first measurement replaces a remembered round trip instead
+  // of being averaged with it at 1/8: a stale one would otherwise stretch
+  // every wait of the handshake (RFC 6298 §2.2, a first measurement).
+  if (remembered_ && measured_ == 0) {
+    srtt_.reset();
+    rttvar_.reset();
+  }
   record(rtt);
   measured_++;
 }

@@ -69,9 +69,11 @@ class RetransmitTimer {
   // caller knows for this path: ICE's).
   void add_sample(Duration rtt);
   // A round trip an earlier handshake with the host measured (RttCache): a
-  // sample, but until this handshake measures one of its own, no first
-  // timeout above the initial value comes of it.
+  // sample until this handshake measures one of its own, which replaces it;
+  // meanwhile no first timeout above the initial value comes of it.
   void remember(Duration rtt);
+  // Samples measured on this path (add_sample, answered flights).
+  int measured() const { return measured_; }
 
   // The first timeout of a new flight.
   Duration first_timeout() const;

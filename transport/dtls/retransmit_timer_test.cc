@@ -171,13 +171,26 @@ TEST(RetransmitTimer, ARememberedRoundTripOnlyShortensTheFirstWaits) {
   slow.remember(milliseconds(150));  // RTO 450 ms
   EXPECT_EQ(slow.first_timeout(), milliseconds(400));
   EXPECT_EQ(slow.samples(), 1);
-  // The path's own sample lifts the cap: 150 then 150 ms, RTO 150 + 4 x 56.
+  EXPECT_EQ(slow.measured(), 0);
+  // The path's own sample replaces the remembered one and lifts the cap:
+  // RTO 150 + 4 x 75 ms.
   const TimePoint t0{};
   slow.flight_sent(t0);
   slow.flight_answered(t0 + milliseconds(150));
-  EXPECT_EQ(slow.first_timeout(), milliseconds(150) + milliseconds(225));
+  EXPECT_EQ(slow.measured(), 1);
+  EXPECT_EQ(slow.smoothed_rtt(), milliseconds(150));
+  EXPECT_EQ(slow.first_timeout(), milliseconds(450));
   slow.add_sample(milliseconds(600));
-  EXPECT_GT(slow.first_timeout(), milliseconds(400));
+  EXPECT_GT(slow.first_timeout(), milliseconds(450));
+  // A stale memory (300 ms) of a path now at 50 ms leaves no trace once the
+  // first flight is answered: the floor, not 4.8 times it.
+  RetransmitTimer stale(config);
+  stale.remember(milliseconds(300));
+  EXPECT_EQ(stale.first_timeout(), milliseconds(400));
+  stale.flight_sent(t0);
+  stale.flight_answered(t0 + milliseconds(50));
+  EXPECT_EQ(stale.smoothed_rtt(), milliseconds(50));
+  EXPECT_EQ(stale.first_timeout(), milliseconds(200));
   // A caller's initial_rtt (add_sample) is trusted as measured: no cap.
   RetransmitTimer known(config);
   known.add_sample(milliseconds(150));

@@ -444,14 +444,15 @@ Status EndpointCore::connect(const PeerAddress& peer,
       options.remembered_rtt = std::clamp<std::chrono::milliseconds>(
           std::chrono::ceil<std::chrono::milliseconds>(*rtt),
           std::chrono::milliseconds(1), std::chrono::seconds(60));
-      stats_.cached_rtt_connects++;
     }
   }
+  const bool remembered = options.remembered_rtt > std::chrono::milliseconds(0);
   auto a = DtlsAssociation::connect(options_.context, std::move(options), now);
   if (!a.ok()) return a.error();
   if (Status st = sink_.before_connect(peer); !st.ok()) return st;
   add(peer, std::move(a).value());
   stats_.client_sessions++;
+  if (remembered) stats_.cached_rtt_connects++;
   after(peer, now);
   return {};
 }
@@ -545,7 +546,12 @@ void EndpointCore::after(const PeerAddress& peer, TimePoint now) {
     // Keys first, so that a handshake callback can send media at once.
     if (e.type == DtlsEvent::Type::kHandshakeComplete) {
       start_srtp(*s);
-      if (a->stats().smoothed_rtt)
+      // Client handshakes only, as RFC 8489 §6.2.1 caches on the client: a
+      // server's first sample is the cookie's age, which the client chooses
+      // (up to two secret rotations), so any client could plant a round
+      // trip for its address. smoothed_rtt holds only measured (or given)
+      // round trips, never a remembered one stored back.
+      if (a->role() == Role::kClient && a->stats().smoothed_rtt)
         rtt_cache_->note(peer, *a->stats().smoothed_rtt, now);
     }
     events.push_back(std::move(e));

@@ -193,7 +193,10 @@ TEST(EndpointCore, ARoundTripLearntFromAHandshakeTimesTheNextFirstFlight) {
   const PeerAddress same_host = sim_address(1, 444);
   TimePoint t = net.now();
   ASSERT_TRUE(c.connect(same_host, a, t).ok());
-  EXPECT_EQ(c.association(same_host)->stats().smoothed_rtt, milliseconds(200));
+  EXPECT_EQ(c.association(same_host)->stats().remembered_rtt,
+            milliseconds(200));
+  // Not this path's measurement: smoothed_rtt stays empty.
+  EXPECT_FALSE(c.association(same_host)->stats().smoothed_rtt);
   EXPECT_EQ(c.next_deadline(), t + milliseconds(600));
   EXPECT_EQ(c.stats().cached_rtt_connects, 1u);
   // Never later than the initial timeout: with 400 ms, after 400 ms.
@@ -216,9 +219,9 @@ TEST(EndpointCore, ARoundTripLearntFromAHandshakeTimesTheNextFirstFlight) {
   ASSERT_TRUE(c2.connect(same_host_again, a, t).ok());  // c2 learnt nothing
   EXPECT_EQ(c2.next_deadline(), t + milliseconds(1000));
   ASSERT_TRUE(c.connect(other_host, a, t).ok());
-  EXPECT_FALSE(c.association(other_host)->stats().smoothed_rtt);
+  EXPECT_FALSE(c.association(other_host)->stats().remembered_rtt);
   ASSERT_TRUE(c.connect(same_host_again, first_contact, t).ok());
-  EXPECT_FALSE(c.association(same_host_again)->stats().smoothed_rtt);
+  EXPECT_FALSE(c.association(same_host_again)->stats().remembered_rtt);
   EXPECT_EQ(c.stats().cached_rtt_connects, 2u);
   // An initial_rtt of the caller's own wins over what was learnt.
   const PeerAddress third = sim_address(1, 446);
@@ -226,27 +229,34 @@ TEST(EndpointCore, ARoundTripLearntFromAHandshakeTimesTheNextFirstFlight) {
   known.initial_rtt = milliseconds(50);
   ASSERT_TRUE(c.connect(third, known, t).ok());
   EXPECT_EQ(c.association(third)->stats().smoothed_rtt, milliseconds(50));
+  EXPECT_FALSE(c.association(third)->stats().remembered_rtt);
   EXPECT_EQ(c.stats().cached_rtt_connects, 2u);
 }
 
-// Endpoints given one RttCache (a loop's) learn for each other.
+// Endpoints given one RttCache (a loop's) learn for each other. Only client
+// handshakes teach it: a server's first sample is the cookie's age, which the
+// client chooses.
 TEST(EndpointCore, EndpointsSharingAnRttCacheLearnForEachOther) {
   testing::LinkConfig slow;
   slow.delay = milliseconds(100);
   SimNetwork net(1, slow);
   Recorder srec, crec;
-  net.add(kServer, server_options(), srec.callbacks());
   auto shared = std::make_shared<RttCache>();
+  EndpointCoreOptions so = server_options();
+  so.rtt_cache = shared;
+  net.add(kServer, so, srec.callbacks());
   EndpointCoreOptions co = client_options();
   co.rtt_cache = shared;
   EndpointCore& c = net.add(client_address(1), co, crec.callbacks());
   ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
   ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
   EXPECT_EQ(shared->find(kServer, net.now()), milliseconds(200));
+  EXPECT_FALSE(shared->find(client_address(1), net.now()));
+  EXPECT_EQ(shared->size(), 1u);
   EndpointCore& c2 = net.add(client_address(2), co);
   const PeerAddress nobody = sim_address(1, 444);
   ASSERT_TRUE(c2.connect(nobody, pin_server(), net.now()).ok());
-  EXPECT_EQ(c2.association(nobody)->stats().smoothed_rtt, milliseconds(200));
+  EXPECT_EQ(c2.association(nobody)->stats().remembered_rtt, milliseconds(200));
   EXPECT_EQ(c2.stats().cached_rtt_connects, 1u);
 }
 

@@ -12,11 +12,13 @@
 // HelloVerifyRequest is lost, and that wait is most of the tail of a lossy
 // path's handshake times.
 //
-// Keyed by IP address alone: a client reconnects from a new port. A sample
-// is taken only from a handshake that completed (the peer proved it holds
-// the keys), so nobody can plant one from a spoofed address; at worst a
-// path that got slower costs one early retransmission of the first flight,
-// after which Karn's rule keeps the backed-off value (RetransmitTimer).
+// Keyed by IP address alone: a client reconnects from a new port. Samples
+// come only from client handshakes that completed, and only round trips they
+// measured (EndpointCore): a server's first sample is the cookie's age, which
+// the client chooses. At worst a path that got slower costs one early
+// retransmission of the first flight, after which Karn's rule keeps the
+// backed-off value, and the first measured sample replaces the remembered
+// one (RetransmitTimer::remember).
 // At most `capacity` hosts, the least recently noted making room.
 // Sans-I/O; one endpoint's, used on its loop only.
 #ifndef DTLS_SRTP_TRANSPORT_ENDPOINT_RTT_CACHE_H_
