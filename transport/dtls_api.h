@@ -45,6 +45,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "certs/certificate.h"
@@ -411,10 +412,16 @@ struct FanOutResult {
 // subscriber that cannot take it (not open, ended, queue full...) is
 // counted in `failed` and the others still get it. `rewrites` is empty or
 // as long as `to` (else nothing is sent: ERR_INVALID_ARG_VALUE); a rewrite
-// of a packet that is not RTP fails with ERR_SRTP_MALFORMED.
+// of a packet that is not RTP fails with ERR_SRTP_MALFORMED. `outcomes`,
+// when given, is as long as `to` (else nothing is sent:
+// ERR_INVALID_ARG_VALUE) and gets each subscriber's: empty (false) when the
+// packet was sent or queued, else the refusal's code (an Errc), so that an
+// SFU can drop or pause exactly the subscribers that failed; writing them
+// allocates nothing.
 FanOutResult send_rtp(std::span<const Session> to,
                       std::span<const std::uint8_t> packet,
-                      std::span<const RtpRewrite> rewrites = {});
+                      std::span<const RtpRewrite> rewrites = {},
+                      std::span<std::error_code> outcomes = {});
 
 Result<Endpoint> listen(uv_loop_t* loop,
                         std::function<void(Session)> on_session,

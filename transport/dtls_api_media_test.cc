@@ -371,6 +371,18 @@ TEST(DtlsApiMedia, FanOutSendsOnePacketToEverySubscriber) {
   EXPECT_EQ(r.failed, 2u);
   ASSERT_TRUE(r.first_error);
   EXPECT_EQ(r.first_error->errc, Errc::kDtlsSessionDestroyed);
+  // Which subscribers failed, and why.
+  std::vector<std::error_code> outcomes(mixed.size(),
+                                        make_error_code(Errc::kOther));
+  r = send_rtp(mixed, packet, {}, outcomes);
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(outcomes[0], make_error_code(Errc::kDtlsSessionDestroyed));
+  EXPECT_EQ(outcomes[1], make_error_code(Errc::kInvalidState));  // empty
+  EXPECT_FALSE(outcomes[2]);
+  EXPECT_FALSE(outcomes[3]);
+  r = send_rtp(mixed, packet, {}, std::span(outcomes).first(3));
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.first_error->errc, Errc::kInvalidArgValue);
   // Rewrites must match the subscribers; a rewrite needs an RTP header.
   r = send_rtp(mixed, packet, std::span(rewrites).first(2));
   EXPECT_EQ(r.sent, 0u);

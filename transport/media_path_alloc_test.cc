@@ -321,6 +321,12 @@ TEST(MediaPathAllocations, NoneOnDropAndErrorPaths) {
       ok = ok && (r.ok() || r.error().errc == Errc::kSendQueueFull);
     }
     ok = ok && pending->send_rtp(rtp).error().errc == Errc::kDtlsSessionNotOpen;
+    // The fan-out send, telling which subscriber failed and why.
+    const Session fan[] = {*pending, *full};
+    std::error_code outcomes[2];
+    send_rtp(fan, rtp, {}, outcomes);
+    ok = ok && outcomes[0] == make_error_code(Errc::kDtlsSessionNotOpen) &&
+         (!outcomes[1] || outcomes[1] == make_error_code(Errc::kSendQueueFull));
     ok = ok &&
          client->send_rtp(oversize).error().errc == Errc::kSrtpPacketTooLarge;
     ok = ok && relay.inject(testing::UdpRelay::Direction::kToTarget, captured);

@@ -157,9 +157,11 @@ UdpEndpoint* socket_of(const std::shared_ptr<SessionImpl>& core) {
 
 FanOutResult send_rtp(std::span<const Session> to,
                       std::span<const std::uint8_t> packet,
-                      std::span<const RtpRewrite> rewrites) {
+                      std::span<const RtpRewrite> rewrites,
+                      std::span<std::error_code> outcomes) {
   FanOutResult result;
-  if (!rewrites.empty() && rewrites.size() != to.size()) {
+  if ((!rewrites.empty() && rewrites.size() != to.size()) ||
+      (!outcomes.empty() && outcomes.size() != to.size())) {
     result.failed = to.size();
     result.first_error = make_error(Errc::kInvalidArgValue);
     return result;
@@ -193,8 +195,10 @@ FanOutResult send_rtp(std::span<const Session> to,
                  rewrites.empty() ? nullptr : &rewrites[i]);
     if (r.ok()) {
       ++result.sent;
+      if (!outcomes.empty()) outcomes[i] = {};
     } else {
       ++result.failed;
+      if (!outcomes.empty()) outcomes[i] = r.error().error_code();
       if (!result.first_error) result.first_error = r.error();
     }
   }
