@@ -280,6 +280,8 @@ std::string participants_json(const std::vector<sfu::ParticipantInfo>& all) {
       << ",\"video\":" << c.rtp_in[sfu::kVideo]
       << "},\"rtp_out\":{\"audio\":" << c.rtp_out[sfu::kAudio]
       << ",\"video\":" << c.rtp_out[sfu::kVideo]
+      << "},\"rtp_refused\":{\"audio\":" << c.rtp_refused[sfu::kAudio]
+      << ",\"video\":" << c.rtp_refused[sfu::kVideo]
       << "},\"rtp_other\":" << c.rtp_other
       << ",\"rtp_unrouted\":" << c.rtp_unrouted << ",\"rtcp_in\":" << c.rtcp_in
       << ",\"rtcp_dropped\":" << c.rtcp_dropped

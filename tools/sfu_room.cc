@@ -380,11 +380,12 @@ void Room::on_rtp(Session& s, std::span<const std::uint8_t> packet) {
   const std::uint16_t seq = get16(&packet[2]);
   const std::uint32_t ts = get32(&packet[4]);
   const std::uint64_t now = uv_now(loop_);
-  for (size_t i = 0; i < route.to.size(); ++i) {
+  for (size_t i = 0; i < route.to.size(); ++i)
     route.rewrites[i] = route.streams[i]->next(ssrc, seq, ts, now);
-    ++*route.out_counters[i];
-  }
-  const FanOutResult r = send_rtp(route.to, packet, route.rewrites);
+  const FanOutResult r =
+      send_rtp(route.to, packet, route.rewrites, route.outcomes);
+  for (size_t i = 0; i < route.to.size(); ++i)
+    ++*(route.outcomes[i] ? route.refused_counters[i] : route.out_counters[i]);
   counters_.fanout_calls++;
   counters_.fanout_sent += r.sent;
   counters_.fanout_failed += r.failed;
@@ -480,6 +481,8 @@ void Room::rebuild_routes() {
       r.rewrites.clear();
       r.streams.clear();
       r.out_counters.clear();
+      r.refused_counters.clear();
+      r.outcomes.clear();
       if (!publisher->open || publisher->leaving) continue;
       for (auto& [rid, receiver] : participants_) {
         if (rid == id || !receiver->open || receiver->leaving) continue;
@@ -489,6 +492,8 @@ void Room::rebuild_routes() {
           r.rewrites.emplace_back();
           r.streams.push_back(&slot.stream[k]);
           r.out_counters.push_back(&receiver->counters.rtp_out[k]);
+          r.refused_counters.push_back(&receiver->counters.rtp_refused[k]);
+          r.outcomes.emplace_back();
         }
       }
     }

@@ -117,6 +117,9 @@ struct ParticipantCounters {
   std::uint64_t rtp_other = 0;     // a payload type the answer did not accept
   std::uint64_t rtp_unrouted = 0;  // nobody to forward it to (yet)
   std::array<std::uint64_t, kKinds> rtp_out{};  // forwarded to it
+  // Forwards its session refused (queue full, not open yet, ended), by the
+  // fan-out send's per-subscriber outcome.
+  std::array<std::uint64_t, kKinds> rtp_refused{};
   std::uint64_t rtcp_in = 0;
   std::uint64_t rtcp_dropped = 0;                // packets inside its compounds
   std::uint64_t keyframe_requests_in = 0;        // PLI/FIR it sent, forwarded
@@ -197,6 +200,8 @@ class Room {
     std::vector<RtpRewrite> rewrites;  // filled per packet
     std::vector<SlotStream*> streams;
     std::vector<std::uint64_t*> out_counters;
+    std::vector<std::uint64_t*> refused_counters;
+    std::vector<std::error_code> outcomes;  // filled by each send
   };
   struct Participant {
     std::uint64_t id = 0;

@@ -521,7 +521,10 @@ TEST_F(RoomTest,
   EXPECT_EQ(room->counters().fanout_sent, 60u);
   EXPECT_EQ(room->counters().fanout_failed, 0u);
   for (const ParticipantInfo& i : room->participants()) {
+    // Counted per receiver from the fan-out send's outcomes.
     EXPECT_EQ(i.counters.rtp_out[kAudio] + i.counters.rtp_out[kVideo], 20u);
+    EXPECT_EQ(i.counters.rtp_refused[kAudio] + i.counters.rtp_refused[kVideo],
+              0u);
     EXPECT_EQ(i.stats.media.rtp_packets_protected, 20u);
     EXPECT_EQ(i.counters.rtp_in[kVideo], 5u);
   }
