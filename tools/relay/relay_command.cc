@@ -22,6 +22,8 @@ const char kRelayUsage[] =
     "  --to-client SPEC    impairment back toward the clients\n"
     "  --both SPEC         the same impairment both ways\n"
     "  --seed N            the random seed (default 1)\n"
+    "  --flow-idle SEC     close a client's flow after SEC quiet, as a NAT\n"
+    "                      forgets a binding (default 0: never)\n"
     "  --duration SEC      how long to run (default 60, at most 3600)\n";
 
 namespace {
@@ -97,6 +99,13 @@ int run_relay_command(const std::vector<std::string>& args, std::ostream& out,
       char* end = nullptr;
       config.seed = std::strtoull(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0') return bad("bad seed '" + v + "'");
+    } else if (a == "--flow-idle") {
+      char* end = nullptr;
+      const double s = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(s >= 0 && s <= 3600))
+        return bad("--flow-idle must be 0..3600 seconds");
+      config.flow_idle =
+          std::chrono::milliseconds(static_cast<long long>(s * 1000));
     } else if (a == "--duration") {
       char* end = nullptr;
       duration_s = std::strtod(v.c_str(), &end);
@@ -127,7 +136,8 @@ int run_relay_command(const std::vector<std::string>& args, std::ostream& out,
           std::chrono::milliseconds(100));
       const RelayStats s = (*relay)->stats();
       out << "flows " << s.flows << ", refused " << s.refused_flows
-          << ", send errors " << s.send_errors << "\n";
+          << ", expired " << s.expired_flows << ", send errors "
+          << s.send_errors << "\n";
       print_direction(out, "to target", s.to_target);
       print_direction(out, "to client", s.to_client);
     }
