@@ -151,11 +151,11 @@ Status validate_association_options(const AssociationOptions& o) {
     return out_of_range("media_idle_timeout must be 0 (none) or 1 ms..24 h");
   }
   if (o.initial_rtt < std::chrono::milliseconds(0) ||
-      o.initial_rtt > std::chrono::seconds(60)) {
+      o.initial_rtt > AssociationOptions::kMaxKnownRtt) {
     return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
   }
   if (o.remembered_rtt < std::chrono::milliseconds(0) ||
-      o.remembered_rtt > std::chrono::seconds(60)) {
+      o.remembered_rtt > AssociationOptions::kMaxKnownRtt) {
     return out_of_range("remembered_rtt must be 0 (none) or 1 ms..60 s");
   }
   if (o.psk_identity_hint.size() > kMaxPskIdentity) {

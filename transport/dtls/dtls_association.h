@@ -70,6 +70,8 @@ struct AssociationOptions {
   // 9147 §5.8.2 keeps the initial value for a first flight only without such
   // knowledge.
   std::chrono::milliseconds initial_rtt{0};
+  // The most initial_rtt and remembered_rtt may be.
+  static constexpr std::chrono::seconds kMaxKnownRtt{60};
   // A client association an endpoint starts without initial_rtt starts
   // from the round trip the endpoint's last handshake with the same host
   // measured within 10 minutes (EndpointCore, RttCache), which it sets in

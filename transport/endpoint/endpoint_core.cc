@@ -443,7 +443,7 @@ Status EndpointCore::connect(const PeerAddress& peer,
     if (auto rtt = rtt_cache_->find(peer, now)) {
       options.remembered_rtt = std::clamp<std::chrono::milliseconds>(
           std::chrono::ceil<std::chrono::milliseconds>(*rtt),
-          std::chrono::milliseconds(1), std::chrono::seconds(60));
+          std::chrono::milliseconds(1), AssociationOptions::kMaxKnownRtt);
     }
   }
   const bool remembered = options.remembered_rtt > std::chrono::milliseconds(0);
