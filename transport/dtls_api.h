@@ -12,25 +12,36 @@
 // Threads. Handles belong to the loop their session or endpoint lives on,
 // and every callback runs on that loop's thread.
 // - On the caller's uv_loop_t: call everything on that loop's thread. The
-//   futures from opened() and closed() may be waited on from any other thread
-//   (never on the loop's own thread, which would stop the loop that resolves
-//   them).
+//   futures from opened(), closed() and ask() may be waited on from any
+//   other thread (never on the loop's own thread, which would stop the loop
+//   that resolves them).
 // - On an EventLoop (a loop the library runs on its own thread), members may
 //   be called from any thread. On the loop's own thread every call runs at
-//   once. From any other thread (another EventLoop's included) sends and
-//   actions never wait: send, send_rtp and send_rtcp copy the packet into
-//   the loop's bounded queue (LoopDispatcher::kMediaQueueCapacity packets,
-//   ERR_SEND_QUEUE_FULL past it) and return the bytes it will put on the
-//   wire; the loop sends everything queued in one batch per wakeup, and a
-//   send that fails there is counted in stats().posted_send_failures. close,
-//   destroy, set_busy, the on_* setters, on_opened and on_closed are posted;
-//   cork and uncork do nothing (queued media is batched anyway). Getters and
-//   calls that return the loop's answer (stats, export_keying_material,
-//   add_ice_session, ...) wait for it; a loop that waits so answers the
-//   calls made to it meanwhile, so loops calling each other cannot wait on
-//   each other. post(fn) is the way that never waits: fn runs on the loop
-//   with the handle, and may call anything there. After EventLoop::stop(),
-//   handles stay safe: their calls fail as for a destroyed session.
+//   once. From any other thread (another EventLoop's included) no member
+//   waits for the loop. Sends are queued: send, send_rtp and send_rtcp copy
+//   the packet into the loop's bounded queue
+//   (LoopDispatcher::kMediaQueueCapacity packets, ERR_SEND_QUEUE_FULL past
+//   it) and return the bytes it will put on the wire; the loop sends
+//   everything queued in one batch per wakeup, and a send that fails there
+//   is counted in stats().posted_send_failures. Actions are posted: close,
+//   destroy, set_busy, the on_* setters, on_opened and on_closed; cork and
+//   uncork do nothing (queued media is batched anyway). What answers with
+//   the loop's state (stats, export_keying_material, the handshake's
+//   properties, state, listen, connect, add_ice_session,
+//   set_secure_context, the buffer sizes, ...) is asked for: ask(fn) runs fn
+//   with the handle on the loop and returns a future of its answer, post(fn)
+//   runs it there with no answer. Called directly from another thread such
+//   a member returns ERR_NOT_ON_LOOP, or its empty value where it returns no
+//   error (as on an empty handle). What never changes is read anywhere:
+//   id(), srtp_side(), ice_credentials(), opened(), closed(), and
+//   Endpoint::address() (published when the socket is bound). Only
+//   dtls::listen and dtls::connect given an EventLoop wait, for the loop to
+//   make what they return (a loop that waits so answers the calls made to
+//   it meanwhile, so loops making things on each other cannot wait on each
+//   other); Endpoint::create(EventLoop&) does not, and asking its listen()
+//   or connect() is the way that never waits. After EventLoop::stop(),
+//   handles stay safe: their calls run at the caller and fail as for a
+//   destroyed session.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
 #define DTLS_SRTP_TRANSPORT_DTLS_API_H_
 
@@ -46,6 +57,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "certs/certificate.h"
@@ -274,6 +286,16 @@ class Session {
   // the answer comes back through whatever `fn` does with it. On an empty
   // handle (no loop) it runs at once.
   void post(std::function<void(Session&)> fn) const;
+  // The loop's answer without waiting for it: runs `fn` with this session on
+  // its loop, as post() does, and returns a future of what `fn` returns
+  // (ready at once on the loop's thread). How another thread asks for
+  // stats(), export_keying_material() and every other call that answers
+  // with the loop's state:
+  //   auto stats = session.ask([](Session& s) { return s.stats(); });
+  // Waiting on the future is the caller's choice; a loop's thread should
+  // not (post() the next step instead).
+  template <class F>
+  auto ask(F fn) const -> std::future<std::invoke_result_t<F&, Session&>>;
 
   // Unique in the process for the session's life and after it; 0 for an
   // empty handle. Handles to one session compare equal and hash alike
@@ -313,6 +335,8 @@ class Endpoint {
   // when the endpoint is bound already (by listen or connect) or closed.
   Status listen(ListenOptions options, SessionListener listener = {});
 
+  // The socket's address; empty before it is bound and after it closed.
+  // Readable from any thread.
   AddressInfo address() const;
   EndpointState state() const;
   EndpointStats stats() const;
@@ -379,6 +403,11 @@ class Endpoint {
   Status set_ticket_keys(std::span<const std::uint8_t> keys);
   // As Session::post: `fn` with this endpoint on its loop, never waiting.
   void post(std::function<void(Endpoint&)> fn) const;
+  // As Session::ask: `fn` with this endpoint on its loop, its result in a
+  // future (stats(), listen(), connect(), add_ice_session() from another
+  // thread).
+  template <class F>
+  auto ask(F fn) const -> std::future<std::invoke_result_t<F&, Endpoint&>>;
   // As Session's: unique, 0 when empty; equal handles hash alike.
   std::uint64_t id() const;
   friend bool operator==(const Endpoint& a, const Endpoint& b) {
@@ -393,6 +422,42 @@ class Endpoint {
   std::shared_ptr<void>
       owner_;  // closes gracefully when the last handle is dropped
 };
+
+namespace detail {
+// Session::ask and Endpoint::ask: post() with a promise.
+template <class Handle, class F>
+auto ask(const Handle& handle, F fn)
+    -> std::future<std::invoke_result_t<F&, Handle&>> {
+  using R = std::invoke_result_t<F&, Handle&>;
+  auto promise = std::make_shared<std::promise<R>>();
+  std::future<R> answer = promise->get_future();
+  handle.post([promise, fn = std::move(fn)](Handle& self) mutable {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        fn(self);
+        promise->set_value();
+      } else {
+        promise->set_value(fn(self));
+      }
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  return answer;
+}
+}  // namespace detail
+
+template <class F>
+auto Session::ask(F fn) const
+    -> std::future<std::invoke_result_t<F&, Session&>> {
+  return detail::ask(*this, std::move(fn));
+}
+
+template <class F>
+auto Endpoint::ask(F fn) const
+    -> std::future<std::invoke_result_t<F&, Endpoint&>> {
+  return detail::ask(*this, std::move(fn));
+}
 
 // The result of a fan-out send: how many subscribers got the packet, how
 // many did not, and the first refusal (as Session::send_rtp gives it).

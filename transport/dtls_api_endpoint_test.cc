@@ -23,6 +23,7 @@ using testing_support::Loop;
 using testing_support::pem;
 using testing_support::ready;
 using testing_support::rtp;
+using testing_support::stats_of;
 
 // Two listen() calls on one port, each on its own EventLoop (a worker per
 // core), sharing a cookie secret.
@@ -101,7 +102,8 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
     config.fingerprints = {pem(1).fingerprint};
     SessionListener l;
     l.on_rtp = [&](Session&, std::span<const std::uint8_t>) { ++received; };
-    auto s = a->add_ice_session(config, l);
+    auto s =
+        a->ask([&](Endpoint& e) { return e.add_ice_session(config, l); }).get();
     ASSERT_TRUE(s.ok()) << s.error().to_string();
     sessions.push_back(*s);
     relays.push_back(std::make_unique<testing::UdpRelay>(loop.get(), port));
@@ -126,7 +128,7 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
   ASSERT_TRUE(all_open());
   // Until one landed on B, so that the hand-over is always exercised
   // ((1/2)^12 that none did; then at most 40 more).
-  for (int i = 0; i < 40 && b->stats().forwarded == 0; ++i) {
+  for (int i = 0; i < 40 && stats_of(*b).forwarded == 0; ++i) {
     add_peer();
     ASSERT_TRUE(all_open());
   }
@@ -136,7 +138,11 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
   IceSessionConfig taken;
   taken.local = sessions[0].ice_credentials();
   taken.fingerprints = {pem(1).fingerprint};
-  EXPECT_EQ(b->add_ice_session(taken).error().code, "ERR_ICE_UFRAG_IN_USE");
+  EXPECT_EQ(b->ask([&](Endpoint& e) { return e.add_ice_session(taken); })
+                .get()
+                .error()
+                .code,
+            "ERR_ICE_UFRAG_IN_USE");
   for (auto& s : sessions) ASSERT_TRUE(s.opened().get().ok());
   for (auto& c : browsers) ASSERT_TRUE(c.send_rtp(rtp(5, 1, 100)).ok());
   ASSERT_TRUE(loop.run_until([&] { return received == kPeers; }));
@@ -148,7 +154,7 @@ TEST(DtlsApiIce, APortGroupServesEachPeerWhicheverWorkerItLandsOn) {
   for (auto& s : sessions) ASSERT_TRUE(s.send_rtp(rtp(6, 1, 100)).ok());
   ASSERT_TRUE(loop.run_until([&] { return answered == kPeers; }));
 
-  const EndpointStats sa = a->stats(), sb = b->stats();
+  const EndpointStats sa = stats_of(*a), sb = stats_of(*b);
   EXPECT_EQ(sb.server_sessions, 0u);
   // (1/2)^12 that the kernel brought every browser to A.
   EXPECT_GT(sb.forwarded, 0u);
@@ -563,9 +569,11 @@ TEST(DtlsApiCreate, OnAnEventLoop) {
   EventLoop& loop = **started;
   auto e = Endpoint::create(loop);
   ASSERT_TRUE(e.ok());
-  EXPECT_FALSE(e->state().bound);
-  ASSERT_TRUE(e->listen(listen_options()).ok());
-  EXPECT_TRUE(e->state().listening);
+  EXPECT_FALSE(e->ask([](Endpoint& e) { return e.state(); }).get().bound);
+  ASSERT_TRUE(e->ask([](Endpoint& e) { return e.listen(listen_options()); })
+                  .get()
+                  .ok());
+  EXPECT_TRUE(e->ask([](Endpoint& e) { return e.state(); }).get().listening);
   auto c = connect(loop, "127.0.0.1", e->address().port, connect_options());
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),

@@ -2,8 +2,13 @@
 // Endpoint must be safe to call, and handles must work as map keys.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -104,6 +109,9 @@ void every_session_member(Session s, bool empty) {
     EXPECT_TRUE(same == s);
   });
   EXPECT_TRUE(posted);
+  auto asked = s.ask([](Session& same) { return same.id(); });
+  ASSERT_EQ(asked.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(asked.get(), s.id());
   ASSERT_EQ(s.close().wait_for(std::chrono::seconds(0)),
             std::future_status::ready);
   s.destroy();
@@ -146,6 +154,7 @@ void every_endpoint_member(Endpoint e, EndpointKind kind) {
   bool posted = false;
   e.post([&](Endpoint& same) { posted = same == e; });
   EXPECT_TRUE(posted);
+  EXPECT_EQ(e.ask([](Endpoint& same) { return same.id(); }).get(), e.id());
   // close() ends an unbound endpoint at once.
   EXPECT_EQ(e.close().get().ok(), !empty);
   ASSERT_TRUE(closed.has_value());
@@ -205,6 +214,131 @@ TEST(DtlsApiHandles, EveryMemberOfAnEndedSessionOrEndpointIsSafe) {
   auto unbound = Endpoint::create(loop.get());
   ASSERT_TRUE(unbound.ok());
   every_endpoint_member(*unbound, EndpointKind::kUnbound);
+}
+
+// Off its loop no member waits: with the loop held busy, every member of a
+// live client session and of its endpoint returns at once, with
+// ERR_NOT_ON_LOOP or its empty value where it answers with the loop's state
+// (the address, published when the socket is bound, excepted), while sends
+// and actions are queued; ask() hands the real answers over once the loop
+// runs again.
+TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
+  auto loop = std::move(EventLoop::start()).value();
+  std::atomic<int> rtp_in{0};
+  SessionListener server;
+  server.on_rtp = [&](Session&, std::span<const std::uint8_t>) { rtp_in++; };
+  auto e = listen(*loop, server, listen_options());
+  ASSERT_TRUE(e.ok());
+  auto c = connect(*loop, "127.0.0.1", e->address().port, connect_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->opened().get().ok());
+  std::promise<void> release, entered;
+  std::shared_future<void> released = release.get_future().share();
+  loop->dispatcher()->post([&entered, released] {
+    entered.set_value();
+    released.wait();
+  });
+  entered.get_future().wait();
+  std::future<std::string> profile;
+  std::future<size_t> sessions;
+  std::future<int> thrown;
+  Endpoint fresh;
+  std::future<Status> listened;
+  // On a thread of its own, so that a member that waited would fail the
+  // test rather than hang it.
+  auto calls = std::async(std::launch::async, [&] {
+    Session& s = *c;
+    const std::string off = "ERR_NOT_ON_LOOP";
+    EXPECT_FALSE(s.stats().is_connected);
+    EXPECT_EQ(s.remote_address().port, 0);
+    EXPECT_EQ(s.protocol(), "");
+    EXPECT_FALSE(s.cipher().has_value());
+    EXPECT_FALSE(s.peer_certificate().has_value());
+    EXPECT_EQ(s.alpn_protocol(), "");
+    EXPECT_EQ(s.srtp_profile(), "");
+    auto ekm = s.export_keying_material(32, "EXTRACTOR-dtls_srtp");
+    ASSERT_FALSE(ekm.ok());
+    EXPECT_EQ(ekm.error().code, off);
+    EXPECT_NE(ekm.error().message.find("export_keying_material"),
+              std::string::npos);
+    EXPECT_EQ(s.srtp_keys().error().code, off);
+    EXPECT_FALSE(s.is_session_reused());
+    EXPECT_TRUE(s.session().empty());
+    EXPECT_TRUE(s.tls_ticket().empty());
+    EXPECT_TRUE(s.finished().empty());
+    EXPECT_TRUE(s.peer_finished().empty());
+    EXPECT_TRUE(s.shared_sigalgs().empty());
+    EXPECT_FALSE(s.ephemeral_key_info().has_value());
+    EXPECT_FALSE(s.authorized());
+    EXPECT_EQ(s.authorization_error(), "");
+    EXPECT_FALSE(s.set_max_send_fragment(1200));
+    EXPECT_EQ(s.servername(), "");
+    EXPECT_FALSE(s.certificate().has_value());
+    // Fixed at creation, so read anywhere.
+    EXPECT_NE(s.id(), 0u);
+    EXPECT_EQ(s.srtp_side(), srtp::Side::kClient);
+    EXPECT_TRUE(s.ice_credentials().ufrag.empty());
+    EXPECT_TRUE(ready(s.opened()));
+    EXPECT_FALSE(ready(s.closed()));
+    // Queued and posted.
+    EXPECT_TRUE(s.send_rtp(testing::make_rtp(9, 1, 20)).ok());
+    EXPECT_TRUE(s.send("queued").ok());
+    s.on_message([](std::span<const std::uint8_t>) {});
+    s.cork();
+    s.uncork();
+    profile = s.ask([](Session& x) { return x.srtp_profile(); });
+    EXPECT_EQ(profile.wait_for(std::chrono::seconds(0)),
+              std::future_status::timeout);
+    thrown = s.ask([](Session&) -> int { throw std::runtime_error("no"); });
+
+    Endpoint& ep = *e;
+    EXPECT_NE(ep.address().port, 0);  // published at bind
+    EXPECT_FALSE(ep.state().bound);
+    EXPECT_FALSE(ep.stats().is_connected);
+    EXPECT_EQ(ep.recv_buffer_size().error().code, off);
+    EXPECT_EQ(ep.send_buffer_size().error().code, off);
+    EXPECT_FALSE(ep.busy());
+    EXPECT_TRUE(ep.ticket_keys().empty());
+    EXPECT_EQ(ep.set_ticket_keys(Bytes(48, 1)).error().code, off);
+    SecureOptions so;
+    so.cert = pem(0).cert;
+    so.key = pem(0).key;
+    auto ctx = create_secure_context(so);
+    ASSERT_TRUE(ctx.ok());
+    EXPECT_EQ(ep.set_secure_context(*ctx).error().code, off);
+    IceSessionConfig ice;
+    ice.fingerprints = {pem(1).fingerprint};
+    EXPECT_EQ(ep.add_ice_session(ice).error().code, off);
+    EXPECT_EQ(ep.connect("127.0.0.1", 9, connect_options()).error().code, off);
+    EXPECT_EQ(ep.listen(listen_options()).error().code, off);
+    ep.set_busy(false);
+    ep.cork();
+    ep.uncork();
+    sessions = ep.ask([](Endpoint& x) { return x.state().session_count; });
+    EXPECT_EQ(sessions.wait_for(std::chrono::seconds(0)),
+              std::future_status::timeout);
+    // A new endpoint, and its listen asked for.
+    auto made = Endpoint::create(*loop);
+    ASSERT_TRUE(made.ok());
+    fresh = *made;
+    listened =
+        fresh.ask([](Endpoint& x) { return x.listen(listen_options()); });
+  });
+  const bool returned =
+      calls.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  calls.get();
+  ASSERT_TRUE(returned) << "a member waited for the busy loop";
+  EXPECT_EQ(profile.get(), "SRTP_AEAD_AES_128_GCM");
+  EXPECT_EQ(sessions.get(), 1u);
+  EXPECT_THROW(thrown.get(), std::runtime_error);
+  EXPECT_TRUE(listened.get().ok());
+  EXPECT_NE(fresh.address().port, 0);
+  // What was queued meanwhile was sent.
+  for (int i = 0; i < 1000 && rtp_in == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(rtp_in.load(), 1);
+  loop->stop();
 }
 
 // Handles to one session are equal and hash alike, so they key subscriber

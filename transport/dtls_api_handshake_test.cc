@@ -25,6 +25,7 @@ using testing_support::connect_options;
 using testing_support::listen_options;
 using testing_support::Loop;
 using testing_support::ready;
+using testing_support::stats_of;
 
 // One half-open peer by hand: a first ClientHello from `fd`, the cookie back,
 // the ClientHello with it. True once the server has the session.
@@ -292,21 +293,21 @@ TEST(DtlsApi, AnEventLoopRemembersEachHostsRoundTripForItsNextConnects) {
       connect(*loop, "127.0.0.1", endpoint->address().port, connect_options());
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(first->opened().get().ok());
-  ASSERT_TRUE(first->stats().smoothed_rtt.has_value());
+  ASSERT_TRUE(stats_of(*first).smoothed_rtt.has_value());
   SilentPort silent;
   ASSERT_NE(silent.port(), 0);
   auto second = connect(*loop, "127.0.0.1", silent.port(), connect_options());
   ASSERT_TRUE(second.ok());
-  const auto learnt = second->stats().remembered_rtt;
+  const auto learnt = stats_of(*second).remembered_rtt;
   ASSERT_TRUE(learnt.has_value());
   EXPECT_GE(*learnt, milliseconds(1));  // remembered in whole milliseconds
   EXPECT_LT(*learnt, std::chrono::seconds(1));
-  EXPECT_FALSE(second->stats().smoothed_rtt.has_value());
+  EXPECT_FALSE(stats_of(*second).smoothed_rtt.has_value());
   ConnectOptions off = connect_options();
   off.use_rtt_cache = false;
   auto third = connect(*loop, "127.0.0.1", silent.port(), off);
   ASSERT_TRUE(third.ok());
-  EXPECT_FALSE(third->stats().remembered_rtt.has_value());
+  EXPECT_FALSE(stats_of(*third).remembered_rtt.has_value());
   for (Session* s : {&*first, &*second, &*third}) s->destroy();
   endpoint->destroy();
   loop->stop();

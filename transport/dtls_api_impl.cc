@@ -292,6 +292,18 @@ void EndpointImpl::handle_closed() {
   callbacks = {};
   closed.drop_callbacks();
   udp.reset();  // UdpEndpoint's close callback still holds it until it returns
+  publish_address();
+}
+
+void EndpointImpl::publish_address() {
+  PeerAddress local = udp ? udp->local_address() : PeerAddress();
+  std::lock_guard lock(address_mu_);
+  bound_address_ = local;
+}
+
+PeerAddress EndpointImpl::bound_address() const {
+  std::lock_guard lock(address_mu_);
+  return bound_address_;
 }
 
 Status EndpointImpl::check_open() const {
@@ -332,6 +344,7 @@ Status EndpointImpl::bind_listening(ListenPlan plan,
                                   udp_callbacks());
   if (!opened.ok()) return opened.error();
   udp = std::move(opened).value();
+  publish_address();
   callbacks.on_session = std::move(on_session);
   listening = true;
   return {};
@@ -419,12 +432,14 @@ Status EndpointImpl::bind_client(const PeerAddress& bind,
       UdpEndpoint::open(loop, bind, std::move(options), udp_callbacks());
   if (!opened.ok()) return opened.error();
   udp = std::move(opened).value();
+  publish_address();
   return {};
 }
 
 void EndpointImpl::discard_socket() {
   ++socket_generation;
   std::shared_ptr<UdpEndpoint> dropped = std::move(udp);
+  publish_address();
   dropped->destroy();
 }
 

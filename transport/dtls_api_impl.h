@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -155,6 +156,12 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   EndpointStats snapshot;
   Eventual<Status> closed;
 
+  // The socket's local address, published for Endpoint::address() on any
+  // thread (it changes only when a socket is bound or let go); empty without
+  // a socket.
+  void publish_address();
+  PeerAddress bound_address() const;
+
   // For UdpEndpoint::open. They hold this object: it lives as long as the
   // socket, whoever holds handles.
   UdpEndpoint::Callbacks udp_callbacks();
@@ -197,6 +204,8 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   // Drops a socket bound for a connect that failed: the endpoint is unbound
   // again.
   void discard_socket();
+  mutable std::mutex address_mu_;
+  PeerAddress bound_address_;  // guarded by address_mu_
   void handle_session(const PeerAddress& p);
   void handle_event(const PeerAddress& p, const DtlsEvent& e);
   void handle_media(const PeerAddress& p, PacketKind kind,

@@ -29,6 +29,7 @@ using testing_support::MediaPair;
 using testing_support::pem;
 using testing_support::ready;
 using testing_support::rtp;
+using testing_support::stats_of;
 
 TEST(DtlsApi, ListenConnectRoundTripWithExactStats) {
   Loop loop;
@@ -482,9 +483,15 @@ TEST(DtlsApi, EventLoopRunsEverythingFromAnotherThread) {
   auto got = reply.get_future();
   ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(got.get(), "pong");
-  EXPECT_EQ(client->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
-  EXPECT_EQ(client->stats().messages_sent, 1u);
-  EXPECT_EQ(endpoint->state().session_count, 1u);
+  // The loop's state is asked for from here; read directly it is not there.
+  EXPECT_EQ(client->ask([](Session& s) { return s.srtp_profile(); }).get(),
+            "SRTP_AEAD_AES_128_GCM");
+  EXPECT_EQ(client->srtp_profile(), "");
+  EXPECT_EQ(stats_of(*client).messages_sent, 1u);
+  EXPECT_EQ(stats_of(*endpoint).server_sessions, 1u);
+  EXPECT_EQ(
+      endpoint->ask([](Endpoint& e) { return e.state(); }).get().session_count,
+      1u);
   EXPECT_TRUE(callbacks_on_loop);
   {
     std::lock_guard lock(mu);
@@ -494,12 +501,26 @@ TEST(DtlsApi, EventLoopRunsEverythingFromAnotherThread) {
   loop->stop();  // closes the endpoint and the client gracefully
   ASSERT_TRUE(ready(client->closed()));
   ASSERT_TRUE(ready(endpoint->closed()));
+  // Stopped: calls run here, on what the loop left.
   EXPECT_TRUE(endpoint->state().destroyed);
   EXPECT_FALSE(client->stats().is_connected);
   EXPECT_EQ(client->stats().messages_sent, 1u);  // the snapshot
+  EXPECT_EQ(
+      client->ask([](Session& s) { return s.stats(); }).get().messages_sent,
+      1u);
   auto late = client->send("late");
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code, "ERR_DTLS_SESSION_DESTROYED");
+  // An endpoint made on the stopped loop has ended already: nothing would
+  // run its socket.
+  auto made = Endpoint::create(*loop);
+  ASSERT_TRUE(made.ok());
+  EXPECT_TRUE(ready(made->closed()));
+  EXPECT_EQ(made->ask([](Endpoint& e) { return e.listen(listen_options()); })
+                .get()
+                .error()
+                .code,
+            "ERR_INVALID_STATE");
   std::lock_guard lock(mu);
   server_sessions.clear();
 }

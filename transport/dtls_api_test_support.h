@@ -39,6 +39,13 @@ bool ready(const std::shared_future<T>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
+// A handle's stats() from a thread that is not its loop's: asked, and
+// waited for (tests only: a loop's thread would post instead).
+template <class Handle>
+auto stats_of(const Handle& h) {
+  return h.ask([](auto& self) { return self.stats(); }).get();
+}
+
 // An RTP packet (testing::make_rtp).
 Bytes rtp(std::uint32_t ssrc, std::uint16_t seq, size_t payload);
 

@@ -25,13 +25,14 @@ using testing_support::listen_options;
 using testing_support::Loop;
 using testing_support::ready;
 using testing_support::rtp;
+using testing_support::stats_of;
 
 // Two loops, each forwarding what it receives to a session of the other
 // (an SFU room spanning two cores): loop A's server session S1 forwards to
 // loop B's S2, and B's S2 forwards to A's S1, while the test thread feeds
 // both from outside. Every call between loops only queues (never waits), so
-// nothing deadlocks, and the getters they call on each other's sessions
-// (which wait) are answered by a loop that is itself waiting; every packet
+// nothing deadlocks, and they read each other's sessions by posting there
+// (which never waits either); every packet
 // arrives (paced in windows below the queue's bound). TSan runs this too.
 TEST(DtlsApiThreads, TwoLoopsForwardToEachOtherWithoutWaiting) {
   constexpr int kPackets = 100000;
@@ -55,10 +56,13 @@ TEST(DtlsApiThreads, TwoLoopsForwardToEachOtherWithoutWaiting) {
               target = *other;
             }
             if (!target.send_rtp(p).ok()) forward_failures++;
-            // A getter waits for the other loop, which may be waiting for
-            // this one in the same way.
-            if (++n % 64 == 0 && !target.stats().is_connected)
-              forward_failures++;
+            // Reading the other loop's session is posted there: it never
+            // waits, though that loop does the same to this one.
+            if (++n % 64 == 0) {
+              target.post([&](Session& t) {
+                if (!t.stats().is_connected) forward_failures++;
+              });
+            }
           });
           std::lock_guard lock(mu);
           *mine = s;
@@ -129,13 +133,13 @@ TEST(DtlsApiThreads, TwoLoopsForwardToEachOtherWithoutWaiting) {
       "send_rtp from a foreign thread %.0f ns per call\n",
       sent, seconds, static_cast<double>(sending.count()) / (2.0 * sent));
   EXPECT_EQ(forward_failures.load(), 0);
-  EXPECT_EQ(c1->stats().posted_send_failures, 0u);
-  EXPECT_EQ(c2->stats().posted_send_failures, 0u);
+  EXPECT_EQ(stats_of(*c1).posted_send_failures, 0u);
+  EXPECT_EQ(stats_of(*c2).posted_send_failures, 0u);
   {
     std::lock_guard lock(mu);
-    EXPECT_EQ(s1.stats().posted_send_failures, 0u);
-    EXPECT_EQ(s2.stats().posted_send_failures, 0u);
-    EXPECT_EQ(s1.stats().media.rtp_packets_protected,
+    EXPECT_EQ(stats_of(s1).posted_send_failures, 0u);
+    EXPECT_EQ(stats_of(s2).posted_send_failures, 0u);
+    EXPECT_EQ(stats_of(s1).media.rtp_packets_protected,
               static_cast<std::uint64_t>(sent));
     s1 = Session();
     s2 = Session();
@@ -206,7 +210,7 @@ TEST(DtlsApiThreads, MessagesAndActionsFromAnotherThreadAreQueued) {
   EXPECT_EQ(c->send("late").error().code, "ERR_DTLS_SESSION_DESTROYED");
   EXPECT_EQ(c->send_rtp(rtp(1, 1, 10)).error().code,
             "ERR_DTLS_SESSION_DESTROYED");
-  EXPECT_EQ(c->stats().posted_send_failures, 0u);
+  EXPECT_EQ(stats_of(*c).posted_send_failures, 0u);
   {
     std::lock_guard lock(mu);
     ASSERT_EQ(got.size(), expected);
@@ -257,7 +261,7 @@ TEST(DtlsApiThreads, ALargeMessageInABatchLeavesTheSocketUncorked) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(rtp_in.load(), 2);
   EXPECT_EQ(messages_in.load(), 1);
-  EXPECT_EQ(c->stats().posted_send_failures, 0u);
+  EXPECT_EQ(stats_of(*c).posted_send_failures, 0u);
   // On the loop, a send leaves at once: nothing is left corked.
   c->post([&](Session& s) { EXPECT_TRUE(s.send_rtp(rtp(4, 3, 40)).ok()); });
   for (int i = 0; i < 1000 && rtp_in < 3; ++i)
@@ -397,13 +401,13 @@ TEST(DtlsApiThreads, SendsFailingAfterTheEndAreCounted) {
   sent.set_value();
   ASSERT_EQ(c->closed().wait_for(std::chrono::seconds(10)),
             std::future_status::ready);
-  // Each stats() is a round trip to the loop, which takes the queue first
-  // or within a few wakeups.
+  // Each ask is a round trip to the loop, which takes the queue first or
+  // within a few wakeups.
   std::uint64_t failures = 0;
   for (int i = 0; i < 1000 && failures == 0; ++i)
-    failures = c->stats().posted_send_failures;
+    failures = stats_of(*c).posted_send_failures;
   EXPECT_EQ(failures, 1u);
-  EXPECT_FALSE(c->stats().is_connected);
+  EXPECT_FALSE(stats_of(*c).is_connected);
   loop->stop();
 }
 

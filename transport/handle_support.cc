@@ -54,6 +54,13 @@ void post_to_loop(const std::shared_ptr<LoopDispatcher>& d,
   }
 }
 
+Error not_on_loop(std::string_view what) {
+  return make_error(Errc::kNotOnLoop,
+                    std::string(what) +
+                        " was called from a thread that is not its loop's: "
+                        "ask() for the loop's answer");
+}
+
 void act_on_loop(const std::shared_ptr<LoopDispatcher>& d,
                  std::function<void()> fn) {
   if (!d || d->on_loop_thread()) {
@@ -100,8 +107,18 @@ void cork_socket(const std::shared_ptr<LoopDispatcher>& dispatcher,
 
 Endpoint Handles::endpoint(std::shared_ptr<EndpointImpl> core) {
   if (core->dispatcher) {
-    core->stop_hook = core->dispatcher->at_stop([weak = std::weak_ptr(core)] {
-      if (auto c = weak.lock()) c->close_now();
+    // On the loop: at once from listen(), posted by Endpoint::create() from
+    // another thread (which does not wait for it).
+    act_on_loop(core->dispatcher, [weak = std::weak_ptr(core)] {
+      auto c = weak.lock();
+      if (!c) return;
+      if (!c->dispatcher->on_loop_thread()) {
+        c->destroy_now(std::nullopt);  // the loop had stopped: nothing to run
+        return;
+      }
+      c->stop_hook = c->dispatcher->at_stop([weak] {
+        if (auto c = weak.lock()) c->close_now();
+      });
     });
   }
   Endpoint e;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -46,12 +47,20 @@ Error access_denied();
 
 AddressInfo info(const PeerAddress& a);
 
-// Runs fn on the loop thread (at once without a dispatcher: the caller's loop).
-template <class F>
-auto on_loop(const std::shared_ptr<LoopDispatcher>& d, F&& fn) {
+// What the loop owns, read or changed without ever waiting for the loop:
+// fn runs at once where this thread may run it (the loop's thread, a stopped
+// loop, or without a dispatcher: the caller's loop). On another thread of a
+// running loop the answer is `elsewhere` (the handles' ask() gets the
+// loop's).
+template <class T, class F>
+T on_loop_or(const std::shared_ptr<LoopDispatcher>& d, T elsewhere, F&& fn) {
   if (!d) return fn();
-  return d->call(std::forward<F>(fn));
+  std::optional<T> answer = d->run_if_here([&]() -> T { return fn(); });
+  return answer ? std::move(*answer) : std::move(elsewhere);
 }
+
+// ERR_NOT_ON_LOOP, naming the call made off its loop.
+Error not_on_loop(std::string_view what);
 
 void post_to_loop(const std::shared_ptr<LoopDispatcher>& d,
                   std::function<void()> fn);

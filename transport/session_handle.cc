@@ -25,8 +25,9 @@ using detail::act_on_loop;
 using detail::cork_socket;
 using detail::empty_handle;
 using detail::info;
+using detail::not_on_loop;
 using detail::off_loop;
-using detail::on_loop;
+using detail::on_loop_or;
 using detail::ready;
 using detail::SessionImpl;
 using detail::set_callback;
@@ -85,15 +86,23 @@ Result<size_t> queue_send(const std::shared_ptr<SessionImpl>& core,
   return wire;
 }
 
-// Reads one property of the live association (`fallback` once it has ended).
+// Reads one property of the live association: `ended` once it has ended,
+// `elsewhere` when called off the session's running loop (never waits).
 template <class T, class F>
-T read_association(const std::shared_ptr<SessionImpl>& core, T fallback,
-                   F&& read) {
-  if (!core) return fallback;
-  return on_loop(core->dispatcher, [&]() -> T {
+T read_association(const std::shared_ptr<SessionImpl>& core, const T& ended,
+                   const T& elsewhere, F&& read) {
+  if (!core) return ended;
+  return on_loop_or(core->dispatcher, elsewhere, [&]() -> T {
     auto* a = core->association();
-    return a ? read(*a) : fallback;
+    return a ? read(*a) : ended;
   });
+}
+
+// The same for the getters whose empty value serves both cases.
+template <class T, class F>
+T read_association(const std::shared_ptr<SessionImpl>& core, const T& empty,
+                   F&& read) {
+  return read_association(core, empty, empty, std::forward<F>(read));
 }
 
 // Sends through the session's socket on the loop: ERR_DTLS_SESSION_NOT_OPEN
@@ -113,11 +122,13 @@ template <class F>
 Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
                               F&& send) {
   if (!core) return empty_handle("Session");
-  return on_loop(core->dispatcher, [&]() -> Result<size_t> {
-    auto udp = socket_for_send(core);
-    if (!udp.ok()) return udp.error();
-    return send(**udp, core->peer);
-  });
+  // Off a running loop sends are queued (queue_send), so this runs here.
+  return on_loop_or(core->dispatcher, Result<size_t>(destroyed()),
+                    [&]() -> Result<size_t> {
+                      auto udp = socket_for_send(core);
+                      if (!udp.ok()) return udp.error();
+                      return send(**udp, core->peer);
+                    });
 }
 
 Result<size_t> send_media(const std::shared_ptr<SessionImpl>& core,
@@ -301,6 +312,7 @@ Result<srtp::SrtpKeys> Session::srtp_keys() const {
   if (!core_) return empty_handle("Session");
   return read_association(
       core_, Result<srtp::SrtpKeys>(destroyed()),
+      Result<srtp::SrtpKeys>(not_on_loop("srtp_keys")),
       [](DtlsAssociation& a) { return export_srtp_keys(a); });
 }
 
@@ -324,7 +336,7 @@ void Session::destroy(std::optional<Error> error) {
 
 AddressInfo Session::remote_address() const {
   if (!core_) return {};
-  return on_loop(core_->dispatcher, [&]() -> AddressInfo {
+  return on_loop_or(core_->dispatcher, AddressInfo{}, [&]() -> AddressInfo {
     if (core_->peer.empty()) return AddressInfo{};
     // ICE: where the session's datagrams go now (the nominated address).
     auto ep = core_->endpoint.lock();
@@ -335,8 +347,8 @@ AddressInfo Session::remote_address() const {
 }
 
 IceCredentials Session::ice_credentials() const {
-  if (!core_) return {};
-  return on_loop(core_->dispatcher, [&] { return core_->ice; });
+  // Fixed when the session was made, before its handle existed.
+  return core_ ? core_->ice : IceCredentials{};
 }
 
 std::string Session::protocol() const {
@@ -365,16 +377,17 @@ Result<std::vector<std::uint8_t>> Session::export_keying_material(
     size_t length, std::string_view label,
     std::optional<std::span<const std::uint8_t>> context) const {
   if (!core_) return empty_handle("Session");
-  return read_association(core_, Result<std::vector<std::uint8_t>>(destroyed()),
-                          [&](DtlsAssociation& a) {
-                            return a.export_keying_material(length, label,
-                                                            context);
-                          });
+  return read_association(
+      core_, Result<std::vector<std::uint8_t>>(destroyed()),
+      Result<std::vector<std::uint8_t>>(not_on_loop("export_keying_material")),
+      [&](DtlsAssociation& a) {
+        return a.export_keying_material(length, label, context);
+      });
 }
 
 SessionStats Session::stats() const {
   if (!core_) return {};
-  return on_loop(core_->dispatcher, [&]() -> SessionStats {
+  return on_loop_or(core_->dispatcher, SessionStats{}, [&]() -> SessionStats {
     if (auto* a = core_->association()) {
       auto ep = core_->endpoint.lock();
       return core_->live_stats(*a, ep->udp->media_counters(core_->peer));

@@ -72,11 +72,18 @@ int main() {
     std::fprintf(stderr, "no echo\n");
     return 1;
   }
-  auto ck = session->export_keying_material(56, "EXTRACTOR-dtls_srtp");
+  // The loop's answers, asked for from this thread.
+  auto ck = session
+                ->ask([](dtls::Session& s) {
+                  return s.export_keying_material(56, "EXTRACTOR-dtls_srtp");
+                })
+                .get();
+  const std::string profile =
+      session->ask([](dtls::Session& s) { return s.srtp_profile(); }).get();
   auto sk = server_keys.get_future().get();
   if (!ck.ok() || *ck != sk) return 1;
   std::printf("handshake ok: %s %s, echo ok, keys match\n",
-              opened.get()->c_str(), session->srtp_profile().c_str());
+              opened.get()->c_str(), profile.c_str());
   (*loop)->stop();
   return 0;
 }

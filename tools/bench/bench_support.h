@@ -42,6 +42,18 @@ double thread_cpu_seconds();
 // CPU time of the loop's thread (asked on the loop).
 double loop_cpu(EventLoop& loop);
 
+// A handle's stats() or state() (Session, Endpoint) from the bench's driving
+// thread: asked on the handle's loop and waited for, which that thread may
+// do (a loop's own thread gets the answer at once).
+template <class Handle>
+auto stats_of(const Handle& h) {
+  return h.ask([](auto& self) { return self.stats(); }).get();
+}
+template <class Handle>
+auto state_of(const Handle& h) {
+  return h.ask([](auto& self) { return self.state(); }).get();
+}
+
 // The process's resident set size, in KiB.
 double rss_kib();
 // The bytes malloc has handed out and not taken back, all arenas, in KiB

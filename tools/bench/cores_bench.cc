@@ -51,12 +51,12 @@ struct Setup {
   }
   std::uint64_t forwarded() const {
     std::uint64_t n = 0;
-    for (const Endpoint& e : endpoints) n += e.stats().forwarded;
+    for (const Endpoint& e : endpoints) n += stats_of(e).forwarded;
     return n;
   }
   std::uint64_t forward_drops() const {
     std::uint64_t n = 0;
-    for (const Endpoint& e : endpoints) n += e.stats().forward_drops;
+    for (const Endpoint& e : endpoints) n += stats_of(e).forward_drops;
     return n;
   }
 };
@@ -159,8 +159,12 @@ Status open_senders(Setup& s, EventLoop& client, const ConnectOptions& co,
       config.remote_ufrag = "bnch";
       config.fingerprints = {client_id.fingerprint};
       config.consent_timeout = std::chrono::minutes(10);
-      auto ice = s.endpoints[owner].add_ice_session(
-          config, counting(s.counters[owner].get()));
+      auto ice = s.endpoints[owner]
+                     .ask([&](Endpoint& e) {
+                       return e.add_ice_session(
+                           config, counting(s.counters[owner].get()));
+                     })
+                     .get();
       if (!ice.ok()) return ice.error();
       s.ice_sessions.push_back(*ice);
       auto from = check_from_fresh_port(s.port, ice->ice_credentials());
@@ -231,7 +235,7 @@ CrossLoopFanOut cross_loop_fanout(const CoresOptions& o, Setup& s) {
   // the other loop drains between them.
   const size_t per_chunk = std::max<size_t>(
       1, LoopDispatcher::kMediaQueueCapacity / 2 / remote.size());
-  const std::uint64_t sent0 = s.endpoints[1].stats().packets_sent;
+  const std::uint64_t sent0 = stats_of(s.endpoints[1]).packets_sent;
   const double b0 = loop_cpu(*s.loops[1]);
   double a_cpu = 0;
   const auto end =
@@ -250,7 +254,7 @@ CrossLoopFanOut cross_loop_fanout(const CoresOptions& o, Setup& s) {
     a_cpu += cpu_a;
     b.call([] {});  // after what was queued before it
   }
-  f.remote_sent = s.endpoints[1].stats().packets_sent - sent0;
+  f.remote_sent = stats_of(s.endpoints[1]).packets_sent - sent0;
   const double b_cpu = loop_cpu(*s.loops[1]) - b0;
   f.remote_queue_ns =
       f.remote_queued ? a_cpu * 1e9 / static_cast<double>(f.remote_queued) : 0;

@@ -304,7 +304,7 @@ Result<FanOutBenchResult> run_fanout_bench(
         // What left is what the endpoint counts sent; what its socket's
         // queue dropped is refused too.
         auto drops = [&] {
-          const EndpointStats st = endpoint->stats();
+          const EndpointStats st = stats_of(*endpoint);
           return st.send_queue_drops + st.send_errors;
         };
         const std::uint64_t drops_before = drops();
@@ -324,7 +324,7 @@ Result<FanOutBenchResult> run_fanout_bench(
                 } while (Steady::now() < end);
                 return failed;
               },
-              [&] { return endpoint->stats().packets_sent; });
+              [&] { return stats_of(*endpoint).packets_sent; });
         };
         // The bound: the same protects and sendmmsg calls by hand, under
         // each subscriber's own keys and an SSRC ours did not use (a fresh

@@ -581,7 +581,7 @@ Result<BenchResult> run_loopback_bench(const BenchOptions& o,
     half_open_phase(o.half_open, server, *endpoint, port, result.memory);
     // Gone after half_open_timeout; the handshake phase starts from an idle
     // endpoint.
-    for (int i = 0; i < 400 && endpoint->stats().half_open > 0; ++i)
+    for (int i = 0; i < 400 && stats_of(*endpoint).half_open > 0; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (progress) {

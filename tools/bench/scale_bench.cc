@@ -181,7 +181,7 @@ Result<MemoryResult> idle_sessions_phase(const ScaleSetup& setup) {
     const auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(1));
     m.idle_cpu_ms_per_s = (loop_cpu(server) - c0) * 1e3 / seconds_since(t0);
-    m.idle_deadlines = setup.endpoint->stats().deadlines;
+    m.idle_deadlines = stats_of(*setup.endpoint).deadlines;
     // Handshakes beside them: the same load against this endpoint and an
     // empty one on the same loop, alternating, so that a change of the VM's
     // pace moves one slice.
@@ -209,7 +209,7 @@ Result<MemoryResult> idle_sessions_phase(const ScaleSetup& setup) {
   if (!failed.ok()) return failed.error();
   // The server ends those sessions as the children close them; wait for that
   // so the next phase starts from an idle endpoint.
-  for (int i = 0; i < 2000 && setup.endpoint->state().session_count > 0; ++i)
+  for (int i = 0; i < 2000 && state_of(*setup.endpoint).session_count > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return m;
 }
@@ -234,7 +234,7 @@ void half_open_phase(int count, EventLoop& server, const Endpoint& endpoint,
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   server.dispatcher()->call([] { malloc_trim(0); });
   const double before = rss_kib();
-  const std::uint64_t held_before = endpoint.stats().half_open;
+  const std::uint64_t held_before = stats_of(endpoint).half_open;
   std::vector<int> fds;
   std::vector<std::uint8_t> out, in(2048);
   for (int i = 0; i < count; ++i) {
@@ -265,9 +265,9 @@ void half_open_phase(int count, EventLoop& server, const Endpoint& endpoint,
   }
   const std::uint64_t expected =
       held_before + static_cast<std::uint64_t>(count - m.half_open_failures);
-  for (int i = 0; i < 300 && endpoint.stats().half_open < expected; ++i)
+  for (int i = 0; i < 300 && stats_of(endpoint).half_open < expected; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const std::uint64_t held = endpoint.stats().half_open - held_before;
+  const std::uint64_t held = stats_of(endpoint).half_open - held_before;
   m.half_open = static_cast<int>(held);
   m.kib_per_half_open = held > 0 ? (rss_kib() - before) / double(held) : 0;
   for (int fd : fds) close(fd);

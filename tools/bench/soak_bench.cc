@@ -177,9 +177,9 @@ Result<SoakResult> run_soak(const SoakOptions& o, const SoakSetup& setup) {
   auto sample = [&](double t) {
     SoakSample s = client.dispatcher()->call([&] { return churner->counts(); });
     s.t = t;
-    const EndpointStats es = setup.endpoint->stats();
+    const EndpointStats es = stats_of(*setup.endpoint);
     s.deadlines = es.deadlines;
-    s.server_sessions = setup.endpoint->state().session_count;
+    s.server_sessions = state_of(*setup.endpoint).session_count;
     s.received = setup.received ? setup.received() : 0;
     s.rss_kib = rss_kib();
     s.heap_kib = heap_in_use_kib();

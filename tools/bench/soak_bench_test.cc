@@ -86,12 +86,12 @@ TEST(SoakBench, SessionsComeAndGoAndEverythingIsGivenBack) {
   // flight when the last sample was taken are all that may be missing.
   EXPECT_GE(last.received + so.sessions, last.sent);
   // Everything given back: sessions on both sides, and their sockets.
-  for (int i = 0; i < 500 && (endpoint->state().session_count > 0 ||
+  for (int i = 0; i < 500 && (state_of(*endpoint).session_count > 0 ||
                               open_descriptors() > descriptors_before);
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(endpoint->state().session_count, 0u);
+  EXPECT_EQ(state_of(*endpoint).session_count, 0u);
   EXPECT_EQ(open_descriptors(), descriptors_before);
   endpoint->close();
 }

@@ -81,6 +81,9 @@
   X(kInvalidState, "ERR_INVALID_STATE", "not in a state that allows this")     \
   X(kKeyPassphrase, "ERR_KEY_PASSPHRASE", "a missing or wrong passphrase")     \
   X(kKeyPemInvalid, "ERR_KEY_PEM_INVALID", "not a readable PEM private key")   \
+  X(kNotOnLoop, "ERR_NOT_ON_LOOP",                                             \
+    "called from a thread that is not the loop's: ask() for the loop's "       \
+    "answer")                                                                  \
   X(kOutOfMemory, "ERR_OUT_OF_MEMORY", "out of memory")                        \
   X(kOutOfRange, "ERR_OUT_OF_RANGE", "a value outside its range")              \
   X(kPkcs12Invalid, "ERR_PKCS12_INVALID", "not a readable PKCS#12 bundle")     \

@@ -922,8 +922,7 @@ size_t DtlsAssociation::max_message_size() const {
 }
 
 bool DtlsAssociation::set_max_send_fragment(size_t size) {
-  // RFC 6066 §4's smallest max_fragment_length, and TLS's largest record.
-  if (size < 512 || size > 16384) return false;
+  if (size < kMinSendFragment || size > kMaxSendFragment) return false;
   if (SSL_set_max_send_fragment(ssl_.get(), static_cast<long>(size)) != 1) {
     drain_openssl_errors();
     return false;

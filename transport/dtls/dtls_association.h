@@ -294,9 +294,12 @@ class DtlsAssociation final : private SslEventSink {
   // Largest application message that fits one datagram at the configured MTU
   // (and the max send fragment).
   size_t max_message_size() const;
-  // node's setMaxSendFragment: 512..16384 bytes of plaintext per record; false
-  // (and no change) outside that range.
+  // node's setMaxSendFragment: kMinSendFragment..kMaxSendFragment bytes of
+  // plaintext per record; false (and no change) outside that range.
   bool set_max_send_fragment(size_t size);
+  // RFC 6066 §4's smallest max_fragment_length, and TLS's largest record.
+  static constexpr size_t kMinSendFragment = 512;
+  static constexpr size_t kMaxSendFragment = 16384;
 
   // Resumption (node's isSessionReused / getSession / getTLSTicket).
   bool is_session_reused() const;
@@ -413,7 +416,7 @@ class DtlsAssociation final : private SslEventSink {
   std::optional<int> received_alert_;  // the last fatal alert the peer sent
   // The SNI callback's context (SSL_set_SSL_CTX does not keep it alive).
   std::shared_ptr<const DtlsContext> sni_context_;
-  size_t max_send_fragment_ = 16384;
+  size_t max_send_fragment_ = kMaxSendFragment;
 };
 
 }  // namespace dtls

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <thread>
@@ -90,6 +91,21 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
       });
     }
     return result.get();
+  }
+
+  // Runs fn here and returns its result when this thread may touch what the
+  // loop owns: on the loop's thread, or on any thread once the loop has
+  // stopped (serialised as post() does then). On another thread of a running
+  // loop it returns nullopt at once without running fn: nothing here waits.
+  template <class F>
+  std::optional<std::invoke_result_t<F&>> run_if_here(F&& fn) {
+    if (on_loop_thread()) return fn();
+    {
+      std::lock_guard lock(mu_);
+      if (!stopped_) return std::nullopt;
+    }
+    std::lock_guard lock(after_stop_mu_);
+    return fn();
   }
 
   // Any thread, never waits: copies `packet` into the loop's bounded media
