@@ -11,10 +11,10 @@
 //
 // Threads. Handles belong to the loop their session or endpoint lives on,
 // and every callback runs on that loop's thread.
-// - On the caller's uv_loop_t: call everything on that loop's thread. The
-//   futures from opened(), closed() and ask() may be waited on from any
-//   other thread (never on the loop's own thread, which would stop the loop
-//   that resolves them).
+// - On the caller's uv_loop_t: call everything on that loop's thread (ask()
+//   included: it runs at once there). The futures from opened() and closed()
+//   may be waited on from any other thread (never on the loop's own thread,
+//   which would stop the loop that resolves them).
 // - On an EventLoop (a loop the library runs on its own thread), members may
 //   be called from any thread. On the loop's own thread every call runs at
 //   once. From any other thread (another EventLoop's included) no member
@@ -32,14 +32,17 @@
 //   with the handle on the loop and returns a future of its answer, post(fn)
 //   runs it there with no answer. Called directly from another thread such
 //   a member returns ERR_NOT_ON_LOOP, or its empty value where it returns no
-//   error (as on an empty handle). What never changes is read anywhere:
-//   id(), srtp_side(), ice_credentials(), opened(), closed(), and
-//   Endpoint::address() (published when the socket is bound). Only
+//   error (as on an empty handle): to wait for an end, wait on closed()
+//   rather than polling state(). What never changes, or the loop publishes,
+//   is read anywhere: id(), srtp_side(), ice_credentials(), opened(),
+//   closed(), and Endpoint::address() (published when the socket is bound
+//   and when it is let go). Only
 //   dtls::listen and dtls::connect given an EventLoop wait, for the loop to
 //   make what they return (a loop that waits so answers the calls made to
 //   it meanwhile, so loops making things on each other cannot wait on each
 //   other); Endpoint::create(EventLoop&) does not, and asking its listen()
-//   or connect() is the way that never waits. After EventLoop::stop(),
+//   or connect() is the way that never waits. While the loop stops, what is
+//   posted still runs on its thread; after EventLoop::stop() has returned,
 //   handles stay safe: their calls run at the caller and fail as for a
 //   destroyed session.
 #ifndef DTLS_SRTP_TRANSPORT_DTLS_API_H_
@@ -274,8 +277,10 @@ class Session {
   // CA mode: whether the peer's chain verified; pinning and PSK: true.
   bool authorized() const;
   std::string authorization_error() const;  // "" or node's code
-  // 512..16384; false outside (node's setMaxSendFragment). Messages larger
-  // than the fragment are refused with ERR_DTLS_MESSAGE_TOO_LARGE.
+  // 512..16384; false outside (node's setMaxSendFragment), or once the
+  // session has ended. From another thread of a running EventLoop it is
+  // posted, and true means in range. Messages larger than the fragment are
+  // refused with ERR_DTLS_MESSAGE_TOO_LARGE.
   bool set_max_send_fragment(size_t size);
   std::string servername() const;  // SNI: asked (server) or sent (client)
   std::optional<certs::Certificate> certificate() const;  // ours
@@ -325,7 +330,8 @@ class Endpoint {
   // node's `new DTLSEndpoint()`: an endpoint with no socket. Nothing is bound
   // and no I/O happens until listen() or connect(), so it may be made while
   // NetworkPolicy denies the network; state().bound is false, address() and
-  // stats() are empty, and close() ends it at once. ERR_INVALID_ARG_VALUE
+  // stats() are empty, and close() ends it at once (on its loop).
+  // ERR_INVALID_ARG_VALUE
   // without a loop.
   static Result<Endpoint> create(uv_loop_t* loop);
   static Result<Endpoint> create(EventLoop& loop);

@@ -216,12 +216,11 @@ TEST(DtlsApiHandles, EveryMemberOfAnEndedSessionOrEndpointIsSafe) {
   every_endpoint_member(*unbound, EndpointKind::kUnbound);
 }
 
-// Off its loop no member waits: with the loop held busy, every member of a
-// live client session and of its endpoint returns at once, with
-// ERR_NOT_ON_LOOP or its empty value where it answers with the loop's state
-// (the address, published when the socket is bound, excepted), while sends
-// and actions are queued; ask() hands the real answers over once the loop
-// runs again.
+// Off its loop no member waits: with the loop held busy, the members of a
+// live client session and of its endpoint that answer with the loop's state
+// return at once with ERR_NOT_ON_LOOP or their empty value (the address,
+// published when the socket is bound, excepted), while sends and setters are
+// queued; ask() hands the real answers over once the loop runs again.
 TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   auto loop = std::move(EventLoop::start()).value();
   std::atomic<int> rtp_in{0};
@@ -271,7 +270,9 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
     EXPECT_FALSE(s.ephemeral_key_info().has_value());
     EXPECT_FALSE(s.authorized());
     EXPECT_EQ(s.authorization_error(), "");
-    EXPECT_FALSE(s.set_max_send_fragment(1200));
+    // A setter: posted, the answer is the range check.
+    EXPECT_TRUE(s.set_max_send_fragment(1200));
+    EXPECT_FALSE(s.set_max_send_fragment(100));
     EXPECT_EQ(s.servername(), "");
     EXPECT_FALSE(s.certificate().has_value());
     // Fixed at creation, so read anywhere.
@@ -334,6 +335,15 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   EXPECT_THROW(thrown.get(), std::runtime_error);
   EXPECT_TRUE(listened.get().ok());
   EXPECT_NE(fresh.address().port, 0);
+  // The posted setter took effect: 1200 bytes per record, so a larger
+  // message no longer fits.
+  EXPECT_EQ(c->ask([](Session& s) {
+               return s.send(std::string(1300, 'x')).error().code;
+             }).get(),
+            "ERR_DTLS_MESSAGE_TOO_LARGE");
+  // Closed: the address is gone by the time closed() resolves.
+  ASSERT_TRUE(fresh.close().get().ok());
+  EXPECT_EQ(fresh.address().port, 0);
   // What was queued meanwhile was sent.
   for (int i = 0; i < 1000 && rtp_in == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -287,16 +287,15 @@ void EndpointImpl::handle_closed() {
   if (udp) snapshot = live_stats();
   snapshot.is_connected = false;
   snapshot.destroyed_at = Clock::now();
+  publish_address(PeerAddress());  // before closed() resolves
   closed.settle(destroy_error ? Status(*destroy_error) : Status());
   // They may hold an Endpoint handle: no cycle after the end.
   callbacks = {};
   closed.drop_callbacks();
   udp.reset();  // UdpEndpoint's close callback still holds it until it returns
-  publish_address();
 }
 
-void EndpointImpl::publish_address() {
-  PeerAddress local = udp ? udp->local_address() : PeerAddress();
+void EndpointImpl::publish_address(const PeerAddress& local) {
   std::lock_guard lock(address_mu_);
   bound_address_ = local;
 }
@@ -344,7 +343,7 @@ Status EndpointImpl::bind_listening(ListenPlan plan,
                                   udp_callbacks());
   if (!opened.ok()) return opened.error();
   udp = std::move(opened).value();
-  publish_address();
+  publish_address(udp->local_address());
   callbacks.on_session = std::move(on_session);
   listening = true;
   return {};
@@ -432,14 +431,14 @@ Status EndpointImpl::bind_client(const PeerAddress& bind,
       UdpEndpoint::open(loop, bind, std::move(options), udp_callbacks());
   if (!opened.ok()) return opened.error();
   udp = std::move(opened).value();
-  publish_address();
+  publish_address(udp->local_address());
   return {};
 }
 
 void EndpointImpl::discard_socket() {
   ++socket_generation;
   std::shared_ptr<UdpEndpoint> dropped = std::move(udp);
-  publish_address();
+  publish_address(PeerAddress());
   dropped->destroy();
 }
 

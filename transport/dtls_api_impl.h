@@ -159,7 +159,7 @@ struct EndpointImpl : std::enable_shared_from_this<EndpointImpl> {
   // The socket's local address, published for Endpoint::address() on any
   // thread (it changes only when a socket is bound or let go); empty without
   // a socket.
-  void publish_address();
+  void publish_address(const PeerAddress& local);
   PeerAddress bound_address() const;
 
   // For UdpEndpoint::open. They hold this object: it lives as long as the

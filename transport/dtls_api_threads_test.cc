@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -516,6 +517,42 @@ TEST(DtlsApiThreads, SessionsAndEndpointsThatEndLeaveNoStopHook) {
   ASSERT_EQ(created->closed().wait_for(std::chrono::seconds(10)),
             std::future_status::ready);
   EXPECT_EQ(hooks(), 0u);
+}
+
+// What is made on a loop once it has begun to stop (here by tasks queued
+// behind the stop, as another thread's Endpoint::create and ask(listen) may
+// be) ends at once: its socket would otherwise keep the loop's thread from
+// finishing, and stop() from returning.
+TEST(DtlsApiThreads, WhatIsMadeWhileTheLoopStopsEndsAtOnce) {
+  auto loop = std::move(EventLoop::start()).value();
+  Endpoint made, listened;
+  std::optional<Status> listen_status;
+  std::optional<Result<Endpoint>> listen_result;
+  loop->dispatcher()->post([&] {
+    loop->dispatcher()->at_stop([&] {
+      // Queued behind the stop: runs while it drains.
+      loop->dispatcher()->post([&] {
+        made = Endpoint::create(*loop).value();
+        listen_status =
+            made.ask([](Endpoint& e) { return e.listen(listen_options()); })
+                .get();
+        listen_result = listen(
+            *loop, [](Session) {}, listen_options());
+      });
+    });
+  });
+  auto stopped = std::async(std::launch::async, [&] { loop->stop(); });
+  ASSERT_EQ(stopped.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready)
+      << "stop() did not return";
+  ASSERT_TRUE(made);
+  EXPECT_TRUE(ready(made.closed()));
+  ASSERT_TRUE(listen_status.has_value());
+  EXPECT_EQ(listen_status->error().code, "ERR_INVALID_STATE");
+  // dtls::listen binds, and the endpoint is closed at once.
+  ASSERT_TRUE(listen_result.has_value() && listen_result->ok());
+  EXPECT_TRUE(ready((*listen_result)->closed()));
+  EXPECT_EQ((*listen_result)->address().port, 0);
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ Endpoint Handles::endpoint(std::shared_ptr<EndpointImpl> core) {
     // another thread (which does not wait for it).
     act_on_loop(core->dispatcher, [weak = std::weak_ptr(core)] {
       auto c = weak.lock();
-      if (!c) return;
+      if (!c || c->ended) return;
       if (!c->dispatcher->on_loop_thread()) {
         c->destroy_now(std::nullopt);  // the loop had stopped: nothing to run
         return;

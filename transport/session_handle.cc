@@ -445,9 +445,22 @@ std::string Session::authorization_error() const {
   });
 }
 bool Session::set_max_send_fragment(size_t size) {
-  return read_association(core_, false, [&](DtlsAssociation& a) {
-    return a.set_max_send_fragment(size);
+  if (!core_) return false;
+  const std::optional<bool> here = on_loop_or(
+      core_->dispatcher, std::optional<bool>(), [&]() -> std::optional<bool> {
+        auto* a = core_->association();
+        return a != nullptr && a->set_max_send_fragment(size);
+      });
+  if (here) return *here;
+  // Off a running loop: a setter, so posted; the answer is the range check.
+  if (size < DtlsAssociation::kMinSendFragment ||
+      size > DtlsAssociation::kMaxSendFragment) {
+    return false;
+  }
+  act_on_loop(core_->dispatcher, [core = core_, size] {
+    if (auto* a = core->association()) a->set_max_send_fragment(size);
   });
+  return true;
 }
 std::string Session::servername() const {
   return read_association(core_, std::string(),

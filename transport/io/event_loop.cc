@@ -28,7 +28,7 @@ void LoopDispatcher::post_call(std::function<void()> fn,
                                LoopDispatcher* waiter) {
   {
     std::lock_guard lock(mu_);
-    if (!stopped_) {
+    if (!finished_) {
       if (waiter != nullptr) {
         // Held: once fn() has made the answer ready, the waiting loop may
         // return, stop and let go of its dispatcher before wake() runs.
@@ -38,13 +38,14 @@ void LoopDispatcher::post_call(std::function<void()> fn,
         };
       }
       queue_.push_back({std::move(fn), nullptr, true});
-      uv_async_send(&async_);
+      // Stopped: the loop's thread runs it as it finishes.
+      if (!stopped_) uv_async_send(&async_);
       // This loop may itself be inside a call() to another loop.
       calls_cv_.notify_all();
       return;
     }
   }
-  // Stopped: here and now, as post() does.
+  // The loop's thread has finished: here and now, as post() does.
   std::lock_guard lock(after_stop_mu_);
   fn();
 }
@@ -81,11 +82,12 @@ void LoopDispatcher::serve_calls_until(const std::function<bool()>& done) {
 void LoopDispatcher::post(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
-    if (!stopped_) {
+    if (!finished_) {
       queue_.push_back({std::move(fn), nullptr});
       // uv_async_send is the one libuv call that is safe from any thread;
       // several sends before the loop wakes coalesce into one callback.
-      uv_async_send(&async_);
+      // Stopped: the loop's thread runs it as it finishes.
+      if (!stopped_) uv_async_send(&async_);
       return;
     }
   }
@@ -196,11 +198,15 @@ void LoopDispatcher::drain() {
 }
 
 void LoopDispatcher::stop_on_loop() {
+  // What registers from here on (made by a task still queued) is ended at
+  // once by at_stop: a socket opened now would keep uv_run from returning.
+  stopping_ = true;
   auto hooks = std::move(stop_hooks_);
   stop_hooks_.clear();
   for (auto& [id, hook] : hooks) hook();
-  // Whatever was posted before this point still runs on the loop; whatever
-  // comes after runs at its caller (post()).
+  // Whatever was posted before this point still runs in this wakeup;
+  // whatever comes after runs on this thread once uv_run has returned
+  // (finish_after_run), then at its caller (post()).
   for (;;) {
     drain();
     std::lock_guard lock(mu_);
@@ -210,6 +216,25 @@ void LoopDispatcher::stop_on_loop() {
     }
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+void LoopDispatcher::finish_after_run() {
+  std::vector<Task> batch;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        finished_ = true;
+        return;
+      }
+      queue_.swap(batch);
+    }
+    // Media is refused once stopped: only functions are left.
+    for (Task& t : batch) {
+      if (t.fn) t.fn();
+    }
+    batch.clear();
+  }
 }
 
 Result<std::unique_ptr<EventLoop>> EventLoop::start(
@@ -234,6 +259,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::start(
     if (!name.empty()) pthread_setname_np(pthread_self(), name.c_str());
     running.set_value();
     uv_run(loop, UV_RUN_DEFAULT);
+    d->finish_after_run();
   });
   started.wait();  // loop_thread_ is set before anyone asks on_loop_thread()
   return l;

@@ -67,15 +67,18 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
     return std::this_thread::get_id() == loop_thread_;
   }
 
-  // Runs fn on the loop thread soon. Once the loop has stopped, fn runs here
-  // and now, serialised with every other such call (the loop no longer
-  // touches anything, so this is safe).
+  // Runs fn on the loop thread soon. Once the loop's thread has finished
+  // (uv_run returned and the queue is empty), fn runs here and now,
+  // serialised with every other such call: nothing else touches the loop's
+  // objects then. Posted while the loop is stopping, fn runs on the loop's
+  // thread as it finishes.
   void post(std::function<void()> fn);
 
   // Runs fn on the loop thread and waits for its result; inline when called
-  // on the loop thread or after the loop has stopped. Called from another
-  // library loop's thread, that loop meanwhile runs the calls other threads
-  // make to it, so two loops calling each other cannot wait on each other.
+  // on the loop thread or after the loop's thread has finished. Called from
+  // another library loop's thread, that loop meanwhile runs the calls other
+  // threads make to it, so two loops calling each other cannot wait on each
+  // other.
   template <class F>
   std::invoke_result_t<F&> call(F&& fn) {
     using R = std::invoke_result_t<F&>;
@@ -94,15 +97,16 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   }
 
   // Runs fn here and returns its result when this thread may touch what the
-  // loop owns: on the loop's thread, or on any thread once the loop has
-  // stopped (serialised as post() does then). On another thread of a running
-  // loop it returns nullopt at once without running fn: nothing here waits.
+  // loop owns: on the loop's thread, or on any thread once the loop's thread
+  // has finished (serialised as post() does then). On another thread of a
+  // running or stopping loop it returns nullopt at once without running fn:
+  // nothing here waits.
   template <class F>
   std::optional<std::invoke_result_t<F&>> run_if_here(F&& fn) {
     if (on_loop_thread()) return fn();
     {
       std::lock_guard lock(mu_);
-      if (!stopped_) return std::nullopt;
+      if (!finished_) return std::nullopt;
     }
     std::lock_guard lock(after_stop_mu_);
     return fn();
@@ -135,7 +139,13 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   // reference, which keeps a make_shared object's memory (about 1.3 KiB for
   // a session) until the loop stops, so every connect() on a long-lived loop
   // would otherwise grow it for good.
+  // Registered once the hooks have run (the loop is stopping), fn runs at
+  // once and the id is 0: nothing made then outlives the loop.
   std::uint64_t at_stop(std::function<void()> fn) {
+    if (stopping_) {
+      fn();
+      return 0;
+    }
     const std::uint64_t id = next_stop_hook_++;
     stop_hooks_.emplace(id, std::move(fn));
     return id;
@@ -158,6 +168,9 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   friend class EventLoop;
   void drain();
   void stop_on_loop();
+  // The loop's thread, after uv_run returned: runs what was posted while
+  // the loop stopped, then lets later posts run at their callers.
+  void finish_after_run();
 
   struct MediaSlot {
     std::shared_ptr<QueuedMediaTarget> target;
@@ -188,7 +201,9 @@ class LoopDispatcher : public std::enable_shared_from_this<LoopDispatcher> {
   uv_async_t async_{};
   mutable std::mutex mu_;
   std::vector<Task> queue_;  // guarded by mu_
-  bool stopped_ = false;     // guarded by mu_
+  bool stopped_ = false;     // guarded by mu_: the loop takes no more wakeups
+  bool finished_ = false;    // guarded by mu_: the loop's thread is done
+  bool stopping_ = false;    // loop thread only: the stop hooks have run
   // Media slots: all of them, and those free (guarded by mu_).
   std::vector<std::unique_ptr<MediaSlot>> slots_;
   std::vector<MediaSlot*> free_slots_;
