@@ -298,6 +298,14 @@ std::string to_cross_thread_table(const CrossThreadResult& r) {
     << fmt("%.0f", r.loop_cpu_ns_inline) << " ns sending itself\n";
   t << "  delivered " << r.foreign_delivered << " and " << r.loop_delivered
     << " of " << r.packets << "\n";
+  if (r.asks > 0) {
+    t << "  stats() asked from that thread (" << r.asks
+      << " asks): " << fmt("%.0f", r.ask_ns)
+      << " ns per call (posted, never waits); the answer after "
+      << fmt("%.1f", r.ask_round_trip_us_p50) << " us (p50), "
+      << fmt("%.1f", r.ask_round_trip_us_p99) << " us (p99); in bursts of "
+      << "a window, " << fmt("%.0f", r.ask_burst_ns) << " ns per call\n";
+  }
   return t.str();
 }
 
@@ -308,7 +316,10 @@ std::string cross_thread_json(const CrossThreadResult& r) {
     << ", \"loop_cpu_ns_when_fed\": " << r.loop_cpu_ns_when_fed
     << ", \"loop_cpu_ns_inline\": " << r.loop_cpu_ns_inline
     << ", \"foreign_delivered\": " << r.foreign_delivered
-    << ", \"loop_delivered\": " << r.loop_delivered << "}";
+    << ", \"loop_delivered\": " << r.loop_delivered << ", \"asks\": " << r.asks
+    << ", \"ask_ns\": " << r.ask_ns << ", \"ask_burst_ns\": " << r.ask_burst_ns
+    << ", \"ask_round_trip_us_p50\": " << r.ask_round_trip_us_p50
+    << ", \"ask_round_trip_us_p99\": " << r.ask_round_trip_us_p99 << "}";
   return j.str();
 }
 

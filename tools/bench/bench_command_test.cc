@@ -242,8 +242,15 @@ TEST(BenchCommand, CrossThreadPhase) {
   EXPECT_GT(r->foreign_ns, 0);
   EXPECT_GT(r->loop_ns, 0);
   EXPECT_GT(r->loop_cpu_ns_when_fed, 0);
+  EXPECT_EQ(r->asks, o.asks);
+  EXPECT_GT(r->ask_ns, 0);
+  EXPECT_GT(r->ask_burst_ns, 0);
+  // The answer comes after the call returned.
+  EXPECT_GT(r->ask_round_trip_us_p50 * 1000, r->ask_ns);
+  EXPECT_GE(r->ask_round_trip_us_p99, r->ask_round_trip_us_p50);
   const std::string table = to_cross_thread_table(*r);
   EXPECT_NE(table.find("ns per call"), std::string::npos);
+  EXPECT_NE(table.find("stats() asked"), std::string::npos);
   std::printf("%s", table.c_str());
   o.window = 0;
   EXPECT_EQ(run_cross_thread_bench(o).error().code, "ERR_OUT_OF_RANGE");

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -114,6 +115,43 @@ Result<CrossThreadResult> run_cross_thread_bench(const CrossThreadOptions& o) {
       r.loop_delivered = received - base;
       r.loop_cpu_ns_when_fed = loop_cpu / n;
     }
+  }
+  // Reads from this thread: ask() posts and returns; the answer comes when
+  // the loop has run it.
+  if (o.asks > 0) {
+    std::chrono::nanoseconds in_calls{0};
+    std::vector<double> round_trips;
+    round_trips.reserve(static_cast<size_t>(o.asks));
+    std::uint64_t sent_seen = 0;
+    for (int i = 0; i < o.asks; ++i) {
+      const auto t0 = Steady::now();
+      auto answer = c.ask([](Session& s) { return s.stats(); });
+      const auto t1 = Steady::now();
+      sent_seen = answer.get().media.rtp_packets_protected;
+      in_calls += t1 - t0;
+      round_trips.push_back(
+          std::chrono::duration<double, std::micro>(Steady::now() - t0)
+              .count());
+    }
+    if (sent_seen == 0)
+      return make_error("ERR_BENCH", "cross-thread: ask() read no stats");
+    std::vector<std::future<SessionStats>> burst;
+    burst.reserve(static_cast<size_t>(o.window));
+    std::chrono::nanoseconds in_bursts{0};
+    for (int done = 0; done < o.asks; done += o.window) {
+      const auto t0 = Steady::now();
+      for (int i = 0; i < o.window; ++i)
+        burst.push_back(c.ask([](Session& s) { return s.stats(); }));
+      in_bursts += Steady::now() - t0;
+      for (auto& f : burst) f.wait();
+      burst.clear();
+    }
+    const int burst_asks = (o.asks + o.window - 1) / o.window * o.window;
+    r.ask_burst_ns = static_cast<double>(in_bursts.count()) / burst_asks;
+    r.asks = o.asks;
+    r.ask_ns = static_cast<double>(in_calls.count()) / o.asks;
+    r.ask_round_trip_us_p50 = percentile(round_trips, 0.5);
+    r.ask_round_trip_us_p99 = percentile(round_trips, 0.99);
   }
   client->close();
   endpoint->close();

@@ -19,6 +19,9 @@ struct CrossThreadOptions {
   // Packets sent before waiting for the receiver to catch up: below the
   // queue's bound and what a socket buffer takes in one burst.
   int window = 200;
+  // Questions asked of the loop from the bench's thread (Session::ask of
+  // stats()), each waited for before the next.
+  int asks = 2000;
 };
 
 struct CrossThreadResult {
@@ -33,6 +36,16 @@ struct CrossThreadResult {
   // the loop.
   double loop_cpu_ns_when_fed = 0;
   double loop_cpu_ns_inline = 0;
+  // A read of the session's stats from the bench's thread, which never
+  // waits for the loop: what ask() costs inside the call (it posts and
+  // returns a future), and the round trip until the loop's answer is there
+  // (median and 99th percentile; an idle loop, so mostly its wakeup).
+  int asks = 0;
+  double ask_ns = 0;
+  // The same asks made in bursts of a window before waiting for the
+  // answers: they share the loop's wakeups, as queued sends do.
+  double ask_burst_ns = 0;
+  double ask_round_trip_us_p50 = 0, ask_round_trip_us_p99 = 0;
 };
 
 Result<CrossThreadResult> run_cross_thread_bench(
