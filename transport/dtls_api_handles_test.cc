@@ -22,6 +22,7 @@ namespace {
 
 using testing_support::Bytes;
 using testing_support::connect_options;
+using testing_support::HeldLoop;
 using testing_support::listen_options;
 using testing_support::Loop;
 using testing_support::pem;
@@ -231,13 +232,7 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   auto c = connect(*loop, "127.0.0.1", e->address().port, connect_options());
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(c->opened().get().ok());
-  std::promise<void> release, entered;
-  std::shared_future<void> released = release.get_future().share();
-  loop->dispatcher()->post([&entered, released] {
-    entered.set_value();
-    released.wait();
-  });
-  entered.get_future().wait();
+  HeldLoop held(*loop->dispatcher());
   std::future<std::string> profile;
   std::future<size_t> sessions;
   std::future<int> thrown;
@@ -327,7 +322,7 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   });
   const bool returned =
       calls.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  release.set_value();
+  held.release();
   calls.get();
   ASSERT_TRUE(returned) << "a member waited for the busy loop";
   EXPECT_EQ(profile.get(), "SRTP_AEAD_AES_128_GCM");

@@ -46,6 +46,32 @@ auto stats_of(const Handle& h) {
   return h.ask([](auto& self) { return self.stats(); }).get();
 }
 
+// Keeps a library loop busy from construction until release() (or the end
+// of its scope): what other threads post meanwhile waits in its queue.
+class HeldLoop {
+ public:
+  explicit HeldLoop(LoopDispatcher& loop) {
+    std::promise<void> entered;
+    loop.post([&entered, released = released_] {
+      entered.set_value();
+      released.wait();
+    });
+    entered.get_future().wait();
+  }
+  ~HeldLoop() { release(); }
+  HeldLoop(const HeldLoop&) = delete;
+  HeldLoop& operator=(const HeldLoop&) = delete;
+  void release() {
+    if (!released_now_) release_.set_value();
+    released_now_ = true;
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  bool released_now_ = false;
+};
+
 // An RTP packet (testing::make_rtp).
 Bytes rtp(std::uint32_t ssrc, std::uint16_t seq, size_t payload);
 

@@ -22,6 +22,7 @@ namespace {
 
 using testing_support::Bytes;
 using testing_support::connect_options;
+using testing_support::HeldLoop;
 using testing_support::listen_options;
 using testing_support::Loop;
 using testing_support::ready;
@@ -247,17 +248,11 @@ TEST(DtlsApiThreads, ALargeMessageInABatchLeavesTheSocketUncorked) {
   ASSERT_EQ(c->opened().wait_for(std::chrono::seconds(10)),
             std::future_status::ready);
   // Hold the loop so that the three land in one wakeup.
-  std::promise<void> release, entered;
-  std::shared_future<void> released = release.get_future().share();
-  loop->dispatcher()->post([&entered, released] {
-    entered.set_value();
-    released.wait();
-  });
-  entered.get_future().wait();
+  HeldLoop held(*loop->dispatcher());
   ASSERT_TRUE(c->send_rtp(rtp(4, 1, 40)).ok());
   ASSERT_TRUE(c->send(std::string(3000, 'x')).ok());
   ASSERT_TRUE(c->send_rtp(rtp(4, 2, 40)).ok());
-  release.set_value();
+  held.release();
   for (int i = 0; i < 1000 && (rtp_in < 2 || messages_in < 1); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(rtp_in.load(), 2);
