@@ -106,6 +106,10 @@ struct SessionStats : AssociationStats {
   // that failed once the loop took them: the session had ended, the send
   // queue was full, the packet was not RTP/RTCP, a message too large.
   std::uint64_t posted_send_failures = 0;
+  // DTLS messages that arrived before an on_message callback was in place
+  // are held (Session::kHeldMessages) for the first one set; those past
+  // that bound are dropped and counted here.
+  std::uint64_t unheard_message_drops = 0;
   bool is_connected = false;  // false: a snapshot taken when the session ended
 };
 
@@ -231,7 +235,11 @@ class Session {
   // a pending opened() fails with it and closed() resolves with it.
   void destroy(std::optional<Error> error = std::nullopt);
 
+  // Messages that arrive before any on_message callback is in place (set
+  // after connect() returned, from another thread) are held, up to
+  // kHeldMessages, and handed to the first callback set, in order.
   void on_message(std::function<void(std::span<const std::uint8_t>)> cb);
+  static constexpr size_t kHeldMessages = 64;
   void on_error(std::function<void(const Error&)> cb);
   void on_handshake(std::function<void(const std::string& protocol)> cb);
   void on_keylog(std::function<void(std::string_view line)> cb);

@@ -35,8 +35,36 @@ SessionStats SessionImpl::live_stats(const DtlsAssociation& a,
   if (media) out.media = *media;
   out.closing_at = closing_at;
   out.posted_send_failures = posted_send_failures;
+  out.unheard_message_drops = unheard_message_drops;
   out.is_connected = true;
   return out;
+}
+
+void SessionImpl::deliver_message(std::span<const std::uint8_t> message) {
+  if (callbacks.on_message) {
+    callbacks.on_message(message);
+  } else if (held_messages.size() < Session::kHeldMessages) {
+    held_messages.emplace_back(message.begin(), message.end());
+  } else {
+    ++unheard_message_drops;
+  }
+}
+
+void SessionImpl::set_on_message(
+    std::function<void(std::span<const std::uint8_t>)> on_message) {
+  callbacks.on_message = std::move(on_message);
+  // In order, each to whatever callback is in place when its turn comes (a
+  // callback may replace itself).
+  auto held = std::move(held_messages);
+  held_messages.clear();
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (!callbacks.on_message || ended) {
+      held_messages.assign(std::make_move_iterator(held.begin() + i),
+                           std::make_move_iterator(held.end()));
+      return;
+    }
+    callbacks.on_message(held[i]);
+  }
 }
 
 void SessionImpl::fail(const Error& e) {
@@ -97,6 +125,7 @@ void SessionImpl::finish() {
   // Callbacks commonly capture a Session handle (to reply), which would
   // otherwise keep it alive through itself forever.
   callbacks = {};
+  held_messages.clear();
   opened.drop_callbacks();
   closed.drop_callbacks();
 }
@@ -220,7 +249,7 @@ void EndpointImpl::handle_event(const PeerAddress& p, const DtlsEvent& e) {
       break;
     }
     case DtlsEvent::Type::kData:
-      if (cb.on_message) cb.on_message(e.data);
+      s->deliver_message(e.data);
       break;
     case DtlsEvent::Type::kKeylog:
       if (cb.on_keylog) {

@@ -56,6 +56,13 @@ struct SessionImpl : QueuedMediaTarget {
   int rtcp_trailer = -1;
   // Sends from other threads that failed on the loop (loop thread only).
   std::uint64_t posted_send_failures = 0;
+  // Loop thread: DTLS messages that came before any on_message (bounded by
+  // Session::kHeldMessages), and those dropped past that bound.
+  std::vector<std::vector<std::uint8_t>> held_messages;
+  std::uint64_t unheard_message_drops = 0;
+  void deliver_message(std::span<const std::uint8_t> message);
+  void set_on_message(
+      std::function<void(std::span<const std::uint8_t>)> on_message);
 
   // QueuedMediaTarget: media queued from other threads, sent on the loop in
   // one batch per wakeup (the socket corked meanwhile).

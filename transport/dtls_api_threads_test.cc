@@ -266,11 +266,12 @@ TEST(DtlsApiThreads, ALargeMessageInABatchLeavesTheSocketUncorked) {
   loop->stop();
 }
 
-// The server says hello the moment its handshake completes; clients made
-// from another thread with their callbacks given to connect() never miss it
-// (setting on_message after connect() returns raced the handshake: 4 runs
-// in 10 lost it). 1,000 sessions, 50 at a time.
-TEST(DtlsApiListener, CallbacksGivenToConnectMissNothing) {
+// The server says hello the moment its handshake completes; 1,000 clients
+// made from another thread, 50 at a time, never miss it. `given` passes the
+// callbacks to connect(); otherwise on_message is set right after connect()
+// returned, racing the handshake (4 runs in 10 lost the hello before
+// messages were held for the first callback).
+void every_hello_arrives(bool given) {
   constexpr int kRuns = 1000;
   constexpr int kAtOnce = 50;
   auto loop = std::move(EventLoop::start()).value();
@@ -281,17 +282,22 @@ TEST(DtlsApiListener, CallbacksGivenToConnectMissNothing) {
   auto e = listen(*loop, server, listen_options());
   ASSERT_TRUE(e.ok()) << e.error().to_string();
   std::atomic<int> hellos{0}, opened{0};
+  auto on_hello = [&](std::span<const std::uint8_t> m) {
+    EXPECT_EQ(std::string(m.begin(), m.end()), "hello");
+    hellos++;
+  };
   for (int done = 0; done < kRuns; done += kAtOnce) {
     std::vector<Session> clients;
     const int expected = done + kAtOnce;
     for (int i = 0; i < kAtOnce; ++i) {
       SessionListener l;
-      l.on_message = [&](Session& s, std::span<const std::uint8_t> m) {
-        EXPECT_EQ(std::string(m.begin(), m.end()), "hello");
-        EXPECT_TRUE(s.opened().wait_for(std::chrono::seconds(0)) ==
-                    std::future_status::ready);
-        hellos++;
-      };
+      if (given) {
+        l.on_message = [&](Session& s, std::span<const std::uint8_t> m) {
+          EXPECT_TRUE(s.opened().wait_for(std::chrono::seconds(0)) ==
+                      std::future_status::ready);
+          on_hello(m);
+        };
+      }
       l.on_opened = [&](Session&, const Result<std::string>& r) {
         EXPECT_TRUE(r.ok());
         opened++;
@@ -299,15 +305,65 @@ TEST(DtlsApiListener, CallbacksGivenToConnectMissNothing) {
       auto c = connect(*loop, "127.0.0.1", e->address().port, connect_options(),
                        std::move(l));
       ASSERT_TRUE(c.ok());
+      if (!given) c->on_message(on_hello);
       clients.push_back(*c);
     }
     for (int i = 0; i < 2000 && hellos < expected; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ASSERT_EQ(hellos.load(), expected);
     ASSERT_EQ(opened.load(), expected);
-    for (Session& c : clients) c.close();
+    for (Session& c : clients) {
+      EXPECT_EQ(stats_of(c).unheard_message_drops, 0u);
+      c.close();
+    }
   }
   loop->stop();
+}
+
+TEST(DtlsApiListener, CallbacksGivenToConnectMissNothing) {
+  every_hello_arrives(true);
+}
+
+TEST(DtlsApiListener, OnMessageSetAfterConnectMissesNothing) {
+  every_hello_arrives(false);
+}
+
+// Messages that arrive before any on_message are held, up to
+// Session::kHeldMessages, for the first callback set, in order; more are
+// dropped and counted. On the caller's loop, so that nothing is set until
+// they have all arrived.
+TEST(DtlsApiListener, MessagesBeforeOnMessageAreHeldBounded) {
+  Loop loop;
+  constexpr int kSent = static_cast<int>(Session::kHeldMessages) + 6;
+  SessionListener server;
+  server.on_handshake = [](Session& s, const std::string&) {
+    for (int i = 0; i < kSent; ++i)
+      EXPECT_TRUE(s.send("m" + std::to_string(i)).ok());
+  };
+  auto e = listen(loop.get(), server, listen_options());
+  ASSERT_TRUE(e.ok());
+  auto c =
+      connect(loop.get(), "127.0.0.1", e->address().port, connect_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(loop.run_until([&] {
+    return c->stats().messages_received == static_cast<std::uint64_t>(kSent);
+  }));
+  EXPECT_EQ(c->stats().unheard_message_drops, 6u);
+  std::vector<std::string> got;
+  c->on_message([&](std::span<const std::uint8_t> m) {
+    got.emplace_back(m.begin(), m.end());
+  });
+  ASSERT_EQ(got.size(), Session::kHeldMessages);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], "m" + std::to_string(i));
+  // Handed over once: a second callback gets only what comes next.
+  std::vector<std::string> later;
+  c->on_message([&](std::span<const std::uint8_t> m) {
+    later.emplace_back(m.begin(), m.end());
+  });
+  EXPECT_TRUE(later.empty());
+  e->close();
+  ASSERT_TRUE(loop.run_until([&] { return ready(c->closed()); }));
 }
 
 // Listener callbacks get their Session: a server that answers each message

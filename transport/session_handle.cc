@@ -261,7 +261,11 @@ void Session::on_rtcp(std::function<void(std::span<const std::uint8_t>)> cb) {
 }
 void Session::on_message(
     std::function<void(std::span<const std::uint8_t>)> cb) {
-  set_callback(core_, &detail::SessionCallbacks::on_message, std::move(cb));
+  if (!core_) return;
+  // As set_callback, and what was held for it is handed over.
+  act_on_loop(core_->dispatcher, [core = core_, cb = std::move(cb)]() mutable {
+    if (!core->ended) core->set_on_message(std::move(cb));
+  });
 }
 void Session::on_error(std::function<void(const Error&)> cb) {
   set_callback(core_, &detail::SessionCallbacks::on_error, std::move(cb));
