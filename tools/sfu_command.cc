@@ -200,7 +200,10 @@ async function show(p) {
       for (const p of ps) seen.push(await stats(p));
       return {room, participants: seen};
     };
-    const ps = [];
+    // Held by the window: once this script has reported nothing else refers
+    // to the peer connections, and one collected then would close (a
+    // close_notify) while the other pages are still measuring.
+    const ps = window.participants = [];
     for (let i = 0; i < config.participants; i++) ps.push(await join(clone(), config.slots));
     await barrier(1);
     await sleep(config.seconds);
