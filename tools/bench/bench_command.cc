@@ -42,6 +42,10 @@ const char kBenchUsage[] =
     "                     (default 100)\n"
     "  --lossy-seed N     the relay's losses (default 1; the same seed gives\n"
     "                     every stack and run the same losses)\n"
+    "  --crypto-slices N  crypto phase: our SRTP beside the bare OpenSSL "
+    "work,\n"
+    "                     N paired slices per profile and payload (default\n"
+    "                     41, 0 skips)\n"
     "  --cross-thread N   sends from another thread beside sends on the loop,\n"
     "                     N packets each (default 200000, 0 skips)\n"
     "  --soak SECONDS     sessions joining and leaving while media flows,\n"
@@ -379,7 +383,8 @@ std::string fanout_json(const FanOutBenchResult& r) {
 std::string to_json(const BenchOptions& o, const BenchResult& r,
                     const LossyResult* lossy,
                     const CrossThreadResult* cross_thread,
-                    const FanOutBenchResult* fanout, const CoresResult* cores) {
+                    const FanOutBenchResult* fanout, const CoresResult* cores,
+                    const CryptoFloorResult* crypto) {
   std::ostringstream j;
   const HandshakeResult& h = r.handshake;
   j << "{\n  \"options\": {\"handshakes\": " << o.handshakes
@@ -476,6 +481,8 @@ std::string to_json(const BenchOptions& o, const BenchResult& r,
       << ", \"bound_ratio\": " << m.bound_ratio() << "}";
   }
   j << "\n  ]";
+  if (crypto != nullptr)
+    j << ",\n  \"crypto_floor\": " << crypto_floor_json(*crypto);
   if (lossy != nullptr) j << ",\n  \"lossy\": " << lossy_json(*lossy);
   if (cross_thread != nullptr)
     j << ",\n  \"cross_thread\": " << cross_thread_json(*cross_thread);
@@ -588,6 +595,7 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   CrossThreadOptions cross_thread;
   FanOutOptions fanout;
   CoresOptions cores;
+  CryptoFloorOptions crypto;
   bool lossy_only = false;
   std::string json, svg;
   auto bad = [&](const std::string& what) {
@@ -689,6 +697,10 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                parse_number(args[i + 1], 0, 1e7, v)) {
       cross_thread.packets = static_cast<int>(v);
       ++i;
+    } else if (a == "--crypto-slices" && has_value &&
+               parse_number(args[i + 1], 0, 10000, v)) {
+      crypto.slices = static_cast<int>(v);
+      ++i;
     } else if (a == "--cores-sessions" && has_value &&
                parse_number(args[i + 1], 0, 1000, v)) {
       cores.enabled = v > 0;
@@ -727,6 +739,16 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
     r = std::move(bench).value();
     out << to_table(*r);
   }
+  std::optional<CryptoFloorResult> cf;
+  if (!lossy_only && crypto.slices > 0) {
+    progress("crypto floor: " + std::to_string(crypto.slices) +
+             " paired slices per profile and payload");
+    crypto.profiles = o.profiles;
+    auto run = run_crypto_floor_bench(crypto);
+    if (!run.ok()) return failed(run.error());
+    cf = std::move(run).value();
+    out << "\n" << to_crypto_floor_table(*cf);
+  }
   std::optional<CrossThreadResult> x;
   if (!lossy_only && cross_thread.packets > 0) {
     progress("cross-thread: " + std::to_string(cross_thread.packets) +
@@ -762,8 +784,9 @@ int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
   }
   std::string json_text;
   if (r) {
-    json_text = to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr,
-                        f ? &*f : nullptr, c ? &*c : nullptr);
+    json_text =
+        to_json(o, *r, l ? &*l : nullptr, x ? &*x : nullptr, f ? &*f : nullptr,
+                c ? &*c : nullptr, cf ? &*cf : nullptr);
   } else if (l) {
     json_text = "{\n  \"lossy\": " + lossy_json(*l) + "\n}\n";
   }

@@ -9,6 +9,7 @@
 
 #include "tools/bench/cores_bench.h"
 #include "tools/bench/cross_thread_bench.h"
+#include "tools/bench/crypto_floor_bench.h"
 #include "tools/bench/fanout_bench.h"
 #include "tools/bench/loopback_bench.h"
 #include "tools/bench/lossy_bench.h"
@@ -19,13 +20,14 @@ namespace dtls::bench {
 int run_bench_command(const std::vector<std::string>& args, std::ostream& out,
                       std::ostream& err);
 
-// `lossy` (the lossy phase), `cross_thread`, `fanout` and `cores`, when they
-// ran, go in under those keys.
+// `lossy` (the lossy phase), `cross_thread`, `fanout`, `cores` and `crypto`
+// (as "crypto_floor"), when they ran, go in under those keys.
 std::string to_json(const BenchOptions& o, const BenchResult& r,
                     const LossyResult* lossy = nullptr,
                     const CrossThreadResult* cross_thread = nullptr,
                     const FanOutBenchResult* fanout = nullptr,
-                    const CoresResult* cores = nullptr);
+                    const CoresResult* cores = nullptr,
+                    const CryptoFloorResult* crypto = nullptr);
 std::string to_cross_thread_table(const CrossThreadResult& r);
 std::string to_fanout_table(const FanOutBenchResult& r);
 std::string to_lossy_table(const LossyResult& r);

@@ -176,6 +176,12 @@ TEST(BenchCommand, SmallRunReportsEveryPhase) {
                           "\"idle_deadlines\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
+  // The crypto phase, when it ran, under its own key.
+  CryptoFloorResult crypto;
+  crypto.points.push_back({"SRTP_AEAD_AES_128_GCM", 200, kAeadFloorGoal});
+  EXPECT_EQ(json.find("\"crypto_floor\""), std::string::npos);
+  json = to_json(o, *r, nullptr, nullptr, nullptr, nullptr, &crypto);
+  EXPECT_NE(json.find("\"crypto_floor\": {\"slices\""), std::string::npos);
   std::string svg = to_svg(*r);
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   size_t lines = 0;
@@ -299,6 +305,7 @@ TEST(BenchCommand, UsageErrors) {
   EXPECT_EQ(run_bench_command({"--handshakes", "0"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--payloads", "200,x"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--bogus"}, out, err), 2);
+  EXPECT_EQ(run_bench_command({"--crypto-slices", "-1"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--recv-buffer", "-1"}, out, err), 2);
   EXPECT_EQ(run_bench_command({"--recv-buffer", "1073741824"}, out, err), 2);
   EXPECT_EQ(
@@ -311,6 +318,7 @@ TEST(BenchCommand, UsageErrors) {
   EXPECT_NE(help.str().find("--no-offload"), std::string::npos);
   EXPECT_NE(help.str().find("--recv-buffer"), std::string::npos);
   EXPECT_NE(help.str().find("--fanout"), std::string::npos);
+  EXPECT_NE(help.str().find("--crypto-slices"), std::string::npos);
 }
 
 // The UDP ceiling counts every datagram whether runs cross the kernel as

@@ -267,6 +267,7 @@ struct Before {
   std::vector<double> cpu;
   std::vector<std::uint64_t> work;
   std::uint64_t forwarded = 0, drops = 0;
+  std::uint64_t receive_calls = 0, datagrams = 0;
 };
 
 Before snapshot(Setup& s, bool media) {
@@ -278,6 +279,11 @@ Before snapshot(Setup& s, bool media) {
   }
   b.forwarded = s.forwarded();
   b.drops = s.forward_drops();
+  for (const Endpoint& e : s.endpoints) {
+    const EndpointStats st = stats_of(e);
+    b.receive_calls += st.receive_calls;
+    b.datagrams += st.packets_received;
+  }
   return b;
 }
 
@@ -301,6 +307,13 @@ SliceFigures add_since(const Before& b, Setup& s, bool media,
   }
   f.handed_over += s.forwarded() - b.forwarded;
   f.hand_over_drops += s.forward_drops() - b.drops;
+  for (const Endpoint& e : s.endpoints) {
+    const EndpointStats st = stats_of(e);
+    f.receive_calls += st.receive_calls;
+    f.datagrams += st.packets_received;
+  }
+  f.receive_calls -= b.receive_calls;
+  f.datagrams -= b.datagrams;
   f.count += count;
   f.seconds += seconds;
   return {seconds > 0 ? count / seconds : 0, busiest > 0 ? count / busiest : 0,
@@ -486,6 +499,12 @@ std::string to_cores_table(const CoresResult& r) {
         << fmt("%.1f", 100.0 * (1.0 - static_cast<double>(f.count) /
                                           static_cast<double>(f.sent)))
         << " %";
+    }
+    if (f.receive_calls > 0) {
+      t << ", "
+        << fmt("%.1f", static_cast<double>(f.datagrams) /
+                           static_cast<double>(f.receive_calls))
+        << " per recvmmsg";
     }
     if (f.failures > 0) t << ", " << f.failures << " failed";
     if (f.handed_over > 0) {

@@ -49,6 +49,11 @@ struct CoresFigure {
   // Datagrams handed from one loop to another (stats().forwarded).
   std::uint64_t handed_over = 0;
   std::uint64_t hand_over_drops = 0;
+  // recvmmsg calls that returned data, over all its loops: datagrams per
+  // call is how full the receive batches were (emptier batches cost more
+  // per packet, so a loop that is not saturated shows a lower per CPU s).
+  std::uint64_t receive_calls = 0;
+  std::uint64_t datagrams = 0;
   double per_second() const { return seconds > 0 ? count / seconds : 0; }
   // The rate at which its busiest loop would use a whole core: count per
   // CPU second of that loop.
