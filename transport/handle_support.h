@@ -48,8 +48,8 @@ Error access_denied();
 AddressInfo info(const PeerAddress& a);
 
 // What the loop owns, read or changed without ever waiting for the loop:
-// fn runs at once where this thread may run it (the loop's thread, a stopped
-// loop, or without a dispatcher: the caller's loop). On another thread of a
+// fn runs at once where this thread may run it (the loop's thread, a loop
+// whose thread has finished, or without a dispatcher: the caller's loop). On another thread of a
 // running loop the answer is `elsewhere` (the handles' ask() gets the
 // loop's).
 template <class T, class F>
