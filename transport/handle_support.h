@@ -49,9 +49,9 @@ AddressInfo info(const PeerAddress& a);
 
 // What the loop owns, read or changed without ever waiting for the loop:
 // fn runs at once where this thread may run it (the loop's thread, a loop
-// whose thread has finished, or without a dispatcher: the caller's loop). On another thread of a
-// running loop the answer is `elsewhere` (the handles' ask() gets the
-// loop's).
+// whose thread has finished, or without a dispatcher: the caller's loop). On
+// another thread of a running loop the answer is `elsewhere` (the handles'
+// ask() gets the loop's).
 template <class T, class F>
 T on_loop_or(const std::shared_ptr<LoopDispatcher>& d, T elsewhere, F&& fn) {
   if (!d) return fn();
