@@ -438,20 +438,23 @@ class Endpoint {
 };
 
 namespace detail {
-// Session::ask and Endpoint::ask: post() with a promise.
+// Session::ask and Endpoint::ask: post() with a promise. `fn` is held by a
+// shared_ptr, so a callable that can only be moved (a unique_ptr captured)
+// goes through post()'s std::function too.
 template <class Handle, class F>
 auto ask(const Handle& handle, F fn)
     -> std::future<std::invoke_result_t<F&, Handle&>> {
   using R = std::invoke_result_t<F&, Handle&>;
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> answer = promise->get_future();
-  handle.post([promise, fn = std::move(fn)](Handle& self) mutable {
+  auto held = std::make_shared<F>(std::move(fn));
+  handle.post([promise, held](Handle& self) {
     try {
       if constexpr (std::is_void_v<R>) {
-        fn(self);
+        (*held)(self);
         promise->set_value();
       } else {
-        promise->set_value(fn(self));
+        promise->set_value((*held)(self));
       }
     } catch (...) {
       promise->set_exception(std::current_exception());

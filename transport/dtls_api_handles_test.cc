@@ -236,6 +236,7 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   std::future<std::string> profile;
   std::future<size_t> sessions;
   std::future<int> thrown;
+  std::future<std::unique_ptr<int>> moved;
   Endpoint fresh;
   std::future<Status> listened;
   // On a thread of its own, so that a member that waited would fail the
@@ -286,6 +287,10 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
     EXPECT_EQ(profile.wait_for(std::chrono::seconds(0)),
               std::future_status::timeout);
     thrown = s.ask([](Session&) -> int { throw std::runtime_error("no"); });
+    // A callable that can only be moved.
+    moved = s.ask([owned = std::make_unique<int>(42)](Session&) mutable {
+      return std::move(owned);
+    });
 
     Endpoint& ep = *e;
     EXPECT_NE(ep.address().port, 0);  // published at bind
@@ -328,6 +333,7 @@ TEST(DtlsApiHandles, OffItsLoopNoMemberWaits) {
   EXPECT_EQ(profile.get(), "SRTP_AEAD_AES_128_GCM");
   EXPECT_EQ(sessions.get(), 1u);
   EXPECT_THROW(thrown.get(), std::runtime_error);
+  EXPECT_EQ(*moved.get(), 42);
   EXPECT_TRUE(listened.get().ok());
   EXPECT_NE(fresh.address().port, 0);
   // The posted setter took effect: 1200 bytes per record, so a larger
