@@ -52,11 +52,12 @@ void CryptoFloor::set_index(std::uint32_t index) {
   std::memcpy(iv_ + (aead_ ? 8 : 10), &index, 4);
 }
 
-void CryptoFloor::keystream(std::uint8_t* packet, size_t length) {
+bool CryptoFloor::keystream(std::uint8_t* packet, size_t length) {
   int out = 0;
-  EVP_EncryptInit_ex(seal_.get(), nullptr, nullptr, nullptr, iv_);
-  EVP_EncryptUpdate(seal_.get(), packet + kHeader, &out, packet + kHeader,
-                    static_cast<int>(length - kHeader));
+  return EVP_EncryptInit_ex(seal_.get(), nullptr, nullptr, nullptr, iv_) == 1 &&
+         EVP_EncryptUpdate(seal_.get(), packet + kHeader, &out,
+                           packet + kHeader,
+                           static_cast<int>(length - kHeader)) == 1;
 }
 
 crypto::HmacSha1::Digest CryptoFloor::mac(const std::uint8_t* packet,
@@ -71,20 +72,23 @@ crypto::HmacSha1::Digest CryptoFloor::mac(const std::uint8_t* packet,
 
 size_t CryptoFloor::protect(std::uint8_t* packet, size_t length,
                             std::uint32_t index) {
+  if (length < kHeader) return 0;
   set_index(index);
   if (aead_) {
     // RFC 7714 §7: the header is the AAD, the payload the plaintext.
     EVP_CIPHER_CTX* c = seal_.get();
     int out = 0;
-    EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv_);
-    EVP_EncryptUpdate(c, nullptr, &out, packet, kHeader);
-    EVP_EncryptUpdate(c, packet + kHeader, &out, packet + kHeader,
-                      static_cast<int>(length - kHeader));
-    EVP_EncryptFinal_ex(c, nullptr, &out);
-    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_),
-                        packet + length);
+    if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv_) != 1 ||
+        EVP_EncryptUpdate(c, nullptr, &out, packet, kHeader) != 1 ||
+        EVP_EncryptUpdate(c, packet + kHeader, &out, packet + kHeader,
+                          static_cast<int>(length - kHeader)) != 1 ||
+        EVP_EncryptFinal_ex(c, nullptr, &out) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_),
+                            packet + length) != 1) {
+      return 0;
+    }
   } else {
-    keystream(packet, length);
+    if (!keystream(packet, length)) return 0;
     const auto d = mac(packet, length);
     std::memcpy(packet + length, d.data(), tag_);
   }
@@ -99,18 +103,17 @@ bool CryptoFloor::unprotect(std::uint8_t* packet, size_t length,
   if (aead_) {
     EVP_CIPHER_CTX* c = open_.get();
     int out = 0;
-    EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv_);
-    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_),
-                        packet + body);
-    EVP_DecryptUpdate(c, nullptr, &out, packet, kHeader);
-    EVP_DecryptUpdate(c, packet + kHeader, &out, packet + kHeader,
-                      static_cast<int>(body - kHeader));
-    return EVP_DecryptFinal_ex(c, nullptr, &out) == 1;
+    return EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv_) == 1 &&
+           EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_),
+                               packet + body) == 1 &&
+           EVP_DecryptUpdate(c, nullptr, &out, packet, kHeader) == 1 &&
+           EVP_DecryptUpdate(c, packet + kHeader, &out, packet + kHeader,
+                             static_cast<int>(body - kHeader)) == 1 &&
+           EVP_DecryptFinal_ex(c, nullptr, &out) == 1;
   }
   const auto d = mac(packet, body);
   if (CRYPTO_memcmp(d.data(), packet + body, tag_) != 0) return false;
-  keystream(packet, body);
-  return true;
+  return keystream(packet, body);
 }
 
 }  // namespace dtls::srtp

@@ -27,7 +27,8 @@ class CryptoFloor {
   static Result<std::unique_ptr<CryptoFloor>> create(Profile p);
 
   // The packet is packet[0, length) with a 12-octet RTP header; the tag is
-  // written after it. Returns the protected length.
+  // written after it. Returns the protected length, 0 when OpenSSL failed or
+  // the packet is shorter than its header.
   size_t protect(std::uint8_t* packet, size_t length, std::uint32_t index);
   // The protected packet[0, length); false when its tag is wrong. On success
   // the plaintext is its first length - tag() octets.
@@ -43,7 +44,7 @@ class CryptoFloor {
 
   explicit CryptoFloor(Profile p);
   void set_index(std::uint32_t index);
-  void keystream(std::uint8_t* packet, size_t length);
+  bool keystream(std::uint8_t* packet, size_t length);
   crypto::HmacSha1::Digest mac(const std::uint8_t* packet, size_t length);
 
   bool aead_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 namespace dtls::srtp {
@@ -9,7 +11,8 @@ namespace {
 
 std::vector<std::uint8_t> packet(size_t payload) {
   std::vector<std::uint8_t> p = {0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0x12, 0x34};
-  for (size_t i = 0; i < payload; ++i) p.push_back(static_cast<uint8_t>(i));
+  for (size_t i = 0; i < payload; ++i)
+    p.push_back(static_cast<std::uint8_t>(i));
   return p;
 }
 
@@ -49,6 +52,7 @@ TEST_P(CryptoFloorTest, OpensWhatItSealedAndNothingElse) {
   copy[11] ^= 1;
   EXPECT_FALSE((*open)->unprotect(copy.data(), copy.size(), 7));
   EXPECT_FALSE((*open)->unprotect(copy.data(), 12, 7));  // too short
+  EXPECT_EQ((*seal)->protect(copy.data(), 11, 7), 0u);   // no header
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, CryptoFloorTest,

@@ -447,19 +447,21 @@ auto ask(const Handle& handle, F fn)
   using R = std::invoke_result_t<F&, Handle&>;
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> answer = promise->get_future();
-  auto held = std::make_shared<F>(std::move(fn));
-  handle.post([promise, held](Handle& self) {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        (*held)(self);
-        promise->set_value();
-      } else {
-        promise->set_value((*held)(self));
-      }
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  });
+  // Made in the capture, so that no reference stays with the caller: fn is
+  // destroyed with the posted function, on the loop's thread.
+  handle.post(
+      [promise, held = std::make_shared<F>(std::move(fn))](Handle& self) {
+        try {
+          if constexpr (std::is_void_v<R>) {
+            (*held)(self);
+            promise->set_value();
+          } else {
+            promise->set_value((*held)(self));
+          }
+        } catch (...) {
+          promise->set_exception(std::current_exception());
+        }
+      });
   return answer;
 }
 }  // namespace detail
