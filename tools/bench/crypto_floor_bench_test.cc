@@ -38,9 +38,6 @@ TEST(CryptoFloorBench, SmallRunMeasuresEveryProfileAndPayload) {
     EXPECT_TRUE(std::isfinite(p.protect_ratio) && p.protect_ratio > 0);
     EXPECT_TRUE(std::isfinite(p.unprotect_ratio) && p.unprotect_ratio > 0);
   }
-  // A bigger payload costs the cipher more, ours and the floor alike.
-  EXPECT_GT(r->points[1].floor_protect_ns, r->points[0].floor_protect_ns);
-  EXPECT_GT(r->points[1].ours_protect_ns, r->points[0].ours_protect_ns);
 
   const std::string table = to_crypto_floor_table(*r);
   EXPECT_NE(table.find("SRTP_AEAD_AES_256_GCM"), std::string::npos);
