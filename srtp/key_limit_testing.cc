@@ -11,8 +11,10 @@ namespace dtls::srtp {
 bool SrtpContextTesting::set_packets_left(SrtpContext& context,
                                           KeyDirection direction,
                                           std::uint64_t packets) {
-  return set_packets_left(
-      context.libsrtp_session(direction == KeyDirection::kOutbound), packets);
+  (direction == KeyDirection::kOutbound ? context.outbound_usage_
+                                        : context.inbound_usage_)
+      .set_left(packets);
+  return true;
 }
 
 bool SrtpContextTesting::set_packets_left(srtp_ctx_t_* session,

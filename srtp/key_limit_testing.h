@@ -1,10 +1,10 @@
-// Test-only: sets how many more packets a master key of an SrtpContext may
-// protect (or unprotect) inside libsrtp, as if it had already done 2^48 - n
-// (RFC 3711 §9.2). libsrtp keeps one count per master key, shared by the
-// streams of every SSRC, and then raises its own events: soft-limit for each
-// of the last 2^16 packets, hard-limit at the last. libsrtp's public API has
-// no way to lower the limit, so this writes its private structures; only for
-// the libsrtp built from source (false with --define libsrtp=system).
+// Test-only: sets how many more RTP packets a master key of an SrtpContext
+// may protect (or unprotect), as if it had already done 2^48 - n (RFC 3711
+// §9.2). The context counts them itself (KeyUsage) as libsrtp counts them:
+// soft-limit events for each of the last 2^16 packets, the hard limit at the
+// last. The overload on a bare libsrtp session writes libsrtp's private
+// structures, so it works only for the libsrtp built from source (false with
+// --define libsrtp=system).
 #ifndef DTLS_SRTP_SRTP_KEY_LIMIT_TESTING_H_
 #define DTLS_SRTP_SRTP_KEY_LIMIT_TESTING_H_
 

@@ -4,12 +4,13 @@
 
 #include <climits>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "srtp/aes_gcm.h"
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
+#include "srtp/rtp_fast_path.h"
 
 namespace dtls::srtp {
 namespace {
@@ -106,60 +107,6 @@ const char* packet_status_code(PacketStatus s) {
                                 : errc_name(packet_status_errc(s)).data();
 }
 
-// libsrtp calls this from inside srtp_protect/srtp_unprotect, on the thread
-// that called them for the context owning `data->session`, so the context may
-// be changed here (under the registry's lock only against other threads'
-// contexts coming and going).
-struct LibsrtpEvents {
-  // Which SrtpContext made each of our libsrtp sessions. Not libsrtp's user
-  // data: an application running its own SRTP on libsrtp in this process
-  // (README: "run your own SRTP") may use that for its sessions, whose
-  // events are not ours.
-  struct Registry {
-    std::mutex mutex;
-    std::unordered_map<srtp_t, SrtpContext*> owners;
-  };
-  static Registry& registry() {
-    // Never destroyed: a static SrtpContext may go after static destructors.
-    static Registry* r = new Registry;
-    return *r;
-  }
-
-  static void add(SrtpContext* c) {
-    std::lock_guard lock(registry().mutex);
-    registry().owners[c->libsrtp_session(true)] = c;
-    registry().owners[c->libsrtp_session(false)] = c;
-  }
-  static void remove(SrtpContext* c) {
-    std::lock_guard lock(registry().mutex);
-    registry().owners.erase(c->libsrtp_session(true));
-    registry().owners.erase(c->libsrtp_session(false));
-  }
-
-  static void handle(srtp_event_data_t* data) {
-    std::lock_guard lock(registry().mutex);
-    auto it = registry().owners.find(data->session);
-    if (it == registry().owners.end()) return;  // not ours
-    SrtpContext* self = it->second;
-    switch (data->event) {
-      case event_key_soft_limit:
-        self->counters_.key_soft_limit_events++;
-        break;
-      case event_key_hard_limit:
-        // RFC 3711 §9.2: the key must not be used again. libsrtp refuses
-        // only the packet that hit the limit; its count then wraps around and
-        // it would go on, so the context refuses from here on itself.
-        self->key_limit_reached_ = true;
-        break;
-      case event_ssrc_collision:
-        // Cannot happen: each direction has a libsrtp session of its own.
-      case event_packet_index_limit:
-        // libsrtp 2.5 never raises it.
-        break;
-    }
-  }
-};
-
 Status ensure_initialized() {
   // srtp_init() registers the crypto kernel's globals and is not thread-safe;
   // call_once makes it once per process whoever gets here first.
@@ -168,8 +115,6 @@ Status ensure_initialized() {
   static Status installed;
   std::call_once(once, [] {
     status = srtp_init();
-    if (status == srtp_err_status_ok)
-      status = srtp_install_event_handler(&LibsrtpEvents::handle);
     if (status == srtp_err_status_ok) installed = install_hmac_sha1();
     if (installed.ok() && status == srtp_err_status_ok)
       installed = install_aes_gcm();
@@ -202,9 +147,7 @@ struct SrtpContext::Handles {
 };
 
 SrtpContext::SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h)
-    : info_(info), handles_(std::move(h)) {
-  LibsrtpEvents::add(this);
-}
+    : info_(info), handles_(std::move(h)) {}
 
 srtp_ctx_t_* SrtpContext::libsrtp_session(bool outbound) const {
   return outbound ? handles_->outbound : handles_->inbound;
@@ -217,7 +160,13 @@ PacketStatus SrtpContext::from_libsrtp(int libsrtp_status) {
   return s;
 }
 
-SrtpContext::~SrtpContext() { LibsrtpEvents::remove(this); }
+SrtpContext::~SrtpContext() = default;
+
+bool SrtpContext::use_key(KeyUsage& usage) {
+  if (usage.use(counters_.key_soft_limit_events)) return true;
+  key_limit_reached_ = true;
+  return false;
+}
 
 Status validate_context_options(const ContextOptions& options) {
   // libsrtp's window (RFC 3711 §3.3.2) takes 64..32768 packets.
@@ -258,26 +207,50 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
           "srtp_create failed with libsrtp status " + std::to_string(e));
     }
   }
-  return std::unique_ptr<SrtpContext>(new SrtpContext(info, std::move(h)));
+  std::unique_ptr<SrtpContext> c(new SrtpContext(info, std::move(h)));
+  for (bool outbound : {true, false}) {
+    SecretBytes master =
+        outbound ? keys.outbound_master(side) : keys.inbound_master(side);
+    auto fast =
+        RtpFastPath::create(keys.profile, master, outbound, options,
+                            outbound ? &c->outbound_usage_ : &c->inbound_usage_,
+                            &c->counters_.key_soft_limit_events);
+    if (!fast.ok()) return fast.error();
+    (outbound ? c->outbound_fast_ : c->inbound_fast_) = std::move(fast).value();
+  }
+  return c;
+}
+
+PacketResult SrtpContext::protect_rtp_packet(std::span<std::uint8_t> buffer,
+                                             size_t length) {
+  PacketResult r;
+  if (key_limit_reached_) return {PacketStatus::kKeyLimit, 0};
+  if (length > buffer.size() || length < kRtpHeader)
+    return {PacketStatus::kTooShort, 0};
+  const size_t header = rtp_header_length(buffer.first(length));
+  if (header == 0) return {PacketStatus::kMalformed, 0};
+  if (buffer.size() - length < rtp_trailer() || length > INT_MAX / 2)
+    return {PacketStatus::kBufferTooSmall, 0};
+  if (outbound_fast_) {
+    if (std::optional<PacketStatus> s =
+            outbound_fast_->protect(buffer.data(), length, header)) {
+      if (*s == PacketStatus::kKeyLimit) key_limit_reached_ = true;
+      return {*s, length + rtp_trailer()};
+    }
+  }
+  // Counted before libsrtp's own count, as libsrtp counts: every packet with
+  // a valid header (srtp_protect_mki).
+  if (!use_key(outbound_usage_)) return {PacketStatus::kKeyLimit, 0};
+  int len = static_cast<int>(length);
+  r.status =
+      from_libsrtp(srtp_protect(handles_->outbound, buffer.data(), &len));
+  r.length = static_cast<size_t>(len);
+  return r;
 }
 
 PacketResult SrtpContext::protect_rtp(std::span<std::uint8_t> buffer,
                                       size_t length) {
-  PacketResult r;
-  if (key_limit_reached_) {
-    r.status = PacketStatus::kKeyLimit;
-  } else if (length > buffer.size() || length < kRtpHeader) {
-    r.status = PacketStatus::kTooShort;
-  } else if (rtp_header_length(buffer.first(length)) == 0) {
-    r.status = PacketStatus::kMalformed;
-  } else if (buffer.size() - length < rtp_trailer() || length > INT_MAX / 2) {
-    r.status = PacketStatus::kBufferTooSmall;
-  } else {
-    int len = static_cast<int>(length);
-    r.status =
-        from_libsrtp(srtp_protect(handles_->outbound, buffer.data(), &len));
-    r.length = static_cast<size_t>(len);
-  }
+  PacketResult r = protect_rtp_packet(buffer, length);
   if (r.ok()) {
     counters_.rtp_packets_protected++;
     counters_.rtp_bytes_protected += length;
@@ -344,11 +317,28 @@ PacketResult SrtpContext::unprotect_rtp(std::span<std::uint8_t> packet) {
     return count_inbound(PacketStatus::kTooShort, 0);
   if (packet.size() > INT_MAX / 2)
     return count_inbound(PacketStatus::kFailed, 0);
-  if (rtp_header_length(packet.first(packet.size() - rtp_trailer())) == 0)
-    return count_inbound(PacketStatus::kMalformed, 0);
+  const size_t header =
+      rtp_header_length(packet.first(packet.size() - rtp_trailer()));
+  if (header == 0) return count_inbound(PacketStatus::kMalformed, 0);
   int len = static_cast<int>(packet.size());
-  PacketStatus s =
-      from_libsrtp(srtp_unprotect(handles_->inbound, packet.data(), &len));
+  PacketStatus s = PacketStatus::kFailed;
+  if (std::optional<PacketStatus> fast =
+          inbound_fast_
+              ? inbound_fast_->unprotect(packet.data(), packet.size(), header)
+              : std::nullopt) {
+    s = *fast;
+    if (s == PacketStatus::kKeyLimit) key_limit_reached_ = true;
+    len -= static_cast<int>(rtp_trailer());
+  } else {
+    s = from_libsrtp(srtp_unprotect(handles_->inbound, packet.data(), &len));
+    // libsrtp counts a packet's use of the key after the replay check: for
+    // AEAD before the tag is checked, for AES-CM once it verified
+    // (srtp_unprotect_aead, srtp_unprotect_mki). A packet that reaches the
+    // hard limit here is refused, as libsrtp refuses it.
+    const bool used = s == PacketStatus::kOk ||
+                      (info_.aead && s == PacketStatus::kAuthFailed);
+    if (used && !use_key(inbound_usage_)) s = PacketStatus::kKeyLimit;
+  }
   if (s == PacketStatus::kOk) {
     counters_.rtp_packets_unprotected++;
     counters_.rtp_bytes_unprotected += static_cast<size_t>(len);

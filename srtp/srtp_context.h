@@ -1,7 +1,9 @@
 // One session's SRTP: an outbound and an inbound libsrtp context built from
 // DTLS-SRTP keys. Protects and unprotects RTP and RTCP in place in the
-// caller's buffer, with no heap allocation per packet (libsrtp allocates once
-// per new inbound SSRC). Not thread-safe: one owner, one thread.
+// caller's buffer, with no heap allocation per packet (once per new SSRC).
+// The RTP of the first 16 SSRCs each way goes through RtpFastPath instead of
+// libsrtp, with libsrtp's keys and decisions at the cost of the bare cipher.
+// Not thread-safe: one owner, one thread.
 #ifndef DTLS_SRTP_SRTP_SRTP_CONTEXT_H_
 #define DTLS_SRTP_SRTP_SRTP_CONTEXT_H_
 
@@ -9,6 +11,7 @@
 #include <memory>
 #include <span>
 
+#include "srtp/key_usage.h"
 #include "srtp/srtp_keys.h"
 #include "srtp/srtp_profile.h"
 #include "transport/base/error.h"
@@ -58,9 +61,10 @@ struct MediaCounters {
   std::uint64_t other_failures = 0;
   // Outbound packets refused (malformed, too short, no room, ...).
   std::uint64_t protect_failures = 0;
-  // libsrtp's soft-limit events (RFC 3711 §9.2): one per packet a master key
-  // protects or unprotects within 2^16 packets of its limit (2^48). Nothing
-  // re-keys a DTLS-SRTP session here, so this warns that it will end.
+  // Soft-limit events (RFC 3711 §9.2, counted as libsrtp counts them): one per
+  // RTP packet a master key protects or unprotects within 2^16 packets of its
+  // limit (2^48). Nothing re-keys a DTLS-SRTP session here, so this warns
+  // that it will end.
   std::uint64_t key_soft_limit_events = 0;
 };
 
@@ -78,13 +82,13 @@ struct ContextOptions {
 Status validate_context_options(const ContextOptions& options);
 
 // Makes sure libsrtp is initialised: once per process, from any thread. It
-// also installs libsrtp's process-wide event handler, which reports key-limit
-// events to the SrtpContext that made the libsrtp session; events of other
-// libsrtp sessions in the process are ignored.
+// installs no event handler: SrtpContext counts its keys' use itself
+// (KeyUsage), and libsrtp's handler is the process's, free for an
+// application's own libsrtp sessions.
 Status ensure_initialized();
 
 struct SrtpContextTesting;
-struct LibsrtpEvents;
+class RtpFastPath;
 
 class SrtpContext {
  public:
@@ -117,18 +121,28 @@ class SrtpContext {
   bool key_limit_reached() const { return key_limit_reached_; }
 
  private:
-  friend struct LibsrtpEvents;
   friend struct SrtpContextTesting;
   struct Handles;
   SrtpContext(const ProfileInfo& info, std::unique_ptr<Handles> h);
+  PacketResult protect_rtp_packet(std::span<std::uint8_t> buffer,
+                                  size_t length);
   PacketResult count_inbound(PacketStatus s, size_t length);
   PacketStatus from_libsrtp(int libsrtp_status);
   srtp_ctx_t_* libsrtp_session(bool outbound) const;
+  // One RTP packet on a master key (RFC 3711 §9.2); false at its hard limit,
+  // which ends the context.
+  bool use_key(KeyUsage& usage);
 
   const ProfileInfo& info_;
   std::unique_ptr<Handles> handles_;
   MediaCounters counters_;
   bool key_limit_reached_ = false;
+  KeyUsage outbound_usage_;
+  KeyUsage inbound_usage_;
+  // The RTP of the first 16 SSRCs each way; declared after what they point
+  // to.
+  std::unique_ptr<RtpFastPath> outbound_fast_;
+  std::unique_ptr<RtpFastPath> inbound_fast_;
 };
 
 // RTP header checks libsrtp leaves loose (RFC 3550 §5.1, §5.3.1): version 2,

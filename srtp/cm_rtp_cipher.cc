@@ -1,0 +1,148 @@
+#include "srtp/cm_rtp_cipher.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "srtp/srtp_kdf.h"
+#include "transport/base/hmac.h"
+
+namespace dtls::srtp {
+namespace {
+
+constexpr size_t kKeyLength = 16;      // AES_CM_128 (RFC 3711 §8.2)
+constexpr size_t kSaltLength = 14;     // RFC 3711 §4.1.1
+constexpr size_t kAuthKeyLength = 20;  // HMAC-SHA1 (RFC 3711 §8.2)
+constexpr size_t kSsrcOffset = 8;      // RFC 3550 §5.1
+
+struct CtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+const EVP_CIPHER* aes_128_ctr() {
+  static EVP_CIPHER* const c =
+      EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
+  return c;
+}
+
+class CmRtpCipher final : public RtpCipher {
+ public:
+  explicit CmRtpCipher(const ProfileInfo& info)
+      : RtpCipher(info.rtp_tag_length, false) {}
+  ~CmRtpCipher() override {
+    OPENSSL_cleanse(key_.data(), key_.size());
+    OPENSSL_cleanse(salt_.data(), salt_.size());
+    OPENSSL_cleanse(auth_key_.data(), auth_key_.size());
+  }
+
+  bool derive(std::span<const std::uint8_t> master) {
+    const auto key = master.first(kKeyLength);
+    const auto salt = master.subspan(kKeyLength);
+    return aes_128_ctr() != nullptr &&
+           srtp_kdf(key, salt, KdfLabel::kRtpEncryption, key_) &&
+           srtp_kdf(key, salt, KdfLabel::kRtpSalt, salt_) &&
+           srtp_kdf(key, salt, KdfLabel::kRtpAuthentication, auth_key_);
+  }
+
+  bool start() override {
+    ctx_.reset(EVP_CIPHER_CTX_new());
+    const bool ok = ctx_ != nullptr &&
+                    EVP_EncryptInit_ex(ctx_.get(), aes_128_ctr(), nullptr,
+                                       key_.data(), nullptr) == 1;
+    // The context and the HMAC states hold the keys now.
+    auth_.emplace(auth_key_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+    OPENSSL_cleanse(auth_key_.data(), auth_key_.size());
+    return ok;
+  }
+
+  // RFC 3711 §3.3: encrypt, then authenticate the header and ciphertext.
+  bool seal(std::uint8_t* packet, size_t length, size_t header,
+            std::uint64_t index) override {
+    if (!keystream(packet, header, length, index)) return false;
+    const crypto::HmacSha1::Digest mac = authenticate(packet, length, index);
+    std::memcpy(packet + length, mac.data(), tag());
+    return true;
+  }
+
+  // RFC 3711 §3.4: the tag first, in constant time; only then decrypt.
+  PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
+                    std::uint64_t index) override {
+    const size_t text = length - tag();
+    const crypto::HmacSha1::Digest mac = authenticate(packet, text, index);
+    if (CRYPTO_memcmp(mac.data(), packet + text, tag()) != 0)
+      return PacketStatus::kAuthFailed;
+    return keystream(packet, header, text, index) ? PacketStatus::kOk
+                                                  : PacketStatus::kFailed;
+  }
+
+ private:
+  // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16);
+  // the last two octets count blocks.
+  bool keystream(std::uint8_t* packet, size_t header, size_t length,
+                 std::uint64_t index) {
+    std::uint8_t iv[16] = {};
+    for (size_t i = 0; i < 4; ++i) iv[i] = salt_[i];
+    for (size_t i = 0; i < 4; ++i)
+      iv[4 + i] = packet[kSsrcOffset + i] ^ salt_[4 + i];
+    for (size_t i = 0; i < 6; ++i) {
+      iv[8 + i] =
+          static_cast<std::uint8_t>(index >> (40 - 8 * i)) ^ salt_[8 + i];
+    }
+    int out = 0;
+    EVP_CIPHER_CTX* c = ctx_.get();
+    return EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) == 1 &&
+           (length == header ||
+            EVP_EncryptUpdate(c, packet + header, &out, packet + header,
+                              static_cast<int>(length - header)) == 1);
+  }
+
+  // RFC 3711 §4.2: the authenticated portion, then the ROC.
+  crypto::HmacSha1::Digest authenticate(const std::uint8_t* packet,
+                                        size_t length, std::uint64_t index) {
+    const auto roc = static_cast<std::uint32_t>(index >> 16);
+    const std::uint8_t roc_octets[4] = {static_cast<std::uint8_t>(roc >> 24),
+                                        static_cast<std::uint8_t>(roc >> 16),
+                                        static_cast<std::uint8_t>(roc >> 8),
+                                        static_cast<std::uint8_t>(roc)};
+    crypto::HmacSha1::Mac m(*auth_);
+    m.update({packet, length});
+    m.update(roc_octets);
+    return m.finish();
+  }
+
+  // The session keys until start() (an idle session keeps these 50 octets,
+  // not the contexts and HMAC states), and the salt.
+  std::array<std::uint8_t, kKeyLength> key_{};
+  std::array<std::uint8_t, kAuthKeyLength> auth_key_{};
+  std::array<std::uint8_t, kSaltLength> salt_{};
+  std::optional<crypto::HmacSha1> auth_;  // from start()
+  std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RtpCipher>> make_cm_rtp_cipher(
+    Profile profile, std::span<const std::uint8_t> master) {
+  const ProfileInfo& info = profile_info(profile);
+  if (info.aead || info.key_length != kKeyLength ||
+      info.salt_length != kSaltLength ||
+      master.size() != kKeyLength + kSaltLength) {
+    return make_error("ERR_SRTP_INIT",
+                      std::string(info.name) +
+                          ": not an AES-CM profile with these key sizes");
+  }
+  auto c = std::make_unique<CmRtpCipher>(info);
+  if (!c->derive(master)) {
+    return make_error(
+        "ERR_SRTP_INIT",
+        "OpenSSL refused the key derivation for " + std::string(info.name));
+  }
+  return std::unique_ptr<RtpCipher>(std::move(c));
+}
+
+}  // namespace dtls::srtp

@@ -1,0 +1,52 @@
+// The cipher and authentication of one direction's SRTP packets, keyed with
+// its session keys: what RtpFastPath runs per packet once it has numbered the
+// packet. GcmRtpCipher (RFC 7714) and CmRtpCipher (RFC 3711 AES-CM with
+// HMAC-SHA1) implement it.
+#ifndef DTLS_SRTP_SRTP_RTP_CIPHER_H_
+#define DTLS_SRTP_SRTP_RTP_CIPHER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "srtp/srtp_context.h"
+
+namespace dtls::srtp {
+
+class RtpCipher {
+ public:
+  virtual ~RtpCipher() = default;
+  RtpCipher(const RtpCipher&) = delete;
+  RtpCipher& operator=(const RtpCipher&) = delete;
+
+  size_t tag() const { return tag_; }
+  // Whether a received packet uses the key before its tag is checked (AEAD:
+  // srtp_unprotect_aead counts it so) or only once it verified (AES-CM:
+  // srtp_unprotect_mki).
+  bool counts_before_auth() const { return counts_before_auth_; }
+
+  // Sets up the OpenSSL contexts, on the first packet, so an idle session
+  // carries none. False when OpenSSL refuses.
+  virtual bool start() = 0;
+  // Protects packet[0, length), whose RTP header is `header` octets: the
+  // payload is encrypted in place and tag() octets are written at
+  // packet + length. `index` is the packet's 48-bit index (ROC || SEQ).
+  virtual bool seal(std::uint8_t* packet, size_t length, size_t header,
+                    std::uint64_t index) = 0;
+  // packet[0, length) ends with the tag. kOk with the payload decrypted in
+  // place, kAuthFailed, or kFailed when OpenSSL fails. After kAuthFailed the
+  // payload may have been overwritten.
+  virtual PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
+                            std::uint64_t index) = 0;
+
+ protected:
+  RtpCipher(size_t tag, bool counts_before_auth)
+      : tag_(tag), counts_before_auth_(counts_before_auth) {}
+
+ private:
+  const size_t tag_;
+  const bool counts_before_auth_;
+};
+
+}  // namespace dtls::srtp
+
+#endif  // DTLS_SRTP_SRTP_RTP_CIPHER_H_
