@@ -169,10 +169,10 @@ bool SrtpContext::use_key(KeyUsage& usage) {
 }
 
 Status validate_context_options(const ContextOptions& options) {
-  // libsrtp's window (RFC 3711 §3.3.2) takes 64..32768 packets.
-  if (options.replay_window < 64 || options.replay_window > 0x8000) {
+  // libsrtp takes 64..32767 packets (srtp_stream_init refuses 0x8000 and up).
+  if (options.replay_window < 64 || options.replay_window >= 0x8000) {
     return make_error("ERR_OUT_OF_RANGE",
-                      "srtp_replay_window must be 64..32768 packets, got " +
+                      "srtp_replay_window must be 64..32767 packets, got " +
                           std::to_string(options.replay_window));
   }
   return {};

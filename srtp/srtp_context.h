@@ -70,14 +70,14 @@ struct MediaCounters {
 
 struct ContextOptions {
   // Inbound replay window in packets (RFC 3711 §3.3.2; libsrtp takes
-  // 64..32768).
+  // 64..32767).
   size_t replay_window = 1024;
   // Let the same sequence number be protected twice (retransmissions);
   // WebRTC stacks do.
   bool allow_repeat_tx = true;
 };
 
-// ERR_OUT_OF_RANGE for a replay window outside 64..32768 (the message names
+// ERR_OUT_OF_RANGE for a replay window outside 64..32767 (the message names
 // the API's option, srtp_replay_window).
 Status validate_context_options(const ContextOptions& options);
 
@@ -93,7 +93,7 @@ class RtpFastPath;
 class SrtpContext {
  public:
   // ERR_SRTP_KEY_LENGTH for keys of the wrong size for their profile,
-  // ERR_OUT_OF_RANGE for a replay window outside 64..32768, ERR_SRTP_INIT when
+  // ERR_OUT_OF_RANGE for a replay window outside 64..32767, ERR_SRTP_INIT when
   // libsrtp refuses.
   static Result<std::unique_ptr<SrtpContext>> create(
       const SrtpKeys& keys, Side side, ContextOptions options = {});

@@ -144,7 +144,7 @@ struct SecureOptions {
   // 0: never.
   std::chrono::milliseconds media_idle_timeout =
       AssociationOptions{}.media_idle_timeout;
-  // Inbound SRTP replay window in packets (64..32768).
+  // Inbound SRTP replay window in packets (64..32767).
   size_t srtp_replay_window = srtp::ContextOptions{}.replay_window;
   // When the kernel pushes back (EAGAIN), datagrams wait in the socket's
   // queue, at most this many (1..1048576); past it media sends fail with
