@@ -32,7 +32,7 @@ const EVP_CIPHER* aes_128_ctr() {
 class CmRtpCipher final : public RtpCipher {
  public:
   explicit CmRtpCipher(const ProfileInfo& info)
-      : RtpCipher(info.rtp_tag_length, false) {}
+      : RtpCipher(info.rtp_tag_length) {}
   ~CmRtpCipher() override {
     OPENSSL_cleanse(key_.data(), key_.size());
     OPENSSL_cleanse(salt_.data(), salt_.size());
@@ -49,15 +49,18 @@ class CmRtpCipher final : public RtpCipher {
   }
 
   bool start() override {
-    ctx_.reset(EVP_CIPHER_CTX_new());
-    const bool ok = ctx_ != nullptr &&
-                    EVP_EncryptInit_ex(ctx_.get(), aes_128_ctr(), nullptr,
-                                       key_.data(), nullptr) == 1;
+    if (ctx_) return true;
+    std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
+    if (ctx == nullptr || EVP_EncryptInit_ex(ctx.get(), aes_128_ctr(), nullptr,
+                                             key_.data(), nullptr) != 1) {
+      return false;
+    }
+    ctx_ = std::move(ctx);
     // The context and the HMAC states hold the keys now.
     auth_.emplace(auth_key_);
     OPENSSL_cleanse(key_.data(), key_.size());
     OPENSSL_cleanse(auth_key_.data(), auth_key_.size());
-    return ok;
+    return true;
   }
 
   // RFC 3711 §3.3: encrypt, then authenticate the header and ciphertext.
@@ -71,11 +74,12 @@ class CmRtpCipher final : public RtpCipher {
 
   // RFC 3711 §3.4: the tag first, in constant time; only then decrypt.
   PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
-                    std::uint64_t index) override {
+                    std::uint64_t index, KeyCharge charge) override {
     const size_t text = length - tag();
     const crypto::HmacSha1::Digest mac = authenticate(packet, text, index);
     if (CRYPTO_memcmp(mac.data(), packet + text, tag()) != 0)
       return PacketStatus::kAuthFailed;
+    if (!charge()) return PacketStatus::kKeyLimit;
     return keystream(packet, header, text, index) ? PacketStatus::kOk
                                                   : PacketStatus::kFailed;
   }

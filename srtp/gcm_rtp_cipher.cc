@@ -23,7 +23,7 @@ struct CtxFree {
 class GcmRtpCipher final : public RtpCipher {
  public:
   GcmRtpCipher(const ProfileInfo& info, bool outbound)
-      : RtpCipher(info.rtp_tag_length, true),
+      : RtpCipher(info.rtp_tag_length),
         cipher_(gcm_cipher(info.key_length)),
         outbound_(outbound) {}
   ~GcmRtpCipher() override {
@@ -41,13 +41,17 @@ class GcmRtpCipher final : public RtpCipher {
   }
 
   bool start() override {
-    ctx_.reset(EVP_CIPHER_CTX_new());
+    if (ctx_) return true;
+    std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
     // The key schedule once; per packet only the IV.
-    const bool ok = ctx_ != nullptr &&
-                    EVP_CipherInit_ex(ctx_.get(), cipher_, nullptr, key_.data(),
-                                      nullptr, outbound_) == 1;
+    if (ctx == nullptr ||
+        EVP_CipherInit_ex(ctx.get(), cipher_, nullptr, key_.data(), nullptr,
+                          outbound_) != 1) {
+      return false;
+    }
+    ctx_ = std::move(ctx);
     OPENSSL_cleanse(key_.data(), key_.size());  // the context holds it now
-    return ok;
+    return true;
   }
 
   bool seal(std::uint8_t* packet, size_t length, size_t header,
@@ -70,7 +74,8 @@ class GcmRtpCipher final : public RtpCipher {
   }
 
   PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
-                    std::uint64_t index) override {
+                    std::uint64_t index, KeyCharge charge) override {
+    if (!charge()) return PacketStatus::kKeyLimit;
     std::uint8_t nonce[kIvLength];
     iv(packet, index, nonce);
     EVP_CIPHER_CTX* c = ctx_.get();

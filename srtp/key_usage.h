@@ -35,6 +35,14 @@ class KeyUsage {
   std::uint64_t left_ = kLimit;
 };
 
+// A direction's count with the counter its soft-limit events go to: what a
+// cipher charges a received packet to at the point libsrtp does.
+struct KeyCharge {
+  KeyUsage* usage;
+  std::uint64_t* soft_events;
+  bool operator()() const { return usage->use(*soft_events); }
+};
+
 }  // namespace dtls::srtp
 
 #endif  // DTLS_SRTP_SRTP_KEY_USAGE_H_

@@ -16,8 +16,8 @@ namespace dtls::srtp {
 
 class ReplayWindow {
  public:
-  // `window` packets, rounded up to a multiple of 32 as libsrtp's bit vector
-  // is; 1..2^20. Allocates once.
+  // `window` packets (1..32767, what libsrtp takes is 64..32767), rounded up
+  // to a multiple of 32 as libsrtp's bit vector is. Allocates once.
   explicit ReplayWindow(size_t window);
 
   // The 48-bit index a sequence number stands for, and how far it is from the

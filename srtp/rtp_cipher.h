@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "srtp/key_usage.h"
 #include "srtp/srtp_context.h"
 
 namespace dtls::srtp {
@@ -19,13 +20,11 @@ class RtpCipher {
   RtpCipher& operator=(const RtpCipher&) = delete;
 
   size_t tag() const { return tag_; }
-  // Whether a received packet uses the key before its tag is checked (AEAD:
-  // srtp_unprotect_aead counts it so) or only once it verified (AES-CM:
-  // srtp_unprotect_mki).
-  bool counts_before_auth() const { return counts_before_auth_; }
 
   // Sets up the OpenSSL contexts, on the first packet, so an idle session
-  // carries none. False when OpenSSL refuses.
+  // carries none. False when OpenSSL refuses (or runs out of memory); the
+  // keys are kept then, so a later call may try again. Once it succeeded,
+  // later calls do nothing: the session keys are wiped.
   virtual bool start() = 0;
   // Protects packet[0, length), whose RTP header is `header` octets: the
   // payload is encrypted in place and tag() octets are written at
@@ -33,18 +32,20 @@ class RtpCipher {
   virtual bool seal(std::uint8_t* packet, size_t length, size_t header,
                     std::uint64_t index) = 0;
   // packet[0, length) ends with the tag. kOk with the payload decrypted in
-  // place, kAuthFailed, or kFailed when OpenSSL fails. After kAuthFailed the
-  // payload may have been overwritten.
+  // place, kAuthFailed, kKeyLimit, or kFailed when OpenSSL fails. The packet
+  // is charged to `charge` where libsrtp 2.5 charges it (RFC 3711 §9.2):
+  // before its tag is checked under AEAD (srtp_unprotect_aead), once the tag
+  // verified and before decrypting under AES-CM (srtp_unprotect_mki); at the
+  // hard limit it is refused with kKeyLimit. After kAuthFailed the payload
+  // may have been overwritten.
   virtual PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
-                            std::uint64_t index) = 0;
+                            std::uint64_t index, KeyCharge charge) = 0;
 
  protected:
-  RtpCipher(size_t tag, bool counts_before_auth)
-      : tag_(tag), counts_before_auth_(counts_before_auth) {}
+  explicit RtpCipher(size_t tag) : tag_(tag) {}
 
  private:
   const size_t tag_;
-  const bool counts_before_auth_;
 };
 
 }  // namespace dtls::srtp

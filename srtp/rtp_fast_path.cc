@@ -1,6 +1,7 @@
 #include "srtp/rtp_fast_path.h"
 
 #include <cstring>
+#include <new>
 
 #include "srtp/cm_rtp_cipher.h"
 #include "srtp/gcm_rtp_cipher.h"
@@ -53,11 +54,12 @@ size_t RtpFastPath::stream_count() const {
   return streams_ ? streams_->count : 0;
 }
 
+// Out of memory here fails the packet, as libsrtp's alloc_fail does, and the
+// next packet tries again: the cipher keeps its keys until it has started.
 bool RtpFastPath::start() {
-  if (broken_) return false;
-  broken_ = !cipher_->start();
-  if (broken_) return false;
-  streams_ = std::make_unique<Streams>();
+  std::unique_ptr<Streams> streams(new (std::nothrow) Streams);
+  if (streams == nullptr || !cipher_->start()) return false;
+  streams_ = std::move(streams);
   return true;
 }
 
@@ -69,10 +71,17 @@ std::optional<ReplayWindow*> RtpFastPath::find(std::uint32_t ssrc) {
   return nullptr;
 }
 
+// nullptr when out of memory (libsrtp's alloc_fail): the slot stays free.
 ReplayWindow* RtpFastPath::claim(std::uint32_t ssrc) {
-  const size_t i = streams_->count++;
+  const size_t i = streams_->count;
+  try {
+    streams_->windows[i].emplace(window_);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
   streams_->ssrcs[i] = ssrc;
-  return &streams_->windows[i].emplace(window_);
+  streams_->count++;
+  return &*streams_->windows[i];
 }
 
 // In libsrtp's order (srtp_protect_mki and its AEAD and AES-CM halves): the
@@ -86,6 +95,7 @@ std::optional<PacketStatus> RtpFastPath::protect(std::uint8_t* packet,
   const std::optional<ReplayWindow*> found = find(ssrc);
   if (!found) return std::nullopt;
   ReplayWindow* window = *found ? *found : claim(ssrc);
+  if (window == nullptr) return PacketStatus::kFailed;
   // RFC 3711 §9.2.
   if (!usage_->use(*soft_limit_events_)) return PacketStatus::kKeyLimit;
   const ReplayWindow::Estimate e = window->estimate(seq_of(packet));
@@ -107,9 +117,9 @@ std::optional<PacketStatus> RtpFastPath::protect(std::uint8_t* packet,
 }
 
 // In libsrtp's order (srtp_unprotect_mki and its halves): the index and
-// replay check (none for an SSRC not seen yet), the tag, and the key's count
-// before the tag (AEAD) or once it verified (AES-CM); only an authenticated
-// packet makes a stream or moves the window.
+// replay check (none for an SSRC not seen yet), then the cipher, which
+// charges the key where libsrtp does; only an authenticated packet makes a
+// stream or moves the window.
 std::optional<PacketStatus> RtpFastPath::unprotect(std::uint8_t* packet,
                                                    size_t length,
                                                    size_t header_length) {
@@ -127,17 +137,11 @@ std::optional<PacketStatus> RtpFastPath::unprotect(std::uint8_t* packet,
     if (window->check(e.delta) != ReplayWindow::Check::kOk)
       return PacketStatus::kReplayed;
   }
-  const bool before = cipher_->counts_before_auth();
-  if (before && !usage_->use(*soft_limit_events_))
-    return PacketStatus::kKeyLimit;
-  const PacketStatus s = cipher_->open(packet, length, header_length, e.index);
+  const PacketStatus s = cipher_->open(packet, length, header_length, e.index,
+                                       {usage_, soft_limit_events_});
   if (s != PacketStatus::kOk) return s;
-  // An AES-CM packet that authenticated but reaches the key's hard limit is
-  // refused, as libsrtp refuses it (its payload is decrypted in place here,
-  // not there; either way it is not delivered).
-  if (!before && !usage_->use(*soft_limit_events_))
-    return PacketStatus::kKeyLimit;
   if (window == nullptr) window = claim(ssrc);
+  if (window == nullptr) return PacketStatus::kFailed;
   window->add(e.delta);
   return PacketStatus::kOk;
 }

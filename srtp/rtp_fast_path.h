@@ -73,7 +73,7 @@ class RtpFastPath {
   // The stream of `ssrc` (as it lies in the header), nullptr when a new one
   // may be taken, std::nullopt when the SSRC is libsrtp's.
   std::optional<ReplayWindow*> find(std::uint32_t ssrc);
-  ReplayWindow* claim(std::uint32_t ssrc);
+  ReplayWindow* claim(std::uint32_t ssrc);  // nullptr: out of memory
 
   const std::unique_ptr<RtpCipher> cipher_;
   const size_t window_;
@@ -82,7 +82,6 @@ class RtpFastPath {
   std::uint64_t* const soft_limit_events_;
   // Made on the first packet, so an idle session carries none.
   std::unique_ptr<Streams> streams_;
-  bool broken_ = false;  // OpenSSL refused to set up: every packet fails
 };
 
 }  // namespace dtls::srtp

@@ -89,6 +89,33 @@ TEST(RtpFastPath, SealsAsTheReferenceDoes) {
   }
 }
 
+// RFC 7714 §9.1: with CSRCs and a header extension the whole 28-octet header
+// is the AAD and the payload starts after it.
+TEST(RtpFastPath, TakesTheWholeHeaderAsTheAad) {
+  Pair pair(Profile::kAeadAes128Gcm, 7);
+  const Bytes session_key =
+      testing::srtp_kdf(pair.key, pair.salt, testing::kRtpEncryption, 16);
+  const Bytes session_salt =
+      testing::srtp_kdf(pair.key, pair.salt, testing::kRtpSalt, 12);
+  Bytes plain = testing::make_rtp(0x01020304, 9, 40);
+  plain[0] = 0x80 | 0x10 | 2;  // X, two CSRCs
+  const Bytes extra = {0,    0,    0, 1, 0,    0,    0, 2,
+                       0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0};
+  plain.insert(plain.begin() + kHeader, extra.begin(), extra.end());
+  const size_t header = kHeader + extra.size();
+  const Bytes aad(plain.begin(), plain.begin() + header);
+  Bytes expected = aad;
+  const Bytes sealed = testing::aes_gcm_seal(
+      session_key, testing::gcm_rtp_iv(session_salt, 0x01020304, 0, 9), aad,
+      Bytes(plain.begin() + header, plain.end()));
+  expected.insert(expected.end(), sealed.begin(), sealed.end());
+  Bytes wire = plain;
+  wire.resize(plain.size() + pair.out.rtp->tag());
+  ASSERT_EQ(pair.out.rtp->protect(wire.data(), plain.size(), header),
+            PacketStatus::kOk);
+  EXPECT_EQ(testing::to_hex(wire), testing::to_hex(expected));
+}
+
 // RFC 3711 §4.1.1 and §4.2 against the reference: the AES-CM keystream at
 // the salted SSRC and index, then HMAC-SHA1 over the header, the ciphertext
 // and the ROC, cut to the profile's tag.

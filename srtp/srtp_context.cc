@@ -235,7 +235,7 @@ PacketResult SrtpContext::protect_rtp_packet(std::span<std::uint8_t> buffer,
     if (std::optional<PacketStatus> s =
             outbound_fast_->protect(buffer.data(), length, header)) {
       if (*s == PacketStatus::kKeyLimit) key_limit_reached_ = true;
-      return {*s, length + rtp_trailer()};
+      return {*s, *s == PacketStatus::kOk ? length + rtp_trailer() : 0};
     }
   }
   // Counted before libsrtp's own count, as libsrtp counts: every packet with

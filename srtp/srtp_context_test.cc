@@ -425,10 +425,61 @@ TEST(SrtpContext, InboundKeyLimitEndsTheContext) {
   EXPECT_EQ(server->counters().rtp_packets_unprotected, 1u);
 }
 
-// libsrtp has one event handler per process, and an application may run
-// its own SRTP on libsrtp beside ours, with its own user data on its
-// sessions: their events are not ours and touch nothing.
-TEST(SrtpContext, EventsOfOtherLibsrtpSessionsAreIgnored) {
+// The 17th SSRC each way goes through libsrtp: its packets count on the same
+// keys, at libsrtp's points (every protect; a received packet before its tag
+// is checked under AEAD, once it verified under AES-CM).
+TEST(SrtpContext, PacketsOfLibsrtpsPathCountOnTheSameKeys) {
+  std::mt19937 rng(12);
+  for (Profile p : {Profile::kAes128CmSha1_80, Profile::kAeadAes128Gcm}) {
+    SCOPED_TRACE(std::string(profile_info(p).name));
+    const bool aead = profile_info(p).aead;
+    auto keys = random_keys(p, rng);
+    auto client = context(keys, Side::kClient);
+    auto server = context(keys, Side::kServer);
+    // SSRCs 1..16 take the fast path's slots both ways.
+    for (std::uint32_t ssrc = 1; ssrc <= 16; ++ssrc) {
+      Bytes wire = protect(*client, rtp_packet(ssrc, 1, 20));
+      ASSERT_TRUE(unprotect(*server, wire).ok());
+    }
+    Bytes first = protect(*client, rtp_packet(17, 1, 20));
+    ASSERT_TRUE(unprotect(*server, first).ok());
+    ASSERT_TRUE(SrtpContextTesting::set_packets_left(
+        *client, KeyDirection::kOutbound, 3));
+    ASSERT_TRUE(SrtpContextTesting::set_packets_left(
+        *server, KeyDirection::kInbound, 3));
+    Bytes a = protect(*client, rtp_packet(17, 2, 20));
+    Bytes b = protect(*client, rtp_packet(17, 3, 20));
+    EXPECT_EQ(client->counters().key_soft_limit_events, 2u);
+    Bytes buf = rtp_packet(17, 4, 20);
+    EXPECT_EQ(try_protect(*client, buf, buf.size()).status,
+              PacketStatus::kKeyLimit);
+    // A forgery on SSRC 17 after its replay check: counted under AEAD only.
+    Bytes forged = a;
+    forged[forged.size() - 1] ^= 1;
+    EXPECT_EQ(unprotect(*server, forged).status, PacketStatus::kAuthFailed);
+    EXPECT_EQ(server->counters().key_soft_limit_events, aead ? 1u : 0u);
+    EXPECT_TRUE(unprotect(*server, a).ok());
+    EXPECT_EQ(server->counters().key_soft_limit_events, aead ? 2u : 1u);
+    EXPECT_EQ(unprotect(*server, b).status,
+              aead ? PacketStatus::kKeyLimit : PacketStatus::kOk);
+    EXPECT_EQ(server->key_limit_reached(), aead);
+  }
+}
+
+// libsrtp has one event handler per process, and an application may run its
+// own SRTP on libsrtp beside ours, with its own handler and user data: the
+// library installs no handler, so the application's stays in place, and its
+// sessions' events touch nothing of ours.
+std::vector<srtp_event_t> application_events;
+void application_handler(srtp_event_data_t* data) {
+  application_events.push_back(data->event);
+}
+
+TEST(SrtpContext, AnApplicationsOwnLibsrtpHandlerStaysInPlace) {
+  ASSERT_TRUE(ensure_initialized().ok());
+  ASSERT_EQ(srtp_install_event_handler(&application_handler),
+            srtp_err_status_ok);
+  application_events.clear();
   std::mt19937 rng(11);
   const Profile p = Profile::kAes128CmSha1_80;
   auto keys = random_keys(p, rng);
@@ -443,6 +494,7 @@ TEST(SrtpContext, EventsOfOtherLibsrtpSessionsAreIgnored) {
   srtp_set_user_data(theirs, their_data);
   if (!SrtpContextTesting::set_packets_left(theirs, 2)) {
     srtp_dealloc(theirs);
+    srtp_install_event_handler(nullptr);
     GTEST_SKIP() << "libsrtp's key limit is out of reach in this build";
   }
   for (std::uint16_t seq : {1, 2}) {
@@ -452,12 +504,20 @@ TEST(SrtpContext, EventsOfOtherLibsrtpSessionsAreIgnored) {
     srtp_protect(theirs, buf.data(), &len);  // the second: key expired
   }
   srtp_dealloc(theirs);
+  // Ours made and used after the application installed its handler.
+  auto ours_later = context(keys, Side::kServer);
+  for (std::uint32_t ssrc = 1; ssrc <= 20; ++ssrc) {
+    Bytes wire = protect(*ours, rtp_packet(ssrc, 1, 100));
+    EXPECT_TRUE(unprotect(*ours_later, wire).ok());
+  }
+  srtp_install_event_handler(nullptr);
+  EXPECT_EQ(
+      application_events,
+      (std::vector<srtp_event_t>{event_key_soft_limit, event_key_hard_limit}));
   EXPECT_EQ(std::count(std::begin(their_data), std::end(their_data), 0x5A),
             static_cast<std::ptrdiff_t>(sizeof(their_data)));
   EXPECT_EQ(ours->counters().key_soft_limit_events, 0u);
   EXPECT_FALSE(ours->key_limit_reached());
-  Bytes wire = protect(*ours, rtp_packet(7, 1, 100));
-  EXPECT_FALSE(wire.empty());
 }
 
 TEST(SrtpContext, ReplayWindowIsConfigurable) {
