@@ -395,5 +395,56 @@ TEST(DtlsApiMedia, FanOutSendsOnePacketToEverySubscriber) {
   ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
 }
 
+// Subscribers on two endpoints, interleaved: each endpoint's socket is corked
+// once and sends its share in one sendmmsg; once one endpoint is gone, its
+// subscribers fail and the other's still get the packet.
+TEST(DtlsApiMedia, FanOutAcrossEndpointsBatchesEachSocketOnce) {
+  testing_support::Loop loop;
+  std::vector<Session> on_a, on_b;
+  auto a = listen(
+      loop.get(), [&](Session s) { on_a.push_back(s); }, listen_options());
+  auto b = listen(
+      loop.get(), [&](Session s) { on_b.push_back(s); }, listen_options());
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  int received = 0;
+  std::vector<Session> clients;
+  for (int i = 0; i < 4; ++i) {
+    SessionListener l;
+    l.on_rtp = [&received](Session&, std::span<const std::uint8_t>) {
+      ++received;
+    };
+    auto c =
+        connect(loop.get(), "127.0.0.1", (i % 2 == 0 ? a : b)->address().port,
+                connect_options(), l);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(loop.run_until([&] { return ready(c->opened()); }));
+    ASSERT_TRUE(c->opened().get().ok());
+    clients.push_back(*c);
+  }
+  ASSERT_TRUE(
+      loop.run_until([&] { return on_a.size() == 2 && on_b.size() == 2; }));
+  const std::vector<Session> to = {on_a[0], on_b[0], on_a[1], on_b[1]};
+  const std::uint64_t a_batches = a->stats().send_batches;
+  const std::uint64_t b_batches = b->stats().send_batches;
+  FanOutResult r = send_rtp(to, rtp(0xabc, 7, 100));
+  EXPECT_EQ(r.sent, 4u);
+  EXPECT_EQ(a->stats().send_batches, a_batches + 1);
+  EXPECT_EQ(b->stats().send_batches, b_batches + 1);
+  ASSERT_TRUE(loop.run_until([&] { return received == 4; }));
+  a->close();
+  ASSERT_TRUE(loop.run_until([&] { return a->state().destroyed; }));
+  std::vector<std::error_code> outcomes(to.size());
+  r = send_rtp(to, rtp(0xabc, 8, 100), {}, outcomes);
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(outcomes[0], make_error_code(Errc::kDtlsSessionDestroyed));
+  EXPECT_FALSE(outcomes[1]);
+  EXPECT_EQ(outcomes[2], make_error_code(Errc::kDtlsSessionDestroyed));
+  EXPECT_FALSE(outcomes[3]);
+  ASSERT_TRUE(loop.run_until([&] { return received == 6; }));
+  b->close();
+  ASSERT_TRUE(loop.run_until([&] { return b->state().destroyed; }));
+}
+
 }  // namespace
 }  // namespace dtls

@@ -185,20 +185,34 @@ FanOutResult send_rtp(std::span<const Session> to,
   constexpr size_t kMaxSockets = 8;
   std::array<std::shared_ptr<UdpEndpoint>, kMaxSockets> corked;
   size_t sockets = 0;
+  // The last subscriber's endpoint, held for the call. Subscribers are
+  // usually on one endpoint, and finding its socket per subscriber (a
+  // weak_ptr lock and a shared_ptr copy, as socket_for_send does) costs
+  // four atomic operations each; owner_before compares control blocks.
+  std::shared_ptr<detail::EndpointImpl> held;
   auto send_one = [&](const std::shared_ptr<SessionImpl>& core,
                       const RtpRewrite* rewrite) -> Result<size_t> {
     if (!core) return empty_handle("Session");
     if (off_loop(core->dispatcher))
       return send_media(core, PacketKind::kRtp, packet, rewrite);
-    auto udp = socket_for_send(core);
-    if (!udp.ok()) return udp.error();
-    const auto end = corked.begin() + static_cast<std::ptrdiff_t>(sockets);
-    if (sockets < kMaxSockets && std::find(corked.begin(), end, *udp) == end) {
-      (*udp)->cork();
-      corked[sockets++] = *udp;
+    if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
+    if (core->ended) return destroyed();
+    if (!held || held.owner_before(core->endpoint) ||
+        core->endpoint.owner_before(held)) {
+      held = core->endpoint.lock();
+      if (!held) return destroyed();
     }
-    return (*udp)->send_media(core->peer, PacketKind::kRtp, packet, rewrite,
-                              &core->route);
+    UdpEndpoint* udp = held->udp.get();
+    if (udp == nullptr) return destroyed();
+    const auto end = corked.begin() + static_cast<std::ptrdiff_t>(sockets);
+    if (sockets < kMaxSockets &&
+        std::find_if(corked.begin(), end,
+                     [udp](const auto& c) { return c.get() == udp; }) == end) {
+      udp->cork();
+      corked[sockets++] = held->udp;
+    }
+    return udp->send_media(core->peer, PacketKind::kRtp, packet, rewrite,
+                           &core->route);
   };
   for (size_t i = 0; i < to.size(); ++i) {
     const Result<size_t> r =
