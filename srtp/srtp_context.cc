@@ -244,7 +244,7 @@ PacketResult SrtpContext::protect_rtp_packet(std::span<std::uint8_t> buffer,
   int len = static_cast<int>(length);
   r.status =
       from_libsrtp(srtp_protect(handles_->outbound, buffer.data(), &len));
-  r.length = static_cast<size_t>(len);
+  r.length = r.ok() ? static_cast<size_t>(len) : 0;
   return r;
 }
 

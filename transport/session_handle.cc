@@ -105,8 +105,6 @@ T read_association(const std::shared_ptr<SessionImpl>& core, const T& empty,
   return read_association(core, empty, empty, std::forward<F>(read));
 }
 
-// Sends through the session's socket on the loop: ERR_DTLS_SESSION_NOT_OPEN
-// while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has ended.
 // The socket a session sends on (loop thread): ERR_DTLS_SESSION_NOT_OPEN
 // while its host name resolves, ERR_DTLS_SESSION_DESTROYED once it has
 // ended.
@@ -118,6 +116,8 @@ Result<std::shared_ptr<UdpEndpoint>> socket_for_send(
   return ep->udp;
 }
 
+// Sends through the session's socket on the loop, with socket_for_send's
+// errors.
 template <class F>
 Result<size_t> send_on_socket(const std::shared_ptr<SessionImpl>& core,
                               F&& send) {
