@@ -7,6 +7,8 @@
 #include <new>
 #include <string>
 
+#include "srtp/evp_cipher.h"
+
 namespace dtls::srtp {
 namespace {
 
@@ -21,7 +23,7 @@ constexpr int kKey128 = 16;
 constexpr int kKey256 = 32;
 
 const EVP_CIPHER* fetched(int key_size) {
-  return gcm_cipher(static_cast<size_t>(key_size));
+  return aes_gcm_cipher(static_cast<size_t>(key_size));
 }
 
 struct GcmState {
@@ -280,15 +282,6 @@ Status replace(const srtp_cipher_type_t& type, srtp_cipher_type_id_t id) {
 }
 
 }  // namespace
-
-const EVP_CIPHER* gcm_cipher(size_t key_length) {
-  static EVP_CIPHER* const aes128 =
-      EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  static EVP_CIPHER* const aes256 =
-      EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  if (key_length == static_cast<size_t>(kKey128)) return aes128;
-  return key_length == static_cast<size_t>(kKey256) ? aes256 : nullptr;
-}
 
 Status install_aes_gcm() {
   if (Status s = replace(kAesGcm128, SRTP_AES_GCM_128); !s.ok()) return s;

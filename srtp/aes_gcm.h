@@ -9,18 +9,9 @@
 #ifndef DTLS_SRTP_SRTP_AES_GCM_H_
 #define DTLS_SRTP_SRTP_AES_GCM_H_
 
-#include <openssl/evp.h>
-
-#include <cstddef>
-
 #include "transport/base/error.h"
 
 namespace dtls::srtp {
-
-// AES-128-GCM or AES-256-GCM by key length (16 or 32), fetched once per
-// process: a fetch by name per session would cost every handshake a provider
-// lookup. nullptr when OpenSSL has none.
-const EVP_CIPHER* gcm_cipher(size_t key_length);
 
 // Replaces libsrtp's SRTP_AES_GCM_128 and SRTP_AES_GCM_256 cipher types
 // (srtp_replace_cipher_type: libsrtp runs this type's self-test, then checks

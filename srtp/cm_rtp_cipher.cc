@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "srtp/evp_cipher.h"
 #include "srtp/srtp_kdf.h"
 #include "transport/base/hmac.h"
 
@@ -18,16 +19,6 @@ constexpr size_t kKeyLength = 16;      // AES_CM_128 (RFC 3711 §8.2)
 constexpr size_t kSaltLength = 14;     // RFC 3711 §4.1.1
 constexpr size_t kAuthKeyLength = 20;  // HMAC-SHA1 (RFC 3711 §8.2)
 constexpr size_t kSsrcOffset = 8;      // RFC 3550 §5.1
-
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-
-const EVP_CIPHER* aes_128_ctr() {
-  static EVP_CIPHER* const c =
-      EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
-  return c;
-}
 
 class CmRtpCipher final : public RtpCipher {
  public:
@@ -42,7 +33,7 @@ class CmRtpCipher final : public RtpCipher {
   bool derive(std::span<const std::uint8_t> master) {
     const auto key = master.first(kKeyLength);
     const auto salt = master.subspan(kKeyLength);
-    return aes_128_ctr() != nullptr &&
+    return aes_ctr_cipher(kKeyLength) != nullptr &&
            srtp_kdf(key, salt, KdfLabel::kRtpEncryption, key_) &&
            srtp_kdf(key, salt, KdfLabel::kRtpSalt, salt_) &&
            srtp_kdf(key, salt, KdfLabel::kRtpAuthentication, auth_key_);
@@ -50,9 +41,10 @@ class CmRtpCipher final : public RtpCipher {
 
   bool start() override {
     if (ctx_) return true;
-    std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
-    if (ctx == nullptr || EVP_EncryptInit_ex(ctx.get(), aes_128_ctr(), nullptr,
-                                             key_.data(), nullptr) != 1) {
+    EvpCipherCtx ctx(EVP_CIPHER_CTX_new());
+    if (ctx == nullptr ||
+        EVP_EncryptInit_ex(ctx.get(), aes_ctr_cipher(kKeyLength), nullptr,
+                           key_.data(), nullptr) != 1) {
       return false;
     }
     ctx_ = std::move(ctx);
@@ -125,7 +117,7 @@ class CmRtpCipher final : public RtpCipher {
   std::array<std::uint8_t, kAuthKeyLength> auth_key_{};
   std::array<std::uint8_t, kSaltLength> salt_{};
   std::optional<crypto::HmacSha1> auth_;  // from start()
-  std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx_;
+  EvpCipherCtx ctx_;
 };
 
 }  // namespace

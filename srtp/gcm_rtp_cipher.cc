@@ -6,7 +6,7 @@
 #include <array>
 #include <string>
 
-#include "srtp/aes_gcm.h"
+#include "srtp/evp_cipher.h"
 #include "srtp/srtp_kdf.h"
 
 namespace dtls::srtp {
@@ -16,15 +16,11 @@ constexpr size_t kIvLength = 12;    // RFC 7714 §8.1
 constexpr size_t kSaltLength = 12;  // RFC 7714 §11
 constexpr size_t kSsrcOffset = 8;   // RFC 3550 §5.1
 
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-
 class GcmRtpCipher final : public RtpCipher {
  public:
   GcmRtpCipher(const ProfileInfo& info, bool outbound)
       : RtpCipher(info.rtp_tag_length),
-        cipher_(gcm_cipher(info.key_length)),
+        cipher_(aes_gcm_cipher(info.key_length)),
         outbound_(outbound) {}
   ~GcmRtpCipher() override {
     OPENSSL_cleanse(key_.data(), key_.size());
@@ -42,7 +38,7 @@ class GcmRtpCipher final : public RtpCipher {
 
   bool start() override {
     if (ctx_) return true;
-    std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
+    EvpCipherCtx ctx(EVP_CIPHER_CTX_new());
     // The key schedule once; per packet only the IV.
     if (ctx == nullptr ||
         EVP_CipherInit_ex(ctx.get(), cipher_, nullptr, key_.data(), nullptr,
@@ -117,7 +113,7 @@ class GcmRtpCipher final : public RtpCipher {
   // The session key (16 or 32 octets used) until start(), and the salt.
   std::array<std::uint8_t, 32> key_{};
   std::array<std::uint8_t, kSaltLength> salt_{};
-  std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx_;
+  EvpCipherCtx ctx_;
 };
 
 }  // namespace
