@@ -53,7 +53,10 @@ class SendBatch {
 
   std::span<const std::uint8_t> datagram(size_t i) const;
   const sockaddr* destination(size_t i) const;
-  void clear() { size_ = 0; }
+  void clear() {
+    size_ = 0;
+    joinable_ = false;
+  }
 
   void set_segmentation(bool on) { segmentation_ = on; }
   bool segmentation() const { return segmentation_; }
@@ -81,6 +84,7 @@ class SendBatch {
   std::array<mmsghdr, kCapacity> msgs_{};
   size_t size_ = 0;
   bool segmentation_ = true;
+  bool joinable_ = false;  // two neighbours share a destination
   union Control {
     cmsghdr header;
     char bytes[CMSG_SPACE(sizeof(std::uint16_t))];

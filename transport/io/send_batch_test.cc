@@ -115,6 +115,34 @@ TEST(SendBatchSegmentation, RunsToOneDestinationLeaveAsOneMessageEach) {
   EXPECT_EQ(b.receive(), "");
 }
 
+// A fan-out's batch: no two neighbours share a destination (here the same
+// address, other ports), so each datagram is its own message. After a
+// clear(), a batch whose last two share one joins them again.
+TEST(SendBatchSegmentation, NeighboursToOtherDestinationsNeverJoin) {
+  Socket sender, a, b;
+  SendBatch batch;
+  const Socket* to[] = {&a, &b, &a, &b, &a};
+  for (size_t i = 0; i < 5; ++i) add(batch, numbered(i, 400), to[i]->sa());
+  SendBatch::Sent sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.error, 0);
+  EXPECT_EQ(sent.count, 5u);
+  EXPECT_EQ(sent.messages, 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    Socket& s = to[i] == &a ? a : b;
+    EXPECT_EQ(s.receive(), numbered(i, 400)) << i;
+  }
+  batch.clear();
+  add(batch, numbered(0, 400), a.sa());
+  add(batch, numbered(1, 400), b.sa());
+  add(batch, numbered(2, 400), b.sa());
+  sent = batch.send(sender.fd, 0);
+  EXPECT_EQ(sent.count, 3u);
+  EXPECT_EQ(sent.messages, 2u);
+  EXPECT_EQ(a.receive(), numbered(0, 400));
+  EXPECT_EQ(b.receive(), numbered(1, 400));
+  EXPECT_EQ(b.receive(), numbered(2, 400));
+}
+
 TEST(SendBatchSegmentation, FromTheMiddleAndOnAConnectedSocket) {
   Socket sender, a;
   ASSERT_EQ(::connect(sender.fd, a.sa(), sizeof(sockaddr_in)), 0);
