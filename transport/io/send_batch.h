@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -75,7 +76,18 @@ class SendBatch {
   std::vector<std::uint8_t> storage_;
   std::array<Address, kCapacity> to_{};
   std::array<bool, kCapacity> has_to_{};
-  bool same_destination(size_t i, size_t j) const;
+  // Inline: commit() asks it of every datagram.
+  bool same_destination(size_t i, size_t j) const {
+    if (has_to_[i] != has_to_[j]) return false;
+    if (!has_to_[i]) return true;  // a connected socket's one peer
+    if (to_[i].sa.sa_family == AF_INET && to_[j].sa.sa_family == AF_INET) {
+      return to_[i].v4.sin_port == to_[j].v4.sin_port &&
+             to_[i].v4.sin_addr.s_addr == to_[j].v4.sin_addr.s_addr;
+    }
+    const socklen_t len = msgs_[i].msg_hdr.msg_namelen;
+    return len == msgs_[j].msg_hdr.msg_namelen &&
+           std::memcmp(&to_[i], &to_[j], len) == 0;
+  }
   // Fills runs_ from datagram `from` on; returns how many.
   size_t build_runs(size_t from);
   Sent send_messages(int fd, mmsghdr* msgs, size_t n);
