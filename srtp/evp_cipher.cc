@@ -1,21 +1,38 @@
 #include "srtp/evp_cipher.h"
 
+#include <atomic>
+
 namespace dtls::srtp {
+namespace {
+
+// Kept for the process's life once fetched. A fetch that fails (OpenSSL out
+// of memory) is not kept: the next call tries again, where a static
+// initialized from it would have refused SRTP to every later session.
+const EVP_CIPHER* fetched(std::atomic<EVP_CIPHER*>& slot, const char* name) {
+  if (EVP_CIPHER* c = slot.load(std::memory_order_acquire)) return c;
+  EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  if (c == nullptr) return nullptr;
+  EVP_CIPHER* first = nullptr;
+  if (slot.compare_exchange_strong(first, c, std::memory_order_acq_rel))
+    return c;
+  EVP_CIPHER_free(c);  // another thread's fetch got there first
+  return first;
+}
+
+}  // namespace
 
 const EVP_CIPHER* aes_gcm_cipher(size_t key_length) {
-  static EVP_CIPHER* const aes128 =
-      EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  static EVP_CIPHER* const aes256 =
-      EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  return key_length == 16 ? aes128 : key_length == 32 ? aes256 : nullptr;
+  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
+  if (key_length == 16) return fetched(aes128, "AES-128-GCM");
+  if (key_length == 32) return fetched(aes256, "AES-256-GCM");
+  return nullptr;
 }
 
 const EVP_CIPHER* aes_ctr_cipher(size_t key_length) {
-  static EVP_CIPHER* const aes128 =
-      EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
-  static EVP_CIPHER* const aes256 =
-      EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr);
-  return key_length == 16 ? aes128 : key_length == 32 ? aes256 : nullptr;
+  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
+  if (key_length == 16) return fetched(aes128, "AES-128-CTR");
+  if (key_length == 32) return fetched(aes256, "AES-256-CTR");
+  return nullptr;
 }
 
 }  // namespace dtls::srtp

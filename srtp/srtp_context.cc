@@ -2,6 +2,7 @@
 
 #include <srtp2/srtp.h>
 
+#include <atomic>
 #include <climits>
 #include <mutex>
 #include <optional>
@@ -108,22 +109,32 @@ const char* packet_status_code(PacketStatus s) {
 }
 
 Status ensure_initialized() {
-  // srtp_init() registers the crypto kernel's globals and is not thread-safe;
-  // call_once makes it once per process whoever gets here first.
-  static std::once_flag once;
-  static srtp_err_status_t status = srtp_err_status_ok;
-  static Status installed;
-  std::call_once(once, [] {
-    status = srtp_init();
-    if (status == srtp_err_status_ok) installed = install_hmac_sha1();
-    if (installed.ok() && status == srtp_err_status_ok)
-      installed = install_aes_gcm();
-  });
+  // srtp_init() registers the crypto kernel's globals and is not thread-safe:
+  // made once per process, by whoever gets here first. A failed start (out
+  // of memory in the kernel's self-tests) is undone and not kept, so the
+  // next session tries again, where a failure kept would refuse SRTP to the
+  // process for good.
+  static std::mutex mutex;
+  static std::atomic<bool> done{false};
+  if (done.load(std::memory_order_acquire)) return {};
+  std::lock_guard<std::mutex> lock(mutex);
+  if (done.load(std::memory_order_relaxed)) return {};
+  const srtp_err_status_t status = srtp_init();
+  Status installed;
   if (status != srtp_err_status_ok) {
-    return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
-                                           std::to_string(status));
+    installed =
+        make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
+                                        std::to_string(status));
+  } else {
+    installed = install_hmac_sha1();
+    if (installed.ok()) installed = install_aes_gcm();
   }
-  return installed;
+  if (!installed.ok()) {
+    srtp_shutdown();
+    return installed;
+  }
+  done.store(true, std::memory_order_release);
+  return {};
 }
 
 size_t rtp_header_length(std::span<const std::uint8_t> p) {

@@ -1,0 +1,41 @@
+// The AES ciphers fetched once: a fetch that fails is tried again. OpenSSL's
+// allocator is replaced (the first fetch must fail for want of memory, before
+// anything else in the process fetched these ciphers): a binary of its own.
+#include "srtp/evp_cipher.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/openssl_alloc_failure.h"
+
+namespace dtls::srtp {
+namespace {
+
+TEST(EvpCipher, AFailedFetchIsNotKept) {
+  ASSERT_TRUE(testing::openssl_allocations_hooked());
+  for (size_t key : {16, 32}) {
+    SCOPED_TRACE(key);
+    testing::fail_openssl_allocations_after(0);
+    const EVP_CIPHER* gcm = aes_gcm_cipher(key);
+    const EVP_CIPHER* ctr = aes_ctr_cipher(key);
+    testing::allow_openssl_allocations();
+    ASSERT_GT(testing::openssl_allocation_failures(), 0);
+    EXPECT_EQ(gcm, nullptr);
+    EXPECT_EQ(ctr, nullptr);
+    // With memory back: fetched, then the same object every time.
+    gcm = aes_gcm_cipher(key);
+    ctr = aes_ctr_cipher(key);
+    ASSERT_NE(gcm, nullptr);
+    ASSERT_NE(ctr, nullptr);
+    EXPECT_EQ(EVP_CIPHER_get_key_length(gcm), static_cast<int>(key));
+    EXPECT_EQ(EVP_CIPHER_get_mode(gcm), EVP_CIPH_GCM_MODE);
+    EXPECT_EQ(EVP_CIPHER_get_key_length(ctr), static_cast<int>(key));
+    EXPECT_EQ(EVP_CIPHER_get_mode(ctr), EVP_CIPH_CTR_MODE);
+    EXPECT_EQ(aes_gcm_cipher(key), gcm);
+    EXPECT_EQ(aes_ctr_cipher(key), ctr);
+  }
+  EXPECT_EQ(aes_gcm_cipher(24), nullptr);
+  EXPECT_EQ(aes_ctr_cipher(24), nullptr);
+}
+
+}  // namespace
+}  // namespace dtls::srtp
