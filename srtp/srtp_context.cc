@@ -120,19 +120,19 @@ Status ensure_initialized() {
   std::lock_guard<std::mutex> lock(mutex);
   if (done.load(std::memory_order_relaxed)) return {};
   const srtp_err_status_t status = srtp_init();
-  Status installed;
   if (status != srtp_err_status_ok) {
-    installed =
-        make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
-                                        std::to_string(status));
-  } else {
-    installed = install_hmac_sha1();
-    if (installed.ok()) installed = install_aes_gcm();
-  }
-  if (!installed.ok()) {
+    // A kernel that failed part way holds the types it loaded, and a second
+    // srtp_init would refuse them as duplicates: cleared for the next try.
     srtp_shutdown();
-    return installed;
+    return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
+                                           std::to_string(status));
   }
+  // Replacing a type is idempotent: tried again in full by the next session
+  // (never srtp_shutdown here, which would end an application's own use of
+  // libsrtp that came first).
+  Status installed = install_hmac_sha1();
+  if (installed.ok()) installed = install_aes_gcm();
+  if (!installed.ok()) return installed;
   done.store(true, std::memory_order_release);
   return {};
 }
