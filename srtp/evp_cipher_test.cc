@@ -10,6 +10,9 @@
 namespace dtls::srtp {
 namespace {
 
+// The process's first fetch of a cipher, with every allocation failing,
+// fails (OpenSSL builds its ciphers then); with memory back the next call
+// fetches. Later ones may be answered from what that build made.
 TEST(EvpCipher, AFailedFetchIsNotKept) {
   ASSERT_TRUE(testing::openssl_allocations_hooked());
   for (size_t key : {16, 32}) {
@@ -18,20 +21,29 @@ TEST(EvpCipher, AFailedFetchIsNotKept) {
     const EVP_CIPHER* gcm = aes_gcm_cipher(key);
     const EVP_CIPHER* ctr = aes_ctr_cipher(key);
     testing::allow_openssl_allocations();
-    ASSERT_GT(testing::openssl_allocation_failures(), 0);
-    EXPECT_EQ(gcm, nullptr);
-    EXPECT_EQ(ctr, nullptr);
-    // With memory back: fetched, then the same object every time.
-    gcm = aes_gcm_cipher(key);
-    ctr = aes_ctr_cipher(key);
-    ASSERT_NE(gcm, nullptr);
-    ASSERT_NE(ctr, nullptr);
-    EXPECT_EQ(EVP_CIPHER_get_key_length(gcm), static_cast<int>(key));
-    EXPECT_EQ(EVP_CIPHER_get_mode(gcm), EVP_CIPH_GCM_MODE);
-    EXPECT_EQ(EVP_CIPHER_get_key_length(ctr), static_cast<int>(key));
-    EXPECT_EQ(EVP_CIPHER_get_mode(ctr), EVP_CIPH_CTR_MODE);
-    EXPECT_EQ(aes_gcm_cipher(key), gcm);
-    EXPECT_EQ(aes_ctr_cipher(key), ctr);
+    if (key == 16) {
+      ASSERT_GT(testing::openssl_allocation_failures(), 0);
+      EXPECT_EQ(gcm, nullptr);
+      EXPECT_EQ(ctr, nullptr);
+    }
+    // With memory back: fetched (again, when it had failed), then the same
+    // object every time.
+    const EVP_CIPHER* gcm_again = aes_gcm_cipher(key);
+    const EVP_CIPHER* ctr_again = aes_ctr_cipher(key);
+    ASSERT_NE(gcm_again, nullptr);
+    ASSERT_NE(ctr_again, nullptr);
+    if (gcm != nullptr) {
+      EXPECT_EQ(gcm, gcm_again);
+    }
+    if (ctr != nullptr) {
+      EXPECT_EQ(ctr, ctr_again);
+    }
+    EXPECT_EQ(EVP_CIPHER_get_key_length(gcm_again), static_cast<int>(key));
+    EXPECT_EQ(EVP_CIPHER_get_mode(gcm_again), EVP_CIPH_GCM_MODE);
+    EXPECT_EQ(EVP_CIPHER_get_key_length(ctr_again), static_cast<int>(key));
+    EXPECT_EQ(EVP_CIPHER_get_mode(ctr_again), EVP_CIPH_CTR_MODE);
+    EXPECT_EQ(aes_gcm_cipher(key), gcm_again);
+    EXPECT_EQ(aes_ctr_cipher(key), ctr_again);
   }
   EXPECT_EQ(aes_gcm_cipher(24), nullptr);
   EXPECT_EQ(aes_ctr_cipher(24), nullptr);

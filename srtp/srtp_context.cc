@@ -110,26 +110,36 @@ const char* packet_status_code(PacketStatus s) {
 
 Status ensure_initialized() {
   // srtp_init() registers the crypto kernel's globals and is not thread-safe:
-  // made once per process, by whoever gets here first. A failed start (out
-  // of memory in the kernel's self-tests) is undone and not kept, so the
-  // next session tries again, where a failure kept would refuse SRTP to the
-  // process for good.
+  // made once per process, by whoever gets here first. What fails (out of
+  // memory in the kernel's self-tests or in our types' replacement) is not
+  // kept: the next session tries again, where a failure kept would refuse
+  // SRTP to the process for good.
   static std::mutex mutex;
   static std::atomic<bool> done{false};
+  static bool kernel_up = false;  // under `mutex`
   if (done.load(std::memory_order_acquire)) return {};
   std::lock_guard<std::mutex> lock(mutex);
   if (done.load(std::memory_order_relaxed)) return {};
-  const srtp_err_status_t status = srtp_init();
-  if (status != srtp_err_status_ok) {
-    // A kernel that failed part way holds the types it loaded, and a second
-    // srtp_init would refuse them as duplicates: cleared for the next try.
-    srtp_shutdown();
-    return make_error("ERR_SRTP_INIT", "srtp_init failed with libsrtp status " +
-                                           std::to_string(status));
+  // Never srtp_init() twice: on a kernel that is up, libsrtp 2.5.0 runs
+  // every self-test again (and exit()s when one fails) and then refuses to
+  // load its "srtp" debug module twice, with bad_param.
+  if (!kernel_up) {
+    const srtp_err_status_t status = srtp_init();
+    if (status == srtp_err_status_bad_param) {
+      // That refusal: the application's own srtp_init came first, and its
+      // kernel is the process's.
+      kernel_up = true;
+    } else if (status != srtp_err_status_ok) {
+      // A kernel that failed part way holds the types it loaded, which a
+      // second srtp_init would refuse as duplicates: cleared for the next try.
+      srtp_shutdown();
+      return make_error(
+          "ERR_SRTP_INIT",
+          "srtp_init failed with libsrtp status " + std::to_string(status));
+    }
+    kernel_up = true;
   }
-  // Replacing a type is idempotent: tried again in full by the next session
-  // (never srtp_shutdown here, which would end an application's own use of
-  // libsrtp that came first).
+  // Replacing a type is idempotent: after a failure, both again next time.
   Status installed = install_hmac_sha1();
   if (installed.ok()) installed = install_aes_gcm();
   if (!installed.ok()) return installed;

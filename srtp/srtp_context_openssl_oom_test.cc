@@ -6,6 +6,7 @@
 // failed start keeps them. OpenSSL's allocator is replaced: a binary of its
 // own.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <string>
 
@@ -104,6 +105,49 @@ void works(SrtpContext& sender, Profile p) {
         rtcp ? receiver->unprotect_rtcp(wire) : receiver->unprotect_rtp(wire);
     ASSERT_TRUE(u.ok()) << packet_status_code(u.status);
     EXPECT_EQ(Bytes(wire.begin(), wire.begin() + u.length), plain);
+  }
+}
+
+// The process's first context, with OpenSSL failing from the k-th
+// allocation on and k moving on without a success in between: libsrtp's
+// start (srtp_init and its self-tests), then our cipher types' replacement,
+// fail with ERR_SRTP_INIT and are tried again by the next call, from where
+// they failed (libsrtp 2.5.0 exit()s when a self-test fails on a kernel that
+// is already up, and refuses a second srtp_init). A plain TEST, so it runs
+// before the parameterized ones, which find SRTP started.
+TEST(OpensslOutOfMemoryAtStart, EachFailureIsTriedAgain) {
+  ASSERT_TRUE(testing::openssl_allocations_hooked());
+  // OpenSSL builds all of a provider's ciphers on the first fetch of one,
+  // and out of memory part way through that build left this process without
+  // AES for good: every later fetch of AES-128-CTR or -GCM failed, with
+  // memory. That is OpenSSL's (3.0) to keep; built here first, with memory.
+  EVP_CIPHER_free(EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr));
+  long failed = 0;
+  for (long k = 0; k < 100000; ++k) {
+    testing::fail_openssl_allocations_after(k);
+    auto c = SrtpContext::create(keys(Profile::kAeadAes128Gcm), Side::kClient);
+    testing::allow_openssl_allocations();
+    if (testing::openssl_allocation_failures() == 0) {
+      ASSERT_TRUE(c.ok()) << "k " << k << ": " << c.error().to_string();
+      works(**c, Profile::kAeadAes128Gcm);
+      break;
+    }
+    if (k == 0) {
+      // The first failure is libsrtp's start: nothing started SRTP before.
+      ASSERT_FALSE(c.ok());
+      EXPECT_NE(c.error().message.find("srtp_init"), std::string::npos)
+          << c.error().to_string();
+    }
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, "ERR_SRTP_INIT") << c.error().to_string();
+      ++failed;
+    }
+  }
+  EXPECT_GT(failed, 10);
+  for (Profile p : {Profile::kAes128CmSha1_80, Profile::kAeadAes256Gcm}) {
+    auto c = SrtpContext::create(keys(p), Side::kClient);
+    ASSERT_TRUE(c.ok());
+    works(**c, p);
   }
 }
 

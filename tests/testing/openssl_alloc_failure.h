@@ -1,10 +1,10 @@
 // Fails OpenSSL's allocations on demand: CRYPTO_malloc and CRYPTO_realloc
 // are replaced (CRYPTO_set_mem_functions) before main, so before OpenSSL's
 // first allocation, which is the only time OpenSSL takes them. A binary that
-// links this library runs with them. OpenSSL's own start (its init and the
-// default provider's, which stay failed once they fail) is then made with
-// memory, as any process's first crypto call makes it: what a test fails is
-// what the code under test allocates.
+// links this library runs with them. OpenSSL's own start (its init, the
+// default provider's, and its digests and MACs, which stay failed once they
+// fail) is then made with memory, as any process's first crypto calls make
+// it: what a test fails is what the code under test allocates.
 #ifndef DTLS_SRTP_TESTS_TESTING_OPENSSL_ALLOC_FAILURE_H_
 #define DTLS_SRTP_TESTS_TESTING_OPENSSL_ALLOC_FAILURE_H_
 

@@ -59,6 +59,8 @@ class SendBatch {
     joinable_ = false;
   }
 
+  // Before the first commit(): datagrams already in the batch are not
+  // looked at again for runs.
   void set_segmentation(bool on) { segmentation_ = on; }
   bool segmentation() const { return segmentation_; }
 
@@ -76,7 +78,8 @@ class SendBatch {
   std::vector<std::uint8_t> storage_;
   std::array<Address, kCapacity> to_{};
   std::array<bool, kCapacity> has_to_{};
-  // Inline: commit() asks it of every datagram.
+  // Inline: commit() asks it of each datagram until two neighbours share a
+  // destination (while segmentation is on).
   bool same_destination(size_t i, size_t j) const {
     if (has_to_[i] != has_to_[j]) return false;
     if (!has_to_[i]) return true;  // a connected socket's one peer
