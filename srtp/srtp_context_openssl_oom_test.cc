@@ -132,11 +132,10 @@ TEST(OpensslOutOfMemoryAtStart, EachFailureIsTriedAgain) {
       works(**c, Profile::kAeadAes128Gcm);
       break;
     }
+    // The first allocation fails the start (libsrtp's self-tests, or with
+    // Debian's NSS libsrtp our replacement's): nothing started SRTP before.
     if (k == 0) {
-      // The first failure is libsrtp's start: nothing started SRTP before.
       ASSERT_FALSE(c.ok());
-      EXPECT_NE(c.error().message.find("srtp_init"), std::string::npos)
-          << c.error().to_string();
     }
     if (!c.ok()) {
       EXPECT_EQ(c.error().code, "ERR_SRTP_INIT") << c.error().to_string();
