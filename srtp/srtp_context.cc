@@ -120,18 +120,21 @@ Status ensure_initialized() {
   if (done.load(std::memory_order_acquire)) return {};
   std::lock_guard<std::mutex> lock(mutex);
   if (done.load(std::memory_order_relaxed)) return {};
-  // Never srtp_init() twice: on a kernel that is up, libsrtp 2.5.0 runs
-  // every self-test again (and exit()s when one fails) and then refuses to
-  // load its "srtp" debug module twice, with bad_param.
+  // Never srtp_init() on a kernel that is up: libsrtp 2.5.0 then runs every
+  // self-test again (and exit()s when one fails) and refuses to load its
+  // "srtp" debug module twice. That module is srtp_init's last step, so
+  // srtp_set_debug_module finds it once an srtp_init has completed, ours or
+  // an application's that came first (whose kernel is then the process's).
+  // Finding it also turns its debug output off, which this library never
+  // turns on.
+  if (!kernel_up && srtp_set_debug_module("srtp", 0) == srtp_err_status_ok)
+    kernel_up = true;
   if (!kernel_up) {
     const srtp_err_status_t status = srtp_init();
-    if (status == srtp_err_status_bad_param) {
-      // That refusal: the application's own srtp_init came first, and its
-      // kernel is the process's.
-      kernel_up = true;
-    } else if (status != srtp_err_status_ok) {
-      // A kernel that failed part way holds the types it loaded, which a
-      // second srtp_init would refuse as duplicates: cleared for the next try.
+    if (status != srtp_err_status_ok) {
+      // A kernel that failed part way (ours, or one an application left
+      // half made) holds types that a second srtp_init would refuse as
+      // duplicates: cleared for the next try.
       srtp_shutdown();
       return make_error(
           "ERR_SRTP_INIT",

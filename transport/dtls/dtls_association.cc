@@ -373,7 +373,9 @@ class DtlsAssociation::BufferScope {
 bool DtlsAssociation::take_buffers() {
   if (!buffers_released_) return true;
   // The write path (do_dtls1_write) does not allocate its buffer lazily, so no
-  // OpenSSL call may be made without it.
+  // OpenSSL call may be made without it. A buffer OpenSSL 3.0 cannot allocate
+  // fails its SSL for good (ssl3_setup_read_buffer/_write_buffer: SSLfatal),
+  // so the association cannot go on either.
   if (SSL_alloc_buffers(ssl_.get()) != 1) {
     fail(make_error("ERR_OUT_OF_MEMORY",
                     "cannot allocate the DTLS record buffers"));
@@ -506,6 +508,10 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
                         std::to_string(idle_timeout_.count()) + " ms"));
     return;
   }
+  // Only a due retransmission needs OpenSSL, and so its record buffers: an
+  // open session whose idle deadline came up allocates nothing, and so is
+  // not failed by a moment out of memory.
+  if (!retransmit_deadline_ || now < *retransmit_deadline_) return;
   BufferScope buffers(*this);
   if (!buffers.ok()) return;
   now_ = now;

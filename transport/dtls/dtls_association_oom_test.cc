@@ -1,9 +1,10 @@
 // OpenSSL out of memory during a handshake, from each of its allocations in
 // turn on: every association ends, open or failed with an error code, never
 // stuck and never crashing; when both open, their SRTP keys agree; and the
-// next handshake, with memory back, completes (nothing failed is kept).
-// Under the sanitizers, nothing leaks. OpenSSL's allocator is replaced: a
-// binary of its own.
+// next handshake, with memory back, completes (nothing failed is kept). An
+// open association that needs no OpenSSL allocation outlives it. Under the
+// sanitizers, nothing leaks.
+// OpenSSL's allocator is replaced: a binary of its own.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -117,6 +118,42 @@ TEST(DtlsAssociationOutOfMemory, EveryHandshakeEndsAndNothingIsKept) {
         "of them on, %d handshakes still opened and %d failed\n",
         profile.c_str(), k, opened, failed);
   }
+}
+
+// Open associations while OpenSSL cannot allocate. One that needs OpenSSL
+// then (a record arrives: its record buffers are made for it) fails with
+// ERR_OUT_OF_MEMORY, since OpenSSL 3.0 fails an SSL whose buffers it cannot
+// make. One that does not (its timers come up; media is not OpenSSL's)
+// allocates nothing and goes on: with memory back it exchanges messages.
+TEST(DtlsAssociationOutOfMemory, OnlyWhatNeedsOpensslFails) {
+  ASSERT_TRUE(testing::openssl_allocations_hooked());
+  DtlsPair touched(webrtc_config("SRTP_AEAD_AES_128_GCM"));
+  DtlsPair idle(webrtc_config("SRTP_AEAD_AES_128_GCM"));
+  for (DtlsPair* p : {&touched, &idle}) {
+    ASSERT_TRUE(p->start());
+    p->run_handshake();
+    ASSERT_TRUE(p->both_open());
+  }
+  const std::vector<std::uint8_t> hello = {'h', 'i'};
+  ASSERT_TRUE(touched.client()->send(hello).ok());  // with memory
+  testing::fail_openssl_allocations_after(0);
+  touched.run_for(std::chrono::seconds(1));  // read without
+  for (DtlsAssociation* a : {idle.client(), idle.server()})
+    a->handle_timeout(a->next_deadline().value_or(idle.now));
+  testing::allow_openssl_allocations();
+  EXPECT_GT(testing::openssl_allocation_failures(), 0);
+  ASSERT_TRUE(touched.server_error());
+  EXPECT_EQ(touched.server_error()->code, "ERR_OUT_OF_MEMORY");
+  EXPECT_EQ(touched.server()->state(), DtlsAssociation::State::kFailed);
+  // The other association is as it was.
+  ASSERT_TRUE(idle.both_open());
+  ASSERT_TRUE(idle.client()->send(hello).ok());
+  ASSERT_TRUE(idle.server()->send(hello).ok());
+  idle.run_for(std::chrono::seconds(1));
+  EXPECT_EQ(idle.received_by_server(), hello);
+  EXPECT_EQ(idle.received_by_client(), hello);
+  EXPECT_FALSE(idle.client_error());
+  EXPECT_FALSE(idle.server_error());
 }
 
 }  // namespace
