@@ -102,7 +102,8 @@
   X(kSrtpAuthFailed, "ERR_SRTP_AUTH_FAILED", "the SRTP tag did not verify")    \
   X(kSrtpBufferTooSmall, "ERR_SRTP_BUFFER_TOO_SMALL",                          \
     "no room for the SRTP trailer")                                            \
-  X(kSrtpFailed, "ERR_SRTP_FAILED", "libsrtp failed")                          \
+  X(kSrtpFailed, "ERR_SRTP_FAILED",                                            \
+    "the SRTP transform failed: out of memory, or OpenSSL or libsrtp refused") \
   X(kSrtpInit, "ERR_SRTP_INIT", "libsrtp could not be set up")                 \
   X(kSrtpKeyLength, "ERR_SRTP_KEY_LENGTH",                                     \
     "keys of the wrong length for the profile")                                \
