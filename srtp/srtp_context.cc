@@ -130,12 +130,14 @@ Status ensure_initialized() {
   if (!kernel_up && srtp_set_debug_module("srtp", 0) == srtp_err_status_ok)
     kernel_up = true;
   if (!kernel_up) {
+    // From a clean kernel: one that failed part way (ours, or one an
+    // application left half made) holds types that srtp_init would refuse
+    // as duplicates, or is marked up without its last step, where srtp_init
+    // would rerun every self-test. On a kernel never started this does
+    // nothing.
+    srtp_shutdown();
     const srtp_err_status_t status = srtp_init();
     if (status != srtp_err_status_ok) {
-      // A kernel that failed part way (ours, or one an application left
-      // half made) holds types that a second srtp_init would refuse as
-      // duplicates: cleared for the next try.
-      srtp_shutdown();
       return make_error(
           "ERR_SRTP_INIT",
           "srtp_init failed with libsrtp status " + std::to_string(status));

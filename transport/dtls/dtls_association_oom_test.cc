@@ -128,18 +128,31 @@ TEST(DtlsAssociationOutOfMemory, EveryHandshakeEndsAndNothingIsKept) {
 TEST(DtlsAssociationOutOfMemory, OnlyWhatNeedsOpensslFails) {
   ASSERT_TRUE(testing::openssl_allocations_hooked());
   DtlsPair touched(webrtc_config("SRTP_AEAD_AES_128_GCM"));
-  DtlsPair idle(webrtc_config("SRTP_AEAD_AES_128_GCM"));
+  PairConfig with_idle_timeout = webrtc_config("SRTP_AEAD_AES_128_GCM");
+  with_idle_timeout.client.idle_timeout = std::chrono::seconds(5);
+  with_idle_timeout.server.idle_timeout = std::chrono::seconds(5);
+  DtlsPair idle(with_idle_timeout);
   for (DtlsPair* p : {&touched, &idle}) {
     ASSERT_TRUE(p->start());
     p->run_handshake();
     ASSERT_TRUE(p->both_open());
   }
   const std::vector<std::uint8_t> hello = {'h', 'i'};
+  // The idle pair's deadlines as they stand, then moved on by a message
+  // each way: at the old ones, the timers come up with nothing to do.
+  const TimePoint client_deadline = idle.client()->next_deadline().value();
+  const TimePoint server_deadline = idle.server()->next_deadline().value();
+  idle.run_for(std::chrono::seconds(2));
+  ASSERT_TRUE(idle.client()->send(hello).ok());
+  ASSERT_TRUE(idle.server()->send(hello).ok());
+  idle.run_for(std::chrono::seconds(1));
+  ASSERT_GT(idle.client()->next_deadline().value(), client_deadline);
+  ASSERT_GT(idle.server()->next_deadline().value(), server_deadline);
   ASSERT_TRUE(touched.client()->send(hello).ok());  // with memory
   testing::fail_openssl_allocations_after(0);
   touched.run_for(std::chrono::seconds(1));  // read without
-  for (DtlsAssociation* a : {idle.client(), idle.server()})
-    a->handle_timeout(a->next_deadline().value_or(idle.now));
+  idle.client()->handle_timeout(client_deadline);
+  idle.server()->handle_timeout(server_deadline);
   testing::allow_openssl_allocations();
   EXPECT_GT(testing::openssl_allocation_failures(), 0);
   ASSERT_TRUE(touched.server_error());
@@ -150,8 +163,9 @@ TEST(DtlsAssociationOutOfMemory, OnlyWhatNeedsOpensslFails) {
   ASSERT_TRUE(idle.client()->send(hello).ok());
   ASSERT_TRUE(idle.server()->send(hello).ok());
   idle.run_for(std::chrono::seconds(1));
-  EXPECT_EQ(idle.received_by_server(), hello);
-  EXPECT_EQ(idle.received_by_client(), hello);
+  const std::vector<std::uint8_t> twice = {'h', 'i', 'h', 'i'};
+  EXPECT_EQ(idle.received_by_server(), twice);
+  EXPECT_EQ(idle.received_by_client(), twice);
   EXPECT_FALSE(idle.client_error());
   EXPECT_FALSE(idle.server_error());
 }
