@@ -7,6 +7,7 @@
 
 #include "srtp/srtp_context.h"
 #include "tests/testing/rtp_packets.h"
+#include "tests/testing/srtp_test_keys.h"
 
 namespace dtls::srtp {
 namespace {
@@ -15,12 +16,7 @@ TEST(SrtpContextAfterApplicationInit, UsesTheApplicationsKernel) {
   ASSERT_EQ(srtp_init(), srtp_err_status_ok);
   for (const ProfileInfo& info : all_profiles()) {
     SCOPED_TRACE(std::string(info.name));
-    SrtpKeys k;
-    k.profile = info.profile;
-    k.client_key.assign(info.key_length, 5);
-    k.server_key.assign(info.key_length, 6);
-    k.client_salt.assign(info.salt_length, 7);
-    k.server_salt.assign(info.salt_length, 8);
+    const SrtpKeys k = testing::fixed_srtp_keys(info.profile);
     auto sender = SrtpContext::create(k, Side::kClient);
     auto receiver = SrtpContext::create(k, Side::kServer);
     ASSERT_TRUE(sender.ok()) << sender.error().to_string();

@@ -5,6 +5,7 @@
 
 #include "srtp/srtp_context.h"
 #include "tests/testing/alloc_counter.h"
+#include "tests/testing/srtp_test_keys.h"
 
 namespace dtls::srtp {
 namespace {
@@ -16,12 +17,7 @@ TEST(SrtpContextAllocations, NonePerPacketInSteadyState) {
 #endif
   for (const ProfileInfo& info : all_profiles()) {
     SCOPED_TRACE(std::string(info.name));
-    SrtpKeys k;
-    k.profile = info.profile;
-    k.client_key.assign(info.key_length, 1);
-    k.server_key.assign(info.key_length, 2);
-    k.client_salt.assign(info.salt_length, 3);
-    k.server_salt.assign(info.salt_length, 4);
+    const SrtpKeys k = testing::fixed_srtp_keys(info.profile);
     auto sender = std::move(SrtpContext::create(k, Side::kClient)).value();
     auto receiver = std::move(SrtpContext::create(k, Side::kServer)).value();
     std::vector<std::uint8_t> buf(1200 + kMaxTrailer);

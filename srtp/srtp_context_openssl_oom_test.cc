@@ -14,6 +14,7 @@
 #include "srtp/srtp_context.h"
 #include "tests/testing/openssl_alloc_failure.h"
 #include "tests/testing/rtp_packets.h"
+#include "tests/testing/srtp_test_keys.h"
 
 // LeakSanitizer's suppressions for this binary (it asks for them at exit):
 // libsrtp 2.5.0's srtp_stream_init_keys returns early on a failure after its
@@ -29,19 +30,8 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-SrtpKeys keys(Profile p) {
-  const ProfileInfo& info = profile_info(p);
-  SrtpKeys k;
-  k.profile = p;
-  k.client_key.assign(info.key_length, 0x11);
-  k.server_key.assign(info.key_length, 0x22);
-  k.client_salt.assign(info.salt_length, 0x33);
-  k.server_salt.assign(info.salt_length, 0x44);
-  return k;
-}
-
 std::unique_ptr<SrtpContext> context(Profile p, Side side) {
-  auto c = SrtpContext::create(keys(p), side);
+  auto c = SrtpContext::create(testing::fixed_srtp_keys(p), side);
   EXPECT_TRUE(c.ok());
   return c.ok() ? std::move(c).value() : nullptr;
 }
@@ -130,7 +120,8 @@ TEST(OpensslOutOfMemoryAtStart, EachFailureIsTriedAgain) {
   bool kernel_up = false;
   for (long k = 0; k < 100000; ++k) {
     testing::fail_openssl_allocations_after(k);
-    auto c = SrtpContext::create(keys(Profile::kAeadAes128Gcm), Side::kClient);
+    auto c = SrtpContext::create(
+        testing::fixed_srtp_keys(Profile::kAeadAes128Gcm), Side::kClient);
     testing::allow_openssl_allocations();
     if (testing::openssl_allocation_failures() == 0) {
       ASSERT_TRUE(c.ok()) << "k " << k << ": " << c.error().to_string();
@@ -159,7 +150,7 @@ TEST(OpensslOutOfMemoryAtStart, EachFailureIsTriedAgain) {
   }
   EXPECT_GT(failed, 10);
   for (Profile p : {Profile::kAes128CmSha1_80, Profile::kAeadAes256Gcm}) {
-    auto c = SrtpContext::create(keys(p), Side::kClient);
+    auto c = SrtpContext::create(testing::fixed_srtp_keys(p), Side::kClient);
     ASSERT_TRUE(c.ok());
     works(**c, p);
   }
@@ -171,7 +162,8 @@ TEST_P(OpensslOutOfMemory, MakingAContextFailsWithAnError) {
   const long allocations = each_allocation_failing(
       [] {},
       [&] {
-        c = SrtpContext::create(keys(GetParam()), Side::kClient);
+        c = SrtpContext::create(testing::fixed_srtp_keys(GetParam()),
+                                Side::kClient);
         if (!c.ok()) {
           EXPECT_EQ(c.error().code, "ERR_SRTP_INIT");
         }
