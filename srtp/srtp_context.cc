@@ -116,7 +116,6 @@ Status ensure_initialized() {
   // SRTP to the process for good.
   static std::mutex mutex;
   static std::atomic<bool> done{false};
-  static bool kernel_up = false;  // under `mutex`
   if (done.load(std::memory_order_acquire)) return {};
   std::lock_guard<std::mutex> lock(mutex);
   if (done.load(std::memory_order_relaxed)) return {};
@@ -127,9 +126,7 @@ Status ensure_initialized() {
   // an application's that came first (whose kernel is then the process's).
   // Finding it also turns its debug output off, which this library never
   // turns on.
-  if (!kernel_up && srtp_set_debug_module("srtp", 0) == srtp_err_status_ok)
-    kernel_up = true;
-  if (!kernel_up) {
+  if (srtp_set_debug_module("srtp", 0) != srtp_err_status_ok) {
     // From a clean kernel: one that failed part way (ours, or one an
     // application left half made) holds types that srtp_init would refuse
     // as duplicates, or is marked up without its last step, where srtp_init
@@ -142,7 +139,6 @@ Status ensure_initialized() {
           "ERR_SRTP_INIT",
           "srtp_init failed with libsrtp status " + std::to_string(status));
     }
-    kernel_up = true;
   }
   // Replacing a type is idempotent: after a failure, both again next time.
   Status installed = install_hmac_sha1();
