@@ -255,6 +255,8 @@ class EndpointCore {
   void handle_timeout(TimePoint now);
   // When handle_timeout should run next.
   std::optional<TimePoint> next_deadline() const { return deadlines_.next(); }
+  // Sessions taken out, ever: a call that leaves it as it was ended none.
+  std::uint64_t removals() const { return removals_; }
 
   // Starts a client association to `peer`. ERR_INVALID_STATE when closing;
   // ERR_DTLS_SESSION_EXISTS when one to that address exists.

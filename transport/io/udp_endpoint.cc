@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -424,9 +425,20 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                                        const RtpRewrite* rewrite,
                                        MediaRoute* route) {
   // No deadline follows from a packet sent: the core takes no clock reading
-  // for it, and the clock is not read per packet here either.
+  // for it, and the clock is not read per packet here either. The deadline
+  // moves only when a session ends (a key at its hard limit, a socket
+  // error), so the timer is looked at only then: a fan-out does not run
+  // rearm() per subscriber.
+  const std::uint64_t removals = core_.removals();
+#ifndef NDEBUG
+  const std::optional<TimePoint> deadline = core_.next_deadline();
+#endif
   auto r = core_.send_media(peer, kind, packet, TimePoint{}, rewrite, route);
-  rearm();  // a key at its hard limit ends the session
+  if (core_.removals() != removals) {
+    rearm();
+  } else {
+    assert(core_.next_deadline() == deadline);
+  }
   return r;
 }
 
