@@ -1,6 +1,7 @@
 #include "transport/endpoint/endpoint_core.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -92,17 +93,17 @@ EndpointCore::Session* EndpointCore::find(const PeerAddress& peer) {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-EndpointCore::Session* EndpointCore::find(const PeerAddress& peer,
-                                          MediaRoute* route) {
-  if (route == nullptr) return find(peer);
+EndpointCore::Entry* EndpointCore::find(const PeerAddress& peer,
+                                        MediaRoute* route) {
   // Nodes of an unordered_map stay where they are until erased, and every
   // erase moves removals_.
-  if (route->core == this && route->removals == removals_)
-    return static_cast<Session*>(const_cast<void*>(route->session));
-  Session* s = find(peer);
+  if (route != nullptr && route->core == this && route->removals == removals_)
+    return static_cast<Entry*>(const_cast<void*>(route->session));
+  auto it = sessions_.find(peer);
+  if (it == sessions_.end()) return nullptr;
   // A miss is not kept: the session may be added later without a removal.
-  if (s != nullptr) *route = {this, s, removals_};
-  return s;
+  if (route != nullptr) *route = {this, &*it, removals_};
+  return &*it;
 }
 
 void EndpointCore::erase_session(const PeerAddress& peer) {
@@ -115,9 +116,7 @@ EndpointCore::Session& EndpointCore::add(const PeerAddress& peer,
   by_id_[id] = peer;
   // Associations only get datagrams from this endpoint, which outlives them.
   a->share_record_drops(&stats_.record_drops);
-  return sessions_
-      .emplace(peer, Session{id, std::move(a), nullptr, std::nullopt})
-      .first->second;
+  return sessions_.emplace(peer, Session(id, std::move(a))).first->second;
 }
 
 bool EndpointCore::handle_datagram(std::span<std::uint8_t> data,
@@ -340,9 +339,11 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
                                         std::span<const std::uint8_t> packet,
                                         TimePoint, const RtpRewrite* rewrite,
                                         MediaRoute* route) {
-  Session* s = find(peer, route);
-  if (s == nullptr ||
-      s->association->state() != DtlsAssociation::State::kOpen) {
+  Entry* entry = find(peer, route);
+  Session* s = entry ? &entry->second : nullptr;
+  assert(s == nullptr ||
+         s->open == (s->association->state() == DtlsAssociation::State::kOpen));
+  if (s == nullptr || !s->open) {
     // Media errors carry no message of their own: a dropped packet
     // allocates nothing (the code's default message says it).
     return make_error(Errc::kDtlsSessionNotOpen);
@@ -375,7 +376,7 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
     if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
     return make_error(srtp::packet_status_errc(r.status));
   }
-  const int e = sink_.send_media(destination(peer, *s), r.length);
+  const int e = sink_.send_media(destination(entry->first, *s), r.length);
   if (s->srtp->key_limit_reached()) end_for_key_limit(peer);
   if (e == DatagramSink::kSendQueueFull) {
     // The backpressure signal: the kernel is full and so is our queue.
@@ -566,6 +567,7 @@ void EndpointCore::after(const PeerAddress& peer, TimePoint now) {
     erase_session(peer);  // `s` is gone from here on; `done` keeps it
     forget_half_open(peer);
   } else {
+    s->open = a->state() == DtlsAssociation::State::kOpen;
     deadlines_.set(id, a->next_deadline());
     if (a->state() != DtlsAssociation::State::kHandshaking) {
       forget_half_open(peer);

@@ -202,7 +202,7 @@ class DatagramSink {
 // while no session of that core has been removed since; then looked up again.
 struct MediaRoute {
   const void* core = nullptr;
-  const void* session = nullptr;
+  const void* session = nullptr;  // the core's map entry: key and session
   std::uint64_t removals = 0;
 };
 
@@ -334,11 +334,19 @@ class EndpointCore {
  private:
   using IceSession = IceLiteTable::Session;
   struct Session {
-    DeadlineQueue::Id id;
-    std::unique_ptr<DtlsAssociation> association;
+    Session(DeadlineQueue::Id i, std::unique_ptr<DtlsAssociation> a)
+        : association(std::move(a)), id(i) {}
+    // What every media send reads comes first, so that a fan-out touches one
+    // cache line of each subscriber's node here, not the association too.
     std::unique_ptr<srtp::SrtpContext> srtp;
+    IceSession* ice = nullptr;  // an ICE-lite session's association
+    // The association's state() == kOpen as after() last saw it. Nothing
+    // else changes the state between a call into the association and the
+    // after() that follows it.
+    bool open = false;
+    std::unique_ptr<DtlsAssociation> association;
+    DeadlineQueue::Id id;
     std::optional<Error> srtp_error;  // keys could not be set up
-    IceSession* ice = nullptr;        // an ICE-lite session's association
     // The association's handshake_steps() when last seen (half-open clock).
     std::uint64_t steps_seen = 0;
   };
@@ -408,8 +416,11 @@ class EndpointCore {
   // Ends a session whose SRTP context reached a key's hard limit.
   void end_for_key_limit(const PeerAddress& peer);
   Session* find(const PeerAddress& peer);
-  // find() through a sender's MediaRoute.
-  Session* find(const PeerAddress& peer, MediaRoute* route);
+  // The map's entry for `peer` through a sender's MediaRoute, with its key:
+  // the one the session's node holds, read with the session, not the
+  // sender's copy.
+  using Entry = std::pair<const PeerAddress, Session>;
+  Entry* find(const PeerAddress& peer, MediaRoute* route);
   // Every removal from sessions_ goes through here (MediaRoute's validity).
   void erase_session(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);

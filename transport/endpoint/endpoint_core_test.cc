@@ -626,5 +626,38 @@ TEST(EndpointCore, MediaRoutesFollowSessionsThatComeAndGo) {
     EXPECT_EQ(c1rec.media[i].packet, testing::make_rtp(1, i + 1, 50));
 }
 
+// Media through a route waits for the handshake: the session's node is
+// there (and the route finds it) before its association is open.
+TEST(EndpointCore, MediaThroughARouteWaitsForTheHandshake) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCore& s = net.add(kServer, server_options(), srec.callbacks());
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return s.session_count() == 1; }));
+  ASSERT_EQ(srec.count(DtlsEvent::Type::kHandshakeComplete), 0u);
+  MediaRoute route;
+  auto send = [&](std::uint16_t seq) {
+    return s.send_media(client_address(1), PacketKind::kRtp,
+                        testing::make_rtp(1, seq, 50), net.now(), nullptr,
+                        &route);
+  };
+  EXPECT_EQ(send(1).error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  EXPECT_EQ(route.core, &s);  // found, not open
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
+           crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  const MediaRoute before = route;
+  ASSERT_TRUE(send(2).ok());
+  EXPECT_EQ(route.session, before.session);
+  // Closed: the route is not followed to a session that has gone.
+  s.close_session(client_address(1), net.now());
+  EXPECT_EQ(send(3).error().code, "ERR_DTLS_SESSION_NOT_OPEN");
+  ASSERT_TRUE(net.run_until([&] { return crec.media.size() == 1; }));
+  EXPECT_EQ(crec.media[0].packet, testing::make_rtp(1, 2, 50));
+}
+
 }  // namespace
 }  // namespace dtls
