@@ -192,18 +192,22 @@ FanOutResult send_rtp(std::span<const Session> to,
   std::shared_ptr<detail::EndpointImpl> held;
   auto send_one = [&](const std::shared_ptr<SessionImpl>& core,
                       const RtpRewrite* rewrite) -> Result<size_t> {
-    if (!core) return empty_handle("Session");
+    if (!core) [[unlikely]]
+      return empty_handle("Session");
     if (off_loop(core->dispatcher))
       return send_media(core, PacketKind::kRtp, packet, rewrite);
-    if (core->resolving) return make_error(Errc::kDtlsSessionNotOpen);
-    if (core->ended) return destroyed();
+    if (core->resolving) [[unlikely]]
+      return make_error(Errc::kDtlsSessionNotOpen);
+    if (core->ended) [[unlikely]]
+      return destroyed();
     if (!held || held.owner_before(core->endpoint) ||
         core->endpoint.owner_before(held)) {
       held = core->endpoint.lock();
       if (!held) return destroyed();
     }
     UdpEndpoint* udp = held->udp.get();
-    if (udp == nullptr) return destroyed();
+    if (udp == nullptr) [[unlikely]]
+      return destroyed();
     const auto end = corked.begin() + static_cast<std::ptrdiff_t>(sockets);
     if (sockets < kMaxSockets &&
         std::find_if(corked.begin(), end,
