@@ -49,8 +49,10 @@ struct SessionImpl : QueuedMediaTarget {
 
   // What a fan-out reads of each subscriber: one cache line (58 bytes from
   // a 64-byte boundary), since a thousand subscribers' lines do not stay in
-  // cache from one packet to the next. `peer` is not among them: the
-  // endpoint core reads its own copy of the address beside the session.
+  // cache from one packet to the next. `peer` is not among them: while the
+  // route holds, the endpoint core reads its own copy of the address beside
+  // the session; after a session of the endpoint has gone, the next send
+  // looks the route up again by `peer`.
   // Null: the caller's loop.
   alignas(64) const std::shared_ptr<LoopDispatcher> dispatcher;
   std::weak_ptr<EndpointImpl> endpoint;

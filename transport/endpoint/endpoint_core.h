@@ -336,8 +336,10 @@ class EndpointCore {
   struct Session {
     Session(DeadlineQueue::Id i, std::unique_ptr<DtlsAssociation> a)
         : association(std::move(a)), id(i) {}
-    // What every media send reads comes first, so that a fan-out touches one
-    // cache line of each subscriber's node here, not the association too.
+    // What every media send reads comes first, right after the key (the
+    // address it sends to): a fan-out reads the node's first lines of each
+    // subscriber (two: nodes are 16-byte aligned and the key takes 48
+    // bytes), and not the association too.
     std::unique_ptr<srtp::SrtpContext> srtp;
     IceSession* ice = nullptr;  // an ICE-lite session's association
     // The association's state() == kOpen as after() last saw it. Nothing
@@ -421,7 +423,8 @@ class EndpointCore {
   // sender's copy.
   using Entry = std::pair<const PeerAddress, Session>;
   Entry* find(const PeerAddress& peer, MediaRoute* route);
-  // Every removal from sessions_ goes through here (MediaRoute's validity).
+  // Removals from sessions_ go through here, destroy_session() or destroy(),
+  // and each moves removals_ (MediaRoute's validity).
   void erase_session(const PeerAddress& peer);
   Session& add(const PeerAddress& peer, std::unique_ptr<DtlsAssociation> a);
 

@@ -426,9 +426,10 @@ Result<size_t> UdpEndpoint::send_media(const PeerAddress& peer, PacketKind kind,
                                        MediaRoute* route) {
   // No deadline follows from a packet sent: the core takes no clock reading
   // for it, and the clock is not read per packet here either. The deadline
-  // moves only when a session ends (a key at its hard limit, a socket
-  // error), so the timer is looked at only then: a fan-out does not run
-  // rearm() per subscriber.
+  // moves only when the send ends a session (a key at its hard limit);
+  // socket errors end sessions later, in the core's after(), which rearms.
+  // So the timer is looked at only then: a fan-out does not run rearm() per
+  // subscriber.
   const std::uint64_t removals = core_.removals();
 #ifndef NDEBUG
   const std::optional<TimePoint> deadline = core_.next_deadline();
