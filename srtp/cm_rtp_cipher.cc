@@ -76,6 +76,11 @@ class CmRtpCipher final : public RtpCipher {
                                                   : PacketStatus::kFailed;
   }
 
+  size_t footprint() const override { return sizeof(*this); }
+  void prefetch_seal() const override {
+    if (ctx_) prefetch_context(ctx_.get());
+  }
+
  private:
   // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16);
   // the last two octets count blocks.

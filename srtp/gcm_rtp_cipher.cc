@@ -94,6 +94,11 @@ class GcmRtpCipher final : public RtpCipher {
                : PacketStatus::kAuthFailed;
   }
 
+  size_t footprint() const override { return sizeof(*this); }
+  void prefetch_seal() const override {
+    if (ctx_) prefetch_context(ctx_.get());
+  }
+
  private:
   // RFC 7714 §8.1: (0x0000 || SSRC || ROC || SEQ) XOR the session salt.
   void iv(const std::uint8_t* header, std::uint64_t index,

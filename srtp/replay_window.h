@@ -36,6 +36,12 @@ class ReplayWindow {
   std::uint64_t index() const { return index_; }
   size_t length() const { return length_; }
 
+  // Fetches the ring's word the next newer index will set, without waiting
+  // for it: a sender's window only moves forward.
+  void prefetch_next() const {
+    __builtin_prefetch(&ring_[((index_ + 1) & mask_) >> 6]);
+  }
+
  private:
   bool bit(std::uint64_t index) const {
     const std::uint64_t p = index & mask_;

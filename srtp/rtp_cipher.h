@@ -40,6 +40,12 @@ class RtpCipher {
   // may have been overwritten.
   virtual PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
                             std::uint64_t index, KeyCharge charge) = 0;
+  // The bytes of this object seal() reads: what its owner fetches ahead
+  // before it may call prefetch_seal(), which reads the object.
+  virtual size_t footprint() const = 0;
+  // Fetches what seal() reads beyond this object (the OpenSSL context),
+  // without waiting for it; nothing before start().
+  virtual void prefetch_seal() const = 0;
 
  protected:
   explicit RtpCipher(size_t tag) : tag_(tag) {}

@@ -1,10 +1,12 @@
 #include "srtp/rtp_fast_path.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 #include "srtp/cm_rtp_cipher.h"
 #include "srtp/gcm_rtp_cipher.h"
+#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 namespace {
@@ -43,12 +45,48 @@ RtpFastPath::RtpFastPath(std::unique_ptr<RtpCipher> cipher,
                          const ContextOptions& options, KeyUsage* usage,
                          std::uint64_t* soft_limit_events)
     : cipher_(std::move(cipher)),
+      cipher_bytes_(cipher_->footprint()),
       window_(options.replay_window),
       allow_repeat_tx_(options.allow_repeat_tx),
       usage_(usage),
       soft_limit_events_(soft_limit_events) {}
 
 RtpFastPath::~RtpFastPath() = default;
+
+void RtpFastPath::prefetch_protect(int step) const {
+  // A sender's streams are few (an SFU's subscriber: audio, video, RTX); a
+  // context with more fetches the first ones only.
+  constexpr size_t kFetchedStreams = 4;
+  const size_t streams =
+      streams_ ? std::min(streams_->count, kFetchedStreams) : 0;
+  switch (step) {
+    case 0:
+      prefetch_object(this);
+      break;
+    case 1:
+      prefetch(cipher_.get(), cipher_bytes_);
+      // The count, the SSRCs and the first window: the lines before the
+      // other windows.
+      if (streams_) {
+        const auto* first = reinterpret_cast<const char*>(streams_.get());
+        prefetch(first,
+                 reinterpret_cast<const char*>(&streams_->windows[1]) - first);
+      }
+      break;
+    case 2:
+      cipher_->prefetch_seal();
+      for (size_t i = 1; i < streams; ++i)
+        prefetch_object(&streams_->windows[i]);
+      break;
+    case 3:
+      for (size_t i = 0; i < streams; ++i) {
+        if (streams_->windows[i]) streams_->windows[i]->prefetch_next();
+      }
+      break;
+    default:
+      break;
+  }
+}
 
 size_t RtpFastPath::stream_count() const {
   return streams_ ? streams_->count : 0;

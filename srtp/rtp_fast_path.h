@@ -61,6 +61,15 @@ class RtpFastPath {
   std::optional<PacketStatus> unprotect(std::uint8_t* packet, size_t length,
                                         size_t header_length);
 
+  // What protect() reads, fetched ahead by a sender that has later packets
+  // of other contexts to protect first (a fan-out): step 0 fetches this
+  // object, and step k + 1 reads only what step k fetched and fetches the
+  // next hop (the cipher and the stream table, the OpenSSL context and the
+  // streams' windows, their ring words), so that each step waits for
+  // nothing when run a packet's time after the one before.
+  static constexpr int kPrefetchSteps = 4;
+  void prefetch_protect(int step) const;
+
   size_t tag() const { return cipher_->tag(); }
   // SSRCs this path has taken (at most kMaxStreams).
   size_t stream_count() const;
@@ -76,6 +85,7 @@ class RtpFastPath {
   ReplayWindow* claim(std::uint32_t ssrc);  // nullptr: out of memory
 
   const std::unique_ptr<RtpCipher> cipher_;
+  const size_t cipher_bytes_;  // cipher_->footprint()
   const size_t window_;
   const bool allow_repeat_tx_;
   KeyUsage* const usage_;

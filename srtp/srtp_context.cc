@@ -12,6 +12,7 @@
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
 #include "srtp/rtp_fast_path.h"
+#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 namespace {
@@ -268,6 +269,17 @@ PacketResult SrtpContext::protect_rtp_packet(std::span<std::uint8_t> buffer,
       from_libsrtp(srtp_protect(handles_->outbound, buffer.data(), &len));
   r.length = r.ok() ? static_cast<size_t>(len) : 0;
   return r;
+}
+
+static_assert(SrtpContext::kProtectPrefetchSteps ==
+              1 + RtpFastPath::kPrefetchSteps);
+
+void SrtpContext::prefetch_protect_rtp(int step) const {
+  if (step == 0) {
+    prefetch_object(this);
+  } else if (outbound_fast_) {
+    outbound_fast_->prefetch_protect(step - 1);
+  }
 }
 
 PacketResult SrtpContext::protect_rtp(std::span<std::uint8_t> buffer,

@@ -110,6 +110,12 @@ class SrtpContext {
   PacketResult unprotect_rtp(std::span<std::uint8_t> packet);
   PacketResult unprotect_rtcp(std::span<std::uint8_t> packet);
 
+  // What protect_rtp() reads, fetched ahead in kProtectPrefetchSteps steps
+  // (RtpFastPath::prefetch_protect): step 0 fetches this object. Nothing for
+  // packets libsrtp protects (a context without the fast path).
+  static constexpr int kProtectPrefetchSteps = 5;
+  void prefetch_protect_rtp(int step) const;
+
   size_t rtp_trailer() const { return info_.rtp_tag_length; }
   size_t rtcp_trailer() const {
     return kSrtcpIndexLength + info_.rtcp_tag_length;

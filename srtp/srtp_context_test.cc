@@ -265,6 +265,39 @@ TEST(SrtpContext, RoundTripsEveryProfileBothWays) {
   }
 }
 
+// A fan-out fetches what protect_rtp() reads ahead of it, step by step, on
+// contexts in every state: before the cipher starts, with more streams than
+// it fetches, at steps out of range. The packets and counters are the same as
+// a context's that was never asked.
+TEST(SrtpContext, FetchingAheadChangesNothing) {
+  std::mt19937 rng(11);
+  for (const ProfileInfo& info : all_profiles()) {
+    SCOPED_TRACE(std::string(info.name));
+    const SrtpKeys keys = random_keys(info.profile, rng);
+    auto fetched = context(keys, Side::kServer);
+    auto plain = context(keys, Side::kServer);
+    auto fetch_all = [&] {
+      for (int step = -1; step <= SrtpContext::kProtectPrefetchSteps + 1;
+           ++step) {
+        fetched->prefetch_protect_rtp(step);
+      }
+    };
+    fetch_all();                                        // nothing started yet
+    for (std::uint16_t seq = 65533; seq != 3; ++seq) {  // wraps: ROC 1
+      for (std::uint32_t ssrc = 1; ssrc <= 6; ++ssrc) {
+        const Bytes packet = rtp_packet(ssrc, seq, 100 + ssrc);
+        fetch_all();
+        ASSERT_EQ(protect(*fetched, packet), protect(*plain, packet));
+      }
+    }
+    fetch_all();
+    EXPECT_EQ(fetched->counters().rtp_packets_protected, 6u * 6u);
+    EXPECT_EQ(fetched->counters().rtp_bytes_protected,
+              plain->counters().rtp_bytes_protected);
+    EXPECT_EQ(fetched->counters().protect_failures, 0u);
+  }
+}
+
 // Tampered, replayed, truncated and malformed packets are refused, counted by
 // kind, and leave the context working.
 TEST(SrtpContext, RejectsAndCountsBadPackets) {

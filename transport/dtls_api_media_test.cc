@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -393,6 +394,88 @@ TEST(DtlsApiMedia, FanOutSendsOnePacketToEverySubscriber) {
   EXPECT_EQ(r.first_error->errc, Errc::kSrtpMalformed);
   endpoint->close();
   ASSERT_TRUE(loop.run_until([&] { return endpoint->state().destroyed; }));
+}
+
+// More subscribers than the fan-out fetches ahead, some of them ended between
+// packets (which makes every route stale) and one on another endpoint: each
+// packet reaches every live subscriber, rewritten for it, and the look-ahead
+// follows no route to a session that has gone (the sanitizer build checks).
+TEST(DtlsApiMedia, FanOutPastItsLookAheadSkipsEndedSubscribers) {
+  testing_support::Loop loop;
+  std::vector<Session> subscribers, others;
+  auto endpoint = listen(
+      loop.get(), [&](Session s) { subscribers.push_back(s); },
+      listen_options());
+  auto other = listen(
+      loop.get(), [&](Session s) { others.push_back(s); }, listen_options());
+  ASSERT_TRUE(endpoint.ok());
+  ASSERT_TRUE(other.ok());
+  constexpr int kSubscribers = 12;
+  std::vector<Session> clients;
+  std::map<std::uint32_t, std::vector<std::uint16_t>> received;  // by SSRC
+  for (int i = 0; i <= kSubscribers; ++i) {
+    SessionListener l;
+    l.on_rtp = [&received](Session&, std::span<const std::uint8_t> p) {
+      const std::uint32_t ssrc = (std::uint32_t{p[8]} << 24) |
+                                 (std::uint32_t{p[9]} << 16) |
+                                 (std::uint32_t{p[10]} << 8) | p[11];
+      received[ssrc].push_back(static_cast<std::uint16_t>((p[2] << 8) | p[3]));
+    };
+    auto c = connect(loop.get(), "127.0.0.1",
+                     (i < kSubscribers ? endpoint : other)->address().port,
+                     connect_options(), l);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(loop.run_until([&] { return ready(c->opened()); }));
+    ASSERT_TRUE(c->opened().get().ok());
+    clients.push_back(*c);
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    return subscribers.size() == size_t{kSubscribers} && others.size() == 1;
+  }));
+  // The other endpoint's subscriber in the middle of the list.
+  std::vector<Session> to = subscribers;
+  to.insert(to.begin() + kSubscribers / 2, others[0]);
+  std::vector<RtpRewrite> rewrites(to.size());
+  for (size_t i = 0; i < to.size(); ++i) {
+    rewrites[i] = {.ssrc = 100u + static_cast<std::uint32_t>(i),
+                   .sequence = std::uint16_t{0}};
+  }
+  auto fan_out = [&](std::span<std::error_code> outcomes) {
+    for (RtpRewrite& w : rewrites) ++*w.sequence;
+    return send_rtp(to, rtp(0xabc, 7, 200), rewrites, outcomes);
+  };
+  std::vector<std::error_code> outcomes(to.size());
+  EXPECT_EQ(fan_out(outcomes).sent, to.size());
+  // Two of the first endpoint's sessions end: every route of that endpoint
+  // is stale for the next packet.
+  to[2].destroy();
+  to[9].destroy();
+  for (int round = 0; round < 2; ++round) {
+    const FanOutResult r = fan_out(outcomes);
+    EXPECT_EQ(r.sent, to.size() - 2);
+    for (size_t i = 0; i < to.size(); ++i) {
+      if (i == 2 || i == 9) {
+        EXPECT_EQ(outcomes[i], make_error_code(Errc::kDtlsSessionDestroyed));
+      } else {
+        EXPECT_FALSE(outcomes[i]) << i;
+      }
+    }
+  }
+  ASSERT_TRUE(loop.run_until([&] {
+    size_t n = 0;
+    for (const auto& [ssrc, seqs] : received) n += seqs.size();
+    return n == to.size() + 2 * (to.size() - 2);
+  }));
+  for (size_t i = 0; i < to.size(); ++i) {
+    const std::vector<std::uint16_t> expected =
+        i == 2 || i == 9 ? std::vector<std::uint16_t>{1}
+                         : std::vector<std::uint16_t>{1, 2, 3};
+    EXPECT_EQ(received[100u + static_cast<std::uint32_t>(i)], expected) << i;
+  }
+  endpoint->close();
+  other->close();
+  ASSERT_TRUE(loop.run_until(
+      [&] { return endpoint->state().destroyed && other->state().destroyed; }));
 }
 
 // Subscribers on two endpoints, interleaved: each endpoint's socket is corked

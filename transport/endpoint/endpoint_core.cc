@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "transport/base/prefetch.h"
 #include "transport/dtls/dtls_record.h"
 #include "transport/dtls/srtp_keying.h"
 
@@ -391,6 +392,22 @@ Result<size_t> EndpointCore::send_media(const PeerAddress& peer,
                       "the socket refused the packet: " + sink_.describe(e));
   }
   return r.length;
+}
+
+void EndpointCore::prefetch_media(const MediaRoute& route, int step) const {
+  // Only addresses are compared until the route is known valid: a stale
+  // route's node may have been freed.
+  if (route.core != this || route.removals != removals_) return;
+  const auto* entry = static_cast<const Entry*>(route.session);
+  if (step == 0) {
+    // The key and the fields of the session a send reads, up to `open`.
+    const auto* first = reinterpret_cast<const char*>(entry);
+    prefetch(first,
+             reinterpret_cast<const char*>(&entry->second.open + 1) - first);
+    return;
+  }
+  const Session& s = entry->second;
+  if (s.open && s.srtp) s.srtp->prefetch_protect_rtp(step - 1);
 }
 
 // RFC 3711 §9.2: a master key past its hard limit is not used again, and a

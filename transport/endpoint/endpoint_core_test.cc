@@ -643,20 +643,34 @@ TEST(EndpointCore, MediaThroughARouteWaitsForTheHandshake) {
                         testing::make_rtp(1, seq, 50), net.now(), nullptr,
                         &route);
   };
+  // A fan-out's look-ahead through the route, at every step and beyond: it
+  // reads nothing of a session that is not open, nor through a route that
+  // is another core's or stale (its node freed: the sanitizer build checks).
+  auto fetch_ahead = [&](EndpointCore& core) {
+    for (int step = 0; step <= EndpointCore::kMediaPrefetchSteps; ++step)
+      core.prefetch_media(route, step);
+  };
+  fetch_ahead(s);  // an empty route
   EXPECT_EQ(send(1).error().code, "ERR_DTLS_SESSION_NOT_OPEN");
   EXPECT_EQ(route.core, &s);  // found, not open
+  fetch_ahead(s);
+  fetch_ahead(c);
   ASSERT_TRUE(net.run_until([&] {
     return srec.count(DtlsEvent::Type::kHandshakeComplete) == 1 &&
            crec.count(DtlsEvent::Type::kHandshakeComplete) == 1;
   }));
   const MediaRoute before = route;
+  fetch_ahead(s);  // open, before its first packet: no cipher yet
   ASSERT_TRUE(send(2).ok());
   EXPECT_EQ(route.session, before.session);
+  fetch_ahead(s);
   // Closed: the route is not followed to a session that has gone.
   s.close_session(client_address(1), net.now());
   EXPECT_EQ(send(3).error().code, "ERR_DTLS_SESSION_NOT_OPEN");
-  ASSERT_TRUE(net.run_until([&] { return crec.media.size() == 1; }));
+  ASSERT_TRUE(net.run_until(
+      [&] { return crec.media.size() == 1 && s.session_count() == 0; }));
   EXPECT_EQ(crec.media[0].packet, testing::make_rtp(1, 2, 50));
+  fetch_ahead(s);  // stale
 }
 
 }  // namespace

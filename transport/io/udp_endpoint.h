@@ -151,6 +151,11 @@ class UdpEndpoint {
                             std::span<const std::uint8_t> packet,
                             const RtpRewrite* rewrite = nullptr,
                             MediaRoute* route = nullptr);
+  // EndpointCore::prefetch_media.
+  static constexpr int kMediaPrefetchSteps = EndpointCore::kMediaPrefetchSteps;
+  void prefetch_media(const MediaRoute& route, int step) const {
+    core_.prefetch_media(route, step);
+  }
   // The session's media counters (null before its SRTP keys exist).
   const srtp::MediaCounters* media_counters(const PeerAddress& peer);
   // The session's SRTP context (null before its keys exist).
