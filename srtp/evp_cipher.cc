@@ -2,8 +2,6 @@
 
 #include <atomic>
 
-#include "transport/base/prefetch.h"
-
 namespace dtls::srtp {
 namespace {
 
@@ -22,11 +20,6 @@ const EVP_CIPHER* fetched(std::atomic<EVP_CIPHER*>& slot, const char* name) {
 }
 
 }  // namespace
-
-void prefetch_context(const EVP_CIPHER_CTX* ctx) {
-  constexpr size_t kContextBytes = 168;
-  prefetch(ctx, kContextBytes);
-}
 
 const EVP_CIPHER* aes_gcm_cipher(size_t key_length) {
   static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};

@@ -17,11 +17,11 @@ struct EvpCipherCtxFree {
 };
 using EvpCipherCtx = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxFree>;
 
-// Fetches the lines of an OpenSSL cipher context ahead of its use (see
-// dtls::prefetch). The type is opaque; OpenSSL 3.0's evp_cipher_ctx_st is
-// 168 bytes on 64-bit targets, and a call reads its start (the cipher, the
-// IV) and its end (the provider's context).
-void prefetch_context(const EVP_CIPHER_CTX* ctx);
+// The bytes of an OpenSSL cipher context a call reads, for fetching them
+// ahead (dtls::FetchList). The type is opaque; OpenSSL 3.0's
+// evp_cipher_ctx_st is 168 bytes on 64-bit targets, and a call reads its
+// start (the cipher, the IV) and its end (the provider's context).
+inline constexpr size_t kEvpCipherContextBytes = 168;
 
 // AES-128-GCM or AES-256-GCM by key length (16 or 32); nullptr for another
 // length or when OpenSSL has none.

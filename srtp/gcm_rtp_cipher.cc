@@ -94,9 +94,9 @@ class GcmRtpCipher final : public RtpCipher {
                : PacketStatus::kAuthFailed;
   }
 
-  size_t footprint() const override { return sizeof(*this); }
-  void prefetch_seal() const override {
-    if (ctx_) prefetch_context(ctx_.get());
+  void add_seal_lines(FetchList& out) const override {
+    out.add(this, sizeof(*this));
+    if (ctx_) out.add(ctx_.get(), kEvpCipherContextBytes);
   }
 
  private:

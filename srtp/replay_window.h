@@ -36,10 +36,10 @@ class ReplayWindow {
   std::uint64_t index() const { return index_; }
   size_t length() const { return length_; }
 
-  // Fetches the ring's word the next newer index will set, without waiting
-  // for it: a sender's window only moves forward.
-  void prefetch_next() const {
-    __builtin_prefetch(&ring_[((index_ + 1) & mask_) >> 6]);
+  // The ring's word the next newer index sets: a sender's window only moves
+  // forward (for fetching it ahead).
+  const std::uint64_t* next_word() const {
+    return &ring_[((index_ + 1) & mask_) >> 6];
   }
 
  private:

@@ -10,6 +10,7 @@
 
 #include "srtp/key_usage.h"
 #include "srtp/srtp_context.h"
+#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 
@@ -40,12 +41,9 @@ class RtpCipher {
   // may have been overwritten.
   virtual PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
                             std::uint64_t index, KeyCharge charge) = 0;
-  // The bytes of this object seal() reads: what its owner fetches ahead
-  // before it may call prefetch_seal(), which reads the object.
-  virtual size_t footprint() const = 0;
-  // Fetches what seal() reads beyond this object (the OpenSSL context),
-  // without waiting for it; nothing before start().
-  virtual void prefetch_seal() const = 0;
+  // Adds the lines seal() reads: this object's and, once started, the
+  // OpenSSL context's.
+  virtual void add_seal_lines(FetchList& out) const = 0;
 
  protected:
   explicit RtpCipher(size_t tag) : tag_(tag) {}

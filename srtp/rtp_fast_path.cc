@@ -1,12 +1,10 @@
 #include "srtp/rtp_fast_path.h"
 
-#include <algorithm>
 #include <cstring>
 #include <new>
 
 #include "srtp/cm_rtp_cipher.h"
 #include "srtp/gcm_rtp_cipher.h"
-#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 namespace {
@@ -32,61 +30,28 @@ struct RtpFastPath::Streams {
 Result<std::unique_ptr<RtpFastPath>> RtpFastPath::create(
     Profile profile, std::span<const std::uint8_t> master, bool outbound,
     const ContextOptions& options, KeyUsage* usage,
-    std::uint64_t* soft_limit_events) {
+    std::uint64_t* soft_limit_events, FetchList* protect_lines) {
   auto cipher = profile_info(profile).aead
                     ? make_gcm_rtp_cipher(profile, master, outbound)
                     : make_cm_rtp_cipher(profile, master);
   if (!cipher.ok()) return cipher.error();
-  return std::unique_ptr<RtpFastPath>(new RtpFastPath(
-      std::move(cipher).value(), options, usage, soft_limit_events));
+  return std::unique_ptr<RtpFastPath>(
+      new RtpFastPath(std::move(cipher).value(), options, usage,
+                      soft_limit_events, protect_lines));
 }
 
 RtpFastPath::RtpFastPath(std::unique_ptr<RtpCipher> cipher,
                          const ContextOptions& options, KeyUsage* usage,
-                         std::uint64_t* soft_limit_events)
+                         std::uint64_t* soft_limit_events,
+                         FetchList* protect_lines)
     : cipher_(std::move(cipher)),
-      cipher_bytes_(cipher_->footprint()),
       window_(options.replay_window),
       allow_repeat_tx_(options.allow_repeat_tx),
       usage_(usage),
-      soft_limit_events_(soft_limit_events) {}
+      soft_limit_events_(soft_limit_events),
+      protect_lines_(protect_lines) {}
 
 RtpFastPath::~RtpFastPath() = default;
-
-void RtpFastPath::prefetch_protect(int step) const {
-  // A sender's streams are few (an SFU's subscriber: audio, video, RTX); a
-  // context with more fetches the first ones only.
-  constexpr size_t kFetchedStreams = 4;
-  const size_t streams =
-      streams_ ? std::min(streams_->count, kFetchedStreams) : 0;
-  switch (step) {
-    case 0:
-      prefetch_object(this);
-      break;
-    case 1:
-      prefetch(cipher_.get(), cipher_bytes_);
-      // The count, the SSRCs and the first window: the lines before the
-      // other windows.
-      if (streams_) {
-        const auto* first = reinterpret_cast<const char*>(streams_.get());
-        prefetch(first,
-                 reinterpret_cast<const char*>(&streams_->windows[1]) - first);
-      }
-      break;
-    case 2:
-      cipher_->prefetch_seal();
-      for (size_t i = 1; i < streams; ++i)
-        prefetch_object(&streams_->windows[i]);
-      break;
-    case 3:
-      for (size_t i = 0; i < streams; ++i) {
-        if (streams_->windows[i]) streams_->windows[i]->prefetch_next();
-      }
-      break;
-    default:
-      break;
-  }
-}
 
 size_t RtpFastPath::stream_count() const {
   return streams_ ? streams_->count : 0;
@@ -98,6 +63,16 @@ bool RtpFastPath::start() {
   std::unique_ptr<Streams> streams(new (std::nothrow) Streams);
   if (streams == nullptr || !cipher_->start()) return false;
   streams_ = std::move(streams);
+  if (protect_lines_ != nullptr) {
+    FetchList& lines = *protect_lines_;
+    lines.resize(0);
+    lines.add(this, sizeof(*this));
+    cipher_->add_seal_lines(lines);
+    // The count and the SSRCs, which find() reads.
+    const auto* table = reinterpret_cast<const char*>(streams_.get());
+    lines.add(table, reinterpret_cast<const char*>(&streams_->windows) - table);
+    fixed_lines_ = lines.size();
+  }
   return true;
 }
 
@@ -149,6 +124,12 @@ std::optional<PacketStatus> RtpFastPath::protect(std::uint8_t* packet,
       return PacketStatus::kReplayed;
   }
   window->add(e.delta);
+  if (protect_lines_ != nullptr) {
+    // The next packet is most likely this stream's again.
+    protect_lines_->resize(fixed_lines_);
+    protect_lines_->add(window, sizeof(*window));
+    protect_lines_->add(window->next_word(), sizeof(std::uint64_t));
+  }
   return cipher_->seal(packet, length, header_length, e.index)
              ? PacketStatus::kOk
              : PacketStatus::kFailed;

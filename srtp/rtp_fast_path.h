@@ -31,6 +31,7 @@
 #include "srtp/srtp_context.h"
 #include "srtp/srtp_profile.h"
 #include "transport/base/error.h"
+#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 
@@ -40,12 +41,14 @@ class RtpFastPath {
 
   // `master` is the master key || master salt of this direction. `usage` is
   // the direction's count and `soft_limit_events` its counter, shared with
-  // libsrtp's path; both must outlive this. ERR_SRTP_INIT when OpenSSL
-  // refuses the key derivation.
+  // libsrtp's path; both must outlive this. `protect_lines`, when given,
+  // is kept holding the lines the next protect() reads (a sender's, for a
+  // fan-out to fetch ahead); it must outlive this too. ERR_SRTP_INIT when
+  // OpenSSL refuses the key derivation.
   static Result<std::unique_ptr<RtpFastPath>> create(
       Profile profile, std::span<const std::uint8_t> master, bool outbound,
       const ContextOptions& options, KeyUsage* usage,
-      std::uint64_t* soft_limit_events);
+      std::uint64_t* soft_limit_events, FetchList* protect_lines = nullptr);
   ~RtpFastPath();
   RtpFastPath(const RtpFastPath&) = delete;
   RtpFastPath& operator=(const RtpFastPath&) = delete;
@@ -61,15 +64,6 @@ class RtpFastPath {
   std::optional<PacketStatus> unprotect(std::uint8_t* packet, size_t length,
                                         size_t header_length);
 
-  // What protect() reads, fetched ahead by a sender that has later packets
-  // of other contexts to protect first (a fan-out): step 0 fetches this
-  // object, and step k + 1 reads only what step k fetched and fetches the
-  // next hop (the cipher and the stream table, the OpenSSL context and the
-  // streams' windows, their ring words), so that each step waits for
-  // nothing when run a packet's time after the one before.
-  static constexpr int kPrefetchSteps = 4;
-  void prefetch_protect(int step) const;
-
   size_t tag() const { return cipher_->tag(); }
   // SSRCs this path has taken (at most kMaxStreams).
   size_t stream_count() const;
@@ -77,7 +71,8 @@ class RtpFastPath {
  private:
   struct Streams;
   RtpFastPath(std::unique_ptr<RtpCipher> cipher, const ContextOptions& options,
-              KeyUsage* usage, std::uint64_t* soft_limit_events);
+              KeyUsage* usage, std::uint64_t* soft_limit_events,
+              FetchList* protect_lines);
   bool start();  // the cipher's contexts and the stream table, on first use
   // The stream of `ssrc` (as it lies in the header), nullptr when a new one
   // may be taken, std::nullopt when the SSRC is libsrtp's.
@@ -85,11 +80,14 @@ class RtpFastPath {
   ReplayWindow* claim(std::uint32_t ssrc);  // nullptr: out of memory
 
   const std::unique_ptr<RtpCipher> cipher_;
-  const size_t cipher_bytes_;  // cipher_->footprint()
   const size_t window_;
   const bool allow_repeat_tx_;
   KeyUsage* const usage_;
   std::uint64_t* const soft_limit_events_;
+  FetchList* const protect_lines_;
+  // Lines of protect_lines_ that stay from start() on (this object, the
+  // cipher's, the stream table's); the window used last follows them.
+  size_t fixed_lines_ = 0;
   // Made on the first packet, so an idle session carries none.
   std::unique_ptr<Streams> streams_;
 };

@@ -264,6 +264,44 @@ TEST(RtpFastPath, CountsTheKeysUseToItsHardLimit) {
   }
 }
 
+// A sender keeps the list of lines its next protect reads, for a fan-out to
+// fetch ahead: nothing before its first packet, then its own line and the
+// others, all of them (none left out for want of room), and as many again
+// after packets of another stream (the window used last replaces the one
+// before, it is not added).
+TEST(RtpFastPath, ListsTheLinesItsNextProtectReads) {
+  for (Profile p : kProfiles) {
+    SCOPED_TRACE(std::string(profile_info(p).name));
+    KeyUsage usage;
+    std::uint64_t soft = 0;
+    FetchList lines;
+    auto r = RtpFastPath::create(
+        p, Bytes(profile_info(p).key_length + profile_info(p).salt_length, 3),
+        true, {}, &usage, &soft, &lines);
+    ASSERT_TRUE(r.ok());
+    RtpFastPath& fast = **r;
+    EXPECT_EQ(lines.size(), 0u);
+    auto protect = [&](std::uint32_t ssrc, std::uint16_t seq) {
+      Bytes packet = testing::make_rtp(ssrc, seq, 100);
+      const size_t length = packet.size();
+      packet.resize(length + fast.tag());
+      EXPECT_EQ(fast.protect(packet.data(), length, kHeader),
+                PacketStatus::kOk);
+    };
+    protect(7, 1);
+    const size_t listed = lines.size();
+    EXPECT_GT(listed, 4u);
+    EXPECT_LT(listed, FetchList::kMaxLines);
+    const auto own =
+        reinterpret_cast<std::uintptr_t>(&fast) & ~(kCacheLine - 1);
+    EXPECT_EQ(lines.lines()[0], reinterpret_cast<const void*>(own));
+    protect(7, 2);
+    protect(8, 1);
+    protect(7, 3);
+    EXPECT_EQ(lines.size(), listed);
+  }
+}
+
 TEST(RtpFastPath, RefusesMasterKeysOfTheWrongSize) {
   KeyUsage usage;
   std::uint64_t soft = 0;

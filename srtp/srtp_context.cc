@@ -12,7 +12,6 @@
 #include "srtp/hmac_sha1.h"
 #include "srtp/libsrtp_policy.h"
 #include "srtp/rtp_fast_path.h"
-#include "transport/base/prefetch.h"
 
 namespace dtls::srtp {
 namespace {
@@ -237,7 +236,8 @@ Result<std::unique_ptr<SrtpContext>> SrtpContext::create(
     auto fast =
         RtpFastPath::create(keys.profile, master, outbound, options,
                             outbound ? &c->outbound_usage_ : &c->inbound_usage_,
-                            &c->counters_.key_soft_limit_events);
+                            &c->counters_.key_soft_limit_events,
+                            outbound ? &c->protect_lines_ : nullptr);
     if (!fast.ok()) return fast.error();
     (outbound ? c->outbound_fast_ : c->inbound_fast_) = std::move(fast).value();
   }
@@ -271,14 +271,11 @@ PacketResult SrtpContext::protect_rtp_packet(std::span<std::uint8_t> buffer,
   return r;
 }
 
-static_assert(SrtpContext::kProtectPrefetchSteps ==
-              1 + RtpFastPath::kPrefetchSteps);
-
 void SrtpContext::prefetch_protect_rtp(int step) const {
   if (step == 0) {
     prefetch_object(this);
-  } else if (outbound_fast_) {
-    outbound_fast_->prefetch_protect(step - 1);
+  } else if (step == 1) {
+    protect_lines_.prefetch();
   }
 }
 

@@ -15,6 +15,7 @@
 #include "srtp/srtp_keys.h"
 #include "srtp/srtp_profile.h"
 #include "transport/base/error.h"
+#include "transport/base/prefetch.h"
 
 struct srtp_ctx_t_;  // libsrtp's session (srtp_t)
 
@@ -110,10 +111,13 @@ class SrtpContext {
   PacketResult unprotect_rtp(std::span<std::uint8_t> packet);
   PacketResult unprotect_rtcp(std::span<std::uint8_t> packet);
 
-  // What protect_rtp() reads, fetched ahead in kProtectPrefetchSteps steps
-  // (RtpFastPath::prefetch_protect): step 0 fetches this object. Nothing for
-  // packets libsrtp protects (a context without the fast path).
-  static constexpr int kProtectPrefetchSteps = 5;
+  // What protect_rtp() reads, fetched ahead by a sender with other packets
+  // to protect first (a fan-out): step 0 fetches this object, step 1 (a
+  // packet's time later, once that has come in) the lines the last protect
+  // left listed: the fast path's, the cipher's and its OpenSSL context's,
+  // the stream table's and the last stream's window. Nothing for packets
+  // libsrtp protects.
+  static constexpr int kProtectPrefetchSteps = 2;
   void prefetch_protect_rtp(int step) const;
 
   size_t rtp_trailer() const { return info_.rtp_tag_length; }
@@ -145,6 +149,7 @@ class SrtpContext {
   bool key_limit_reached_ = false;
   KeyUsage outbound_usage_;
   KeyUsage inbound_usage_;
+  FetchList protect_lines_;  // kept by outbound_fast_
   // The RTP of the first 16 SSRCs each way; declared after what they point
   // to.
   std::unique_ptr<RtpFastPath> outbound_fast_;

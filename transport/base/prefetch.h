@@ -1,8 +1,10 @@
 #ifndef DTLS_SRTP_TRANSPORT_BASE_PREFETCH_H_
 #define DTLS_SRTP_TRANSPORT_BASE_PREFETCH_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace dtls {
 
@@ -24,6 +26,36 @@ template <class T>
 void prefetch_object(const T* p) {
   prefetch(p, sizeof(T));
 }
+
+// The cache lines a later call will read, kept by the code that knows them,
+// so that a caller with other work first fetches them all in one step rather
+// than following the pointers that lead to them, a miss at each. A hint:
+// what does not fit is left out, and the addresses are never read through.
+class FetchList {
+ public:
+  static constexpr size_t kMaxLines = 24;
+
+  size_t size() const { return count_; }
+  // Keeps the first n lines (n <= size()).
+  void resize(size_t n) { count_ = static_cast<std::uint8_t>(n); }
+  // Each line of [p, p + bytes), as room allows.
+  void add(const void* p, size_t bytes) {
+    const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(kCacheLine - 1);
+    const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
+    for (std::uintptr_t line = first; line < end && count_ < kMaxLines;
+         line += kCacheLine) {
+      lines_[count_++] = reinterpret_cast<const void*>(line);
+    }
+  }
+  std::span<const void* const> lines() const { return {lines_.data(), count_}; }
+  void prefetch() const {
+    for (size_t i = 0; i < count_; ++i) __builtin_prefetch(lines_[i]);
+  }
+
+ private:
+  std::array<const void*, kMaxLines> lines_{};
+  std::uint8_t count_ = 0;
+};
 
 }  // namespace dtls
 

@@ -280,9 +280,9 @@ class EndpointCore {
                             MediaRoute* route = nullptr);
   // What send_media() through `route` will read, fetched ahead by a fan-out
   // while earlier subscribers' packets are protected, one hop per step (see
-  // RtpFastPath::prefetch_protect): step 0 fetches the session's node, the
-  // next ones its SRTP context's. Nothing when the route is not this core's
-  // or is stale: then the send looks it up again anyway.
+  // SrtpContext::prefetch_protect_rtp): step 0 fetches the session's node,
+  // the next ones its SRTP context's. Nothing when the route is not this
+  // core's or is stale: then the send looks it up again anyway.
   static constexpr int kMediaPrefetchSteps =
       1 + srtp::SrtpContext::kProtectPrefetchSteps;
   void prefetch_media(const MediaRoute& route, int step) const;
