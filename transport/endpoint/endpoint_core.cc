@@ -90,8 +90,8 @@ void EndpointCore::rotate_cookie(TimePoint now) {
 }
 
 EndpointCore::Session* EndpointCore::find(const PeerAddress& peer) {
-  auto it = sessions_.find(peer);
-  return it == sessions_.end() ? nullptr : &it->second;
+  Entry* entry = find(peer, nullptr);
+  return entry ? &entry->second : nullptr;
 }
 
 EndpointCore::Entry* EndpointCore::find(const PeerAddress& peer,
