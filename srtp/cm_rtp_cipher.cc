@@ -78,7 +78,7 @@ class CmRtpCipher final : public RtpCipher {
 
   void add_seal_lines(FetchList& out) const override {
     out.add(this, sizeof(*this));
-    if (ctx_) out.add(ctx_.get(), kEvpCipherContextBytes);
+    add_context_lines(out, ctx_.get());
   }
 
  private:

@@ -21,6 +21,14 @@ const EVP_CIPHER* fetched(std::atomic<EVP_CIPHER*>& slot, const char* name) {
 
 }  // namespace
 
+void add_context_lines(FetchList& out, const EVP_CIPHER_CTX* ctx) {
+  // The type is opaque. OpenSSL 3.0's evp_cipher_ctx_st (evp_local.h) is 184
+  // bytes on 64-bit targets, and a call reads its start (the cipher, the IV)
+  // and its end (the pointer to the provider's context).
+  constexpr size_t kContextBytes = 184;
+  if (ctx != nullptr) out.add(ctx, kContextBytes);
+}
+
 const EVP_CIPHER* aes_gcm_cipher(size_t key_length) {
   static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
   if (key_length == 16) return fetched(aes128, "AES-128-GCM");

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "transport/base/prefetch.h"
+
 namespace dtls::srtp {
 
 struct EvpCipherCtxFree {
@@ -17,11 +19,11 @@ struct EvpCipherCtxFree {
 };
 using EvpCipherCtx = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxFree>;
 
-// The bytes of an OpenSSL cipher context a call reads, for fetching them
-// ahead (dtls::FetchList). The type is opaque; OpenSSL 3.0's
-// evp_cipher_ctx_st is 168 bytes on 64-bit targets, and a call reads its
-// start (the cipher, the IV) and its end (the provider's context).
-inline constexpr size_t kEvpCipherContextBytes = 168;
+// Adds an OpenSSL cipher context's lines to `out`, for fetching them ahead.
+// Only the context's own: the provider's context it points to (the key
+// schedule, GCM's table) is another allocation whose address OpenSSL does
+// not give.
+void add_context_lines(FetchList& out, const EVP_CIPHER_CTX* ctx);
 
 // AES-128-GCM or AES-256-GCM by key length (16 or 32); nullptr for another
 // length or when OpenSSL has none.

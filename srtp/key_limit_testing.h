@@ -4,7 +4,8 @@
 // soft-limit events for each of the last 2^16 packets, the hard limit at the
 // last. The overload on a bare libsrtp session writes libsrtp's private
 // structures, so it works only for the libsrtp built from source (false with
-// --define libsrtp=system).
+// --define libsrtp=system). Also what else a test reads of a context's
+// insides.
 #ifndef DTLS_SRTP_SRTP_KEY_LIMIT_TESTING_H_
 #define DTLS_SRTP_SRTP_KEY_LIMIT_TESTING_H_
 
@@ -21,6 +22,10 @@ struct SrtpContextTesting {
                                std::uint64_t packets);
   // The same for a libsrtp session of one's own.
   static bool set_packets_left(srtp_ctx_t_* session, std::uint64_t packets);
+  // The lines the context's next RTP protect reads, as its sender keeps them.
+  static const FetchList& protect_lines(const SrtpContext& context) {
+    return context.protect_lines_;
+  }
 };
 
 }  // namespace dtls::srtp

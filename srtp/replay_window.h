@@ -36,11 +36,9 @@ class ReplayWindow {
   std::uint64_t index() const { return index_; }
   size_t length() const { return length_; }
 
-  // The ring's word the next newer index sets: a sender's window only moves
-  // forward (for fetching it ahead).
-  const std::uint64_t* next_word() const {
-    return &ring_[((index_ + 1) & mask_) >> 6];
-  }
+  // The ring of bits (for fetching it ahead).
+  const std::uint64_t* ring() const { return ring_.get(); }
+  size_t ring_bytes() const { return (mask_ + 1) / 8; }
 
  private:
   bool bit(std::uint64_t index) const {

@@ -41,8 +41,8 @@ class RtpCipher {
   // may have been overwritten.
   virtual PacketStatus open(std::uint8_t* packet, size_t length, size_t header,
                             std::uint64_t index, KeyCharge charge) = 0;
-  // Adds the lines seal() reads: this object's and, once started, the
-  // OpenSSL context's.
+  // Adds the lines of this object and, once started, of its OpenSSL context
+  // (not the provider's context behind it: add_context_lines).
   virtual void add_seal_lines(FetchList& out) const = 0;
 
  protected:

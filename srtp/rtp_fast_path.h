@@ -42,8 +42,8 @@ class RtpFastPath {
   // `master` is the master key || master salt of this direction. `usage` is
   // the direction's count and `soft_limit_events` its counter, shared with
   // libsrtp's path; both must outlive this. `protect_lines`, when given,
-  // is kept holding the lines the next protect() reads (a sender's, for a
-  // fan-out to fetch ahead); it must outlive this too. ERR_SRTP_INIT when
+  // is kept holding the lines a protect() reads (a sender's, for a fan-out
+  // to fetch ahead); it must outlive this too. ERR_SRTP_INIT when
   // OpenSSL refuses the key derivation.
   static Result<std::unique_ptr<RtpFastPath>> create(
       Profile profile, std::span<const std::uint8_t> master, bool outbound,
@@ -84,10 +84,10 @@ class RtpFastPath {
   const bool allow_repeat_tx_;
   KeyUsage* const usage_;
   std::uint64_t* const soft_limit_events_;
+  // This object's lines, the cipher's and its OpenSSL context's, the stream
+  // table's (from start()), then each stream's window and small ring (from
+  // claim()), as room allows.
   FetchList* const protect_lines_;
-  // Lines of protect_lines_ that stay from start() on (this object, the
-  // cipher's, the stream table's); the window used last follows them.
-  size_t fixed_lines_ = 0;
   // Made on the first packet, so an idle session carries none.
   std::unique_ptr<Streams> streams_;
 };

@@ -264,41 +264,60 @@ TEST(RtpFastPath, CountsTheKeysUseToItsHardLimit) {
   }
 }
 
-// A sender keeps the list of lines its next protect reads, for a fan-out to
-// fetch ahead: nothing before its first packet, then its own line and the
-// others, all of them (none left out for want of room), and as many again
-// after packets of another stream (the window used last replaces the one
-// before, it is not added).
-TEST(RtpFastPath, ListsTheLinesItsNextProtectReads) {
+// A sender keeps the list of lines its protect reads, for a fan-out to fetch
+// ahead: nothing before its first packet; then its own line first, the
+// cipher's, the stream table's and the first stream's, all of them (none
+// left out for want of room); not again per packet; one window and its ring
+// more for each new stream, until the list is full. A ring larger than a
+// line (a large replay window) is not listed, its window still is.
+TEST(RtpFastPath, ListsTheLinesItsProtectReads) {
   for (Profile p : kProfiles) {
-    SCOPED_TRACE(std::string(profile_info(p).name));
-    KeyUsage usage;
-    std::uint64_t soft = 0;
-    FetchList lines;
-    auto r = RtpFastPath::create(
-        p, Bytes(profile_info(p).key_length + profile_info(p).salt_length, 3),
-        true, {}, &usage, &soft, &lines);
-    ASSERT_TRUE(r.ok());
-    RtpFastPath& fast = **r;
-    EXPECT_EQ(lines.size(), 0u);
-    auto protect = [&](std::uint32_t ssrc, std::uint16_t seq) {
-      Bytes packet = testing::make_rtp(ssrc, seq, 100);
-      const size_t length = packet.size();
-      packet.resize(length + fast.tag());
-      EXPECT_EQ(fast.protect(packet.data(), length, kHeader),
-                PacketStatus::kOk);
-    };
-    protect(7, 1);
-    const size_t listed = lines.size();
-    EXPECT_GT(listed, 4u);
-    EXPECT_LT(listed, FetchList::kMaxLines);
-    const auto own =
-        reinterpret_cast<std::uintptr_t>(&fast) & ~(kCacheLine - 1);
-    EXPECT_EQ(lines.lines()[0], reinterpret_cast<const void*>(own));
-    protect(7, 2);
-    protect(8, 1);
-    protect(7, 3);
-    EXPECT_EQ(lines.size(), listed);
+    for (size_t window : {size_t{128}, size_t{4096}}) {
+      SCOPED_TRACE(std::string(profile_info(p).name) + " window " +
+                   std::to_string(window));
+      KeyUsage usage;
+      std::uint64_t soft = 0;
+      FetchList lines;
+      ContextOptions options;
+      options.replay_window = window;
+      auto r = RtpFastPath::create(
+          p, Bytes(profile_info(p).key_length + profile_info(p).salt_length, 3),
+          true, options, &usage, &soft, &lines);
+      ASSERT_TRUE(r.ok());
+      RtpFastPath& fast = **r;
+      EXPECT_EQ(lines.size(), 0u);
+      auto protect = [&](std::uint32_t ssrc, std::uint16_t seq) {
+        Bytes packet = testing::make_rtp(ssrc, seq, 100);
+        const size_t length = packet.size();
+        packet.resize(length + fast.tag());
+        EXPECT_EQ(fast.protect(packet.data(), length, kHeader),
+                  PacketStatus::kOk);
+      };
+      protect(7, 1);
+      const size_t first = lines.size();
+      EXPECT_GT(first, 4u);
+      EXPECT_LT(first, FetchList::kMaxLines);
+      const auto own =
+          reinterpret_cast<std::uintptr_t>(&fast) & ~(kCacheLine - 1);
+      EXPECT_EQ(lines.lines()[0], reinterpret_cast<const void*>(own));
+      protect(7, 2);
+      EXPECT_EQ(lines.size(), first);
+      protect(8, 1);
+      const size_t per_stream = lines.size() - first;
+      // A window is one or two lines; the default window's ring one more.
+      if (window == 128) {
+        EXPECT_GE(per_stream, 2u);
+        EXPECT_LE(per_stream, 3u);
+      } else {
+        EXPECT_GE(per_stream, 1u);
+        EXPECT_LE(per_stream, 2u);
+      }
+      protect(7, 3);
+      EXPECT_EQ(lines.size(), first + per_stream);
+      for (std::uint32_t ssrc = 9; ssrc < 9 + 14; ++ssrc) protect(ssrc, 1);
+      EXPECT_EQ(fast.stream_count(), RtpFastPath::kMaxStreams);
+      EXPECT_EQ(lines.size(), FetchList::kMaxLines);
+    }
   }
 }
 

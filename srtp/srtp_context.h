@@ -113,10 +113,11 @@ class SrtpContext {
 
   // What protect_rtp() reads, fetched ahead by a sender with other packets
   // to protect first (a fan-out): step 0 fetches this object, step 1 (a
-  // packet's time later, once that has come in) the lines the last protect
-  // left listed: the fast path's, the cipher's and its OpenSSL context's,
-  // the stream table's and the last stream's window. Nothing for packets
-  // libsrtp protects.
+  // packet's time later, once that has come in) the lines the fast path
+  // listed: its own, the cipher's and its OpenSSL context's (not the
+  // provider's key schedule behind it), the stream table's, and each
+  // stream's window and small ring, as room allows. Nothing for packets
+  // libsrtp protects. Two steps: the cases of prefetch_protect_rtp.
   static constexpr int kProtectPrefetchSteps = 2;
   void prefetch_protect_rtp(int step) const;
 

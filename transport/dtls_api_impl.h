@@ -55,7 +55,7 @@ struct SessionImpl : QueuedMediaTarget {
   // looks the route up again by `peer`.
   // Null: the caller's loop.
   alignas(64) const std::shared_ptr<LoopDispatcher> dispatcher;
-  std::weak_ptr<EndpointImpl> endpoint;
+  const std::weak_ptr<EndpointImpl> endpoint;
   // Where the endpoint core keeps this session (loop thread only): media
   // sends skip the lookup by address.
   MediaRoute route;

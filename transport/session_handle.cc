@@ -221,11 +221,14 @@ FanOutResult send_rtp(std::span<const Session> to,
   };
   // The look-ahead: a thousand subscribers' state does not stay in cache
   // from one packet to the next, and each send walks a chain of pointers
-  // (handle, session, node, SRTP context, cipher, OpenSSL context), a miss
-  // at each hop. So while one subscriber's packet is protected, the next
-  // kSteps subscribers' chains are fetched, each one hop further than at the
-  // subscriber before: a hop reads only what the previous one fetched, a
-  // packet's time earlier, and none waits.
+  // (handle, session, node, SRTP context, and from there the fast path,
+  // cipher, OpenSSL context and replay window), a miss at each hop. So while
+  // one subscriber's packet is protected, the next kSteps (4) subscribers'
+  // chains are fetched, each one hop further than at the subscriber before:
+  // the session's line, the node, the SRTP context, and then at once the
+  // lines its fast path listed (SrtpContext::prefetch_protect_rtp). A hop reads
+  // only what the previous one fetched, a packet's time earlier, and none
+  // waits.
   constexpr int kSteps = 1 + UdpEndpoint::kMediaPrefetchSteps;
   auto look_ahead = [&](size_t j, int step) {
     if (j >= to.size()) return;

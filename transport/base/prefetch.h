@@ -2,6 +2,7 @@
 #define DTLS_SRTP_TRANSPORT_BASE_PREFETCH_H_
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -10,16 +11,27 @@ namespace dtls {
 
 inline constexpr size_t kCacheLine = 64;
 
+// Calls fn with the address of each cache line of [p, p + bytes) until it
+// returns false.
+template <class Fn>
+void for_each_line(const void* p, size_t bytes, Fn fn) {
+  const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(kCacheLine - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  for (std::uintptr_t line = first; line < end; line += kCacheLine) {
+    if (!fn(reinterpret_cast<const void*>(line))) return;
+  }
+}
+
 // Asks for the cache lines of [p, p + bytes) without waiting for them. A
 // fan-out to a thousand subscribers finds none of their state in cache (the
 // kernel's sendmmsg between batches evicts it, and with page-table isolation
 // flushes the TLB too): each dependent load costs a miss, so the send fetches
 // a later subscriber's state while this one's cipher runs.
 inline void prefetch(const void* p, size_t bytes = 1) {
-  const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(kCacheLine - 1);
-  const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
-  for (std::uintptr_t line = first; line < end; line += kCacheLine)
-    __builtin_prefetch(reinterpret_cast<const void*>(line));
+  for_each_line(p, bytes, [](const void* line) {
+    __builtin_prefetch(line);
+    return true;
+  });
 }
 
 template <class T>
@@ -37,15 +49,17 @@ class FetchList {
 
   size_t size() const { return count_; }
   // Keeps the first n lines (n <= size()).
-  void resize(size_t n) { count_ = static_cast<std::uint8_t>(n); }
+  void resize(size_t n) {
+    assert(n <= count_);
+    count_ = static_cast<std::uint8_t>(n);
+  }
   // Each line of [p, p + bytes), as room allows.
   void add(const void* p, size_t bytes) {
-    const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(kCacheLine - 1);
-    const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
-    for (std::uintptr_t line = first; line < end && count_ < kMaxLines;
-         line += kCacheLine) {
-      lines_[count_++] = reinterpret_cast<const void*>(line);
-    }
+    for_each_line(p, bytes, [this](const void* line) {
+      if (count_ == kMaxLines) return false;
+      lines_[count_++] = line;
+      return true;
+    });
   }
   std::span<const void* const> lines() const { return {lines_.data(), count_}; }
   void prefetch() const {
@@ -53,8 +67,8 @@ class FetchList {
   }
 
  private:
+  std::uint8_t count_ = 0;  // first: a short list reads one line less
   std::array<const void*, kMaxLines> lines_{};
-  std::uint8_t count_ = 0;
 };
 
 }  // namespace dtls

@@ -644,8 +644,9 @@ TEST(EndpointCore, MediaThroughARouteWaitsForTheHandshake) {
                         &route);
   };
   // A fan-out's look-ahead through the route, at every step and beyond: it
-  // reads nothing of a session that is not open, nor through a route that
-  // is another core's or stale (its node freed: the sanitizer build checks).
+  // goes no further than the node of a session that is not open, and not
+  // through a route that is stale (its node freed: the sanitizer build
+  // checks) or another core's.
   auto fetch_ahead = [&](EndpointCore& core) {
     for (int step = 0; step <= EndpointCore::kMediaPrefetchSteps; ++step)
       core.prefetch_media(route, step);
