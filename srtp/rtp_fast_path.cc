@@ -95,15 +95,15 @@ ReplayWindow* RtpFastPath::claim(std::uint32_t ssrc) {
   }
   streams_->ssrcs[i] = ssrc;
   streams_->count++;
-  const ReplayWindow& w = *streams_->windows[i];
+  ReplayWindow* w = &*streams_->windows[i];
   if (protect_lines_ != nullptr) {
     // The window, and its ring when it is one line or less (the default
     // window's is 16 bytes): a larger ring's word moves with the packets.
-    protect_lines_->add(&w, sizeof(w));
-    if (w.ring_bytes() <= kCacheLine)
-      protect_lines_->add(w.ring(), w.ring_bytes());
+    protect_lines_->add(w, sizeof(*w));
+    if (w->ring_bytes() <= kCacheLine)
+      protect_lines_->add(w->ring(), w->ring_bytes());
   }
-  return &*streams_->windows[i];
+  return w;
 }
 
 // In libsrtp's order (srtp_protect_mki and its AEAD and AES-CM halves): the

@@ -191,6 +191,9 @@ FanOutResult send_rtp(std::span<const Session> to,
   // weak_ptr lock and a shared_ptr copy, as socket_for_send does) costs
   // four atomic operations each; owner_before compares control blocks.
   std::shared_ptr<detail::EndpointImpl> held;
+  auto held_is = [&held](const std::weak_ptr<detail::EndpointImpl>& ep) {
+    return held && !held.owner_before(ep) && !ep.owner_before(held);
+  };
   auto send_one = [&](const std::shared_ptr<SessionImpl>& core,
                       const RtpRewrite* rewrite) -> Result<size_t> {
     if (!core) [[unlikely]]
@@ -201,8 +204,7 @@ FanOutResult send_rtp(std::span<const Session> to,
       return make_error(Errc::kDtlsSessionNotOpen);
     if (core->ended) [[unlikely]]
       return destroyed();
-    if (!held || held.owner_before(core->endpoint) ||
-        core->endpoint.owner_before(held)) {
+    if (!held_is(core->endpoint)) {
       held = core->endpoint.lock();
       if (!held) return destroyed();
     }
@@ -242,8 +244,7 @@ FanOutResult send_rtp(std::span<const Session> to,
     // send_one holds none of another): the others are sent as they come.
     // `endpoint` is set once, at construction; the other fields are the
     // loop's.
-    if (!held || held.owner_before(core->endpoint) ||
-        core->endpoint.owner_before(held) || core->resolving || core->ended ||
+    if (!held_is(core->endpoint) || core->resolving || core->ended ||
         held->udp == nullptr) {
       return;
     }
