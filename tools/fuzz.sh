@@ -2,14 +2,14 @@
 # Builds the libFuzzer targets with clang 14 (ASan+UBSan) and runs each for N seconds
 # (default 60) on a scratch copy of its seed corpus. A crash leaves its input in
 # tests/fuzz/findings/; copy it into tests/fuzz/corpus/<target>/ to make it a regression test.
-#   tools/fuzz.sh [seconds] [target...]     targets: client_hello association srtp stun
+#   tools/fuzz.sh [seconds] [target...]     targets: client_hello association released srtp stun
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(client_hello association srtp stun)
+[[ ${#targets[@]} -gt 0 ]] || targets=(client_hello association released srtp stun)
 labels=()
 for t in "${targets[@]}"; do labels+=("//tests/fuzz:${t}_fuzzer"); done
 bazel build --config=fuzz "${labels[@]}"

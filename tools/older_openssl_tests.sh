@@ -28,6 +28,8 @@ TARGETS=(
   //transport/dtls:dtls_association_test
   //transport/dtls:dtls_retransmit_test
   //transport/dtls:record_guard_test
+  //transport/dtls:record_cipher_test
+  //transport/dtls:released_session_test
   //transport/endpoint:endpoint_core_test
   //transport/endpoint:endpoint_core_ice_test
   //transport/endpoint:endpoint_core_port_test

@@ -263,7 +263,8 @@ class Session {
   std::optional<certs::Certificate> peer_certificate() const;
   std::string alpn_protocol() const;
   std::string srtp_profile() const;
-  // ERR_DTLS_SESSION_DESTROYED once the session has ended.
+  // ERR_DTLS_SESSION_DESTROYED once the session has ended; the association's
+  // range errors (DtlsAssociation::export_keying_material).
   Result<std::vector<std::uint8_t>> export_keying_material(
       size_t length, std::string_view label,
       std::optional<std::span<const std::uint8_t>> context =

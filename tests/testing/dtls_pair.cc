@@ -6,6 +6,19 @@
 #include "tests/testing/fake_wall_clock.h"
 
 namespace dtls::testing {
+
+PairConfig webrtc_pair_config(const std::string& profiles) {
+  PairConfig c;
+  c.client_context.credentials = test_credentials("client");
+  c.server_context.credentials = test_credentials("server");
+  c.client_context.srtp_profiles = profiles;
+  c.server_context.srtp_profiles = profiles;
+  c.client.peer_fingerprints = {certs::Fingerprint::of(
+      test_credentials("server").leaf(), certs::HashAlgorithm::kSha256)};
+  c.server.peer_fingerprints = {certs::Fingerprint::of(
+      test_credentials("client").leaf(), certs::HashAlgorithm::kSha256)};
+  return c;
+}
 namespace {
 
 const std::vector<std::uint8_t> kClientAddress = {4, 127, 0, 0, 1, 0x13, 0x88};

@@ -44,6 +44,11 @@ struct PairConfig {
 // stay fast).
 const certs::Credentials& test_credentials(const std::string& name);
 
+// WebRTC style: self-signed on both sides, each pinned by the other's
+// fingerprint, offering `profiles`.
+PairConfig webrtc_pair_config(
+    const std::string& profiles = "SRTP_AES128_CM_SHA1_80");
+
 class DtlsPair {
  public:
   explicit DtlsPair(PairConfig config);

@@ -158,7 +158,9 @@ std::string to_table(const BenchResult& r) {
   if (mem.sessions > 0) {
     t << "\nsessions: " << mem.sessions
       << " idle established sessions on one endpoint (clients in "
-      << mem.client_processes << " child processes)"
+      << mem.client_processes
+      << " child processes; each client sends one message after its "
+         "handshake, as a WebRTC peer's first packet follows it)"
       << (mem.failures ? ", failures " + std::to_string(mem.failures) : "")
       << "\n  server RSS " << fmt("%.0f", mem.rss_before_kib) << " -> "
       << fmt("%.0f", mem.rss_after_kib)

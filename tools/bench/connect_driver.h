@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <future>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,7 +57,15 @@ struct ConnectDriver {
         [this, t0, session = *s](const Result<std::string>& r) mutable {
           if (r.ok() && session.is_session_reused()) ++reused;
           retransmits += session.stats().retransmit_count;
-          if (!keep_open) session.close();
+          if (!keep_open) {
+            session.close();
+          } else if (r.ok()) {
+            // A WebRTC peer speaks at once after its handshake (its first
+            // SCTP or SRTCP packet). That tells the server the client has
+            // its last flight, and the server lets OpenSSL go (RFC 6347
+            // §4.2.4, AssociationOptions::release_after_handshake).
+            (void)session.send(std::string_view("x"));
+          }
           finish_one(r.ok(), t0);
         });
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "transport/dtls/dtls_record.h"
+
 namespace dtls {
 
 bool DatagramQueue::pop(std::vector<std::uint8_t>& out) {
@@ -33,6 +35,25 @@ void DatagramQueue::stop_recycling() {
   }
 }
 
+void DatagramQueue::note_records(std::span<const std::uint8_t> written) {
+  // OpenSSL writes whole records (a flight's may share one write).
+  while (auto h = parse_record_header(written)) {
+    if (h->epoch > 0 && (!last_protected_sequence_ ||
+                         h->sequence > *last_protected_sequence_)) {
+      last_protected_sequence_ = h->sequence;
+    }
+    written = written.subspan(kRecordHeaderSize + h->length);
+  }
+}
+
+void DatagramQueue::push(std::span<const std::uint8_t> datagram) {
+  note_records(datagram);
+  out_.emplace_back(datagram.begin(), datagram.end());
+  burst_open_ = false;
+  ++datagrams_written_;
+  bytes_written_ += datagram.size();
+}
+
 struct DatagramBioMethods {
   static DatagramQueue* queue(BIO* b) {
     return static_cast<DatagramQueue*>(BIO_get_data(b));
@@ -43,6 +64,7 @@ struct DatagramBioMethods {
     DatagramQueue* q = queue(b);
     if (q == nullptr || len < 0) return -1;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(data);
+    q->note_records({bytes, static_cast<size_t>(len)});
     if (q->burst_limit_ != 0 && q->burst_open_ && !q->empty() &&
         q->out_.back().size() + static_cast<size_t>(len) <= q->burst_limit_) {
       q->out_.back().insert(q->out_.back().end(), bytes, bytes + len);

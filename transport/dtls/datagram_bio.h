@@ -13,6 +13,7 @@
 #include <openssl/bio.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -62,6 +63,16 @@ class DatagramQueue {
   void stop_recycling();
   size_t spare_count() const { return spare_.size(); }
   std::uint64_t datagrams_written() const { return datagrams_written_; }
+  // A datagram of records protected outside OpenSSL (RecordCipher), queued
+  // like OpenSSL's.
+  void push(std::span<const std::uint8_t> datagram);
+  // The highest sequence number of a protected record (epoch 1 or later)
+  // written so far; nullopt before any. A record protected outside OpenSSL
+  // takes a higher one: the peer's replay window has seen OpenSSL's, and a
+  // ChaCha20-Poly1305 nonce is the sequence number.
+  std::optional<std::uint64_t> last_protected_sequence() const {
+    return last_protected_sequence_;
+  }
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
@@ -80,6 +91,9 @@ class DatagramQueue {
   bool burst_open_ = false;  // out_.back() was written in this Burst
   std::uint64_t datagrams_written_ = 0;
   std::uint64_t bytes_written_ = 0;
+  std::optional<std::uint64_t> last_protected_sequence_;
+
+  void note_records(std::span<const std::uint8_t> written);
 };
 
 // A new BIO over `queue` (not owned; it must outlive the BIO). Returns null on

@@ -10,6 +10,50 @@
 namespace dtls {
 namespace {
 
+// A record header (RFC 6347 §4.1) and `length` bytes of body.
+std::vector<std::uint8_t> record(std::uint16_t epoch, std::uint64_t sequence,
+                                 std::uint16_t length) {
+  std::vector<std::uint8_t> r = {23, 0xFE, 0xFD,
+                                 static_cast<std::uint8_t>(epoch >> 8),
+                                 static_cast<std::uint8_t>(epoch)};
+  for (int shift = 40; shift >= 0; shift -= 8)
+    r.push_back(static_cast<std::uint8_t>(sequence >> shift));
+  r.push_back(static_cast<std::uint8_t>(length >> 8));
+  r.push_back(static_cast<std::uint8_t>(length));
+  r.resize(r.size() + length, 0xAB);
+  return r;
+}
+
+// What a record layer of ours must write above: every protected record
+// written, through the BIO or pushed, several to a datagram too.
+TEST(DatagramBio, NotesTheHighestProtectedSequenceWritten) {
+  DatagramQueue q;
+  ossl::BioPtr bio(new_datagram_bio(&q));
+  EXPECT_FALSE(q.last_protected_sequence().has_value());
+  auto plain = record(0, 40, 10);  // epoch 0: not protected
+  ASSERT_EQ(BIO_write(bio.get(), plain.data(), static_cast<int>(plain.size())),
+            static_cast<int>(plain.size()));
+  EXPECT_FALSE(q.last_protected_sequence().has_value());
+  auto two = record(1, 7, 30);
+  auto six = record(1, 6, 3);
+  two.insert(two.end(), six.begin(), six.end());
+  ASSERT_GT(BIO_write(bio.get(), two.data(), static_cast<int>(two.size())), 0);
+  EXPECT_EQ(q.last_protected_sequence(), 7u);
+  q.push(record(1, 9, 0));
+  EXPECT_EQ(q.last_protected_sequence(), 9u);
+  // A cut record ends the walk: what it claims is not counted.
+  auto cut = record(1, 100, 20);
+  cut.resize(cut.size() - 1);
+  q.push(cut);
+  EXPECT_EQ(q.last_protected_sequence(), 9u);
+  EXPECT_EQ(q.size(), 4u);
+  EXPECT_EQ(q.datagrams_written(), 4u);
+  std::vector<std::uint8_t> d;
+  while (q.pop(d)) {
+  }
+  EXPECT_EQ(d, cut);
+}
+
 TEST(DatagramBio, EachWriteIsOneDatagram) {
   DatagramQueue q;
   ossl::BioPtr bio(new_datagram_bio(&q));

@@ -91,16 +91,6 @@ std::uint16_t srtp_profile_id(std::string_view name) {
   return p ? srtp::profile_info(*p).id : 0;
 }
 
-// DER of a session (node's session blobs); empty when OpenSSL cannot encode it.
-std::vector<std::uint8_t> encode_session(SSL_SESSION* session) {
-  int len = session ? i2d_SSL_SESSION(session, nullptr) : 0;
-  if (len <= 0) return {};
-  std::vector<std::uint8_t> der(static_cast<size_t>(len));
-  unsigned char* p = der.data();
-  i2d_SSL_SESSION(session, &p);
-  return der;
-}
-
 // Scratch space for SSL_read: one per thread, since a core call never spans
 // threads. Keeps a 16 KiB buffer out of every idle association.
 std::array<std::uint8_t, 16384>& read_scratch() {
@@ -205,6 +195,10 @@ DtlsAssociation::~DtlsAssociation() {
   // OpenSSL may call back while freeing (it does not today, but the sink must
   // not dangle).
   if (ssl_) SSL_set_app_data(ssl_.get(), nullptr);
+  // Ended without close_notify: OpenSSL's SSL_free would have made the
+  // session not resumable.
+  if (released_ && state_ == State::kOpen)
+    released_->forget_session(context_->get());
 }
 
 Status DtlsAssociation::init() {
@@ -371,7 +365,7 @@ class DtlsAssociation::BufferScope {
 };
 
 bool DtlsAssociation::take_buffers() {
-  if (!buffers_released_) return true;
+  if (!buffers_released_ || !ssl_) return true;
   // The write path (do_dtls1_write) does not allocate its buffer lazily, so no
   // OpenSSL call may be made without it. A buffer OpenSSL 3.0 cannot allocate
   // fails its SSL for good (ssl3_setup_read_buffer/_write_buffer: SSLfatal),
@@ -391,7 +385,8 @@ void DtlsAssociation::release_buffers() {
   // holds no record buffers while it waits.
   const bool waiting =
       state_ == State::kHandshaking && role_ == Role::kServer && !progressed_;
-  if ((state_ != State::kOpen && !waiting) || buffers_released_) return;
+  if ((state_ != State::kOpen && !waiting) || buffers_released_ || !ssl_)
+    return;
   // Refused (0) while a record is half read or written; kept then.
   if (SSL_free_buffers(ssl_.get()) == 1) buffers_released_ = true;
 }
@@ -404,41 +399,164 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
   // 0 bytes is EOF to OpenSSL, which would end the association: anyone able to
   // spoof the peer's address could. It never reaches OpenSSL.
   if (datagram.empty()) return;
-  BufferScope buffers(*this);
-  if (!buffers.ok()) return;
-  // OpenSSL gets the records that pass one at a time, each as its own
-  // datagram (records never span datagrams, RFC 6347 §4.1.1), so that what a
-  // record did (data or an alert delivered: it authenticated) is known.
-  guard_.filter(
-      datagram, [this] { return read_state(); },
-      [&](const RecordGuard::Record& r) {
-        if (state_ != State::kHandshaking && state_ != State::kOpen) return;
-        const bool open = state_ == State::kOpen;
-        const std::uint64_t before =
-            stats_.messages_received + alerts_received_;
-        const std::uint64_t steps = handshake_steps_;
-        const std::uint64_t written = queue_.datagrams_written();
-        queue_.set_input(r.bytes);
-        reading_peer_ = true;
-        // A repeated flight of the peer's makes OpenSSL resend ours.
-        DatagramQueue::Burst burst(queue_, options_.mtu);
-        pump(now);
-        reading_peer_ = false;
-        queue_.clear_input();
-        const bool authenticated =
-            stats_.messages_received + alerts_received_ != before;
-        const bool wrote = queue_.datagrams_written() != written;
-        if (open) {
-          if (authenticated) guard_.authenticated(r.header.sequence);
-          // Only what OpenSSL authenticated (data, an alert, a repeated
-          // Finished it answered) keeps an open session alive: a forged
-          // record that passes the guard must not hold off idle_timeout.
-          if (authenticated || wrote) last_activity_ = now;
-        } else {
-          last_activity_ = now;
-          note_flights(handshake_steps_ != steps, wrote);
-        }
-      });
+  if (released_) {
+    guard_.filter(
+        datagram, [this] { return read_state(); },
+        [&](const RecordGuard::Record& r) { handle_released_record(r, now); });
+    return;
+  }
+  {
+    BufferScope buffers(*this);
+    if (!buffers.ok()) return;
+    // OpenSSL gets the records that pass one at a time, each as its own
+    // datagram (records never span datagrams, RFC 6347 §4.1.1), so that what a
+    // record did (data or an alert delivered: it authenticated) is known.
+    guard_.filter(
+        datagram, [this] { return read_state(); },
+        [&](const RecordGuard::Record& r) {
+          if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+          const bool open = state_ == State::kOpen;
+          const std::uint64_t messages_before = stats_.messages_received;
+          const std::uint64_t before = messages_before + alerts_received_;
+          const std::uint64_t steps = handshake_steps_;
+          const std::uint64_t written = queue_.datagrams_written();
+          queue_.set_input(r.bytes);
+          reading_peer_ = true;
+          // A repeated flight of the peer's makes OpenSSL resend ours.
+          DatagramQueue::Burst burst(queue_, options_.mtu);
+          pump(now);
+          reading_peer_ = false;
+          queue_.clear_input();
+          const bool authenticated =
+              stats_.messages_received + alerts_received_ != before;
+          const bool wrote = queue_.datagrams_written() != written;
+          if (open) {
+            if (authenticated) guard_.authenticated(r.header.sequence);
+            // Application data is sent only once the peer's handshake is
+            // over, so the peer has our last flight. A warning alert may
+            // come before (and a fatal one or close_notify ends the session
+            // anyway), so alerts show nothing.
+            if (stats_.messages_received != messages_before)
+              peer_has_our_flight_ = true;
+            // Only what OpenSSL authenticated (data, an alert, a repeated
+            // Finished it answered) keeps an open session alive: a forged
+            // record that passes the guard must not hold off idle_timeout.
+            if (authenticated || wrote) last_activity_ = now;
+          } else {
+            last_activity_ = now;
+            note_flights(handshake_steps_ != steps, wrote);
+          }
+        });
+  }
+  maybe_release();
+}
+
+void DtlsAssociation::handle_released_record(const RecordGuard::Record& r,
+                                             TimePoint now) {
+  if (state_ != State::kOpen) return;
+  using Kind = ReleasedSession::Received::Kind;
+  const auto got = released_->read(r.header, r.bytes, read_scratch(),
+                                   role_ == Role::kClient);
+  if (got.kind == Kind::kDropped) return;
+  guard_.authenticated(r.header.sequence);
+  last_activity_ = now;
+  switch (got.kind) {
+    case Kind::kData:
+      stats_.messages_received++;
+      stats_.bytes_received += got.data.size();
+      push_event(DtlsEvent::Type::kData,
+                 std::vector<std::uint8_t>(got.data.begin(), got.data.end()));
+      return;
+    case Kind::kCloseNotify:
+      // RFC 5246 §7.2.1: answer close_notify with close_notify.
+      write_alert(SSL3_AL_WARNING, SSL_AD_CLOSE_NOTIFY);
+      state_ = State::kClosed;
+      push_event(DtlsEvent::Type::kClosed);
+      return;
+    case Kind::kFatalAlert:
+      received_alert_ = got.alert;
+      fail(alert_error(got.alert));
+      return;
+    case Kind::kRenegotiation:
+      // Refused with a no_renegotiation warning (RFC 5246 §7.2.2), as
+      // OpenSSL answers it.
+      write_alert(SSL3_AL_WARNING, SSL_AD_NO_RENEGOTIATION);
+      return;
+    case Kind::kMalformed:
+      write_alert(SSL3_AL_FATAL, got.alert);
+      fail(make_error(Errc::kDtlsHandshakeFailed, std::string(got.why)));
+      return;
+    case Kind::kDropped:
+    case Kind::kIgnored:
+      return;
+  }
+}
+
+void DtlsAssociation::write_alert(int level, int description) {
+  const std::uint8_t alert[2] = {static_cast<std::uint8_t>(level),
+                                 static_cast<std::uint8_t>(description)};
+  write_released(kContentAlert, alert);
+}
+
+bool DtlsAssociation::write_released(std::uint8_t content_type,
+                                     std::span<const std::uint8_t> plaintext) {
+  std::array<std::uint8_t, kRecordHeaderSize + kMaxPlaintextLength + 64> out;
+  const size_t n = released_->seal(content_type, plaintext, out);
+  if (n == 0) return false;
+  queue_.push(std::span(out).first(n));
+  stats_.datagrams_sent = queue_.datagrams_written();
+  return true;
+}
+
+bool DtlsAssociation::first_media() {
+  media_seen_ = true;
+  // Authenticated SRTP: the peer's keys came from a finished handshake, so
+  // it has our last flight.
+  peer_has_our_flight_ = true;
+  maybe_release();
+  if (idle_timeout_.count() != 0 || options_.media_idle_timeout.count() == 0)
+    return false;
+  idle_timeout_ = options_.media_idle_timeout;
+  return true;
+}
+
+void DtlsAssociation::maybe_release() {
+  if (released_ || release_refused_ || !ssl_ || state_ != State::kOpen ||
+      !options_.release_after_handshake) {
+    return;
+  }
+  // RFC 6347 §4.2.4: the side that sent the last flight answers the peer's
+  // repeated last flight (its Finished did not come back to it) with its own
+  // again, which needs OpenSSL. The other side has nothing to answer.
+  const bool reused = SSL_session_reused(ssl_.get()) == 1;
+  const bool sent_last_flight = (role_ == Role::kServer) != reused;
+  if (sent_last_flight && !peer_has_our_flight_) return;
+  // OpenSSL has a timer running only mid-flight: not after a handshake. Nor
+  // does it hold records read but not delivered (the SSL_read loop drains
+  // them), but if it did they would be lost with it.
+  if (retransmit_deadline_ || SSL_has_pending(ssl_.get())) return;
+  const auto last = queue_.last_protected_sequence();
+  auto released = ReleasedSession::capture(ssl_.get(), role_ == Role::kClient,
+                                           last ? *last + 1 : 0);
+  if (!released.ok()) {
+    // Not an AEAD suite (or out of memory): OpenSSL keeps the association,
+    // which works as before.
+    release_refused_ = true;
+    drain_openssl_errors();
+    return;
+  }
+  released_ = std::move(released).value();
+  SSL_set_app_data(ssl_.get(), nullptr);
+  // SSL_free marks the session of an SSL that has not sent close_notify not
+  // resumable (ssl_clear_bad_session), and that is the session kept here
+  // (for a resuming client, the caller's AssociationOptions::session). This
+  // one goes on: OpenSSL is told no more than that nothing is left to send.
+  // What ends it badly later forgets the session then (fail(), and the
+  // destructor of one still open), as OpenSSL would have.
+  SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN);
+  ssl_.reset();
+  sni_context_.reset();
+  buffers_released_ = true;
 }
 
 void DtlsAssociation::note_flights(bool stepped, bool wrote) {
@@ -465,6 +583,13 @@ void DtlsAssociation::on_handshake_step() {
 RecordGuard::ReadState DtlsAssociation::read_state() const {
   RecordGuard::ReadState s;
   s.open = state_ == State::kOpen;
+  if (released_) {
+    s.version = released_->version();
+    s.min_protected_length = min_protected_length_;
+    s.epoch = 1;
+    s.max_handshake_message = kHandshakeHeaderSize + (size_t{1} << 14) + 2048;
+    return s;
+  }
   if (s.open) {
     s.version = static_cast<std::uint16_t>(SSL_version(ssl_.get()));
     s.min_protected_length = min_protected_length_;
@@ -544,7 +669,7 @@ std::optional<TimePoint> DtlsAssociation::next_deadline() const {
 
 void DtlsAssociation::update_timer(TimePoint now) {
   timeval tv{};
-  if ((state_ == State::kHandshaking || state_ == State::kOpen) &&
+  if (ssl_ && (state_ == State::kHandshaking || state_ == State::kOpen) &&
       DTLSv1_get_timeout(ssl_.get(), &tv) == 1) {
     retransmit_deadline_ = now + std::chrono::seconds(tv.tv_sec) +
                            std::chrono::microseconds(tv.tv_usec);
@@ -653,6 +778,15 @@ Result<size_t> DtlsAssociation::send(std::span<const std::uint8_t> message) {
                           std::to_string(max_message_size()) + " at MTU " +
                           std::to_string(options_.mtu) + ")");
   }
+  if (released_) {
+    if (!write_released(kContentApplicationData, message)) {
+      return make_error("ERR_DTLS_SEND_FAILED",
+                        "the record's sequence numbers have run out");
+    }
+    stats_.messages_sent++;
+    stats_.bytes_sent += message.size();
+    return message.size();
+  }
   BufferScope buffers(*this);
   if (!buffers.ok()) {
     return make_error("ERR_OUT_OF_MEMORY",
@@ -671,7 +805,9 @@ Result<size_t> DtlsAssociation::send(std::span<const std::uint8_t> message) {
 }
 
 void DtlsAssociation::close() {
-  if (state_ == State::kOpen && take_buffers()) {
+  if (state_ == State::kOpen && released_) {
+    write_alert(SSL3_AL_WARNING, SSL_AD_CLOSE_NOTIFY);
+  } else if (state_ == State::kOpen && take_buffers()) {
     SSL_shutdown(ssl_.get());  // writes close_notify
     drain_openssl_errors();
     stats_.datagrams_sent = queue_.datagrams_written();
@@ -707,6 +843,9 @@ void DtlsAssociation::push_event(DtlsEvent::Type type,
 
 void DtlsAssociation::fail(Error error) {
   drain_openssl_errors();
+  // A fatal alert, sent or received: OpenSSL makes the session not
+  // resumable (SSL_CTX_remove_session), and so does a released one.
+  if (released_) released_->forget_session(context_->get());
   state_ = State::kFailed;
   retransmit_deadline_.reset();
   stats_.datagrams_sent = queue_.datagrams_written();
@@ -717,11 +856,7 @@ Error DtlsAssociation::handshake_error() {
   unsigned long e = ERR_peek_last_error();
   std::string detail = drain_openssl_errors();
   if (pending_error_) return *pending_error_;
-  if (received_alert_) {
-    return make_error("ERR_DTLS_ALERT_" + alert_code(*received_alert_),
-                      std::string("the peer sent a fatal alert: ") +
-                          SSL_alert_desc_string_long(*received_alert_));
-  }
+  if (received_alert_) return alert_error(*received_alert_);
   if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
     switch (ERR_GET_REASON(e)) {
       case SSL_R_READ_TIMEOUT_EXPIRED:
@@ -749,6 +884,12 @@ Error DtlsAssociation::handshake_error() {
   }
   return make_error("ERR_DTLS_HANDSHAKE_FAILED",
                     detail.empty() ? "handshake failed" : detail);
+}
+
+Error DtlsAssociation::alert_error(int description) const {
+  return make_error("ERR_DTLS_ALERT_" + alert_code(description),
+                    std::string("the peer sent a fatal alert: ") +
+                        SSL_alert_desc_string_long(description));
 }
 
 void DtlsAssociation::on_keylog_line(const char* line) {
@@ -867,35 +1008,27 @@ bool DtlsAssociation::on_verify_cookie(std::span<const std::uint8_t> cookie) {
 }
 
 std::string DtlsAssociation::protocol() const {
-  return state_ == State::kOpen || state_ == State::kClosed
-             ? SSL_get_version(ssl_.get())
-             : "";
+  if (state_ != State::kOpen && state_ != State::kClosed) return "";
+  return released_ ? released_->facts().protocol : SSL_get_version(ssl_.get());
 }
 
 std::optional<CipherInfo> DtlsAssociation::cipher() const {
-  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
-  if (c == nullptr) return std::nullopt;
-  const char* standard = SSL_CIPHER_standard_name(c);
-  return CipherInfo{SSL_CIPHER_get_name(c), standard ? standard : "",
-                    SSL_CIPHER_get_version(c)};
+  return released_ ? released_->facts().cipher : cipher_info_of(ssl_.get());
 }
 
 std::string DtlsAssociation::srtp_profile() const {
-  const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl_.get());
-  return p ? p->name : "";
+  return released_ ? released_->facts().srtp_profile
+                   : srtp_profile_of(ssl_.get());
 }
 
 std::string DtlsAssociation::alpn_protocol() const {
-  const unsigned char* data = nullptr;
-  unsigned int len = 0;
-  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
-  return std::string(reinterpret_cast<const char*>(data), len);
+  return released_ ? released_->facts().alpn_protocol
+                   : alpn_protocol_of(ssl_.get());
 }
 
 std::optional<certs::Certificate> DtlsAssociation::peer_certificate() const {
-  X509* x = SSL_get1_peer_certificate(ssl_.get());
-  if (x == nullptr) return std::nullopt;
-  return certs::Certificate(ossl::X509Ptr(x));
+  return released_ ? released_->facts().peer_certificate
+                   : peer_certificate_of(ssl_.get());
 }
 
 Result<std::vector<std::uint8_t>> DtlsAssociation::export_keying_material(
@@ -907,6 +1040,21 @@ Result<std::vector<std::uint8_t>> DtlsAssociation::export_keying_material(
   }
   if (length == 0 || length > 65535)
     return out_of_range("length must be 1..65535");
+  // RFC 5705 §4 allows a context up to 65535 bytes, but OpenSSL 3.0's TLS PRF
+  // takes at most 1024 bytes of seed (TLS1_PRF_MAXBUF): the label, both
+  // randoms and the context with its length. Past that it fails with an
+  // internal error; here it is refused up front, the same for a session
+  // OpenSSL holds and one it has let go.
+  constexpr size_t kMaxSeed = 1024, kRandoms = 64;
+  if (label.size() + kRandoms + (context ? 2 + context->size() : 0) >
+      kMaxSeed) {
+    return out_of_range(
+        "the label, with a context and its 2-byte length, "
+        "must be at most " +
+        std::to_string(kMaxSeed - kRandoms) + " bytes");
+  }
+  if (released_)
+    return released_->export_keying_material(length, label, context);
   std::vector<std::uint8_t> out(length);
   int ok = SSL_export_keying_material(
       ssl_.get(), out.data(), length, label.data(), label.size(),
@@ -921,15 +1069,17 @@ Result<std::vector<std::uint8_t>> DtlsAssociation::export_keying_material(
 }
 
 size_t DtlsAssociation::max_message_size() const {
-  return state_ == State::kOpen
-             ? std::min<size_t>(DTLS_get_data_mtu(ssl_.get()),
-                                max_send_fragment_)
-             : 0;
+  if (state_ != State::kOpen) return 0;
+  return std::min<size_t>(
+      released_ ? released_->facts().data_mtu : DTLS_get_data_mtu(ssl_.get()),
+      max_send_fragment_);
 }
 
 bool DtlsAssociation::set_max_send_fragment(size_t size) {
   if (size < kMinSendFragment || size > kMaxSendFragment) return false;
-  if (SSL_set_max_send_fragment(ssl_.get(), static_cast<long>(size)) != 1) {
+  // Released: each message is one record of ours, held to it by send().
+  if (!released_ &&
+      SSL_set_max_send_fragment(ssl_.get(), static_cast<long>(size)) != 1) {
     drain_openssl_errors();
     return false;
   }
@@ -1115,123 +1265,55 @@ unsigned int DtlsAssociation::psk_client_cb(SSL* ssl, const char* hint,
 }
 
 bool DtlsAssociation::is_session_reused() const {
-  return state_ == State::kOpen && SSL_session_reused(ssl_.get()) == 1;
+  if (state_ != State::kOpen) return false;
+  return released_ ? released_->facts().reused
+                   : SSL_session_reused(ssl_.get()) == 1;
 }
 
 std::vector<std::uint8_t> DtlsAssociation::session() const {
   if (state_ == State::kHandshaking) return {};
-  return encode_session(SSL_get_session(ssl_.get()));
+  return encode_session(released_ ? released_->facts().session.get()
+                                  : SSL_get_session(ssl_.get()));
 }
 
 std::vector<std::uint8_t> DtlsAssociation::tls_ticket() const {
-  SSL_SESSION* s = SSL_get_session(ssl_.get());
-  if (role_ != Role::kClient || s == nullptr || !SSL_SESSION_has_ticket(s))
-    return {};
-  const unsigned char* tick = nullptr;
-  size_t len = 0;
-  SSL_SESSION_get0_ticket(s, &tick, &len);
-  return {tick, tick + len};
+  if (role_ != Role::kClient) return {};
+  return tls_ticket_of(released_ ? released_->facts().session.get()
+                                 : SSL_get_session(ssl_.get()));
 }
 
 std::vector<std::uint8_t> DtlsAssociation::finished() const {
-  std::array<std::uint8_t, EVP_MAX_MD_SIZE> buf{};
-  size_t n = SSL_get_finished(ssl_.get(), buf.data(), buf.size());
-  return {buf.begin(), buf.begin() + std::min(n, buf.size())};
+  return released_ ? released_->facts().finished
+                   : finished_of(ssl_.get(), false);
 }
 
 std::vector<std::uint8_t> DtlsAssociation::peer_finished() const {
-  std::array<std::uint8_t, EVP_MAX_MD_SIZE> buf{};
-  size_t n = SSL_get_peer_finished(ssl_.get(), buf.data(), buf.size());
-  return {buf.begin(), buf.begin() + std::min(n, buf.size())};
+  return released_ ? released_->facts().peer_finished
+                   : finished_of(ssl_.get(), true);
 }
 
 std::vector<std::string> DtlsAssociation::shared_sigalgs() const {
-  std::vector<std::string> out;
-  int n = SSL_get_shared_sigalgs(ssl_.get(), 0, nullptr, nullptr, nullptr,
-                                 nullptr, nullptr);
-  for (int i = 0; i < n; ++i) {
-    int sign = 0, hash = 0;
-    SSL_get_shared_sigalgs(ssl_.get(), i, &sign, &hash, nullptr, nullptr,
-                           nullptr);
-    std::string name;
-    // node's spelling (TLSSocket.getSharedSigalgs).
-    switch (sign) {
-      case EVP_PKEY_RSA:
-        name = "RSA";
-        break;
-      case EVP_PKEY_RSA_PSS:
-        name = "RSA-PSS";
-        break;
-      case EVP_PKEY_EC:
-        name = "ECDSA";
-        break;
-      case NID_ED25519:
-        out.push_back("Ed25519");
-        continue;
-      case NID_ED448:
-        out.push_back("Ed448");
-        continue;
-      default:
-        name = OBJ_nid2ln(sign);
-    }
-    name += "+";
-    name += hash == NID_undef ? "UNDEF" : OBJ_nid2sn(hash);
-    out.push_back(std::move(name));
-  }
-  return out;
+  return released_ ? released_->facts().shared_sigalgs
+                   : shared_sigalgs_of(ssl_.get());
 }
 
 std::optional<EphemeralKeyInfo> DtlsAssociation::ephemeral_key_info() const {
   if (role_ != Role::kClient) return std::nullopt;
-  EVP_PKEY* key = nullptr;
-  if (SSL_get_peer_tmp_key(ssl_.get(), &key) != 1) {
-    drain_openssl_errors();
-    // Open without one: the key exchange was not ephemeral (plain PSK).
-    if (state_ == State::kOpen) return EphemeralKeyInfo{};
-    return std::nullopt;
-  }
-  ossl::EvpPkeyPtr owned(key);
-  EphemeralKeyInfo info;
-  info.size = EVP_PKEY_get_bits(key);
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_DH:
-      info.type = "DH";
-      break;
-    case EVP_PKEY_EC: {
-      info.type = "ECDH";
-      char group[64] = {};
-      size_t len = 0;
-      if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) == 1) {
-        // node reports the short name of the curve ("prime256v1").
-        int nid = OBJ_txt2nid(group);
-        info.name = nid != NID_undef ? OBJ_nid2sn(nid) : group;
-      }
-      break;
-    }
-    case EVP_PKEY_X25519:
-      info.type = "ECDH";
-      info.name = "X25519";
-      break;
-    case EVP_PKEY_X448:
-      info.type = "ECDH";
-      info.name = "X448";
-      break;
-    default:
-      break;
-  }
-  return info;
+  if (!released_)
+    return peer_ephemeral_key_of(ssl_.get(), state_ == State::kOpen);
+  // As the live read answers: "none" (plain PSK) only while open.
+  const auto& key = released_->facts().ephemeral_key;
+  if (key && key->type.empty() && state_ != State::kOpen) return std::nullopt;
+  return key;
 }
 
 std::string DtlsAssociation::servername() const {
-  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
-  return name ? name : "";
+  return released_ ? released_->facts().servername : servername_of(ssl_.get());
 }
 
 std::optional<certs::Certificate> DtlsAssociation::certificate() const {
-  X509* x = SSL_get_certificate(ssl_.get());
-  if (x == nullptr) return std::nullopt;
-  X509_up_ref(x);
-  return certs::Certificate(ossl::X509Ptr(x));
+  return released_ ? released_->facts().certificate
+                   : certificate_of(ssl_.get());
 }
 
 }  // namespace dtls

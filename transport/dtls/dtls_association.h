@@ -27,7 +27,9 @@
 #include "transport/dtls/datagram_bio.h"
 #include "transport/dtls/dtls_context.h"
 #include "transport/dtls/record_guard.h"
+#include "transport/dtls/released_session.h"
 #include "transport/dtls/retransmit_timer.h"
+#include "transport/dtls/session_facts.h"
 
 namespace dtls {
 
@@ -96,6 +98,15 @@ struct AssociationOptions {
   // still finishing its handshake (retransmissions up to a minute apart) is
   // never ended by it. 0 never ends it.
   std::chrono::milliseconds media_idle_timeout{std::chrono::seconds(30)};
+  // Once open, let OpenSSL's SSL go and keep only the record keys and what
+  // the getters report (ReleasedSession): about 30 KiB less per session.
+  // Only for the AEAD suites (all of the default list); and the side that
+  // sent the handshake's last flight (a full handshake's server, a resumed
+  // one's client) waits until the peer shows it has it (RFC 6347 §4.2.4:
+  // until then a repeated last flight of the peer's must be answered),
+  // which application data, an alert or SRTP from the peer does. Renegotiation
+  // is refused either way.
+  bool release_after_handshake = true;
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
 
@@ -133,14 +144,6 @@ struct AssociationOptions {
 Result<std::shared_ptr<SSL_SESSION>> decode_session(
     std::span<const std::uint8_t> der);
 
-// node's getEphemeralKeyInfo(): { type: "ECDH"/"DH", name, size }; `type` is
-// empty when the key exchange was not ephemeral.
-struct EphemeralKeyInfo {
-  std::string type;
-  std::string name;  // ECDH only: "prime256v1", "X25519"
-  int size = 0;      // bits
-};
-
 // Checks option ranges (ERR_OUT_OF_RANGE) so that callers can refuse bad
 // options up front.
 Status validate_association_options(const AssociationOptions& options);
@@ -161,13 +164,6 @@ struct DtlsEvent {
   Type type = Type::kError;
   std::vector<std::uint8_t> data;
   Error error;
-};
-
-struct CipherInfo {
-  std::string name;  // OpenSSL's name, "ECDHE-ECDSA-AES128-GCM-SHA256"
-  std::string
-      standard_name;    // IETF name, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
-  std::string version;  // "TLSv1.2"
 };
 
 struct AssociationStats {
@@ -234,11 +230,7 @@ class DtlsAssociation final : private SslEventSink {
   bool note_media(TimePoint now) {
     last_activity_ = now;
     if (media_seen_) return false;
-    media_seen_ = true;
-    if (idle_timeout_.count() != 0 || options_.media_idle_timeout.count() == 0)
-      return false;
-    idle_timeout_ = options_.media_idle_timeout;
-    return true;
+    return first_media();
   }
   // What ends this association for silence: idle_timeout, or
   // media_idle_timeout once media has come; 0 for never.
@@ -286,7 +278,11 @@ class DtlsAssociation final : private SslEventSink {
     return authorization_error_;
   }
   // RFC 5705 exporter. ERR_DTLS_SESSION_NOT_OPEN before the handshake
-  // completes, ERR_OUT_OF_RANGE for a length of 0 or over 65535.
+  // completes, ERR_OUT_OF_RANGE for a length of 0 or over 65535, or a label,
+  // with a context and its 2-byte length when given, over 960 bytes
+  // (OpenSSL 3.0's PRF seed limit);
+  // ERR_DTLS_EXPORT_FAILED for a label the PRF reserves ("key expansion",
+  // ...).
   Result<std::vector<std::uint8_t>> export_keying_material(
       size_t length, std::string_view label,
       std::optional<std::span<const std::uint8_t>> context =
@@ -325,6 +321,10 @@ class DtlsAssociation final : private SslEventSink {
   // session between calls (about 20 KiB less per idle session), and for a
   // server waiting for the client's second flight (a half-open handshake).
   bool record_buffers_released() const { return buffers_released_; }
+  // Whether OpenSSL has let the association go (AssociationOptions::
+  // release_after_handshake): its records are ours (ReleasedSession) from
+  // then on.
+  bool released() const { return released_ != nullptr; }
 
  private:
   DtlsAssociation(std::shared_ptr<const DtlsContext> context,
@@ -332,6 +332,18 @@ class DtlsAssociation final : private SslEventSink {
   Status init();
   void pump(TimePoint now);
   void read_application_data();
+  bool first_media();
+  // Lets OpenSSL go once the association is open and no retransmission of
+  // the handshake's can be needed (see AssociationOptions).
+  void maybe_release();
+  // A record that passed the guard, once released.
+  void handle_released_record(const RecordGuard::Record& record, TimePoint now);
+  // One record of ours in one datagram, once released; false when it cannot
+  // be sealed.
+  bool write_released(std::uint8_t content_type,
+                      std::span<const std::uint8_t> plaintext);
+  void write_alert(int level, int description);
+  Error alert_error(int description) const;
   void fail(Error error);
   void push_event(DtlsEvent::Type type, std::vector<std::uint8_t> data = {},
                   Error error = {});
@@ -417,6 +429,13 @@ class DtlsAssociation final : private SslEventSink {
   // The SNI callback's context (SSL_set_SSL_CTX does not keep it alive).
   std::shared_ptr<const DtlsContext> sni_context_;
   size_t max_send_fragment_ = kMaxSendFragment;
+  // Set once OpenSSL has let go (ssl_ is then null).
+  std::unique_ptr<ReleasedSession> released_;
+  // The peer has shown it has our last flight: it sent what it sends only
+  // after its handshake (authenticated application data, an alert, SRTP).
+  bool peer_has_our_flight_ = false;
+  // The suite has no record layer of ours: OpenSSL keeps the association.
+  bool release_refused_ = false;
 };
 
 }  // namespace dtls

@@ -10,6 +10,7 @@
 
 #include "tests/testing/dtls_pair.h"
 #include "tests/testing/fake_wall_clock.h"
+#include "tests/testing/raw_dtls_server.h"
 #include "transport/dtls/datagram_bio.h"
 #include "transport/dtls/dtls_record.h"
 
@@ -20,6 +21,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::DtlsPair;
 using testing::PairConfig;
+using testing::RawServer;
 using testing::test_credentials;
 
 certs::Fingerprint fp(const certs::Credentials& c,
@@ -38,18 +40,9 @@ std::string describe(const DtlsPair& p) {
   return s;
 }
 
-// WebRTC style: self-signed on both sides, each pinned by the other's
-// fingerprint.
 PairConfig webrtc_config(
     const std::string& profiles = "SRTP_AES128_CM_SHA1_80") {
-  PairConfig c;
-  c.client_context.credentials = test_credentials("client");
-  c.server_context.credentials = test_credentials("server");
-  c.client_context.srtp_profiles = profiles;
-  c.server_context.srtp_profiles = profiles;
-  c.client.peer_fingerprints = {fp(test_credentials("server"))};
-  c.server.peer_fingerprints = {fp(test_credentials("client"))};
-  return c;
+  return testing::webrtc_pair_config(profiles);
 }
 
 // A small PKI: a root CA and a server certificate for "sfu.example" and
@@ -298,8 +291,11 @@ TEST(DtlsAssociation, LostFinalFlightIsResentOnTheClientsRetransmission) {
   EXPECT_EQ(p.client()->stats().retransmit_count, 1u);
   EXPECT_EQ(p.server()->stats().retransmit_count, 0u);  // not timer-driven
   EXPECT_GT(server_datagrams, 3);  // the last flight went out again
-  // ... by a server already open, whose record buffers had been released.
+  // ... by a server already open, whose record buffers had been released,
+  // and which keeps OpenSSL until the client shows it has that flight (RFC
+  // 6347 §4.2.4).
   EXPECT_TRUE(p.server()->record_buffers_released());
+  EXPECT_FALSE(p.server()->released());
 }
 
 // RFC 6347 §4.2.4.1: initial timeout, then doubling. With every client datagram
@@ -1082,44 +1078,6 @@ TEST(DtlsAssociation, MediaSessionsEndAfterThirtySilentSecondsByDefault) {
 
 // A bare OpenSSL DTLS server over a datagram memory BIO, driven by hand: the
 // peer that asks for renegotiation.
-struct RawServer {
-  SSL_CTX* ctx = nullptr;
-  SSL* ssl = nullptr;
-  DatagramQueue queue;
-  explicit RawServer(const certs::Credentials& c) {
-    ctx = SSL_CTX_new(DTLS_server_method());
-    SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
-    SSL_CTX_use_certificate(ctx, c.leaf().get());
-    SSL_CTX_use_PrivateKey(ctx, c.key.get());
-    SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80");
-    ssl = SSL_new(ctx);
-    BIO* bio = new_datagram_bio(&queue);
-    SSL_set_bio(ssl, bio, bio);
-    SSL_set_accept_state(ssl);
-  }
-  ~RawServer() {
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-  }
-  // Feeds one datagram and runs OpenSSL; returns SSL_get_error's value.
-  int feed(std::span<const std::uint8_t> d, std::string* app = nullptr) {
-    queue.set_input(d);
-    int r;
-    int err = SSL_ERROR_NONE;
-    if (!SSL_is_init_finished(ssl)) {
-      r = SSL_do_handshake(ssl);
-      if (r <= 0) err = SSL_get_error(ssl, r);
-    } else {
-      char buf[2048];
-      r = SSL_read(ssl, buf, sizeof(buf));
-      if (r > 0 && app) app->append(buf, static_cast<size_t>(r));
-      if (r <= 0) err = SSL_get_error(ssl, r);
-    }
-    queue.clear_input();
-    return err;
-  }
-};
-
 TEST(DtlsAssociation, RenegotiationIsAnsweredWithNoRenegotiation) {
   const auto& server_creds = test_credentials("raw server");
   RawServer raw(server_creds);
@@ -1281,6 +1239,34 @@ TEST(DtlsResumption, ResumedHandshakeIsOneRoundTripShorter) {
             full.client()->stats().datagrams_received);
   EXPECT_TRUE(resumed.client()->peer_certificate().has_value());
   EXPECT_EQ(resumed.server()->session().empty(), false);
+}
+
+// RFC 6347 §4.2.4: in a resumed handshake the client sends the last flight,
+// so it keeps OpenSSL (to answer the server's repeated Finished) until the
+// server shows it has it; the server lets go at once.
+TEST(DtlsResumption, TheResumedClientSentTheLastFlight) {
+  DtlsPair full(resumable_config());
+  ASSERT_TRUE(full.start());
+  full.run_handshake();
+  ASSERT_TRUE(full.both_open());
+  PairConfig c = resumable_config();
+  c.client.session = *decode_session(session_of(full));
+  DtlsPair resumed(std::move(c));
+  ASSERT_TRUE(resumed.start());
+  resumed.run_handshake();
+  ASSERT_TRUE(resumed.both_open()) << describe(resumed);
+  ASSERT_TRUE(resumed.client()->is_session_reused());
+  EXPECT_TRUE(resumed.server()->released());
+  EXPECT_FALSE(resumed.client()->released());
+  EXPECT_TRUE(resumed.server()->is_session_reused());
+  ASSERT_TRUE(resumed.server()->send(bytes("resumed")).ok());
+  resumed.run_for(seconds(1));
+  EXPECT_EQ(resumed.received_by_client(), bytes("resumed"));
+  EXPECT_TRUE(resumed.client()->released());
+  EXPECT_TRUE(resumed.client()->is_session_reused());
+  EXPECT_EQ(
+      *resumed.client()->export_keying_material(60, "EXTRACTOR-dtls_srtp"),
+      *resumed.server()->export_keying_material(60, "EXTRACTOR-dtls_srtp"));
 }
 
 TEST(DtlsResumption, SessionTimeoutEndsResumability) {
