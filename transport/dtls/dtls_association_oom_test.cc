@@ -22,16 +22,7 @@ using testing::PairConfig;
 using testing::test_credentials;
 
 PairConfig webrtc_config(const std::string& profile) {
-  PairConfig c;
-  c.client_context.credentials = test_credentials("client");
-  c.server_context.credentials = test_credentials("server");
-  c.client_context.srtp_profiles = profile;
-  c.server_context.srtp_profiles = profile;
-  c.client.peer_fingerprints = {certs::Fingerprint::of(
-      test_credentials("server").leaf(), certs::HashAlgorithm::kSha256)};
-  c.server.peer_fingerprints = {certs::Fingerprint::of(
-      test_credentials("client").leaf(), certs::HashAlgorithm::kSha256)};
-  return c;
+  return testing::webrtc_pair_config(profile);
 }
 
 bool ended(const DtlsAssociation* a) {
