@@ -50,8 +50,11 @@ class Churner : public std::enable_shared_from_this<Churner> {
   }
 
   void end() {
-    for (auto& [key, m] : members_) m.session.close();
+    // Closing a session still in its handshake runs its on_opened with the
+    // failure at once, which erases it from members_: close them out of it.
+    auto members = std::move(members_);
     members_.clear();
+    for (auto& [key, m] : members) m.session.close();
   }
 
   SoakSample counts() const {
