@@ -94,7 +94,7 @@ struct AddressInfo {
 
 // Everything the session's association counts (AssociationStats: bytes,
 // messages, datagrams, retransmissions, smoothed_rtt, record_drops,
-// created_at, handshake_completed_at), and:
+// created_at, handshake_completed_at, released_at), and:
 struct SessionStats : AssociationStats {
   std::optional<TimePoint> destroyed_at;
   std::optional<TimePoint> closing_at;
@@ -117,7 +117,8 @@ struct SessionStats : AssociationStats {
 // sessions made, busy refusals, HelloVerifyRequests, send errors, send-queue
 // drops, socket errors, media without a session or before its keys, peer
 // restarts, STUN checks and errors, the RFC 7983 demux counts, record drops
-// of every session, half-open evictions...), and:
+// of every session, half-open evictions, sessions that let OpenSSL go...),
+// and:
 struct EndpointStats : EndpointCounters {
   TimePoint created_at{};
   std::optional<TimePoint> destroyed_at;
@@ -126,7 +127,9 @@ struct EndpointStats : EndpointCounters {
   // Deadlines the endpoint's one timer serves now: at most one per session
   // (handshake retransmission, idle timeouts), and one each for the
   // half-open table, ICE consent and the cookie rotation. Idle established
-  // sessions without an idle timeout hold none.
+  // sessions without an idle timeout hold none, but for a server whose
+  // client has sent nothing since its handshake: it holds one until it lets
+  // OpenSSL go, at most 4 minutes after (RFC 6347 §4.2.4).
   std::uint64_t deadlines = 0;
   bool is_connected = false;
 };

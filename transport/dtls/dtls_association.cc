@@ -140,6 +140,10 @@ Status validate_association_options(const AssociationOptions& o) {
       o.media_idle_timeout > std::chrono::hours(24)) {
     return out_of_range("media_idle_timeout must be 0 (none) or 1 ms..24 h");
   }
+  if (o.last_flight_hold < std::chrono::milliseconds(0) ||
+      o.last_flight_hold > std::chrono::hours(24)) {
+    return out_of_range("last_flight_hold must be 0 (none) or 1 ms..24 h");
+  }
   if (o.initial_rtt < std::chrono::milliseconds(0) ||
       o.initial_rtt > AssociationOptions::kMaxKnownRtt) {
     return out_of_range("initial_rtt must be 0 (unknown) or 1 ms..60 s");
@@ -448,7 +452,7 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
           }
         });
   }
-  maybe_release();
+  maybe_release(now);
 }
 
 void DtlsAssociation::handle_released_record(const RecordGuard::Record& r,
@@ -508,29 +512,36 @@ bool DtlsAssociation::write_released(std::uint8_t content_type,
   return true;
 }
 
-bool DtlsAssociation::first_media() {
+bool DtlsAssociation::first_media(TimePoint now) {
   media_seen_ = true;
+  const std::optional<TimePoint> before = next_deadline();
   // Authenticated SRTP: the peer's keys came from a finished handshake, so
   // it has our last flight.
   peer_has_our_flight_ = true;
-  maybe_release();
-  if (idle_timeout_.count() != 0 || options_.media_idle_timeout.count() == 0)
-    return false;
-  idle_timeout_ = options_.media_idle_timeout;
-  return true;
+  maybe_release(now);
+  if (idle_timeout_.count() == 0 && options_.media_idle_timeout.count() != 0)
+    idle_timeout_ = options_.media_idle_timeout;
+  return next_deadline() != before;
 }
 
-void DtlsAssociation::maybe_release() {
+void DtlsAssociation::maybe_release(TimePoint now) {
   if (released_ || release_refused_ || !ssl_ || state_ != State::kOpen ||
       !options_.release_after_handshake) {
     return;
   }
   // RFC 6347 §4.2.4: the side that sent the last flight answers the peer's
   // repeated last flight (its Finished did not come back to it) with its own
-  // again, which needs OpenSSL. The other side has nothing to answer.
+  // again, which needs OpenSSL, "for at least twice the default MSL". The
+  // other side has nothing to answer.
   const bool reused = SSL_session_reused(ssl_.get()) == 1;
   const bool sent_last_flight = (role_ == Role::kServer) != reused;
-  if (sent_last_flight && !peer_has_our_flight_) return;
+  if (sent_last_flight && !peer_has_our_flight_ && !hold_over_) {
+    if (!hold_deadline_ && options_.last_flight_hold.count() != 0) {
+      hold_deadline_ = stats_.handshake_completed_at.value_or(now) +
+                       options_.last_flight_hold;
+    }
+    return;
+  }
   // OpenSSL has a timer running only mid-flight: not after a handshake. Nor
   // does it hold records read but not delivered (the SSL_read loop drains
   // them), but if it did they would be lost with it.
@@ -542,10 +553,14 @@ void DtlsAssociation::maybe_release() {
     // Not an AEAD suite (or out of memory): OpenSSL keeps the association,
     // which works as before.
     release_refused_ = true;
+    hold_deadline_.reset();
     drain_openssl_errors();
     return;
   }
   released_ = std::move(released).value();
+  hold_deadline_.reset();
+  stats_.released_at = now;
+  if (release_total_ != nullptr) ++*release_total_;
   SSL_set_app_data(ssl_.get(), nullptr);
   // SSL_free marks the session of an SSL that has not sent close_notify not
   // resumable (ssl_clear_bad_session), and that is the session kept here
@@ -633,6 +648,13 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
                         std::to_string(idle_timeout_.count()) + " ms"));
     return;
   }
+  if (state_ == State::kOpen && hold_deadline_ && now >= *hold_deadline_) {
+    // The peer had its chance to repeat its last flight: held long enough.
+    hold_deadline_.reset();
+    hold_over_ = true;
+    maybe_release(now);
+    if (state_ != State::kOpen) return;
+  }
   // Only a due retransmission needs OpenSSL, and so its record buffers: an
   // open session whose idle deadline came up allocates nothing, and so is
   // not failed by a moment out of memory.
@@ -660,9 +682,13 @@ std::optional<TimePoint> DtlsAssociation::next_deadline() const {
                : handshake_deadline_;
   }
   if (state_ == State::kOpen) {
-    if (!tracks_activity()) return retransmit_deadline_;
-    const TimePoint idle = last_activity_ + idle_timeout_;
-    return retransmit_deadline_ ? std::min(*retransmit_deadline_, idle) : idle;
+    std::optional<TimePoint> next = retransmit_deadline_;
+    auto sooner = [&next](TimePoint t) {
+      if (!next || t < *next) next = t;
+    };
+    if (tracks_activity()) sooner(last_activity_ + idle_timeout_);
+    if (hold_deadline_) sooner(*hold_deadline_);
+    return next;
   }
   return std::nullopt;
 }

@@ -104,9 +104,17 @@ struct AssociationOptions {
   // sent the handshake's last flight (a full handshake's server, a resumed
   // one's client) waits until the peer shows it has it (RFC 6347 §4.2.4:
   // until then a repeated last flight of the peer's must be answered),
-  // which application data, an alert or SRTP from the peer does. Renegotiation
-  // is refused either way.
+  // which authenticated application data or SRTP from the peer does (not
+  // an alert: a warning may come before the peer's handshake is over).
+  // Renegotiation is refused either way.
   bool release_after_handshake = true;
+  // How long that side waits for the peer's proof before it lets go anyway:
+  // RFC 6347 §4.2.4 asks for at least twice the default MSL (2 minutes,
+  // RFC 793), and a peer that was going to repeat its last flight has given
+  // up long before. A peer that never speaks after its handshake (a plain
+  // DTLS client that only listens) so costs OpenSSL's memory only that long.
+  // 0 waits for the proof however long it takes; otherwise 1 ms..24 h.
+  std::chrono::milliseconds last_flight_hold{std::chrono::minutes(4)};
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
 
@@ -186,6 +194,8 @@ struct AssociationStats {
   std::optional<Duration> remembered_rtt;
   TimePoint created_at{};
   std::optional<TimePoint> handshake_completed_at;
+  // When OpenSSL let the open association go (release_after_handshake).
+  std::optional<TimePoint> released_at;
 };
 
 class DtlsAssociation final : private SslEventSink {
@@ -220,17 +230,21 @@ class DtlsAssociation final : private SslEventSink {
   void share_record_drops(RecordDropStats* totals) {
     guard_.set_shared_stats(totals);
   }
+  // Counts this association's release (released()) in `*total` too, which
+  // must outlive it: an endpoint's sum over its sessions.
+  void count_release_in(std::uint64_t* total) { release_total_ = total; }
   // Traffic for this association that bypasses it (SRTP/SRTCP keeps the
   // session alive for idle_timeout).
   void note_activity(TimePoint now) { last_activity_ = now; }
   bool tracks_activity() const { return idle_timeout_.count() != 0; }
   // Authenticated SRTP/SRTCP from the peer: activity, and the first packet
-  // arms media_idle_timeout when no idle_timeout is set. True when that
-  // gave the association a deadline it did not have (next_deadline()).
+  // arms media_idle_timeout when no idle_timeout is set, and shows the peer
+  // has our last flight (release_after_handshake). True when that moved
+  // next_deadline().
   bool note_media(TimePoint now) {
     last_activity_ = now;
     if (media_seen_) return false;
-    return first_media();
+    return first_media(now);
   }
   // What ends this association for silence: idle_timeout, or
   // media_idle_timeout once media has come; 0 for never.
@@ -332,10 +346,10 @@ class DtlsAssociation final : private SslEventSink {
   Status init();
   void pump(TimePoint now);
   void read_application_data();
-  bool first_media();
+  bool first_media(TimePoint now);
   // Lets OpenSSL go once the association is open and no retransmission of
   // the handshake's can be needed (see AssociationOptions).
-  void maybe_release();
+  void maybe_release(TimePoint now);
   // A record that passed the guard, once released.
   void handle_released_record(const RecordGuard::Record& record, TimePoint now);
   // One record of ours in one datagram, once released; false when it cannot
@@ -434,6 +448,11 @@ class DtlsAssociation final : private SslEventSink {
   // The peer has shown it has our last flight: it sent what it sends only
   // after its handshake (authenticated application data, an alert, SRTP).
   bool peer_has_our_flight_ = false;
+  // Until then the side that sent it holds OpenSSL until this
+  // (last_flight_hold); hold_over_ once it has passed.
+  std::optional<TimePoint> hold_deadline_;
+  bool hold_over_ = false;
+  std::uint64_t* release_total_ = nullptr;  // count_release_in
   // The suite has no record layer of ours: OpenSSL keeps the association.
   bool release_refused_ = false;
 };

@@ -924,6 +924,14 @@ TEST(DtlsAssociation, OptionErrors) {
          o.media_idle_timeout = std::chrono::hours(25);
        },
        "ERR_OUT_OF_RANGE"},
+      {"last flight hold negative",
+       [](AssociationOptions& o) { o.last_flight_hold = milliseconds(-1); },
+       "ERR_OUT_OF_RANGE"},
+      {"last flight hold over a day",
+       [](AssociationOptions& o) {
+         o.last_flight_hold = std::chrono::hours(25);
+       },
+       "ERR_OUT_OF_RANGE"},
   };
   for (const Case& c : cases) {
     AssociationOptions o;
@@ -1036,7 +1044,10 @@ TEST(DtlsAssociation, MediaSessionsEndAfterThirtySilentSecondsByDefault) {
     EXPECT_EQ(p.server()->idle_timeout(), milliseconds(0));
     p.run_for(seconds(120));  // no media yet: no idle deadline
     EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
-    EXPECT_FALSE(p.server()->next_deadline());
+    // Only the last flight's hold (last_flight_hold), which ends nothing.
+    EXPECT_EQ(
+        p.server()->next_deadline(),
+        *p.server()->stats().handshake_completed_at + std::chrono::minutes(4));
     EXPECT_TRUE(p.server()->note_media(p.now));  // armed: a new deadline
     EXPECT_EQ(p.server()->idle_timeout(), seconds(30));
     EXPECT_EQ(p.server()->next_deadline(), p.now + seconds(30));
@@ -1056,7 +1067,11 @@ TEST(DtlsAssociation, MediaSessionsEndAfterThirtySilentSecondsByDefault) {
     ASSERT_TRUE(p.start());
     p.run_handshake();
     ASSERT_TRUE(p.both_open()) << describe(p);
-    EXPECT_FALSE(p.server()->note_media(p.now));
+    // No idle deadline, but the media let OpenSSL go, and with it went the
+    // deadline of the last flight's hold (last_flight_hold).
+    EXPECT_TRUE(p.server()->note_media(p.now));
+    EXPECT_TRUE(p.server()->released());
+    EXPECT_EQ(p.server()->next_deadline(), std::nullopt);
     EXPECT_FALSE(p.server()->tracks_activity());
     p.run_for(seconds(120));
     EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);

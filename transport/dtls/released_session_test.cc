@@ -163,6 +163,72 @@ TEST(ReleasedSession, MediaFromThePeerAlsoShowsIt) {
   EXPECT_TRUE(p.server()->released());
 }
 
+// RFC 6347 §4.2.4 asks the last flight's sender to answer a repeated last
+// flight "for at least twice the default MSL": a client that never speaks
+// after its handshake lets its server go after that (last_flight_hold, 4
+// minutes), not never.
+TEST(ReleasedSession, ASilentClientsServerLetsGoAfterTwoMsl) {
+  DtlsPair p(webrtc_pair_config());
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  const TimePoint completed = *p.server()->stats().handshake_completed_at;
+  const TimePoint due = completed + std::chrono::minutes(4);
+  EXPECT_EQ(p.server()->next_deadline(), due);
+  EXPECT_EQ(p.client()->stats().released_at,
+            p.client()->stats().handshake_completed_at);
+  EXPECT_EQ(p.server()->stats().released_at, std::nullopt);
+  p.run_for(due - p.now - seconds(1));
+  EXPECT_FALSE(p.server()->released());
+  p.run_for(seconds(2));
+  ASSERT_TRUE(p.server()->released());
+  EXPECT_EQ(p.server()->stats().released_at, due);
+  EXPECT_EQ(p.server()->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.server()->state(), DtlsAssociation::State::kOpen);
+  // Still the same session both ways.
+  ASSERT_TRUE(p.client()->send(bytes("late")).ok());
+  ASSERT_TRUE(p.server()->send(bytes("hi")).ok());
+  p.run_for(seconds(1));
+  EXPECT_EQ(p.received_by_server(), bytes("late"));
+  EXPECT_EQ(p.received_by_client(), bytes("hi"));
+}
+
+// Within the hold, the client's repeated last flight is answered (its
+// Finished was lost once), and the proof that follows ends the hold early.
+TEST(ReleasedSession, TheHoldAnswersARepeatedLastFlight) {
+  PairConfig c = webrtc_pair_config();
+  c.server_filter = [&](const Bytes&, int i) -> std::optional<Duration> {
+    if (i == 2) return std::nullopt;  // HVR, flight 4, *last*
+    return Duration::zero();
+  };
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  EXPECT_FALSE(p.server()->released());
+  ASSERT_TRUE(p.server()->next_deadline().has_value());
+  ASSERT_TRUE(p.client()->send(bytes("x")).ok());
+  p.run_for(seconds(1));
+  EXPECT_TRUE(p.server()->released());
+  EXPECT_EQ(p.server()->next_deadline(), std::nullopt);
+}
+
+// last_flight_hold 0: the server waits for the proof however long it takes.
+TEST(ReleasedSession, NoHoldWaitsForTheProof) {
+  PairConfig c = webrtc_pair_config();
+  c.server.last_flight_hold = std::chrono::milliseconds(0);
+  DtlsPair p(c);
+  ASSERT_TRUE(p.start());
+  p.run_handshake();
+  ASSERT_TRUE(p.both_open());
+  EXPECT_EQ(p.server()->next_deadline(), std::nullopt);
+  p.run_for(std::chrono::hours(1));
+  EXPECT_FALSE(p.server()->released());
+  p.server()->note_media(p.now);
+  EXPECT_TRUE(p.server()->released());
+  EXPECT_EQ(p.server()->stats().released_at, p.now);
+}
+
 TEST(ReleasedSession, OffKeepsOpenSsl) {
   PairConfig c = webrtc_pair_config();
   c.client.release_after_handshake = false;
@@ -173,6 +239,7 @@ TEST(ReleasedSession, OffKeepsOpenSsl) {
   ASSERT_TRUE(p.both_open());
   ASSERT_TRUE(p.client()->send(bytes("x")).ok());
   p.run_for(seconds(1));
+  EXPECT_EQ(p.server()->next_deadline(), std::nullopt);  // nothing to hold
   p.server()->note_media(p.now);
   EXPECT_FALSE(p.client()->released());
   EXPECT_FALSE(p.server()->released());
@@ -194,6 +261,8 @@ TEST(ReleasedSession, ACbcSuiteStaysWithOpenSsl) {
   EXPECT_FALSE(p.server()->released());
   EXPECT_EQ(p.received_by_server(), bytes("x"));
   EXPECT_EQ(p.received_by_client(), bytes("y"));
+  EXPECT_EQ(p.server()->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.server()->stats().released_at, std::nullopt);
 }
 
 // RFC 5705 from the released side, against OpenSSL's on the other: the same

@@ -117,6 +117,7 @@ EndpointCore::Session& EndpointCore::add(const PeerAddress& peer,
   by_id_[id] = peer;
   // Associations only get datagrams from this endpoint, which outlives them.
   a->share_record_drops(&stats_.record_drops);
+  a->count_release_in(&stats_.sessions_released);
   return sessions_.emplace(peer, Session(id, std::move(a))).first->second;
 }
 

@@ -160,6 +160,9 @@ struct EndpointCounters {
   // Client handshakes that started from a round trip this endpoint measured
   // with the same host before (RttCache), instead of the initial timeout.
   std::uint64_t cached_rtt_connects = 0;
+  // Open sessions that let OpenSSL go and kept only their record keys
+  // (AssociationOptions::release_after_handshake), counted once each.
+  std::uint64_t sessions_released = 0;
 };
 
 // Where the core's datagrams go: a socket (UdpEndpoint) or a simulated

@@ -401,16 +401,19 @@ TEST(EndpointCore, MediaIdleTimeoutIsArmedByTheFirstPacket) {
   ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
   net.run_for(milliseconds(10000));  // no media: nothing ends it
   EXPECT_EQ(srec.count(DtlsEvent::Type::kError), 0);
-  // An idle established session holds no deadline: the endpoint's timer
-  // has nothing to run for it, however many there are; the one left is the
-  // cookie rotation's.
-  EXPECT_EQ(s.deadline_count(), 1u);
+  // Beside the cookie rotation's, the one deadline of this session is the
+  // hold of its last flight (AssociationOptions::last_flight_hold): its
+  // client has said nothing since the handshake.
+  EXPECT_EQ(s.deadline_count(), 2u);
   ASSERT_TRUE(c.send_media(kServer, PacketKind::kRtp,
                            testing::make_rtp(5, 1, 100), net.now())
                   .ok());
   net.run_for(milliseconds(10));
   ASSERT_EQ(srec.media.size(), 1u);
-  EXPECT_EQ(s.deadline_count(), 2u);  // and media_idle_timeout's
+  // The media ended the hold (the session let OpenSSL go) and armed
+  // media_idle_timeout.
+  EXPECT_EQ(s.stats().sessions_released, 1u);
+  EXPECT_EQ(s.deadline_count(), 2u);
   const TimePoint last_heard = net.now();
   net.remove(client_address(1));
   ASSERT_TRUE(
@@ -420,6 +423,45 @@ TEST(EndpointCore, MediaIdleTimeoutIsArmedByTheFirstPacket) {
             std::vector<std::string>{"ERR_DTLS_IDLE_TIMEOUT"});
   EXPECT_EQ(s.session_count(), 0u);
   EXPECT_EQ(s.deadline_count(), 1u);
+}
+
+// Sessions that let OpenSSL go are counted once each. An idle established
+// session holds no deadline once it has; a server whose client never speaks
+// lets go at the end of the hold (RFC 6347 §4.2.4, twice the MSL), so that
+// the endpoint's timer has nothing to run for it after that, however many
+// there are.
+TEST(EndpointCore, ReleasedSessionsAreCountedAndHoldNoDeadline) {
+  SimNetwork net;
+  Recorder srec, crec;
+  EndpointCoreOptions o = server_options();
+  o.server_association.media_idle_timeout = milliseconds(0);
+  EndpointCore& s = net.add(kServer, o, srec.callbacks());
+  EndpointCore& c =
+      net.add(client_address(1), client_options(), crec.callbacks());
+  ASSERT_TRUE(c.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] { return both_open(srec, crec); }));
+  const TimePoint opened = net.now();
+  EXPECT_EQ(c.stats().sessions_released, 1u);  // at once: nothing to answer
+  EXPECT_EQ(c.deadline_count(), 0u);           // none at all
+  EXPECT_EQ(s.stats().sessions_released, 0u);
+  EXPECT_EQ(s.deadline_count(), 2u);  // and the hold
+  net.run_for(std::chrono::minutes(3));
+  EXPECT_EQ(s.stats().sessions_released, 0u);
+  ASSERT_TRUE(net.run_until([&] { return s.stats().sessions_released == 1; },
+                            std::chrono::minutes(2)));
+  EXPECT_LE(net.now() - opened, std::chrono::minutes(4));
+  EXPECT_EQ(s.deadline_count(), 1u);
+  EXPECT_TRUE(s.association(client_address(1))->released());
+  EXPECT_EQ(srec.count(DtlsEvent::Type::kError), 0);
+  // Still one session: a message each way.
+  ASSERT_TRUE(c.send(kServer, bytes("ping"), net.now()).ok());
+  ASSERT_TRUE(s.send(client_address(1), bytes("pong"), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kData) == 1 &&
+           crec.count(DtlsEvent::Type::kData) == 1;
+  }));
+  EXPECT_EQ(s.stats().sessions_released, 1u);
+  EXPECT_EQ(c.stats().sessions_released, 1u);
 }
 
 // RFC 6347 §4.2.1: the cookie secret rotates every cookie_rotation; a cookie
