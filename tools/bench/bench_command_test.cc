@@ -280,6 +280,8 @@ TEST(BenchCommand, FanOutPhase) {
   for (const FanOutPoint& p : r->points) {
     EXPECT_GT(p.ours_pps, 0);
     EXPECT_GT(p.bound_pps, 0);
+    EXPECT_GT(p.bare_pps, 0);
+    EXPECT_GT(p.bare_ratio, 0);
     EXPECT_EQ(p.failed, 0u) << p.first_refusal;
     EXPECT_GT(p.gbit_per_s(), 0);
   }
@@ -288,6 +290,7 @@ TEST(BenchCommand, FanOutPhase) {
   EXPECT_TRUE(r->sample_ok);
   const std::string table = to_fanout_table(*r);
   EXPECT_NE(table.find("ours/bound"), std::string::npos);
+  EXPECT_NE(table.find("ours/bare"), std::string::npos);
   std::printf("%s", table.c_str());
   o.subscribers = {0};
   EXPECT_EQ(run_fanout_bench(o, [](const std::string&) {}).error().code,

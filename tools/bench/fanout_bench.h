@@ -22,7 +22,7 @@ struct FanOutOptions {
   std::vector<size_t> payloads = {200, 1200};
   std::vector<std::string> profiles = {"SRTP_AES128_CM_SHA1_80",
                                        "SRTP_AEAD_AES_128_GCM"};
-  double seconds = 0.3;  // each of ours and the bound, in 3 slices
+  double seconds = 0.7;  // each of ours and the bound, in 7 slices
 };
 
 struct FanOutPoint {
@@ -31,9 +31,12 @@ struct FanOutPoint {
   int subscribers = 0;
   // Packets out per second, one core sending (medians of the slices).
   double ours_pps = 0;
+  // The bound's socket is in an epoll set, as ours is (it is read from);
+  // the bare bound's is not.
   double bound_pps = 0;
+  double bare_pps = 0;
   // Datagrams not sent: refused by our endpoint (its send queue full), and
-  // pushed back by the kernel in the bound's own sendmmsg.
+  // pushed back by the kernel in the bounds' own sendmmsg.
   std::uint64_t failed = 0;
   std::uint64_t bound_refused = 0;
   std::string first_refusal;  // the error code of our first refusal
@@ -41,6 +44,7 @@ struct FanOutPoint {
   // right before one of the bound).
   double slice_ratio = 0;
   double ratio() const { return slice_ratio; }
+  double bare_ratio = 0;      // the same, ours/bare
   double gbit_per_s() const;  // ours, SRTP datagrams on the wire
 };
 
