@@ -93,9 +93,16 @@ TEST(DtlsApi, ListenConnectRoundTripWithExactStats) {
   EXPECT_EQ(cs.messages_received, 1u);
   EXPECT_EQ(cs.bytes_received, 4u);
   EXPECT_TRUE(cs.handshake_completed_at.has_value());
+  // Both let OpenSSL go: the client at once, the server at the client's
+  // message (it sent the last flight; RFC 6347 §4.2.4).
+  EXPECT_EQ(cs.released_at, cs.handshake_completed_at);
+  const SessionStats ss = server_sessions[0].stats();
+  ASSERT_TRUE(ss.released_at.has_value());
+  EXPECT_GE(*ss.released_at, *ss.handshake_completed_at);
   EndpointStats es = endpoint->stats();
   EXPECT_EQ(es.server_sessions, 1u);
   EXPECT_EQ(es.client_sessions, 0u);
+  EXPECT_EQ(es.sessions_released, 1u);
   EXPECT_TRUE(es.is_connected);
   EXPECT_EQ(endpoint->state().session_count, 1u);
 
