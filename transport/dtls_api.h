@@ -127,9 +127,11 @@ struct EndpointStats : EndpointCounters {
   // Deadlines the endpoint's one timer serves now: at most one per session
   // (handshake retransmission, idle timeouts), and one each for the
   // half-open table, ICE consent and the cookie rotation. Idle established
-  // sessions without an idle timeout hold none, but for a server whose
-  // client has sent nothing since its handshake: it holds one until it lets
-  // OpenSSL go, at most 4 minutes after (RFC 6347 §4.2.4).
+  // sessions without an idle timeout hold none, but for one that sent the
+  // handshake's last flight (a full handshake's server) while its peer has
+  // sent nothing since: it holds one until it lets OpenSSL go, 4 minutes
+  // after the handshake (RFC 6347 §4.2.4, AssociationOptions::
+  // last_flight_hold) or at the peer's first message or media.
   std::uint64_t deadlines = 0;
   bool is_connected = false;
 };

@@ -377,11 +377,16 @@ Result<FanOutBenchResult> run_fanout_bench(
         }
         auto out = std::make_unique<SendBatch>();
         std::uint64_t bound_left = 0;  // the loop's thread only
+        // A slice whose socket could not be put in (or taken out of) the
+        // epoll set is not measured: the point fails below.
+        bool poll_failed = false;
         auto measure_bound = [&](double seconds, bool polled) {
-          if (polled && !poll_bound(true))
+          if (polled && !poll_bound(true)) {
+            poll_failed = true;
             return std::pair<double, std::uint64_t>{0, 0};
+          }
           const auto cleanup = [&] {
-            if (polled) poll_bound(false);
+            if (polled && !poll_bound(false)) poll_failed = true;
           };
           const auto measured = measure(
               pd, seconds,
@@ -428,6 +433,12 @@ Result<FanOutBenchResult> run_fanout_bench(
           bare_ratios.push_back(bare_pps > 0 ? ours_pps / bare_pps : 0);
           point.failed += ours_failed;
           point.bound_refused += bound_failed + bare_failed;
+        }
+        if (poll_failed) {
+          close_sockets();
+          return make_error("ERR_SOCKET",
+                            "fan-out: the bound's socket could not be put in "
+                            "or taken out of its epoll set");
         }
         point.failed += drops() - drops_before;
         point.ours_pps = median(ours);

@@ -22,7 +22,8 @@ struct FanOutOptions {
   std::vector<size_t> payloads = {200, 1200};
   std::vector<std::string> profiles = {"SRTP_AES128_CM_SHA1_80",
                                        "SRTP_AEAD_AES_128_GCM"};
-  double seconds = 0.7;  // each of ours and the bound, in 7 slices
+  // Each of ours, the bound and the bare bound, in 7 slices.
+  double seconds = 0.7;
 };
 
 struct FanOutPoint {

@@ -142,7 +142,7 @@ Status validate_association_options(const AssociationOptions& o) {
   }
   if (o.last_flight_hold < std::chrono::milliseconds(0) ||
       o.last_flight_hold > std::chrono::hours(24)) {
-    return out_of_range("last_flight_hold must be 0 (none) or 1 ms..24 h");
+    return out_of_range("last_flight_hold must be 0 (no limit) or 1 ms..24 h");
   }
   if (o.initial_rtt < std::chrono::milliseconds(0) ||
       o.initial_rtt > AssociationOptions::kMaxKnownRtt) {
@@ -446,6 +446,13 @@ void DtlsAssociation::handle_datagram(std::span<const std::uint8_t> datagram,
             // Finished it answered) keeps an open session alive: a forged
             // record that passes the guard must not hold off idle_timeout.
             if (authenticated || wrote) last_activity_ = now;
+            // OpenSSL resent our last flight for the peer's repeated one: the
+            // peer is still waiting for it, and may repeat it again, so the
+            // hold counts from now.
+            if (wrote && hold_deadline_) {
+              hold_deadline_ =
+                  std::max(*hold_deadline_, now + options_.last_flight_hold);
+            }
           } else {
             last_activity_ = now;
             note_flights(handshake_steps_ != steps, wrote);
@@ -673,6 +680,9 @@ void DtlsAssociation::handle_timeout(TimePoint now) {
   }
   update_timer(now);
   stats_.datagrams_sent = queue_.datagrams_written();
+  // A hold that ended while OpenSSL still had a timer running lets go now
+  // that it may have none.
+  if (hold_over_) maybe_release(now);
 }
 
 std::optional<TimePoint> DtlsAssociation::next_deadline() const {

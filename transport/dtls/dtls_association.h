@@ -113,7 +113,8 @@ struct AssociationOptions {
   // RFC 793), and a peer that was going to repeat its last flight has given
   // up long before. A peer that never speaks after its handshake (a plain
   // DTLS client that only listens) so costs OpenSSL's memory only that long.
-  // 0 waits for the proof however long it takes; otherwise 1 ms..24 h.
+  // A repeated last flight of the peer's that we answer starts the hold
+  // again. 0 waits for the proof however long it takes; otherwise 1 ms..24 h.
   std::chrono::milliseconds last_flight_hold{std::chrono::minutes(4)};
   // Emit kKeylog events with NSS key log lines.
   bool keylog = false;
@@ -446,10 +447,11 @@ class DtlsAssociation final : private SslEventSink {
   // Set once OpenSSL has let go (ssl_ is then null).
   std::unique_ptr<ReleasedSession> released_;
   // The peer has shown it has our last flight: it sent what it sends only
-  // after its handshake (authenticated application data, an alert, SRTP).
+  // after its handshake (authenticated application data, SRTP).
   bool peer_has_our_flight_ = false;
   // Until then the side that sent it holds OpenSSL until this
-  // (last_flight_hold); hold_over_ once it has passed.
+  // (last_flight_hold from the handshake's end, or from our last answer to
+  // a repeated flight of the peer's); hold_over_ once it has passed.
   std::optional<TimePoint> hold_deadline_;
   bool hold_over_ = false;
   std::uint64_t* release_total_ = nullptr;  // count_release_in

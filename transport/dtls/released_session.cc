@@ -86,8 +86,10 @@ ReleasedSession::Received ReleasedSession::read(
       // A new handshake's first message (a server's HelloRequest, a
       // client's ClientHello) in its first fragment: RFC 6347 §4.2.2's
       // header is type, length (3), message_seq (2), fragment_offset (3),
-      // fragment_length (3). The peer's repeated Finished cannot come (the
-      // association lets OpenSSL go only once the peer has ours).
+      // fragment_length (3). The peer's repeated Finished comes only past
+      // the last flight's hold (AssociationOptions::last_flight_hold), from
+      // a peer that has waited minutes for ours: it is not a new handshake,
+      // and is ignored.
       const std::uint8_t asks =
           client ? kHandshakeHelloRequest : kHandshakeClientHello;
       const bool first_fragment = plain->size() >= kHandshakeHeaderSize &&

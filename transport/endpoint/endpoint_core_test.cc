@@ -462,6 +462,23 @@ TEST(EndpointCore, ReleasedSessionsAreCountedAndHoldNoDeadline) {
   }));
   EXPECT_EQ(s.stats().sessions_released, 1u);
   EXPECT_EQ(c.stats().sessions_released, 1u);
+  // Another client's first media ends its hold early: with no
+  // media_idle_timeout, the session's deadline goes with it.
+  Recorder crec2;
+  EndpointCore& c2 =
+      net.add(client_address(2), client_options(), crec2.callbacks());
+  ASSERT_TRUE(c2.connect(kServer, pin_server(), net.now()).ok());
+  ASSERT_TRUE(net.run_until([&] {
+    return srec.count(DtlsEvent::Type::kHandshakeComplete) == 2 &&
+           crec2.count(DtlsEvent::Type::kHandshakeComplete) == 1;
+  }));
+  EXPECT_EQ(s.deadline_count(), 2u);
+  ASSERT_TRUE(c2.send_media(kServer, PacketKind::kRtp,
+                            testing::make_rtp(5, 1, 100), net.now())
+                  .ok());
+  ASSERT_TRUE(net.run_until([&] { return srec.media.size() == 1; }));
+  EXPECT_EQ(s.stats().sessions_released, 2u);
+  EXPECT_EQ(s.deadline_count(), 1u);
 }
 
 // RFC 6347 §4.2.1: the cookie secret rotates every cookie_rotation; a cookie
