@@ -43,4 +43,11 @@ const EVP_CIPHER* aes_ctr_cipher(size_t key_length) {
   return nullptr;
 }
 
+const EVP_CIPHER* aes_ecb_cipher(size_t key_length) {
+  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
+  if (key_length == 16) return fetched(aes128, "AES-128-ECB");
+  if (key_length == 32) return fetched(aes256, "AES-256-ECB");
+  return nullptr;
+}
+
 }  // namespace dtls::srtp

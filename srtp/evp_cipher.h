@@ -30,6 +30,9 @@ void add_context_lines(FetchList& out, const EVP_CIPHER_CTX* ctx);
 const EVP_CIPHER* aes_gcm_cipher(size_t key_length);
 // AES-128-CTR or AES-256-CTR likewise.
 const EVP_CIPHER* aes_ctr_cipher(size_t key_length);
+// AES-128-ECB or AES-256-ECB likewise: the block function alone, for a
+// counter mode that lays out its own counter blocks.
+const EVP_CIPHER* aes_ecb_cipher(size_t key_length);
 
 }  // namespace dtls::srtp
 

@@ -182,7 +182,8 @@ Side other(Side s) {
 
 // A well-formed RTP packet with what RFC 3550 lets vary: P and M bits,
 // payload type, 0-15 CSRCs, a header extension (RFC 8285's one-byte 0xBEDE
-// profile mostly, other profiles too) and 0-1,200 octets of payload.
+// profile mostly, other profiles too) and 0-1,200 octets of payload (up to
+// 4,096 in one packet of ten).
 Bytes random_rtp(Rng& rng, std::uint32_t ssrc, std::uint16_t seq) {
   const std::uint32_t cc = rng.chance(0.5) ? 0 : rng.range(1, 15);
   const bool x = rng.chance(0.4);
@@ -203,9 +204,12 @@ Bytes random_rtp(Rng& rng, std::uint32_t ssrc, std::uint16_t seq) {
     for (std::uint32_t i = 0; i < 4 * words; ++i) p.push_back(rng.byte());
   }
   const std::uint32_t r = rng.below(10);
-  const std::uint32_t payload = r == 0  ? 0
-                                : r < 3 ? rng.range(1, 16)
-                                        : rng.below(1201);
+  // Now and then past 1,536 octets: AES-CM's keystream comes in chunks of
+  // that many.
+  const std::uint32_t payload = r == 0   ? 0
+                                : r < 3  ? rng.range(1, 16)
+                                : r == 9 ? rng.below(4097)
+                                         : rng.below(1201);
   for (std::uint32_t i = 0; i < payload; ++i) p.push_back(rng.byte());
   return p;
 }
