@@ -19,6 +19,17 @@ const EVP_CIPHER* fetched(std::atomic<EVP_CIPHER*>& slot, const char* name) {
   return first;
 }
 
+// One AES mode's 128- and 256-bit ciphers, each fetched at its first use.
+struct AesBySize {
+  std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
+  const EVP_CIPHER* get(size_t key_length, const char* name128,
+                        const char* name256) {
+    if (key_length == 16) return fetched(aes128, name128);
+    if (key_length == 32) return fetched(aes256, name256);
+    return nullptr;
+  }
+};
+
 }  // namespace
 
 void add_context_lines(FetchList& out, const EVP_CIPHER_CTX* ctx) {
@@ -30,24 +41,18 @@ void add_context_lines(FetchList& out, const EVP_CIPHER_CTX* ctx) {
 }
 
 const EVP_CIPHER* aes_gcm_cipher(size_t key_length) {
-  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
-  if (key_length == 16) return fetched(aes128, "AES-128-GCM");
-  if (key_length == 32) return fetched(aes256, "AES-256-GCM");
-  return nullptr;
+  static AesBySize slots;
+  return slots.get(key_length, "AES-128-GCM", "AES-256-GCM");
 }
 
 const EVP_CIPHER* aes_ctr_cipher(size_t key_length) {
-  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
-  if (key_length == 16) return fetched(aes128, "AES-128-CTR");
-  if (key_length == 32) return fetched(aes256, "AES-256-CTR");
-  return nullptr;
+  static AesBySize slots;
+  return slots.get(key_length, "AES-128-CTR", "AES-256-CTR");
 }
 
 const EVP_CIPHER* aes_ecb_cipher(size_t key_length) {
-  static std::atomic<EVP_CIPHER*> aes128{nullptr}, aes256{nullptr};
-  if (key_length == 16) return fetched(aes128, "AES-128-ECB");
-  if (key_length == 32) return fetched(aes256, "AES-256-ECB");
-  return nullptr;
+  static AesBySize slots;
+  return slots.get(key_length, "AES-128-ECB", "AES-256-ECB");
 }
 
 }  // namespace dtls::srtp
